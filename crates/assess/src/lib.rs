@@ -1,0 +1,1 @@
+//! beian-assess (placeholder; see ARCHITECTURE.md).

@@ -1,0 +1,72 @@
+//! The `beian` binary: thin glue over the library crates.
+//!
+//! Each subcommand lives in its own module under `cmd/`, exposing a clap
+//! `Args` struct and `run(args) -> anyhow::Result<ExitCode>`. Libraries return
+//! typed errors; this binary adds context with anyhow.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// beian (备案): China's AI governance machinery as software.
+#[derive(Parser)]
+#[command(name = "beian", version, about, long_about = None, after_help = "\
+Examples:
+  beian classify examples/public-chatbot.toml
+  beian classify examples/face-swap-app.toml --regime cn-current --regime eu-ai-act --compare
+  beian deadline --from 2025-09-28 --working-days 10
+  beian scan --lexicon ../shared/data/lexicons/konsheng corpus.jsonl --format summary
+  beian serve")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Say which filings and obligations apply to an AI service, with citations.
+    Classify(cmd::classify::Args),
+    /// Count working days on the PRC calendar (holidays and make-up days included).
+    Deadline(cmd::deadline::Args),
+    /// Inspect the embedded knowledge base (instruments, risks, thresholds, regimes).
+    Kb(cmd::kb::Args),
+    /// Screen text and corpora against the 31 risks of GB/T 45654.
+    Scan(cmd::scan::Args),
+    /// Work with keyword lexicons (statistics against the standard's minimums).
+    Lexicon(cmd::lexicon::Args),
+    /// Run the generative-AI security assessment against a model endpoint.
+    Assess(cmd::assess::Args),
+    /// Work with assessment question banks.
+    Bank(cmd::bank::Args),
+    /// Run the filing registry (API and web pages).
+    Serve(cmd::serve::Args),
+    /// Registry administration (import published lists).
+    Registry(cmd::registry::Args),
+    /// Audit-log tools (verify the hash chain).
+    Audit(cmd::audit::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Classify(a) => cmd::classify::run(a),
+        Command::Deadline(a) => cmd::deadline::run(a),
+        Command::Kb(a) => cmd::kb::run(a),
+        Command::Scan(a) => cmd::scan::run(a),
+        Command::Lexicon(a) => cmd::lexicon::run(a),
+        Command::Assess(a) => cmd::assess::run(a),
+        Command::Bank(a) => cmd::bank::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Registry(a) => cmd::registry::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! beian-classify (placeholder; see ARCHITECTURE.md).

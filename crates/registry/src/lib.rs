@@ -1,0 +1,1 @@
+//! beian-registry (placeholder; see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! beian-scan (placeholder; see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! beian-screen (placeholder; see ARCHITECTURE.md).

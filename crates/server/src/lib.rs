@@ -1,0 +1,1 @@
+//! beian-server (placeholder; see ARCHITECTURE.md).
