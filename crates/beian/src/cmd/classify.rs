@@ -1,9 +1,96 @@
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Not implemented yet.
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use beian_classify::{Classifier, Lang, render_markdown, render_text};
+use beian_kb::{Kb, Profile};
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// Output format of `beian classify`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Output language.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LangArg {
+    En,
+    Zh,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
+}
+
+/// Say which filings and obligations apply to an AI service, why, and where the law says so.
+#[derive(clap::Args)]
+#[command(after_help = "\
+Regimes: cn-current (default), cn-cass-draft, cn-cupl-draft, cn-tc260-framework, eu-ai-act;
+`--regime all` selects every regime.
+
+Examples:
+  beian classify examples/public-chatbot.toml
+  beian classify examples/face-swap-app.toml --lang zh
+  beian classify examples/public-chatbot.toml --regime cn-current --regime eu-ai-act --compare
+  beian classify examples/cv-screening.yaml --regime all --format markdown > report.md
+  beian classify profile.json --format json | jq '.results[0].filings'
+  beian classify profile.toml --rules my-rules/   # add or override rules without recompiling")]
+pub struct Args {
+    /// Service profile (.toml, .json, .yaml); `beian kb profile` lists the keys.
+    pub profile: PathBuf,
+    /// Regime to evaluate (repeatable); `all` for every regime.
+    #[arg(long = "regime", value_name = "ID")]
+    pub regimes: Vec<String>,
+    /// Directory of rule overrides: DIR/<regime-id>/*.toml and *.rego.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Language of titles and reasons.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
+    /// Add a side-by-side comparison of the regimes by theme.
+    #[arg(long)]
+    pub compare: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let kb = Kb::load(args.rules.as_deref()).with_context(|| match &args.rules {
+        Some(d) => format!("loading the knowledge base with rules from {}", d.display()),
+        None => "loading the embedded knowledge base".to_string(),
+    })?;
+    let classifier = Classifier::new(kb).context("preparing the rule packs")?;
+    let profile = Profile::from_path(&args.profile, classifier.kb().profile_schema())?;
+    let mut regimes: Vec<String> = if args.regimes.is_empty() {
+        vec!["cn-current".to_string()]
+    } else {
+        args.regimes.clone()
+    };
+    if regimes.iter().any(|r| r == "all") {
+        regimes = classifier.regime_ids().iter().map(|s| s.to_string()).collect();
+    }
+    let ids: Vec<&str> = regimes.iter().map(String::as_str).collect();
+    let lang = Lang::from(args.lang);
+    let report = if args.compare {
+        classifier.compare(&profile, &ids, lang)?
+    } else {
+        classifier.classify(&profile, &ids, lang)?
+    };
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Text => render_text(&report, lang),
+        Format::Markdown => render_markdown(&report, lang),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes()).context("writing the report")?;
+    Ok(ExitCode::SUCCESS)
 }

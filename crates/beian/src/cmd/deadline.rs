@@ -1,9 +1,70 @@
 use std::process::ExitCode;
 
-/// Not implemented yet.
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use beian_kb::Kb;
+use chrono::NaiveDate;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// Count working days on the PRC calendar (public holidays and make-up working days).
+#[derive(clap::Args)]
+#[command(after_help = "\
+The start day is not counted (PRC Civil Code Art. 201); the result is the date of the
+N-th working day after --from. Dates outside the published holiday schedules are an
+error, not a guess (`beian kb calendar` lists the known years).
+
+Examples:
+  beian deadline --from 2025-09-26 --working-days 10     # algorithm filing after launch
+  beian deadline --from 2026-01-30 --working-days 20 --format json")]
+pub struct Args {
+    /// Start date (YYYY-MM-DD), not counted.
+    #[arg(long)]
+    pub from: String,
+    /// Number of working days.
+    #[arg(long)]
+    pub working_days: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let from = NaiveDate::parse_from_str(&args.from, "%Y-%m-%d")
+        .with_context(|| format!("--from {:?}: expected a date YYYY-MM-DD", args.from))?;
+    let kb = Kb::embedded()?;
+    let cal = kb.calendar();
+    let due = cal.add_working_days(from, args.working_days)?;
+    let years: Vec<String> = {
+        let mut ys = vec![];
+        for y in cal.years() {
+            if (from.format("%Y").to_string().parse::<i32>().unwrap_or(0)..=due.format("%Y").to_string().parse::<i32>().unwrap_or(0)).contains(&y.year) {
+                ys.push(format!("{} ({}{})", y.year, y.source, if y.unconfirmed { ", unconfirmed" } else { "" }));
+            }
+        }
+        ys
+    };
+    match args.format {
+        Format::Text => {
+            println!("{due}");
+            eprintln!(
+                "{} working days after {from} (start day not counted); calendar: {}",
+                args.working_days,
+                years.join(", ")
+            );
+        }
+        Format::Json => {
+            let v = serde_json::json!({
+                "from": from.to_string(),
+                "working_days": args.working_days,
+                "due": due.to_string(),
+                "calendar": years,
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,162 @@
+# eu-ai-act: Regulation (EU) 2024/1689, for comparison with the Chinese regimes.
+package beian.regimes.eu_ai_act
+
+import rego.v1
+
+in_scope if {
+	input.eu_market
+	not research_only
+}
+
+research_only if {
+	input.research_and_development
+	not input.public_facing
+}
+
+prohibited_uses := {"subliminal-manipulation", "exploiting-vulnerabilities", "social-scoring", "crime-prediction-profiling", "untargeted-facial-scraping", "emotion-recognition-workplace-education", "biometric-categorisation-sensitive", "realtime-remote-biometric-identification"}
+
+annex_iii_uses := {"biometric-identification", "emotion-recognition", "credit-scoring", "insurance-pricing", "recruitment", "worker-management", "exam-proctoring", "education-admission", "public-benefits", "law-enforcement", "migration-border", "judicial-decision", "election-influence"}
+
+# Annex III by sector: education (3), employment (4), critical infrastructure (2), justice (8).
+annex_iii_sectors := {"education", "employment", "critical-infrastructure", "justice"}
+
+# Annex I products (medical devices, vehicles): Art. 6(1), indicative.
+annex_i_sectors := {"healthcare", "transport"}
+
+prohibited if {
+	in_scope
+	some u in input.eu_practices
+	u in prohibited_uses
+}
+
+annex_iii if {
+	in_scope
+	some u in input.eu_practices
+	u in annex_iii_uses
+}
+
+annex_iii if {
+	in_scope
+	input.sector in annex_iii_sectors
+	input.algorithm_types != []
+}
+
+annex_i if {
+	in_scope
+	input.sector in annex_i_sectors
+	input.algorithm_types != []
+}
+
+high_risk if annex_iii
+
+high_risk if annex_i
+
+gpai if {
+	in_scope
+	input.general_purpose_model
+}
+
+systemic if {
+	gpai
+	input.training_compute_flops > 1e25
+}
+
+chatbot if {
+	in_scope
+	some f in input.deep_synthesis_functions
+	f in {"dialogue", "digital-human"}
+}
+
+synthetic if {
+	in_scope
+	input.generative
+}
+
+deep_fake if {
+	in_scope
+	some f in input.deep_synthesis_functions
+	f in {"face-swap", "face-generation", "face-manipulation", "voice-clone", "video-generation"}
+}
+
+tier := "out-of-scope" if {
+	not in_scope
+} else := "prohibited" if {
+	prohibited
+} else := "high-risk" if {
+	high_risk
+} else := "limited-risk" if {
+	chatbot
+} else := "limited-risk" if {
+	synthetic
+} else := "limited-risk" if {
+	deep_fake
+} else := "minimal-risk"
+
+categories contains "annex-iii" if annex_iii
+
+categories contains "annex-i-product" if annex_i
+
+categories contains "gpai-model" if gpai
+
+categories contains "gpai-systemic-risk" if systemic
+
+categories contains "chatbot" if chatbot
+
+categories contains "synthetic-content" if synthetic
+
+categories contains "deep-fake" if deep_fake
+
+obligations contains {"id": "eu.4.ai-literacy", "facts": ["eu_market"]} if in_scope
+
+obligations contains {"id": "eu.5.prohibited", "facts": ["eu_market", "eu_practices"]} if prohibited
+
+hr_facts := ["eu_market", "eu_practices"] if {
+	some u in input.eu_practices
+	u in annex_iii_uses
+} else := ["eu_market", "sector", "algorithm_types"]
+
+obligations contains {"id": id, "facts": hr_facts} if {
+	high_risk
+	some id in {"eu.9.risk-management", "eu.10.data-governance", "eu.11.technical-documentation", "eu.12.record-keeping", "eu.13.transparency-to-deployers", "eu.14.human-oversight", "eu.15.accuracy-robustness", "eu.17.quality-management", "eu.43.conformity-assessment", "eu.26.deployer-duties"}
+}
+
+obligations contains {"id": "eu.49.registration", "facts": hr_facts} if annex_iii
+
+obligations contains {"id": "eu.22.authorised-representative", "facts": ["eu_market", "provider_location"]} if {
+	high_risk
+	not input.provider_location in eu_members
+}
+
+obligations contains {"id": "eu.50.1-interaction-disclosure", "facts": ["eu_market", "deep_synthesis_functions"]} if chatbot
+
+obligations contains {"id": "eu.50.2-machine-readable-marking", "facts": ["eu_market", "generative"]} if synthetic
+
+obligations contains {"id": "eu.50.4-deep-fake-disclosure", "facts": ["eu_market", "deep_synthesis_functions"]} if deep_fake
+
+obligations contains {"id": "eu.53.gpai-provider", "facts": ["eu_market", "general_purpose_model"]} if gpai
+
+obligations contains {"id": "eu.54.gpai-representative", "facts": ["eu_market", "general_purpose_model", "provider_location"]} if {
+	gpai
+	not input.provider_location in eu_members
+}
+
+obligations contains {"id": "eu.55.systemic-risk", "facts": ["eu_market", "general_purpose_model", "training_compute_flops"]} if systemic
+
+notes contains {"id": "sector-indicative", "facts": ["sector"]} if {
+	high_risk
+	not annex_iii_by_use
+}
+
+annex_iii_by_use if {
+	some u in input.eu_practices
+	u in annex_iii_uses
+}
+
+notes contains {"id": "application-dates", "facts": ["eu_market"]} if in_scope
+
+notes contains {"id": "research-exclusion", "facts": ["research_and_development", "public_facing"]} if {
+	input.eu_market
+	research_only
+}
+
+eu_members := {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
