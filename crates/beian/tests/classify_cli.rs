@@ -1,0 +1,111 @@
+//! `beian classify`, `beian deadline` and `beian kb` as a user runs them: the real
+//! binary, real files, exit codes and messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn beian(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_beian"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run beian")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("beian-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn classify_every_example_as_json() {
+    let mut n = 0;
+    for e in std::fs::read_dir(root().join("examples")).unwrap().filter_map(Result::ok) {
+        let path = e.path();
+        let o = beian(&["classify", path.to_str().unwrap(), "--regime", "all", "--format", "json", "--compare"]);
+        assert!(o.status.success(), "{}: {}", path.display(), stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let results = v["results"].as_array().unwrap();
+        assert_eq!(results.len(), 5, "{}", path.display());
+        assert_eq!(results[0]["regime"], "cn-current");
+        for r in results {
+            for ob in r["obligations"].as_array().unwrap() {
+                assert!(!ob["source"].as_str().unwrap().is_empty());
+                assert!(!ob["reason"].as_str().unwrap().is_empty());
+            }
+        }
+        n += 1;
+    }
+    assert!(n >= 12);
+}
+
+#[test]
+fn text_output_in_both_languages() {
+    let o = beian(&["classify", "examples/public-chatbot.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = String::from_utf8(o.stdout).unwrap();
+    assert!(s.contains("genai-filing") && s.contains("GENAI-2023"), "{s}");
+    let o = beian(&["classify", "examples/public-chatbot.toml", "--lang", "zh"]);
+    let s = String::from_utf8(o.stdout).unwrap();
+    assert!(s.contains("备案") && s.contains("义务"), "{s}");
+}
+
+#[test]
+fn unknown_key_names_file_line_key_and_suggestion() {
+    let p = tmp("typo.toml", "name = \"x\"\npublic_facing = true\ngenrative = true\n");
+    let o = beian(&["classify", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("typo.toml:3"), "{e}");
+    assert!(e.contains("genrative") && e.contains("did you mean `generative`"), "{e}");
+}
+
+#[test]
+fn wrong_type_names_key_and_expected_type() {
+    let p = tmp("type.yaml", "name: x\nregistered_users: many\n");
+    let o = beian(&["classify", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("type.yaml:2") && e.contains("registered_users") && e.contains("integer"), "{e}");
+}
+
+#[test]
+fn malformed_file_and_missing_file_fail_cleanly() {
+    let p = tmp("bad.json", "{\"name\": \"x\",\n \"generative\": tru }");
+    let o = beian(&["classify", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("bad.json:2") && e.contains("malformed JSON"), "{e}");
+    let o = beian(&["classify", "no/such/profile.toml"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no/such/profile.toml"), "{}", stderr(&o));
+}
+
+#[test]
+fn deadline_counts_prc_working_days_and_refuses_unknown_years() {
+    let o = beian(&["deadline", "--from", "2025-09-26", "--working-days", "10"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap().trim(), "2025-10-16");
+    let o = beian(&["deadline", "--from", "2032-01-05", "--working-days", "3"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("2032"), "{}", stderr(&o));
+}
+
+#[test]
+fn kb_lists_31_risks() {
+    let o = beian(&["kb", "risks", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["risk"].as_array().unwrap().len(), 31);
+}
