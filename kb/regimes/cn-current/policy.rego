@@ -225,7 +225,13 @@ obligations contains {"id": id, "facts": ["public_facing", "public_opinion_attri
 obligations contains {"id": id, "facts": ["public_facing", "algorithm_types"]} if {
 	algo_service
 	provider
-	some id in {"algo.7.security-responsibility", "algo.16.disclosure"}
+	some id in {"algo.7.security-responsibility", "algo.8.periodic-review", "algo.9.feature-library-labels", "algo.16.disclosure", "algo.22.complaints", "algo.28.logs-cooperation"}
+}
+
+obligations contains {"id": "algo.15.fair-competition", "facts": ["public_facing", "algorithm_types"]} if {
+	algo_service
+	some t in input.algorithm_types
+	t in {"sorting-selection", "retrieval-filtering", "personalized-push"}
 }
 
 obligations contains {"id": "algo.13.news-licence", "facts": ["sector", "algorithm_types"]} if {
