@@ -31,9 +31,20 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn classify_every_example_as_json() {
     let mut n = 0;
-    for e in std::fs::read_dir(root().join("examples")).unwrap().filter_map(Result::ok) {
+    for e in std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .filter_map(Result::ok)
+    {
         let path = e.path();
-        let o = beian(&["classify", path.to_str().unwrap(), "--regime", "all", "--format", "json", "--compare"]);
+        let o = beian(&[
+            "classify",
+            path.to_str().unwrap(),
+            "--regime",
+            "all",
+            "--format",
+            "json",
+            "--compare",
+        ]);
         assert!(o.status.success(), "{}: {}", path.display(), stderr(&o));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let results = v["results"].as_array().unwrap();
@@ -55,7 +66,10 @@ fn text_output_in_both_languages() {
     let o = beian(&["classify", "examples/public-chatbot.toml"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = String::from_utf8(o.stdout).unwrap();
-    assert!(s.contains("genai-filing") && s.contains("GENAI-2023"), "{s}");
+    assert!(
+        s.contains("genai-filing") && s.contains("GENAI-2023"),
+        "{s}"
+    );
     let o = beian(&["classify", "examples/public-chatbot.toml", "--lang", "zh"]);
     let s = String::from_utf8(o.stdout).unwrap();
     assert!(s.contains("备案") && s.contains("义务"), "{s}");
@@ -63,12 +77,18 @@ fn text_output_in_both_languages() {
 
 #[test]
 fn unknown_key_names_file_line_key_and_suggestion() {
-    let p = tmp("typo.toml", "name = \"x\"\npublic_facing = true\ngenrative = true\n");
+    let p = tmp(
+        "typo.toml",
+        "name = \"x\"\npublic_facing = true\ngenrative = true\n",
+    );
     let o = beian(&["classify", p.to_str().unwrap()]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("typo.toml:3"), "{e}");
-    assert!(e.contains("genrative") && e.contains("did you mean `generative`"), "{e}");
+    assert!(
+        e.contains("genrative") && e.contains("did you mean `generative`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -77,7 +97,10 @@ fn wrong_type_names_key_and_expected_type() {
     let o = beian(&["classify", p.to_str().unwrap()]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("type.yaml:2") && e.contains("registered_users") && e.contains("integer"), "{e}");
+    assert!(
+        e.contains("type.yaml:2") && e.contains("registered_users") && e.contains("integer"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -86,10 +109,17 @@ fn malformed_file_and_missing_file_fail_cleanly() {
     let o = beian(&["classify", p.to_str().unwrap()]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("bad.json:2") && e.contains("malformed JSON"), "{e}");
+    assert!(
+        e.contains("bad.json:2") && e.contains("malformed JSON"),
+        "{e}"
+    );
     let o = beian(&["classify", "no/such/profile.toml"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("no/such/profile.toml"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no/such/profile.toml"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -48,12 +48,19 @@ pub(crate) fn compare(results: &[RegimeResult]) -> Comparison {
                 .collect();
             let differs = cells.windows(2).any(|w| w[0].len() != w[1].len())
                 || cells.iter().any(|c| c.is_empty());
-            ThemeRow { theme, cells, differs }
+            ThemeRow {
+                theme,
+                cells,
+                differs,
+            }
         })
         .collect();
     Comparison {
         regimes: results.iter().map(|r| r.regime.clone()).collect(),
-        tiers: results.iter().map(|r| format!("{} ({})", r.tier_label, r.tier)).collect(),
+        tiers: results
+            .iter()
+            .map(|r| format!("{} ({})", r.tier_label, r.tier))
+            .collect(),
         filings: results
             .iter()
             .map(|r| {
@@ -69,7 +76,9 @@ pub(crate) fn compare(results: &[RegimeResult]) -> Comparison {
 
 /// `Art. 17` for a plain number, the text itself otherwise.
 pub(crate) fn article(a: &str) -> String {
-    if a.chars().all(|c| c.is_ascii_digit() || c == '(' || c == ')') {
+    if a.chars()
+        .all(|c| c.is_ascii_digit() || c == '(' || c == ')')
+    {
         format!("Art. {a}")
     } else if a.chars().next().is_some_and(|c| c.is_ascii_digit()) {
         format!("§{a}")

@@ -50,11 +50,21 @@ pub enum ClassifyError {
     #[error("unknown regime `{id}` (known: {known})")]
     UnknownRegime { id: String, known: String },
     #[error("policy {path} of regime {regime} does not compile: {message}")]
-    Policy { regime: String, path: String, message: String },
+    Policy {
+        regime: String,
+        path: String,
+        message: String,
+    },
     #[error("evaluating regime {regime}: {message}")]
     Eval { regime: String, message: String },
-    #[error("regime {regime}: the policy emitted {what} `{id}`, which the regime's data does not define")]
-    UnknownId { regime: String, what: &'static str, id: String },
+    #[error(
+        "regime {regime}: the policy emitted {what} `{id}`, which the regime's data does not define"
+    )]
+    UnknownId {
+        regime: String,
+        what: &'static str,
+        id: String,
+    },
 }
 
 /// A filing that applies.
@@ -209,7 +219,11 @@ impl Classifier {
 
     /// Ids of all regimes.
     pub fn regime_ids(&self) -> Vec<&str> {
-        self.kb.regimes().iter().map(|r| r.meta.id.as_str()).collect()
+        self.kb
+            .regimes()
+            .iter()
+            .map(|r| r.meta.id.as_str())
+            .collect()
     }
 
     /// Classifies `profile` under each regime in `regimes`, in that order.
@@ -258,9 +272,16 @@ impl Classifier {
             known: self.regime_ids().join(", "),
         };
         let regime = self.kb.regime(id).ok_or_else(unknown)?;
-        let (_, prepared) = self.engines.iter().find(|(r, _)| r == id).ok_or_else(unknown)?;
+        let (_, prepared) = self
+            .engines
+            .iter()
+            .find(|(r, _)| r == id)
+            .ok_or_else(unknown)?;
         let mut engine = prepared.clone();
-        let eval_err = |m: String| ClassifyError::Eval { regime: id.to_string(), message: m };
+        let eval_err = |m: String| ClassifyError::Eval {
+            regime: id.to_string(),
+            message: m,
+        };
         let input = regorus::Value::from_json_str(&profile.to_json().to_string())
             .map_err(|e| eval_err(e.to_string()))?;
         engine.set_input(input);
@@ -291,7 +312,11 @@ impl Classifier {
         let obligations = rule("obligations")?;
         let notes = rule("notes")?;
         let suppress = rule("suppress")?;
-        let negative = if regime.meta.has_negative_list { rule("negative_list")? } else { serde_json::Value::Null };
+        let negative = if regime.meta.has_negative_list {
+            rule("negative_list")?
+        } else {
+            serde_json::Value::Null
+        };
 
         let suppressed: BTreeSet<String> = strings(&suppress).into_iter().collect();
         let tier = tier.as_str().unwrap_or("unspecified").to_string();
@@ -299,7 +324,11 @@ impl Classifier {
             Some(t) => pick(lang, &t.en, &t.zh).to_string(),
             None if tier == "unspecified" => "unspecified".to_string(),
             None => {
-                return Err(ClassifyError::UnknownId { regime: id.into(), what: "tier", id: tier });
+                return Err(ClassifyError::UnknownId {
+                    regime: id.into(),
+                    what: "tier",
+                    id: tier,
+                });
             }
         };
         let mut category_ids = strings(&categories);
@@ -321,7 +350,11 @@ impl Classifier {
         let fired_filings = fired(&filings, &suppressed);
         let mut out_filings = Vec::new();
         for def in &regime.filings {
-            let Some(facts) = fired_filings.iter().find(|(i, _)| *i == def.id).map(|(_, f)| f) else {
+            let Some(facts) = fired_filings
+                .iter()
+                .find(|(i, _)| *i == def.id)
+                .map(|(_, f)| f)
+            else {
                 continue;
             };
             out_filings.push(self.filing(def, facts, profile, lang));
@@ -331,7 +364,11 @@ impl Classifier {
         let fired_obligations = fired(&obligations, &suppressed);
         let mut out_obligations = Vec::new();
         for def in &regime.obligations {
-            let Some(facts) = fired_obligations.iter().find(|(i, _)| *i == def.id).map(|(_, f)| f) else {
+            let Some(facts) = fired_obligations
+                .iter()
+                .find(|(i, _)| *i == def.id)
+                .map(|(_, f)| f)
+            else {
                 continue;
             };
             out_obligations.push(Obligation {
@@ -354,7 +391,9 @@ impl Classifier {
                 note: def.note.clone(),
             });
         }
-        check_known(id, "obligation", &fired_obligations, |x| regime.obligation(x).is_some())?;
+        check_known(id, "obligation", &fired_obligations, |x| {
+            regime.obligation(x).is_some()
+        })?;
 
         let fired_notes = fired(&notes, &suppressed);
         let mut out_notes = Vec::new();
@@ -372,12 +411,31 @@ impl Classifier {
         check_known(id, "note", &fired_notes, |x| regime.note(x).is_some())?;
 
         let negative_list = negative.as_object().map(|o| NegativeList {
-            status: o.get("status").and_then(|s| s.as_str()).unwrap_or("unknown").to_string(),
-            facts: o.get("facts").map(strings).unwrap_or_default().iter().map(|k| profile.fact(k)).collect(),
-            unconfirmed: o.get("unconfirmed").and_then(|b| b.as_bool()).unwrap_or(true),
+            status: o
+                .get("status")
+                .and_then(|s| s.as_str())
+                .unwrap_or("unknown")
+                .to_string(),
+            facts: o
+                .get("facts")
+                .map(strings)
+                .unwrap_or_default()
+                .iter()
+                .map(|k| profile.fact(k))
+                .collect(),
+            unconfirmed: o
+                .get("unconfirmed")
+                .and_then(|b| b.as_bool())
+                .unwrap_or(true),
         });
-        let unconfirmed = out_obligations.iter().filter(|o| o.verified == "unconfirmed").count()
-            + out_filings.iter().filter(|f| f.verified == "unconfirmed").count();
+        let unconfirmed = out_obligations
+            .iter()
+            .filter(|o| o.verified == "unconfirmed")
+            .count()
+            + out_filings
+                .iter()
+                .filter(|f| f.verified == "unconfirmed")
+                .count();
         Ok(RegimeResult {
             regime: regime.meta.id.clone(),
             regime_name: pick(lang, &regime.meta.en, &regime.meta.zh).to_string(),
@@ -404,7 +462,10 @@ impl Classifier {
     ) -> Filing {
         let (due_date, due_date_error) = match (
             def.deadline_working_days,
-            profile.get("launch_date").and_then(|v| v.as_str()).filter(|s| !s.is_empty()),
+            profile
+                .get("launch_date")
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty()),
         ) {
             (Some(n), Some(date)) => match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
                 Ok(d) => match self.kb.calendar().add_working_days(d, n) {
@@ -453,7 +514,11 @@ fn reason(lang: Lang, en: &str, zh: &str, facts: &[String], profile: &Profile) -
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -461,7 +526,9 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 fn fired(v: &serde_json::Value, suppressed: &BTreeSet<String>) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for item in v.as_array().into_iter().flatten() {
-        let Some(id) = item.get("id").and_then(|i| i.as_str()) else { continue };
+        let Some(id) = item.get("id").and_then(|i| i.as_str()) else {
+            continue;
+        };
         if suppressed.contains(id) {
             continue;
         }
@@ -487,7 +554,11 @@ fn check_known(
     known: impl Fn(&str) -> bool,
 ) -> Result<(), ClassifyError> {
     match fired.iter().find(|(id, _)| !known(id)) {
-        Some((id, _)) => Err(ClassifyError::UnknownId { regime: regime.into(), what, id: id.clone() }),
+        Some((id, _)) => Err(ClassifyError::UnknownId {
+            regime: regime.into(),
+            what,
+            id: id.clone(),
+        }),
         None => Ok(()),
     }
 }

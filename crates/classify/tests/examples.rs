@@ -13,7 +13,12 @@ fn examples() -> Vec<PathBuf> {
         .expect("examples dir")
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "json" | "yaml" | "yml")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("toml" | "json" | "yaml" | "yml")
+            )
+        })
         .collect();
     v.sort();
     v

@@ -28,7 +28,7 @@ impl Rng {
         &v[(self.next() % v.len() as u64) as usize]
     }
     fn coin(&mut self) -> bool {
-        self.next() % 2 == 0
+        self.next().is_multiple_of(2)
     }
 }
 
@@ -49,7 +49,10 @@ fn random_profiles(c: &Classifier, n: usize) -> Vec<Profile> {
                     let items: Vec<&str> = (0..k).map(|_| rng.pick(&f.values)).collect();
                     json!(items)
                 }
-                "integer" => json!([0u64, 5_000, 1_500_000, 60_000_000, 200_000_000_000][(rng.next() % 5) as usize]),
+                "integer" => json!(
+                    [0u64, 5_000, 1_500_000, 60_000_000, 200_000_000_000]
+                        [(rng.next() % 5) as usize]
+                ),
                 "number" => json!([0.0, 1e23, 2e25][(rng.next() % 3) as usize]),
                 "country" => json!(["CN", "US", "DE"][(rng.next() % 3) as usize]),
                 "date" => json!(""),
@@ -68,7 +71,11 @@ fn taxonomy_has_31_risks_in_5_categories() {
     let t = kb.taxonomy();
     assert_eq!(t.categories.len(), 5);
     assert_eq!(t.risks.len(), 31);
-    let per: Vec<usize> = t.categories.iter().map(|c| t.risks_in(&c.code).count()).collect();
+    let per: Vec<usize> = t
+        .categories
+        .iter()
+        .map(|c| t.risks_in(&c.code).count())
+        .collect();
     assert_eq!(per, vec![8, 9, 5, 7, 2]);
     assert_eq!(t.a1_a2().count(), 17);
     assert_eq!(t.risks.first().unwrap().code, "A.1.a");
@@ -82,10 +89,21 @@ fn every_entry_cites_a_source() {
         for o in &r.obligations {
             assert!(!o.source.trim().is_empty(), "{} {}", r.meta.id, o.id);
             assert!(!o.article.trim().is_empty(), "{} {}", r.meta.id, o.id);
-            assert!(kb.instrument(&o.instrument).is_some(), "{} {}", r.meta.id, o.id);
+            assert!(
+                kb.instrument(&o.instrument).is_some(),
+                "{} {}",
+                r.meta.id,
+                o.id
+            );
         }
         for f in &r.filings {
-            assert!(f.basis.contains(':'), "{} {} basis {}", r.meta.id, f.id, f.basis);
+            assert!(
+                f.basis.contains(':'),
+                "{} {} basis {}",
+                r.meta.id,
+                f.id,
+                f.basis
+            );
             assert!(!f.source.trim().is_empty());
         }
     }
@@ -139,87 +157,181 @@ fn every_obligation_filing_tier_and_note_can_be_triggered() {
                 missing.push(format!("category {}", x.id));
             }
         }
-        assert!(missing.is_empty(), "{}: never triggered: {missing:?}", regime.meta.id);
+        assert!(
+            missing.is_empty(),
+            "{}: never triggered: {missing:?}",
+            regime.meta.id
+        );
     }
 }
 
 #[test]
 fn public_chatbot_needs_genai_and_algorithm_filing() {
     let c = classifier();
-    let p = profile(&c, json!({"name": "bot", "public_facing": true, "generative": true,
+    let p = profile(
+        &c,
+        json!({"name": "bot", "public_facing": true, "generative": true,
         "public_opinion_attributes": true, "model_source": "self-developed",
         "algorithm_types": ["generation-synthesis"], "deep_synthesis_functions": ["dialogue"],
-        "launch_date": "2025-09-26"}));
+        "launch_date": "2025-09-26"}),
+    );
     let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
-    let kinds: Vec<&str> = r.results[0].filings.iter().map(|f| f.kind.as_str()).collect();
+    let kinds: Vec<&str> = r.results[0]
+        .filings
+        .iter()
+        .map(|f| f.kind.as_str())
+        .collect();
     assert!(kinds.contains(&"genai-filing"), "{kinds:?}");
     assert!(kinds.contains(&"algorithm-filing"), "{kinds:?}");
     assert!(!kinds.contains(&"genai-registration"));
-    let algo = r.results[0].filings.iter().find(|f| f.kind == "algorithm-filing").unwrap();
+    let algo = r.results[0]
+        .filings
+        .iter()
+        .find(|f| f.kind == "algorithm-filing")
+        .unwrap();
     assert_eq!(algo.authority, "national");
     // 10 working days after Fri 2025-09-26 across the National Day holiday
     assert_eq!(algo.due_date.as_deref(), Some("2025-10-16"));
-    let ob = r.results[0].obligations.iter().find(|o| o.id == "genai.17.security-assessment").unwrap();
-    assert_eq!((ob.instrument.as_str(), ob.article.as_str()), ("GENAI-2023", "17"));
-    assert!(ob.reason.contains("public_opinion_attributes = true"), "{}", ob.reason);
+    let ob = r.results[0]
+        .obligations
+        .iter()
+        .find(|o| o.id == "genai.17.security-assessment")
+        .unwrap();
+    assert_eq!(
+        (ob.instrument.as_str(), ob.article.as_str()),
+        ("GENAI-2023", "17")
+    );
+    assert!(
+        ob.reason.contains("public_opinion_attributes = true"),
+        "{}",
+        ob.reason
+    );
 }
 
 #[test]
 fn filed_model_api_is_registration_not_filing() {
     let c = classifier();
-    let p = profile(&c, json!({"name": "app", "public_facing": true, "generative": true,
-        "public_opinion_attributes": true, "model_source": "filed-model-api"}));
+    let p = profile(
+        &c,
+        json!({"name": "app", "public_facing": true, "generative": true,
+        "public_opinion_attributes": true, "model_source": "filed-model-api"}),
+    );
     let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
-    let kinds: Vec<&str> = r.results[0].filings.iter().map(|f| f.kind.as_str()).collect();
+    let kinds: Vec<&str> = r.results[0]
+        .filings
+        .iter()
+        .map(|f| f.kind.as_str())
+        .collect();
     assert_eq!(kinds, vec!["genai-registration"]);
 }
 
 #[test]
 fn non_public_generative_is_outside_genai_measures() {
     let c = classifier();
-    let p = profile(&c, json!({"name": "internal", "public_facing": false, "generative": true,
-        "model_source": "fine-tuned"}));
+    let p = profile(
+        &c,
+        json!({"name": "internal", "public_facing": false, "generative": true,
+        "model_source": "fine-tuned"}),
+    );
     let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
     assert_eq!(r.results[0].tier, "not-public");
     assert!(r.results[0].filings.is_empty());
-    assert!(r.results[0].obligations.iter().all(|o| o.instrument != "GENAI-2023"));
-    assert!(r.results[0].notes.iter().any(|n| n.id == "genai.2.not-public"));
+    assert!(
+        r.results[0]
+            .obligations
+            .iter()
+            .all(|o| o.instrument != "GENAI-2023")
+    );
+    assert!(
+        r.results[0]
+            .notes
+            .iter()
+            .any(|n| n.id == "genai.2.not-public")
+    );
 }
 
 #[test]
 fn technical_supporter_files_by_reference() {
     let c = classifier();
-    let p = profile(&c, json!({"name": "tts", "role": "technical-supporter",
-        "deep_synthesis_functions": ["voice-clone"], "generative": true}));
+    let p = profile(
+        &c,
+        json!({"name": "tts", "role": "technical-supporter",
+        "deep_synthesis_functions": ["voice-clone"], "generative": true}),
+    );
     let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
     let f = &r.results[0].filings;
     assert_eq!(f.len(), 1);
-    assert_eq!((f[0].kind.as_str(), f[0].basis.as_str()), ("algorithm-filing", "DEEPSYN-2023:19"));
+    assert_eq!(
+        (f[0].kind.as_str(), f[0].basis.as_str()),
+        ("algorithm-filing", "DEEPSYN-2023:19")
+    );
 }
 
 #[test]
 fn eu_tiers() {
     let c = classifier();
-    let cv = profile(&c, json!({"name": "cv", "eu_market": true, "eu_practices": ["recruitment"], "sector": "employment", "algorithm_types": ["sorting-selection"]}));
+    let cv = profile(
+        &c,
+        json!({"name": "cv", "eu_market": true, "eu_practices": ["recruitment"], "sector": "employment", "algorithm_types": ["sorting-selection"]}),
+    );
     let r = c.classify(&cv, &["eu-ai-act"], Lang::En).unwrap();
     assert_eq!(r.results[0].tier, "high-risk");
-    assert!(r.results[0].obligations.iter().any(|o| o.id == "eu.49.registration"));
-    let scoring = profile(&c, json!({"name": "s", "eu_market": true, "eu_practices": ["social-scoring"]}));
-    assert_eq!(c.classify(&scoring, &["eu-ai-act"], Lang::En).unwrap().results[0].tier, "prohibited");
-    let local = profile(&c, json!({"name": "l", "eu_market": false, "generative": true}));
-    assert_eq!(c.classify(&local, &["eu-ai-act"], Lang::En).unwrap().results[0].tier, "out-of-scope");
-    let gpai = profile(&c, json!({"name": "g", "eu_market": true, "general_purpose_model": true, "generative": true, "training_compute_flops": 2e25, "provider_location": "CN"}));
+    assert!(
+        r.results[0]
+            .obligations
+            .iter()
+            .any(|o| o.id == "eu.49.registration")
+    );
+    let scoring = profile(
+        &c,
+        json!({"name": "s", "eu_market": true, "eu_practices": ["social-scoring"]}),
+    );
+    assert_eq!(
+        c.classify(&scoring, &["eu-ai-act"], Lang::En)
+            .unwrap()
+            .results[0]
+            .tier,
+        "prohibited"
+    );
+    let local = profile(
+        &c,
+        json!({"name": "l", "eu_market": false, "generative": true}),
+    );
+    assert_eq!(
+        c.classify(&local, &["eu-ai-act"], Lang::En)
+            .unwrap()
+            .results[0]
+            .tier,
+        "out-of-scope"
+    );
+    let gpai = profile(
+        &c,
+        json!({"name": "g", "eu_market": true, "general_purpose_model": true, "generative": true, "training_compute_flops": 2e25, "provider_location": "CN"}),
+    );
     let r = c.classify(&gpai, &["eu-ai-act"], Lang::En).unwrap();
-    let ids: Vec<&str> = r.results[0].obligations.iter().map(|o| o.id.as_str()).collect();
-    assert!(ids.contains(&"eu.55.systemic-risk") && ids.contains(&"eu.54.gpai-representative"), "{ids:?}");
+    let ids: Vec<&str> = r.results[0]
+        .obligations
+        .iter()
+        .map(|o| o.id.as_str())
+        .collect();
+    assert!(
+        ids.contains(&"eu.55.systemic-risk") && ids.contains(&"eu.54.gpai-representative"),
+        "{ids:?}"
+    );
 }
 
 #[test]
 fn cass_negative_list_flagged_unconfirmed() {
     let c = classifier();
-    let p = profile(&c, json!({"name": "cii", "public_facing": true, "critical_information_infrastructure": true}));
+    let p = profile(
+        &c,
+        json!({"name": "cii", "public_facing": true, "critical_information_infrastructure": true}),
+    );
     let r = c.classify(&p, &["cn-cass-draft"], Lang::En).unwrap();
-    let n = r.results[0].negative_list.as_ref().expect("negative list status");
+    let n = r.results[0]
+        .negative_list
+        .as_ref()
+        .expect("negative list status");
     assert_eq!(n.status, "likely-listed");
     assert!(n.unconfirmed);
     assert_eq!(r.results[0].filings[0].kind, "ai-licence");
@@ -228,9 +340,14 @@ fn cass_negative_list_flagged_unconfirmed() {
 #[test]
 fn json_shape_is_the_contract() {
     let c = classifier();
-    let p = profile(&c, json!({"name": "bot", "public_facing": true, "generative": true,
-        "public_opinion_attributes": true, "model_source": "self-developed"}));
-    let r = c.classify(&p, &["cn-current", "eu-ai-act"], Lang::En).unwrap();
+    let p = profile(
+        &c,
+        json!({"name": "bot", "public_facing": true, "generative": true,
+        "public_opinion_attributes": true, "model_source": "self-developed"}),
+    );
+    let r = c
+        .classify(&p, &["cn-current", "eu-ai-act"], Lang::En)
+        .unwrap();
     let v = serde_json::to_value(&r).unwrap();
     let res = v["results"].as_array().unwrap();
     assert_eq!(res.len(), 2);
@@ -252,7 +369,9 @@ fn rules_dir_adds_and_suppresses() {
     let dir = std::env::temp_dir().join(format!("beian-rules-{}", std::process::id()));
     let sub = dir.join("cn-current");
     std::fs::create_dir_all(&sub).unwrap();
-    std::fs::write(sub.join("house.toml"), r#"
+    std::fs::write(
+        sub.join("house.toml"),
+        r#"
 [[obligation]]
 id = "house.red-team"
 instrument = "GENAI-2023"
@@ -269,17 +388,33 @@ authority = "internal"
 theme = "security-assessment"
 source = "company policy"
 verified = "confirmed"
-"#).unwrap();
-    std::fs::write(sub.join("house.rego"), r#"package beian.regimes.cn_current
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        sub.join("house.rego"),
+        r#"package beian.regimes.cn_current
 import rego.v1
 obligations contains {"id": "house.red-team", "facts": ["generative"]} if input.generative
 suppress contains "genai.15.complaints"
-"#).unwrap();
+"#,
+    )
+    .unwrap();
     let kb = Kb::load(Some(&dir)).unwrap();
     let c = Classifier::new(kb).unwrap();
-    let p = Profile::from_text("name = \"b\"\npublic_facing = true\ngenerative = true\n", ProfileFormat::Toml, "t", c.kb().profile_schema()).unwrap();
+    let p = Profile::from_text(
+        "name = \"b\"\npublic_facing = true\ngenerative = true\n",
+        ProfileFormat::Toml,
+        "t",
+        c.kb().profile_schema(),
+    )
+    .unwrap();
     let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
-    let ids: Vec<&str> = r.results[0].obligations.iter().map(|o| o.id.as_str()).collect();
+    let ids: Vec<&str> = r.results[0]
+        .obligations
+        .iter()
+        .map(|o| o.id.as_str())
+        .collect();
     assert!(ids.contains(&"house.red-team"), "{ids:?}");
     assert!(!ids.contains(&"genai.15.complaints"), "{ids:?}");
     // an id emitted by a policy without data is an error, not silently dropped

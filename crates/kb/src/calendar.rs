@@ -87,11 +87,18 @@ impl Calendar {
             }
             cal.years.insert(
                 y.year,
-                YearInfo { year: y.year, source: y.source, unconfirmed: y.unconfirmed },
+                YearInfo {
+                    year: y.year,
+                    source: y.source,
+                    unconfirmed: y.unconfirmed,
+                },
             );
         }
         if let Some(d) = cal.holidays.intersection(&cal.workdays).next() {
-            return Err(KbError::invalid(path, format!("{d} is both a holiday and a working day")));
+            return Err(KbError::invalid(
+                path,
+                format!("{d} is both a holiday and a working day"),
+            ));
         }
         Ok(cal)
     }
@@ -186,7 +193,10 @@ mod tests {
         assert!(c.is_working_day(d("2025-10-11")).unwrap());
         // From Fri 2025-09-26: 9-28(1) 9-29(2) 9-30(3) 10-09(4) 10-10(5) 10-11(6)
         // 10-13(7) 10-14(8) 10-15(9) 10-16(10).
-        assert_eq!(c.add_working_days(d("2025-09-26"), 10).unwrap(), d("2025-10-16"));
+        assert_eq!(
+            c.add_working_days(d("2025-09-26"), 10).unwrap(),
+            d("2025-10-16")
+        );
     }
 
     #[test]
@@ -197,7 +207,10 @@ mod tests {
         assert!(c.is_working_day(d("2024-02-18")).unwrap()); // Sunday make-up day
         // Thu 2024-02-08: Fri 02-09 (除夕) works, 02-10..02-17 are the holiday, and
         // Sunday 02-18 is a make-up working day.
-        assert_eq!(c.add_working_days(d("2024-02-08"), 2).unwrap(), d("2024-02-18"));
+        assert_eq!(
+            c.add_working_days(d("2024-02-08"), 2).unwrap(),
+            d("2024-02-18")
+        );
     }
 
     #[test]
@@ -212,7 +225,10 @@ mod tests {
     #[test]
     fn zero_days_and_between() {
         let c = Calendar::prc().unwrap();
-        assert_eq!(c.add_working_days(d("2025-06-03"), 0).unwrap(), d("2025-06-03"));
+        assert_eq!(
+            c.add_working_days(d("2025-06-03"), 0).unwrap(),
+            d("2025-06-03")
+        );
         let end = c.add_working_days(d("2025-03-03"), 20).unwrap();
         assert_eq!(c.working_days_between(d("2025-03-03"), end).unwrap(), 20);
     }

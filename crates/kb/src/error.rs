@@ -14,7 +14,11 @@ pub enum KbError {
     Invalid { path: String, message: String },
     /// An I/O error while reading a file.
     #[error("{path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A date outside the years the calendar knows.
     #[error("{0}")]
     Calendar(String),
@@ -22,9 +26,15 @@ pub enum KbError {
 
 impl KbError {
     pub(crate) fn parse(path: &str, message: impl fmt::Display) -> KbError {
-        KbError::Parse { path: path.to_string(), message: message.to_string() }
+        KbError::Parse {
+            path: path.to_string(),
+            message: message.to_string(),
+        }
     }
     pub(crate) fn invalid(path: &str, message: impl fmt::Display) -> KbError {
-        KbError::Invalid { path: path.to_string(), message: message.to_string() }
+        KbError::Invalid {
+            path: path.to_string(),
+            message: message.to_string(),
+        }
     }
 }

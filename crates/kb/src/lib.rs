@@ -72,14 +72,15 @@ impl Kb {
             .map_err(|e| KbError::parse("kb/instruments.toml", e))?;
         let instruments = instruments.instruments;
         let taxonomy = Taxonomy::parse(embedded_str("taxonomy.toml")?, "kb/taxonomy.toml")?;
-        let thresholds =
-            Thresholds::parse(embedded_str("thresholds.toml")?, "kb/thresholds.toml")?;
+        let thresholds = Thresholds::parse(embedded_str("thresholds.toml")?, "kb/thresholds.toml")?;
         let schema = ProfileSchema::parse(embedded_str("profile.toml")?, "kb/profile.toml")?;
         let calendar = Calendar::parse(embedded_str("calendar.toml")?, "kb/calendar.toml")?;
         let mut regimes = Vec::new();
         let dir = EMBEDDED
             .get_dir("regimes")
-            .ok_or_else(|| KbError::Missing { path: "kb/regimes".into() })?;
+            .ok_or_else(|| KbError::Missing {
+                path: "kb/regimes".into(),
+            })?;
         let mut subdirs: Vec<_> = dir.dirs().collect();
         subdirs.sort_by_key(|d| d.path().to_path_buf());
         for sub in subdirs {
@@ -101,7 +102,14 @@ impl Kb {
         for r in &regimes {
             r.validate(&instruments)?;
         }
-        Ok(Kb { instruments, taxonomy, thresholds, schema, calendar, regimes })
+        Ok(Kb {
+            instruments,
+            taxonomy,
+            thresholds,
+            schema,
+            calendar,
+            regimes,
+        })
     }
 
     /// The GB/T 45654 Annex A risk taxonomy (31 risks in 5 categories).
@@ -151,7 +159,9 @@ fn build_regime(label: &str, mut files: Vec<(String, String)>) -> Result<Regime,
         .iter()
         .find(|(n, _)| n == "regime.toml")
         .map(|(_, t)| t.clone())
-        .ok_or_else(|| KbError::Missing { path: format!("{label}/regime.toml") })?;
+        .ok_or_else(|| KbError::Missing {
+            path: format!("{label}/regime.toml"),
+        })?;
     let meta: RegimeMeta = toml::from_str(&meta_text)
         .map_err(|e| KbError::parse(&format!("{label}/regime.toml"), e))?;
     let mut regime = Regime {
@@ -167,7 +177,11 @@ fn build_regime(label: &str, mut files: Vec<(String, String)>) -> Result<Regime,
     Ok(regime)
 }
 
-fn add_files(regime: &mut Regime, label: &str, files: Vec<(String, String)>) -> Result<(), KbError> {
+fn add_files(
+    regime: &mut Regime,
+    label: &str,
+    files: Vec<(String, String)>,
+) -> Result<(), KbError> {
     for (name, text) in files {
         let path = format!("{label}/{name}");
         if name == "regime.toml" {
@@ -188,7 +202,10 @@ fn add_files(regime: &mut Regime, label: &str, files: Vec<(String, String)>) -> 
 }
 
 fn apply_overrides(regimes: &mut Vec<Regime>, dir: &Path) -> Result<(), KbError> {
-    let io = |p: &Path, e: std::io::Error| KbError::Io { path: p.display().to_string(), source: e };
+    let io = |p: &Path, e: std::io::Error| KbError::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
     let entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
     let mut subdirs: Vec<_> = entries
         .filter_map(Result::ok)
@@ -203,7 +220,11 @@ fn apply_overrides(regimes: &mut Vec<Regime>, dir: &Path) -> Result<(), KbError>
         ));
     }
     for sub in subdirs {
-        let id = sub.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let id = sub
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         let mut files = Vec::new();
         let mut names: Vec<_> = std::fs::read_dir(&sub)
             .map_err(|e| io(&sub, e))?
@@ -213,7 +234,11 @@ fn apply_overrides(regimes: &mut Vec<Regime>, dir: &Path) -> Result<(), KbError>
             .collect();
         names.sort();
         for p in names {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
             if !(name.ends_with(".toml") || name.ends_with(".rego")) {
                 continue;
             }
@@ -234,7 +259,10 @@ fn apply_overrides(regimes: &mut Vec<Regime>, dir: &Path) -> Result<(), KbError>
                 if r.meta.id != id {
                     return Err(KbError::invalid(
                         &label,
-                        format!("regime.toml id {:?} differs from the directory name", r.meta.id),
+                        format!(
+                            "regime.toml id {:?} differs from the directory name",
+                            r.meta.id
+                        ),
                     ));
                 }
                 regimes.push(r);
@@ -248,5 +276,7 @@ pub(crate) fn embedded_str(path: &str) -> Result<&'static str, KbError> {
     EMBEDDED
         .get_file(path)
         .and_then(|f| f.contents_utf8())
-        .ok_or_else(|| KbError::Missing { path: format!("kb/{path}") })
+        .ok_or_else(|| KbError::Missing {
+            path: format!("kb/{path}"),
+        })
 }

@@ -54,7 +54,11 @@ impl FieldSpec {
 }
 
 fn quoted(values: &[String]) -> String {
-    values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The profile schema (`kb/profile.toml`).
@@ -67,8 +71,7 @@ pub struct ProfileSchema {
 
 impl ProfileSchema {
     pub(crate) fn parse(text: &str, path: &str) -> Result<ProfileSchema, crate::KbError> {
-        let s: ProfileSchema =
-            toml::from_str(text).map_err(|e| crate::KbError::parse(path, e))?;
+        let s: ProfileSchema = toml::from_str(text).map_err(|e| crate::KbError::parse(path, e))?;
         for f in &s.fields {
             if !f.required && f.default.is_none() {
                 return Err(crate::KbError::invalid(
@@ -94,7 +97,12 @@ impl ProfileSchema {
     pub fn suggest(&self, key: &str) -> Option<&str> {
         self.fields
             .iter()
-            .map(|f| (strsim::normalized_damerau_levenshtein(key, &f.key), f.key.as_str()))
+            .map(|f| {
+                (
+                    strsim::normalized_damerau_levenshtein(key, &f.key),
+                    f.key.as_str(),
+                )
+            })
             .filter(|(score, _)| *score >= 0.5)
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, k)| k)
@@ -202,7 +210,11 @@ impl Profile {
         };
         let value: Value = match format {
             ProfileFormat::Json => serde_json::from_str(text).map_err(|e| {
-                syntax(Some(e.line()), Some(e.column()), format!("malformed JSON: {e}"))
+                syntax(
+                    Some(e.line()),
+                    Some(e.column()),
+                    format!("malformed JSON: {e}"),
+                )
             })?,
             ProfileFormat::Toml => {
                 let v: toml::Value = toml::from_str(text).map_err(|e| {
@@ -282,12 +294,19 @@ impl Profile {
             values.insert(spec.key.clone(), spec.default_json());
             assumed.push(spec.key.clone());
         }
-        Ok(Profile { values, assumed, origin: origin.to_string() })
+        Ok(Profile {
+            values,
+            assumed,
+            origin: origin.to_string(),
+        })
     }
 
     /// The service name.
     pub fn name(&self) -> &str {
-        self.values.get("name").and_then(Value::as_str).unwrap_or("")
+        self.values
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// Where the profile came from (file path or label).
@@ -307,7 +326,10 @@ impl Profile {
 
     /// A boolean value (false when absent).
     pub fn flag(&self, key: &str) -> bool {
-        self.values.get(key).and_then(Value::as_bool).unwrap_or(false)
+        self.values
+            .get(key)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// All values as a JSON object: the policy input.
@@ -330,13 +352,14 @@ fn check_value(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
     let wrong = || format!("expected {}, found {found}", spec.expected());
     match spec.ty.as_str() {
         "bool" => v.as_bool().map(Value::Bool).ok_or_else(wrong),
-        "string" => v.as_str().map(|s| Value::String(s.to_string())).ok_or_else(wrong),
+        "string" => v
+            .as_str()
+            .map(|s| Value::String(s.to_string()))
+            .ok_or_else(wrong),
         "integer" => match v {
             Value::Number(n) if n.as_u64().is_some() => Ok(v.clone()),
             Value::Number(n) => match n.as_f64() {
-                Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 9.0e18 => {
-                    Ok(Value::from(f as u64))
-                }
+                Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 9.0e18 => Ok(Value::from(f as u64)),
                 _ => Err(wrong()),
             },
             _ => Err(wrong()),
@@ -415,20 +438,24 @@ fn describe(v: &Value) -> String {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, col)
 }
 
 /// The 1-based line where `key` appears as a key (`key =`, `"key":`, `key:`).
 fn find_key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|line| {
-        let t = line.trim_start().trim_start_matches(['"', '\'']);
-        t.strip_prefix(key).is_some_and(|rest| {
-            let rest = rest.trim_start_matches(['"', '\'']).trim_start();
-            rest.starts_with('=') || rest.starts_with(':')
+    text.lines()
+        .position(|line| {
+            let t = line.trim_start().trim_start_matches(['"', '\'']);
+            t.strip_prefix(key).is_some_and(|rest| {
+                let rest = rest.trim_start_matches(['"', '\'']).trim_start();
+                rest.starts_with('=') || rest.starts_with(':')
+            })
         })
-    })
-    .map(|i| i + 1)
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -445,7 +472,10 @@ mod tests {
         let e = Profile::from_text(text, ProfileFormat::Toml, "p.toml", &schema()).unwrap_err();
         assert_eq!(e.line, Some(2));
         assert_eq!(e.key.as_deref(), Some("public_facng"));
-        assert!(e.to_string().contains("did you mean `public_facing`"), "{e}");
+        assert!(
+            e.to_string().contains("did you mean `public_facing`"),
+            "{e}"
+        );
         assert!(e.to_string().starts_with("p.toml:2: "), "{e}");
     }
 
@@ -462,7 +492,10 @@ mod tests {
     fn yaml_enum_list_and_defaults() {
         let text = "name: feed\nalgorithm_types: [personalized-push, sorting-selection]\n";
         let p = Profile::from_text(text, ProfileFormat::Yaml, "p.yaml", &schema()).unwrap();
-        assert_eq!(p.get("algorithm_types").unwrap().as_array().unwrap().len(), 2);
+        assert_eq!(
+            p.get("algorithm_types").unwrap().as_array().unwrap().len(),
+            2
+        );
         assert!(p.assumed().iter().any(|k| k == "public_facing"));
         assert!(!p.flag("public_facing"));
     }
@@ -471,7 +504,10 @@ mod tests {
     fn bad_enum_suggests_value() {
         let text = "name = \"x\"\nrole = \"service_provider\"\n";
         let e = Profile::from_text(text, ProfileFormat::Toml, "p.toml", &schema()).unwrap_err();
-        assert!(e.message.contains("did you mean \"service-provider\""), "{e}");
+        assert!(
+            e.message.contains("did you mean \"service-provider\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -485,7 +521,10 @@ mod tests {
     fn integer_accepts_float_written_integers_for_compute() {
         let text = "name = \"x\"\ntraining_compute_flops = 1e25\nparameters = 7000000000\n";
         let p = Profile::from_text(text, ProfileFormat::Toml, "p.toml", &schema()).unwrap();
-        assert_eq!(p.get("training_compute_flops").unwrap().as_f64(), Some(1e25));
+        assert_eq!(
+            p.get("training_compute_flops").unwrap().as_f64(),
+            Some(1e25)
+        );
         let text = "name = \"x\"\nregistered_users = -3\n";
         assert!(Profile::from_text(text, ProfileFormat::Toml, "p.toml", &schema()).is_err());
     }

@@ -215,7 +215,10 @@ impl Regime {
         }
         for o in &self.obligations {
             if !instruments.iter().any(|x| x.id == o.instrument) {
-                return bad(format!("obligation {} names unknown instrument {}", o.id, o.instrument));
+                return bad(format!(
+                    "obligation {} names unknown instrument {}",
+                    o.id, o.instrument
+                ));
             }
             if o.source.trim().is_empty() || o.article.trim().is_empty() {
                 return bad(format!("obligation {} has no source or article", o.id));
@@ -225,7 +228,10 @@ impl Regime {
         for f in &self.filings {
             let inst = f.basis.split(':').next().unwrap_or("");
             if !instruments.iter().any(|x| x.id == inst) {
-                return bad(format!("filing {} has basis {} with unknown instrument", f.id, f.basis));
+                return bad(format!(
+                    "filing {} has basis {} with unknown instrument",
+                    f.id, f.basis
+                ));
             }
             if f.source.trim().is_empty() {
                 return bad(format!("filing {} has no source", f.id));

@@ -55,7 +55,10 @@ impl Taxonomy {
         let t: Taxonomy = toml::from_str(text).map_err(|e| KbError::parse(path, e))?;
         for r in &t.risks {
             if !t.categories.iter().any(|c| c.code == r.category()) {
-                return Err(KbError::invalid(path, format!("risk {} has no category", r.code)));
+                return Err(KbError::invalid(
+                    path,
+                    format!("risk {} has no category", r.code),
+                ));
             }
         }
         let mut codes: Vec<&str> = t.risks.iter().map(|r| r.code.as_str()).collect();
@@ -88,6 +91,8 @@ impl Taxonomy {
 
     /// The 17 risks of A.1 and A.2, which keyword libraries and should-refuse banks must cover.
     pub fn a1_a2(&self) -> impl Iterator<Item = &Risk> {
-        self.risks.iter().filter(|r| matches!(r.category(), "A.1" | "A.2"))
+        self.risks
+            .iter()
+            .filter(|r| matches!(r.category(), "A.1" | "A.2"))
     }
 }

@@ -52,10 +52,16 @@ impl Thresholds {
         let t: Thresholds = toml::from_str(text).map_err(|e| KbError::parse(path, e))?;
         for (i, a) in t.items.iter().enumerate() {
             if t.items[..i].iter().any(|b| b.id == a.id) {
-                return Err(KbError::invalid(path, format!("duplicate threshold id {}", a.id)));
+                return Err(KbError::invalid(
+                    path,
+                    format!("duplicate threshold id {}", a.id),
+                ));
             }
             if a.source.trim().is_empty() || a.clause.trim().is_empty() {
-                return Err(KbError::invalid(path, format!("threshold {} has no source", a.id)));
+                return Err(KbError::invalid(
+                    path,
+                    format!("threshold {} has no source", a.id),
+                ));
             }
         }
         Ok(t)

@@ -76,7 +76,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.regimes.clone()
     };
     if regimes.iter().any(|r| r == "all") {
-        regimes = classifier.regime_ids().iter().map(|s| s.to_string()).collect();
+        regimes = classifier
+            .regime_ids()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     }
     let ids: Vec<&str> = regimes.iter().map(String::as_str).collect();
     let lang = Lang::from(args.lang);
@@ -91,6 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Markdown => render_markdown(&report, lang),
     };
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes()).context("writing the report")?;
+    stdout
+        .write_all(out.as_bytes())
+        .context("writing the report")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -41,8 +41,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let years: Vec<String> = {
         let mut ys = vec![];
         for y in cal.years() {
-            if (from.format("%Y").to_string().parse::<i32>().unwrap_or(0)..=due.format("%Y").to_string().parse::<i32>().unwrap_or(0)).contains(&y.year) {
-                ys.push(format!("{} ({}{})", y.year, y.source, if y.unconfirmed { ", unconfirmed" } else { "" }));
+            if (from.format("%Y").to_string().parse::<i32>().unwrap_or(0)
+                ..=due.format("%Y").to_string().parse::<i32>().unwrap_or(0))
+                .contains(&y.year)
+            {
+                ys.push(format!(
+                    "{} ({}{})",
+                    y.year,
+                    y.source,
+                    if y.unconfirmed { ", unconfirmed" } else { "" }
+                ));
             }
         }
         ys

@@ -54,7 +54,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let kb = Kb::load(rules.as_deref())?;
         let c = beian_classify::Classifier::new(kb)?;
         let n: usize = c.kb().regimes().iter().map(|r| r.obligations.len()).sum();
-        println!("ok: {} regimes, {} obligations, policies compile", c.kb().regimes().len(), n);
+        println!(
+            "ok: {} regimes, {} obligations, policies compile",
+            c.kb().regimes().len(),
+            n
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let kb = Kb::embedded()?;
@@ -100,7 +104,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         beian_kb::ThresholdKind::Max => "<=",
                     };
                     let flag = if t.unconfirmed { " [unconfirmed]" } else { "" };
-                    println!("{:<36} {op} {:<8} {} ({}){flag}", t.id, t.value, t.en, t.clause);
+                    println!(
+                        "{:<36} {op} {:<8} {} ({}){flag}",
+                        t.id, t.value, t.en, t.clause
+                    );
                 }
             }
         }
