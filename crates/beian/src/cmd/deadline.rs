@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use beian_kb::Kb;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// Count working days on the PRC calendar (public holidays and make-up working days).
 #[derive(clap::Args)]
@@ -38,23 +38,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let kb = Kb::embedded()?;
     let cal = kb.calendar();
     let due = cal.add_working_days(from, args.working_days)?;
-    let years: Vec<String> = {
-        let mut ys = vec![];
-        for y in cal.years() {
-            if (from.format("%Y").to_string().parse::<i32>().unwrap_or(0)
-                ..=due.format("%Y").to_string().parse::<i32>().unwrap_or(0))
-                .contains(&y.year)
-            {
-                ys.push(format!(
-                    "{} ({}{})",
-                    y.year,
-                    y.source,
-                    if y.unconfirmed { ", unconfirmed" } else { "" }
-                ));
-            }
-        }
-        ys
-    };
+    let years: Vec<String> = cal
+        .years()
+        .filter(|y| (from.year()..=due.year()).contains(&y.year))
+        .map(|y| {
+            let flag = if y.unconfirmed { ", unconfirmed" } else { "" };
+            format!("{} ({}{flag})", y.year, y.source)
+        })
+        .collect();
     match args.format {
         Format::Text => {
             println!("{due}");
