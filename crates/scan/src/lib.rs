@@ -1,1 +1,19 @@
-//! beian-scan (placeholder; see ARCHITECTURE.md).
+//! beian-scan: the IO side of `beian scan`.
+//!
+//! - [`input`]: files, directories, stdin; text, JSONL, CSV, TSV, Parquet;
+//!   gzip and zstd; per-record errors that name source, record and byte.
+//! - [`pipeline`]: parallel, bounded-memory screening with output in input order.
+//! - [`sample`]: reproducible sampling, review sheets (CSV, XLSX) and review.
+//! - [`lexicon`]: lexicon files into an engine builder; statistics against
+//!   the keyword-library minimums of the knowledge base.
+
+mod error;
+pub mod input;
+pub mod lexicon;
+mod parquet_in;
+pub mod pipeline;
+pub mod progress;
+pub mod sample;
+
+pub use error::ScanError;
+pub use lexicon::{LexiconStats, lexicon_stats, load_allow_files, load_lexicon_files};

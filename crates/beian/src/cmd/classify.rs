@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use beian_classify::{Classifier, Lang, render_markdown, render_text};
-use beian_kb::{Kb, Profile};
+use beian_kb::{Kb, Profile, ProfileFormat};
 
 /// Output format of `beian classify`.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -42,9 +42,12 @@ Examples:
   beian classify examples/public-chatbot.toml --regime cn-current --regime eu-ai-act --compare
   beian classify examples/cv-screening.yaml --regime all --format markdown > report.md
   beian classify profile.json --format json | jq '.results[0].filings'
-  beian classify profile.toml --rules my-rules/   # add or override rules without recompiling")]
+  beian classify profile.toml --rules my-rules/   # add or override rules without recompiling
+  cat profile.json | beian classify -             # profile from standard input")]
 pub struct Args {
-    /// Service profile (.toml, .json, .yaml); `beian kb profile` lists the keys.
+    /// Service profile (.toml, .json, .yaml), or `-` for standard input (format
+    /// sniffed: JSON if it starts with `{`, else TOML, else YAML); `beian kb profile`
+    /// lists the keys.
     pub profile: PathBuf,
     /// Regime to evaluate (repeatable); `all` for every regime.
     #[arg(long = "regime", value_name = "ID")]
@@ -69,7 +72,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => "loading the embedded knowledge base".to_string(),
     })?;
     let classifier = Classifier::new(kb).context("preparing the rule packs")?;
-    let profile = Profile::from_path(&args.profile, classifier.kb().profile_schema())?;
+    let schema = classifier.kb().profile_schema();
+    let profile = if args.profile.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("reading the profile from standard input")?;
+        let format = if text.trim_start().starts_with('{') {
+            ProfileFormat::Json
+        } else if toml::from_str::<toml::Value>(&text).is_ok() {
+            ProfileFormat::Toml
+        } else {
+            ProfileFormat::Yaml
+        };
+        Profile::from_text(&text, format, "<stdin>", schema)?
+    } else {
+        Profile::from_path(&args.profile, schema)?
+    };
     let mut regimes: Vec<String> = if args.regimes.is_empty() {
         vec!["cn-current".to_string()]
     } else {

@@ -1,9 +1,589 @@
+//! `beian scan`: screen text and corpora against the 31 risks of GB/T 45654.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Not implemented yet.
-#[derive(clap::Args)]
-pub struct Args {}
+/// Appends a line to the output buffer (written once, at the end).
+macro_rules! outln {
+    ($o:expr, $($t:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o, $($t)*);
+    }};
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// Writes the buffered output; a closed pipe (`| head`) is not an error.
+fn emit(o: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(o.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+use anyhow::Context;
+use beian_scan::input::{FieldSpec, InputFormat, expand_inputs};
+use beian_scan::pipeline::{self, Out, PipelineConfig};
+use beian_scan::progress::Progress;
+use beian_scan::sample::{SampleMode, SampleRow, Sampler, review};
+use beian_scan::{load_allow_files, load_lexicon_files};
+use beian_screen::{Detector, EngineBuilder, Options, mask_text};
+
+/// Screen records against keyword lexicons, detectors and regular expressions.
+#[derive(clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "\
+Examples:
+  beian scan --lexicon ../shared/data/lexicons/konsheng corpus.jsonl
+  beian scan --lexicon words.tsv --allow allow.txt --format summary data/
+  beian scan --lexicon words.txt --risk A.1.f --field content posts.csv.gz
+  zstdcat dump.jsonl.zst | beian scan --lexicon words.txt --input-format jsonl -
+  beian scan --lexicon words.txt --mask notes.txt > masked.txt
+  beian scan --lexicon words.txt --sample 4000 --seed 42 --sample-out review corpus/
+  beian scan --lexicon words.txt --sample-fraction 0.1 --format summary --by-source corpus/
+  beian scan review review.xlsx
+
+Output (--format jsonl), one finding per line:
+  {\"source\": \"a.txt\", \"record\": 12, \"start\": 30, \"end\": 42, \"matched\": \"...\",
+   \"term\": \"...\", \"risk\": \"A.1.h\", \"detector\": \"lexicon\"}
+start/end are byte offsets into the record; record is the 1-based line or row.
+
+Exit status: 0 done; 1 done but some records or inputs could not be read
+(each named on stderr and counted); 2 fatal (bad lexicon, bad arguments)."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub cmd: Option<Sub>,
+    /// Lexicon file or directory (repeatable). Plain (one term per line) or
+    /// TSV `term<TAB>risk[<TAB>severity[<TAB>action]]`; `re:` lines are
+    /// regular expressions. konsheng file names map to risk codes.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub lexicon: Vec<PathBuf>,
+    /// Allow-list file (repeatable): a hit inside an allowed phrase is dropped.
+    #[arg(long, value_name = "FILE")]
+    pub allow: Vec<PathBuf>,
+    /// Risk code for lexicon terms that have none (default: by file name, else `unclassified`).
+    #[arg(long, value_name = "CODE")]
+    pub risk: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: Format,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// JSONL field, CSV/TSV column or Parquet column holding the text [default: text].
+    #[arg(long, value_name = "NAME")]
+    pub field: Option<String>,
+    /// Input format (default: by file extension; text for stdin).
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "jsonl", "csv", "tsv", "parquet"])]
+    pub input_format: Option<String>,
+    /// Write the records back with every finding masked instead of listing findings.
+    #[arg(long)]
+    pub mask: bool,
+    /// Report per source (the input file, or `--by-source=FIELD`: a JSONL
+    /// field or CSV/TSV/Parquet column) and flag sources over the
+    /// corpus.source-illegal-max share.
+    #[arg(long, value_name = "FIELD", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub by_source: Option<String>,
+    #[command(flatten)]
+    pub more: Box<MoreArgs>,
+    /// Files, directories (recursive) or `-` for stdin; gzip/zstd transparently.
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+}
+
+/// Sampling, detector and normalization options (boxed: `Args` stays small).
+#[derive(clap::Args)]
+pub struct MoreArgs {
+    /// Draw a reproducible reservoir sample of N records for manual review.
+    #[arg(long, value_name = "N", conflicts_with = "sample_fraction")]
+    pub sample: Option<usize>,
+    /// Seed for --sample / --sample-fraction.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sample each record with probability F (technical sampling).
+    #[arg(long, value_name = "F")]
+    pub sample_fraction: Option<f64>,
+    /// Review sheet path without extension (writes .csv and .xlsx).
+    #[arg(long, value_name = "PATH", default_value = "beian-sample")]
+    pub sample_out: PathBuf,
+    /// Detectors to run, comma separated (id-card,mobile,bank-card,uscc,email,ip), or `none`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "id-card,mobile,bank-card,uscc,email,ip"
+    )]
+    pub detectors: Vec<String>,
+    /// Turn off all normalization (raw matching).
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Turn off pinyin and initials variants.
+    #[arg(long)]
+    pub no_pinyin: bool,
+    /// Turn off traditional-to-simplified folding.
+    #[arg(long)]
+    pub no_traditional: bool,
+    /// Turn off separator skipping.
+    #[arg(long)]
+    pub no_separators: bool,
+    /// Turn off full-width and compatibility-form folding.
+    #[arg(long)]
+    pub no_width: bool,
+    /// Turn off case folding.
+    #[arg(long)]
+    pub no_case: bool,
+    /// Turn off Chinese-numeral and digit-variant folding.
+    #[arg(long)]
+    pub no_digits: bool,
+    /// Match terms of this many characters or more (after normalization).
+    #[arg(long, default_value_t = 2)]
+    pub min_term_chars: usize,
+    /// Separator characters skipped at most between two characters of a term.
+    #[arg(long, default_value_t = 3)]
+    pub max_skip: usize,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Sub {
+    /// Read a reviewed sheet back: qualified rate, Wilson 95% interval, verdict.
+    #[command(after_help = "\
+Examples:
+  beian scan review beian-sample.xlsx
+  beian scan review beian-sample.csv --format json
+
+Fill the `verdict` column with qualified / unqualified (合格 / 不合格, ok / illegal, 1 / 0).")]
+    Review(ReviewArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ReviewArgs {
+    /// The reviewed sheet (.csv or .xlsx).
+    pub sheet: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReviewFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Jsonl,
+    Text,
+    Summary,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReviewFormat {
+    Text,
+    Json,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFinding<'a> {
+    source: &'a str,
+    record: u64,
+    start: usize,
+    end: usize,
+    matched: &'a str,
+    term: &'a str,
+    risk: &'a str,
+    detector: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    via: Option<beian_screen::Via>,
+}
+
+#[derive(Default)]
+struct SourceCount {
+    records: u64,
+    flagged: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(Sub::Review(r)) = args.cmd {
+        return run_review(&r);
+    }
+    let mut opts = if args.more.no_normalize {
+        Options::none()
+    } else {
+        Options::default()
+    };
+    if args.more.no_pinyin {
+        opts.pinyin = false;
+        opts.pinyin_initials = false;
+    }
+    if args.more.no_traditional {
+        opts.traditional = false;
+    }
+    if args.more.no_separators {
+        opts.separators = false;
+    }
+    if args.more.no_width {
+        opts.width = false;
+    }
+    if args.more.no_case {
+        opts.case = false;
+    }
+    if args.more.no_digits {
+        opts.digits = false;
+    }
+    opts.min_term_chars = args.more.min_term_chars;
+    opts.max_skip = args.more.max_skip;
+    let mut builder = EngineBuilder::new();
+    builder.options(opts).no_detectors();
+    for d in &args.more.detectors {
+        if d == "none" || d.is_empty() {
+            continue;
+        }
+        let det = Detector::from_name(d).with_context(|| format!("unknown detector `{d}`"))?;
+        builder.detector(det, true, None);
+    }
+    if let Some(r) = &args.risk {
+        let kb = beian_kb::Kb::embedded()?;
+        anyhow::ensure!(
+            kb.taxonomy().is_risk_code(r) || r == beian_screen::UNCLASSIFIED,
+            "--risk {r}: not a risk code of GB/T 45654 Appendix A (see `beian kb risks`)"
+        );
+    }
+    load_lexicon_files(&mut builder, &args.lexicon, args.risk.as_deref())
+        .context("loading lexicons")?;
+    if !args.allow.is_empty() {
+        load_allow_files(&mut builder, &args.allow).context("loading allow-lists")?;
+    }
+    let engine = builder.build().context("building the screening engine")?;
+
+    let forced = args
+        .input_format
+        .as_deref()
+        .and_then(InputFormat::from_name);
+    let inputs = expand_inputs(&args.inputs, forced).context("listing inputs")?;
+    let by_field = args
+        .by_source
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let fields = FieldSpec {
+        field: args.field.clone(),
+        group: by_field.clone(),
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let mut sampler = match (args.more.sample, args.more.sample_fraction) {
+        (Some(n), _) => Some(Sampler::new(SampleMode::Count {
+            n,
+            seed: args.more.seed,
+        })),
+        (None, Some(f)) => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&f),
+                "--sample-fraction must be between 0 and 1"
+            );
+            let spill = args.more.sample_out.with_extension("partial.csv");
+            Some(
+                Sampler::new(SampleMode::Fraction {
+                    f,
+                    seed: args.more.seed,
+                })
+                .spill_to(&spill)?,
+            )
+        }
+        _ => None,
+    };
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut progress = Progress::stderr(!args.more.quiet);
+    let mut records = 0u64;
+    let mut flagged = 0u64;
+    let mut findings_n = 0u64;
+    let mut errors = 0u64;
+    let mut per_risk: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut per_source: BTreeMap<String, SourceCount> = BTreeMap::new();
+    let mut write_err: Option<std::io::Error> = None;
+    let structured = |src: u32| inputs[src as usize].format != InputFormat::Text;
+
+    pipeline::run(
+        &engine,
+        &inputs,
+        &fields,
+        &PipelineConfig::with_threads(threads),
+        &mut |o| match o {
+            Out::Err(e) => {
+                errors += 1;
+                let name = &inputs[e.source as usize].name;
+                if e.number == 0 {
+                    // Input-level errors already name the input.
+                    progress.println(&format!("beian scan: {}", e.message));
+                } else {
+                    progress.println(&format!(
+                        "beian scan: {name}: record {} at byte {}: {}",
+                        e.number, e.offset, e.message
+                    ));
+                }
+                true
+            }
+            Out::Rec(s) => {
+                records += 1;
+                progress.record(s.rec.text.len());
+                let name = &inputs[s.rec.source as usize].name;
+                let is_flagged = !s.findings.is_empty();
+                if is_flagged {
+                    flagged += 1;
+                }
+                findings_n += s.findings.len() as u64;
+                let mut seen_risk: Vec<&str> = Vec::new();
+                for f in &s.findings {
+                    let e = per_risk.entry(f.risk.to_string()).or_default();
+                    e.0 += 1;
+                    if !seen_risk.contains(&&*f.risk) {
+                        seen_risk.push(&f.risk);
+                        e.1 += 1;
+                    }
+                }
+                if args.by_source.is_some() {
+                    let key = match &by_field {
+                        Some(_) => s.rec.group.clone().unwrap_or_else(|| "(none)".into()),
+                        None => name.clone(),
+                    };
+                    let c = per_source.entry(key).or_default();
+                    c.records += 1;
+                    c.flagged += u64::from(is_flagged);
+                }
+                if let Some(sm) = sampler.as_mut() {
+                    sm.offer(|| {
+                        SampleRow::new(
+                            match &by_field {
+                                Some(_) => s.rec.group.clone().unwrap_or_else(|| name.clone()),
+                                None => name.clone(),
+                            },
+                            s.rec.number,
+                            is_flagged,
+                            seen_risk.join(" "),
+                            s.findings
+                                .iter()
+                                .map(|f| f.matched.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" | "),
+                            s.rec.text.clone(),
+                        )
+                    });
+                }
+                let r = if args.mask {
+                    let masked = mask_text(
+                        &s.rec.text,
+                        s.findings.iter().map(|f| (f.start, f.end)),
+                        '*',
+                    );
+                    if structured(s.rec.source) {
+                        let v = serde_json::json!({"source": name, "record": s.rec.number, "text": masked});
+                        writeln!(out, "{v}")
+                    } else {
+                        writeln!(out, "{masked}")
+                    }
+                } else {
+                    match args.format {
+                        Format::Summary => Ok(()),
+                        Format::Jsonl => s.findings.iter().try_for_each(|f| {
+                            let j = JsonFinding {
+                                source: name,
+                                record: s.rec.number,
+                                start: f.start,
+                                end: f.end,
+                                matched: &f.matched,
+                                term: &f.term,
+                                risk: &f.risk,
+                                detector: f.detector,
+                                severity: f.severity.as_deref(),
+                                action: f.action.as_deref(),
+                                via: f.via.filter(|v| *v != beian_screen::Via::Text),
+                            };
+                            serde_json::to_writer(&mut out, &j).map_err(std::io::Error::other)?;
+                            out.write_all(b"\n")
+                        }),
+                        Format::Text => s.findings.iter().try_for_each(|f| {
+                            writeln!(
+                                out,
+                                "{name}:{}:{}-{}\t{}\t{}\t{}\t{}",
+                                s.rec.number, f.start, f.end, f.risk, f.detector, f.term, f.matched
+                            )
+                        }),
+                    }
+                };
+                if let Err(e) = r {
+                    write_err = Some(e);
+                    return false;
+                }
+                true
+            }
+        },
+    );
+    progress.finish();
+    if let Some(e) = write_err {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e).context("writing output");
+    }
+
+    let kb = beian_kb::Kb::embedded()?;
+    let max_t = kb
+        .thresholds()
+        .get("corpus.source-illegal-max")
+        .context("threshold corpus.source-illegal-max missing from the knowledge base")?;
+    let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let mut report = String::new();
+    use std::fmt::Write as _;
+    if args.format == Format::Summary && !args.mask {
+        let _ = writeln!(
+            report,
+            "records {records}  flagged {flagged} ({:.2}%)  findings {findings_n}  unreadable {errors}",
+            100.0 * share(flagged, records)
+        );
+        let _ = writeln!(
+            report,
+            "{:<14} {:>10} {:>10} {:>8}  name",
+            "risk", "findings", "records", "share"
+        );
+        for (risk, (n, recs)) in &per_risk {
+            let name = kb.taxonomy().risk(risk).map_or("", |r| r.zh.as_str());
+            let _ = writeln!(
+                report,
+                "{risk:<14} {n:>10} {recs:>10} {:>7.2}%  {name}",
+                100.0 * share(*recs, records)
+            );
+        }
+    }
+    if args.by_source.is_some() {
+        let _ = writeln!(
+            report,
+            "\nper source: share of records flagged; a source whose illegal share is over {:.0}% must not be used ({}, {}); confirm by review:",
+            100.0 * max_t.value,
+            max_t.id,
+            max_t.clause
+        );
+        for (src, c) in &per_source {
+            let sh = share(c.flagged, c.records);
+            let flag = if max_t.is_met(sh) { "" } else { "  OVER LIMIT" };
+            let _ = writeln!(
+                report,
+                "{src}\t{} records\t{} flagged\t{:.2}%{flag}",
+                c.records,
+                c.flagged,
+                100.0 * sh
+            );
+        }
+    }
+    if !report.is_empty() {
+        if args.format == Format::Summary && !args.mask {
+            out.write_all(report.as_bytes()).context("writing output")?;
+        } else {
+            eprint!("{report}");
+        }
+    }
+    out.flush().context("writing output")?;
+    if let Some(sm) = sampler {
+        let population = sm.population();
+        let (c, x, n) = sm
+            .write_sheets(&args.more.sample_out)
+            .context("writing the review sheet")?;
+        eprintln!(
+            "beian scan: sampled {n} of {population} records into {} and {}",
+            c.display(),
+            x.display()
+        );
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_review(r: &ReviewArgs) -> anyhow::Result<ExitCode> {
+    let rev = review(&r.sheet).with_context(|| format!("reviewing {}", display(&r.sheet)))?;
+    let mut o = String::new();
+    if r.format == ReviewFormat::Json {
+        outln!(o, "{}", serde_json::to_string_pretty(&rev)?);
+    } else {
+        outln!(o, "sheet        {}", rev.sheet);
+        outln!(
+            o,
+            "sampling     {} (population {})",
+            rev.kind,
+            rev.population.map_or("unknown".into(), |p| p.to_string())
+        );
+        outln!(
+            o,
+            "reviewed     {} of {} rows ({} qualified, {} unqualified, {} not reviewed)",
+            rev.reviewed,
+            rev.rows,
+            rev.qualified,
+            rev.unqualified,
+            rev.unreviewed
+        );
+        outln!(
+            o,
+            "qualified    {:.2}%  (Wilson 95%: {:.2}% - {:.2}%)",
+            100.0 * rev.qualified_rate,
+            100.0 * rev.wilson95_low,
+            100.0 * rev.wilson95_high
+        );
+        if rev.kind == "technical" {
+            outln!(
+                o,
+                "sample size  needs at least {:.0}% of the population: {}",
+                100.0 * rev.required_sample,
+                yes(rev.sample_met)
+            );
+        } else {
+            outln!(
+                o,
+                "sample size  needs at least {:.0} items: {}",
+                rev.required_sample,
+                yes(rev.sample_met)
+            );
+        }
+        outln!(
+            o,
+            "rate         needs at least {:.0}%: {} (lower bound too: {})",
+            100.0 * rev.required_rate,
+            yes(rev.rate_met),
+            yes(rev.rate_met_with_confidence)
+        );
+        outln!(o, "verdict      {}", rev.verdict.to_uppercase());
+        for s in rev.by_source.iter().filter(|s| s.over_limit) {
+            outln!(
+                o,
+                "source       {}: {:.2}% unqualified of {} reviewed: over the limit, must not be used",
+                s.source,
+                100.0 * s.illegal_share,
+                s.reviewed
+            );
+        }
+        for t in &rev.thresholds {
+            outln!(o, "threshold    {t}");
+        }
+    }
+    emit(&o)?;
+    Ok(match rev.verdict.as_str() {
+        "pass" => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
 }

@@ -1,9 +1,123 @@
+//! `beian serve`: the filing registry service.
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Not implemented yet.
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// Run the filing registry: JSON API under /api/v1, OpenAPI at /api/openapi.json,
+/// /healthz, /metrics. SQLite under --data-dir by default (created and migrated on
+/// first start), PostgreSQL with --database-url. SIGTERM or Ctrl-C shut it down
+/// gracefully (in-flight requests finish).
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  beian serve                                   # 127.0.0.1:8080, SQLite in ./beian-data
+  beian serve --listen 0.0.0.0:9000 --data-dir /var/lib/beian
+  beian serve --database-url postgres://beian:secret@localhost/beian
+  RUST_LOG=debug beian serve --log-format json
+
+First user (then sign in with POST /api/v1/auth/login):
+  BEIAN_PASSWORD=... beian registry add-user --username cac --role national-reviewer")]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Directory of the embedded SQLite database (created if missing).
+    #[arg(long, default_value = "./beian-data")]
+    pub data_dir: PathBuf,
+    /// Database URL (`postgres://…` or `sqlite://…`); overrides --data-dir.
+    #[arg(long, env = "BEIAN_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Mark session cookies Secure (when served behind TLS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Opens the store named by --database-url or --data-dir.
+pub async fn open_store(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<beian_registry::Store> {
+    match database_url {
+        Some(url) => beian_registry::Store::open(url)
+            .await
+            .with_context(|| format!("opening database {}", redact(url))),
+        None => beian_registry::Store::open_data_dir(data_dir)
+            .await
+            .with_context(|| format!("opening data directory {}", data_dir.display())),
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(a)) if a > s => format!("{}://***{}", &url[..s], &url[a..]),
+        _ => url.to_string(),
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => b.try_init(),
+        LogFormat::Json => b.json().try_init(),
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logs(args.log_format);
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        let store = open_store(args.database_url.as_deref(), &args.data_dir).await?;
+        let backend = store.backend();
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        let mut state = beian_server::AppState::new(store);
+        state.secure_cookies = args.secure_cookies;
+        tracing::info!(%addr, ?backend, "beian serve started");
+        eprintln!("beian serve: listening on http://{addr} ({backend:?})");
+        beian_server::serve(listener, state, shutdown_signal())
+            .await
+            .context("serving")?;
+        tracing::info!("beian serve stopped");
+        Ok(ExitCode::SUCCESS)
+    })
 }

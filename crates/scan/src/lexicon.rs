@@ -1,0 +1,265 @@
+//! Lexicon files: loading into an engine builder, and statistics against
+//! the keyword-library minimums of GB/T 45654 (thresholds from `beian-kb`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use beian_screen::{EngineBuilder, UNCLASSIFIED};
+use serde::Serialize;
+
+use crate::ScanError;
+use crate::input::read_file_to_string;
+
+/// beian's mapping of the konsheng/Sensitive-lexicon file names (the file
+/// name is the category) to GB/T 45654 Appendix A risk codes. This is a
+/// judgement made for beian, not part of that list; `--risk` overrides it.
+pub const KONSHENG_RISKS: &[(&str, &str)] = &[
+    ("COVID-19词库", "A.1.g"),
+    ("GFW补充词库", "A.1.a"),
+    ("其他词库", "A.1.h"),
+    ("反动词库", "A.1.a"),
+    ("广告类型", "A.3.e"),
+    ("政治类型", "A.1.b"),
+    ("新思想启蒙", "A.1.a"),
+    ("暴恐词库", "A.1.d"),
+    ("民生词库", "A.1.c"),
+    ("涉枪涉爆", "A.1.h"),
+    ("网易前端过滤敏感词库", "A.1.h"),
+    ("色情类型", "A.1.f"),
+    ("色情词库", "A.1.f"),
+    ("补充词库", "A.1.h"),
+    ("贪腐词库", "A.1.h"),
+    ("零时-Tencent", "A.1.h"),
+    ("非法网址", "A.1.h"),
+];
+
+/// The risk code for a lexicon file name (without extension), if known.
+pub fn risk_for_file_name(stem: &str) -> Option<&'static str> {
+    KONSHENG_RISKS
+        .iter()
+        .find(|(n, _)| *n == stem)
+        .map(|(_, r)| *r)
+}
+
+fn is_lexicon_file(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(name);
+    [".txt", ".tsv", ".lex"].iter().any(|e| base.ends_with(e))
+}
+
+fn stem_of(p: &Path) -> String {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let mut base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(name);
+    for e in [".txt", ".tsv", ".lex"] {
+        if let Some(b) = base.strip_suffix(e) {
+            base = b;
+        }
+    }
+    base.to_owned()
+}
+
+/// Expands files and directories (recursively, sorted) into lexicon files.
+pub fn lexicon_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScanError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|source| ScanError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let before = out.len();
+            walk_dir(p, &mut out, &is_lexicon_file)?;
+            if out.len() == before {
+                return Err(ScanError::NoLexiconFiles { path: p.clone() });
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn walk_dir(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<(), ScanError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| ScanError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut entries: Vec<PathBuf> = Vec::new();
+    for e in rd {
+        let e = e.map_err(|source| ScanError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        entries.push(e.path());
+    }
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            walk_dir(&p, out, keep)?;
+        } else if keep(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// What was loaded from one lexicon file.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadedFile {
+    pub path: PathBuf,
+    /// The risk code given to terms without one (`None`: unclassified).
+    pub risk: Option<String>,
+    /// Distinct entries after this file minus before.
+    pub new_entries: usize,
+}
+
+/// Reads lexicon files and directories into `builder`. Directory entries
+/// are `.txt`, `.tsv` or `.lex` files (gzip/zstd allowed), sorted; a file
+/// named like a konsheng category gets that category's risk code unless
+/// `default_risk` is given. An empty or unreadable file is an error.
+pub fn load_lexicon_files(
+    builder: &mut EngineBuilder,
+    paths: &[PathBuf],
+    default_risk: Option<&str>,
+) -> Result<Vec<LoadedFile>, ScanError> {
+    let mut loaded = Vec::new();
+    for path in lexicon_paths(paths)? {
+        let text = read_file_to_string(&path)?;
+        let risk = default_risk.or_else(|| risk_for_file_name(&stem_of(&path)));
+        let before = builder.len();
+        builder.lexicon_text(&path.display().to_string(), &text, risk)?;
+        loaded.push(LoadedFile {
+            path,
+            risk: risk.map(str::to_owned),
+            new_entries: builder.len() - before,
+        });
+    }
+    Ok(loaded)
+}
+
+/// Reads allow-list files into `builder`.
+pub fn load_allow_files(builder: &mut EngineBuilder, paths: &[PathBuf]) -> Result<(), ScanError> {
+    for path in lexicon_paths(paths)? {
+        let text = read_file_to_string(&path)?;
+        builder.allow_text(&path.display().to_string(), &text)?;
+    }
+    Ok(())
+}
+
+/// One risk's count against its minimum.
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskCount {
+    pub code: String,
+    pub name_zh: String,
+    pub terms: usize,
+    /// The minimum for this risk (A.1 and A.2 risks), if any.
+    pub minimum: Option<f64>,
+    pub meets: Option<bool>,
+}
+
+/// Keyword-library statistics against the standard's minimums.
+#[derive(Debug, Clone, Serialize)]
+pub struct LexiconStats {
+    /// Distinct terms (not counting `re:` entries and risks).
+    pub total_terms: usize,
+    pub total_minimum: f64,
+    pub total_meets: bool,
+    pub regexes: usize,
+    pub duplicates: usize,
+    /// Terms with a code outside the taxonomy (besides `unclassified`).
+    pub unknown_codes: BTreeMap<String, usize>,
+    pub unclassified: usize,
+    pub risks: Vec<RiskCount>,
+    /// Risks below their minimum.
+    pub short: Vec<String>,
+    pub clauses: Vec<String>,
+}
+
+/// Counts distinct terms per risk code and compares with the kb thresholds
+/// `keyword-library.total`, `.per-a1-risk`, `.per-a2-risk`.
+pub fn lexicon_stats(builder: &EngineBuilder) -> Result<LexiconStats, ScanError> {
+    let kb = beian_kb::Kb::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
+    let th = kb.thresholds();
+    let get = |id: &str| {
+        th.get(id)
+            .ok_or_else(|| ScanError::Kb(format!("threshold {id} missing")))
+    };
+    let total_t = get("keyword-library.total")?;
+    let a1_t = get("keyword-library.per-a1-risk")?;
+    let a2_t = get("keyword-library.per-a2-risk")?;
+    let mut per: BTreeMap<String, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    let mut terms = std::collections::BTreeSet::new();
+    let mut regexes = 0;
+    for e in builder.entries() {
+        if e.regex {
+            regexes += 1;
+            continue;
+        }
+        terms.insert(&*e.term);
+        per.entry(e.risk.to_string()).or_default().insert(&e.term);
+    }
+    let tax = kb.taxonomy();
+    let mut unknown = BTreeMap::new();
+    let mut unclassified = 0;
+    for (code, set) in &per {
+        if code == UNCLASSIFIED {
+            unclassified = set.len();
+        } else if !tax.is_risk_code(code) {
+            unknown.insert(code.clone(), set.len());
+        }
+    }
+    let mut risks = Vec::new();
+    let mut short = Vec::new();
+    for r in &tax.risks {
+        let n = per.get(&r.code).map_or(0, |s| s.len());
+        let t = if r.code.starts_with("A.1.") {
+            Some(a1_t)
+        } else if r.code.starts_with("A.2.") {
+            Some(a2_t)
+        } else {
+            None
+        };
+        let meets = t.map(|t| t.is_met(n as f64));
+        if meets == Some(false) {
+            short.push(r.code.clone());
+        }
+        risks.push(RiskCount {
+            code: r.code.clone(),
+            name_zh: r.zh.clone(),
+            terms: n,
+            minimum: t.map(|t| t.value),
+            meets,
+        });
+    }
+    let mut clauses: Vec<String> = [total_t, a1_t, a2_t]
+        .iter()
+        .map(|t| t.clause.clone())
+        .collect();
+    clauses.dedup();
+    Ok(LexiconStats {
+        total_terms: terms.len(),
+        total_minimum: total_t.value,
+        total_meets: total_t.is_met(terms.len() as f64),
+        regexes,
+        duplicates: 0,
+        unknown_codes: unknown,
+        unclassified,
+        risks,
+        short,
+        clauses,
+    })
+}

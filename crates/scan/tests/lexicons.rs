@@ -1,0 +1,68 @@
+//! Lexicon files from the shared data, loaded as they are.
+
+use std::path::PathBuf;
+
+use beian_scan::{lexicon_stats, load_lexicon_files};
+use beian_screen::EngineBuilder;
+
+fn shared(p: &str) -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/lexicons"
+    ))
+    .join(p)
+}
+
+#[test]
+fn konsheng_directory_loads_with_categories() {
+    let mut b = EngineBuilder::new();
+    let files = load_lexicon_files(&mut b, &[shared("konsheng")], None).expect("loads");
+    assert_eq!(files.len(), 17, "LICENSE is skipped");
+    let porn = files
+        .iter()
+        .find(|f| f.path.ends_with("色情词库.txt"))
+        .expect("file");
+    assert_eq!(porn.risk.as_deref(), Some("A.1.f"));
+    let stats = lexicon_stats(&b).expect("stats");
+    assert!(stats.total_terms > 50_000, "{}", stats.total_terms);
+    assert!(stats.total_meets);
+    // The konsheng lists have no discrimination categories: every A.2 risk is short.
+    assert!(stats.short.iter().any(|c| c.starts_with("A.2.")));
+    assert!(!stats.short.contains(&"A.1.f".to_string()));
+    let e = b.build().expect("engine");
+    assert!(e.stats().entries > 50_000);
+}
+
+#[test]
+fn bom_and_plain_lists_load() {
+    let mut b = EngineBuilder::new();
+    load_lexicon_files(&mut b, &[shared("toolgood/BadWord.txt")], Some("A.1.h")).expect("loads");
+    assert!(b.entries().iter().all(|e| !e.term.starts_with('\u{feff}')));
+    assert!(b.len() > 5000);
+    let stats = lexicon_stats(&b).expect("stats");
+    assert!(
+        !stats.total_meets,
+        "5,272 terms are under the 10,000 minimum"
+    );
+}
+
+#[test]
+fn empty_and_missing_lexicons_are_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n\r\n").expect("write");
+    let err = load_lexicon_files(&mut EngineBuilder::new(), &[empty], None).expect_err("must fail");
+    assert!(err.to_string().contains("empty.txt"), "{err}");
+    let err = load_lexicon_files(
+        &mut EngineBuilder::new(),
+        &[dir.path().join("nope.txt")],
+        None,
+    )
+    .expect_err("must fail");
+    assert!(err.to_string().contains("nope.txt"), "{err}");
+    let sub = dir.path().join("d");
+    std::fs::create_dir(&sub).expect("mkdir");
+    std::fs::write(sub.join("README"), "x").expect("write");
+    let err = load_lexicon_files(&mut EngineBuilder::new(), &[sub], None).expect_err("must fail");
+    assert!(err.to_string().contains("no lexicon files"), "{err}");
+}

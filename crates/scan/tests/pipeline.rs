@@ -1,0 +1,222 @@
+//! The IO side end to end on real files: formats, compression, directory
+//! recursion, per-record errors, ordered parallel output.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use beian_scan::input::{FieldSpec, InputFormat, expand_inputs};
+use beian_scan::pipeline::{self, Out, PipelineConfig};
+use beian_screen::{Engine, EngineBuilder};
+
+fn engine() -> Engine {
+    let mut b = EngineBuilder::new();
+    b.lexicon_text("t.tsv", "赌博网站\tA.1.h\n违禁品\tA.1.h\n", None)
+        .expect("lexicon");
+    b.build().expect("engine")
+}
+
+fn write(p: &Path, bytes: &[u8]) {
+    std::fs::write(p, bytes).expect("write test file");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+fn write_parquet(p: &Path, rows: &[&str]) {
+    use parquet::data_type::{ByteArray, ByteArrayType};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    let schema = Arc::new(
+        parquet::schema::parser::parse_message_type(
+            "message s { REQUIRED BYTE_ARRAY content (UTF8); }",
+        )
+        .expect("schema"),
+    );
+    let file = std::fs::File::create(p).expect("create");
+    let mut w =
+        SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build()))
+            .expect("writer");
+    let mut rg = w.next_row_group().expect("row group");
+    while let Some(mut col) = rg.next_column().expect("column") {
+        let vals: Vec<ByteArray> = rows.iter().map(|r| ByteArray::from(*r)).collect();
+        col.typed::<ByteArrayType>()
+            .write_batch(&vals, None, None)
+            .expect("batch");
+        col.close().expect("close column");
+    }
+    rg.close().expect("close rg");
+    w.close().expect("close");
+}
+
+/// (source name, record, matched...) or (source name, record, "ERR: message")
+fn run(dir: &Path, fields: &FieldSpec, threads: usize, batch: usize) -> Vec<(String, u64, String)> {
+    let e = engine();
+    let inputs = expand_inputs(&[dir.display().to_string()], None).expect("inputs");
+    let mut cfg = PipelineConfig::with_threads(threads);
+    cfg.batch_records = batch;
+    let mut out = Vec::new();
+    pipeline::run(&e, &inputs, fields, &cfg, &mut |o| {
+        match o {
+            Out::Rec(s) => {
+                let name = inputs[s.rec.source as usize].name.clone();
+                for f in &s.findings {
+                    assert_eq!(&s.rec.text[f.start..f.end], f.matched);
+                }
+                let m: Vec<&str> = s.findings.iter().map(|f| f.matched.as_str()).collect();
+                out.push((name, s.rec.number, m.join("|")));
+            }
+            Out::Err(e) => out.push((
+                inputs[e.source as usize].name.clone(),
+                e.number,
+                format!("ERR: {}", e.message),
+            )),
+        }
+        true
+    });
+    out
+}
+
+fn short(v: &[(String, u64, String)]) -> Vec<(String, u64, String)> {
+    v.iter()
+        .map(|(n, r, m)| {
+            (
+                Path::new(n)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                *r,
+                m.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn formats_compression_errors_and_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut txt = b"first \xe8\xb3\xad\xe5\x8d\x9a\xe7\xb6\xb2\xe7\xab\x99 line\n".to_vec(); // 賭博網站
+    txt.extend_from_slice(b"bad \xff\xfe utf8\n");
+    txt.extend_from_slice("清白\r\n违禁品\r\n".as_bytes());
+    write(&d.join("a.txt"), &txt);
+    write(
+        &d.join("b.jsonl"),
+        "{\"text\": \"赌博网站\"}\n{\"text\": \n{\"other\": 1}\n\n{\"text\": \"ok 违禁品\"}\n"
+            .as_bytes(),
+    );
+    std::fs::create_dir(d.join("sub")).expect("mkdir");
+    write(
+        &d.join("sub/c.csv"),
+        "id,text\n1,\"违禁品, quoted\"\n2,\"multi\nline 赌博网站\"\n".as_bytes(),
+    );
+    write(
+        &d.join("sub/d.tsv.gz"),
+        &gzip("text\tid\n赌博网站\t1\n清白\t2\n".as_bytes()),
+    );
+    let zst = zstd::stream::encode_all("违禁品\n清白\n".as_bytes(), 3).expect("zstd");
+    write(&d.join("sub/e.txt.zst"), &zst);
+    write_parquet(&d.join("sub/f.parquet"), &["清白", "违禁品 in parquet"]);
+
+    let fields = FieldSpec::default();
+    let one = run(d, &fields, 1, 1000);
+    let got = short(&one);
+    let want: Vec<(String, u64, String)> = [
+        ("a.txt", 1, "賭博網站"),
+        ("a.txt", 2, "ERR: invalid UTF-8 at byte 28"),
+        ("a.txt", 3, ""),
+        ("a.txt", 4, "违禁品"),
+        ("b.jsonl", 1, "赌博网站"),
+        ("b.jsonl", 2, "ERR: malformed JSON"),
+        ("b.jsonl", 3, "ERR: missing field `text`"),
+        ("b.jsonl", 5, "违禁品"),
+        ("c.csv", 1, "违禁品"),
+        ("c.csv", 2, "赌博网站"),
+        ("d.tsv.gz", 1, "赌博网站"),
+        ("d.tsv.gz", 2, ""),
+        ("e.txt.zst", 1, "违禁品"),
+        ("e.txt.zst", 2, ""),
+        ("f.parquet", 0, "ERR: "),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), *b, c.to_string()))
+    .collect();
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((&g.0, g.1), (&w.0, w.1), "{got:#?}");
+        assert!(g.2.starts_with(&w.2) || g.2 == w.2, "{g:?} vs {w:?}");
+    }
+    assert!(
+        got[14]
+            .2
+            .contains("missing column `text` (columns: content)"),
+        "{:?}",
+        got[14]
+    );
+    // Parquet with its column named.
+    let pfields = FieldSpec {
+        field: Some("content".into()),
+        group: None,
+    };
+    let specs =
+        expand_inputs(&[d.join("sub/f.parquet").display().to_string()], None).expect("inputs");
+    assert_eq!(specs[0].format, InputFormat::Parquet);
+    let e = engine();
+    let mut hits = Vec::new();
+    pipeline::run(
+        &e,
+        &specs,
+        &pfields,
+        &PipelineConfig::with_threads(2),
+        &mut |o| {
+            if let Out::Rec(s) = o {
+                hits.push((s.rec.number, s.findings.len()));
+            }
+            true
+        },
+    );
+    assert_eq!(hits, vec![(1, 0), (2, 1)]);
+
+    // Same output, same order, whatever the threads and batch sizes.
+    for (threads, batch) in [(2, 1), (3, 2), (4, 7)] {
+        assert_eq!(
+            run(d, &fields, threads, batch),
+            one,
+            "threads {threads} batch {batch}"
+        );
+    }
+}
+
+#[test]
+fn stdin_like_and_missing_inputs() {
+    let err = expand_inputs(&["/nonexistent/beian".into()], None).expect_err("must fail");
+    assert!(err.to_string().contains("/nonexistent/beian"), "{err}");
+    let specs = expand_inputs(&["-".into()], Some(InputFormat::Jsonl)).expect("stdin spec");
+    assert_eq!(specs[0].path, None);
+    assert_eq!(specs[0].format, InputFormat::Jsonl);
+}
+
+#[test]
+fn many_records_bounded_and_ordered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = String::new();
+    for i in 0..20_000 {
+        if i % 97 == 0 {
+            s.push_str("有违禁品\n");
+        } else {
+            s.push_str("普通的一行文字\n");
+        }
+    }
+    write(&dir.path().join("big.txt"), s.as_bytes());
+    let fields = FieldSpec::default();
+    let out = run(dir.path(), &fields, 3, 64);
+    assert_eq!(out.len(), 20_000);
+    assert!(out.windows(2).all(|w| w[0].1 + 1 == w[1].1));
+    assert_eq!(
+        out.iter().filter(|r| !r.2.is_empty()).count(),
+        20_000 / 97 + 1
+    );
+}

@@ -1,0 +1,371 @@
+//! Detectors beside the lexicon: identifiers with check digits and contact
+//! data. They read the original bytes (ASCII forms).
+
+/// A built-in detector. Each reports under a risk code (see
+/// [`Detector::default_risk`]; the builder can override it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Detector {
+    /// PRC resident identity number, 18 characters, GB 11643 check digit.
+    IdCard,
+    /// Mainland mobile number, 11 digits starting 13-19.
+    Mobile,
+    /// Bank card number, 16-19 digits passing the Luhn check.
+    BankCard,
+    /// Unified social credit code, 18 characters, GB 32100 check character.
+    Uscc,
+    /// E-mail address.
+    Email,
+    /// IPv4 address.
+    Ip,
+}
+
+impl Detector {
+    pub const ALL: [Detector; 6] = [
+        Detector::IdCard,
+        Detector::Mobile,
+        Detector::BankCard,
+        Detector::Uscc,
+        Detector::Email,
+        Detector::Ip,
+    ];
+
+    /// The name used in findings (`detector` field) and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Detector::IdCard => "id-card",
+            Detector::Mobile => "mobile",
+            Detector::BankCard => "bank-card",
+            Detector::Uscc => "uscc",
+            Detector::Email => "email",
+            Detector::Ip => "ip",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Detector> {
+        Detector::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Risk code of GB/T 45654 Appendix A: personal data are A.4.f
+    /// (personal-information rights); a company's credit code is A.4.g.
+    pub fn default_risk(self) -> &'static str {
+        match self {
+            Detector::Uscc => "A.4.g",
+            _ => "A.4.f",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// GB 11643-1999 check: 17 digits, then a check character (digit or X).
+/// The birth date must also be plausible (year 1900-2099, month, day).
+pub fn resident_id_valid(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(W)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize];
+    if b[17].to_ascii_uppercase() != check {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    let (y, m, d) = (num(6..10), num(10..12), num(12..14));
+    (1900..=2099).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
+}
+
+/// Luhn check over ASCII digits.
+pub fn luhn_valid(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = b
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let d = u32::from(c - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+fn uscc_value(c: u8) -> Option<u32> {
+    const ALPHA: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    ALPHA
+        .iter()
+        .position(|&a| a == c.to_ascii_uppercase())
+        .map(|p| p as u32)
+}
+
+/// GB 32100-2015 check: 18 characters from `0-9A-HJ-NPQRTUWXY`, the last
+/// one a check character (weights 3^i mod 31).
+pub fn uscc_valid(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 18 {
+        return false;
+    }
+    const W: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let mut sum = 0u32;
+    for (c, w) in b[..17].iter().zip(W) {
+        match uscc_value(*c) {
+            Some(v) => sum += v * w,
+            None => return false,
+        }
+    }
+    let check = (31 - sum % 31) % 31;
+    // Real codes start with a registration authority code (1-9, A-G, Y) and
+    // are not all digits ending in a digit run that an ID would also be.
+    uscc_value(b[17]) == Some(check) && b[..2].iter().all(u8::is_ascii_alphanumeric)
+}
+
+fn is_mobile(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
+}
+
+/// Runs the enabled detectors over `text`, pushing `(start, end, detector)`.
+pub(crate) fn detect(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, Detector)>) {
+    let b = text.as_bytes();
+    let on = |d: Detector| enabled[d.index()];
+    let tokens = on(Detector::IdCard)
+        || on(Detector::Mobile)
+        || on(Detector::BankCard)
+        || on(Detector::Uscc);
+    let mut saw_at = false;
+    let mut saw_dot = false;
+    if tokens {
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'@' {
+                saw_at = true;
+            } else if c == b'.' {
+                saw_dot = true;
+            }
+            if !c.is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut digits = true;
+            while i < b.len() && b[i].is_ascii_alphanumeric() {
+                digits &= b[i].is_ascii_digit();
+                i += 1;
+            }
+            let len = i - start;
+            if !(11..=19).contains(&len) {
+                continue;
+            }
+            let tok = &text[start..i];
+            if len == 18 && on(Detector::IdCard) && resident_id_valid(tok) {
+                out.push((start, i, Detector::IdCard));
+            } else if len == 11 && on(Detector::Mobile) && is_mobile(tok) {
+                out.push((start, i, Detector::Mobile));
+            } else if digits && len >= 16 && on(Detector::BankCard) && luhn_valid(tok) {
+                out.push((start, i, Detector::BankCard));
+            } else if len == 18 && !digits && on(Detector::Uscc) && uscc_valid(tok) {
+                out.push((start, i, Detector::Uscc));
+            }
+        }
+    } else {
+        saw_at = memchr_byte(b, b'@');
+        saw_dot = memchr_byte(b, b'.');
+    }
+    if saw_at && on(Detector::Email) {
+        emails(b, out);
+    }
+    if saw_dot && on(Detector::Ip) {
+        ipv4(b, out);
+    }
+}
+
+fn memchr_byte(b: &[u8], x: u8) -> bool {
+    b.contains(&x)
+}
+
+fn emails(b: &[u8], out: &mut Vec<(usize, usize, Detector)>) {
+    let local = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-');
+    let dom = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-');
+    let mut last_end = 0;
+    for at in 0..b.len() {
+        if b[at] != b'@' || at < last_end {
+            continue;
+        }
+        let mut s = at;
+        while s > last_end && local(b[s - 1]) {
+            s -= 1;
+        }
+        while s < at && b[s] == b'.' {
+            s += 1;
+        }
+        let mut e = at + 1;
+        while e < b.len() && dom(b[e]) {
+            e += 1;
+        }
+        while e > at + 1 && matches!(b[e - 1], b'.' | b'-') {
+            e -= 1;
+        }
+        if s == at || e == at + 1 {
+            continue;
+        }
+        let domain = &b[at + 1..e];
+        let Some(dot) = domain.iter().rposition(|&c| c == b'.') else {
+            continue;
+        };
+        let tld = &domain[dot + 1..];
+        if dot == 0 || tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        out.push((s, e, Detector::Email));
+        last_end = e;
+    }
+}
+
+fn ipv4(b: &[u8], out: &mut Vec<(usize, usize, Detector)>) {
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit()
+            || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'))
+        {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut parts = 0;
+        let mut ok = true;
+        let mut j = i;
+        loop {
+            let ps = j;
+            let mut v = 0u32;
+            while j < b.len() && b[j].is_ascii_digit() && j - ps < 4 {
+                v = v * 10 + u32::from(b[j] - b'0');
+                j += 1;
+            }
+            let plen = j - ps;
+            if plen == 0 || plen > 3 || v > 255 || (plen > 1 && b[ps] == b'0') {
+                ok = false;
+                break;
+            }
+            parts += 1;
+            if parts == 4 {
+                break;
+            }
+            if j < b.len() && b[j] == b'.' && j + 1 < b.len() && b[j + 1].is_ascii_digit() {
+                j += 1;
+            } else {
+                ok = false;
+                break;
+            }
+        }
+        let bounded = j >= b.len()
+            || !(b[j].is_ascii_alphanumeric()
+                || (b[j] == b'.' && b.get(j + 1).is_some_and(u8::is_ascii_digit)));
+        if ok && parts == 4 && bounded {
+            out.push((start, j, Detector::Ip));
+            i = j;
+        } else {
+            i = start + 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Vec<(String, &'static str)> {
+        let mut v = Vec::new();
+        detect(text, &[true; 6], &mut v);
+        v.into_iter()
+            .map(|(s, e, d)| (text[s..e].to_string(), d.name()))
+            .collect()
+    }
+
+    #[test]
+    fn id_card_check_digit() {
+        // GB 11643 example number.
+        assert!(resident_id_valid("11010519491231002X"));
+        assert!(resident_id_valid("11010519491231002x"));
+        assert!(!resident_id_valid("110105194912310021"));
+        assert!(!resident_id_valid("11010519491331002X")); // month 13
+        assert_eq!(
+            run("身份证11010519491231002X。"),
+            vec![("11010519491231002X".into(), "id-card")]
+        );
+        assert!(run("身份证110105194912310021").is_empty());
+    }
+
+    #[test]
+    fn mobile_numbers() {
+        assert_eq!(
+            run("电话13812345678联系"),
+            vec![("13812345678".into(), "mobile")]
+        );
+        assert!(run("12812345678").is_empty());
+        assert!(run("138123456789").is_empty());
+    }
+
+    #[test]
+    fn bank_card_luhn() {
+        assert!(luhn_valid("4111111111111111"));
+        assert!(!luhn_valid("4111111111111112"));
+        assert_eq!(
+            run("卡号 4111111111111111"),
+            vec![("4111111111111111".into(), "bank-card")]
+        );
+        assert!(run("卡号 4111111111111112").is_empty());
+    }
+
+    #[test]
+    fn uscc_check_character() {
+        // Published example: 91350100M000100Y43.
+        assert!(uscc_valid("91350100M000100Y43"));
+        assert!(!uscc_valid("91350100M000100Y44"));
+        assert!(!uscc_valid("91350100M000100I43")); // I is not in the alphabet
+        assert_eq!(
+            run("代码91350100M000100Y43。"),
+            vec![("91350100M000100Y43".into(), "uscc")]
+        );
+    }
+
+    #[test]
+    fn email_and_ip() {
+        assert_eq!(
+            run("写信给 a.b-c@example.com.cn。"),
+            vec![("a.b-c@example.com.cn".into(), "email")]
+        );
+        assert!(run("a@b").is_empty());
+        assert_eq!(
+            run("服务器 192.168.1.10 上"),
+            vec![("192.168.1.10".into(), "ip")]
+        );
+        assert!(run("版本 1.2.3.4.5").is_empty());
+        assert!(run("256.1.1.1").is_empty());
+    }
+}

@@ -1,0 +1,898 @@
+//! The engine: builder, automaton, scanning, findings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
+use pinyin::ToPinyin;
+use regex::{Regex, RegexSet};
+use serde::Serialize;
+
+use crate::detect::{self, Detector};
+use crate::lexicon::parse_lexicon;
+use crate::normalize::{Normalized, Options, SEP, Table};
+use crate::{ScreenError, UNCLASSIFIED};
+
+/// One lexicon entry (deduplicated on term and risk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The term as written in the lexicon (for `re:` entries, the pattern).
+    pub term: Arc<str>,
+    pub risk: Arc<str>,
+    pub severity: Option<Arc<str>>,
+    pub action: Option<Arc<str>>,
+    /// Lexicon source name and 1-based line of the first occurrence.
+    pub source: Arc<str>,
+    pub line: usize,
+    /// A `re:` entry.
+    pub regex: bool,
+}
+
+/// How a lexicon hit was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// The term itself, after normalization.
+    Text,
+    /// The full pinyin of a Chinese term.
+    Pinyin,
+    /// The pinyin initials of a Chinese term.
+    Initials,
+}
+
+/// What produced a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HitKind {
+    /// A lexicon term (index into [`Engine::entries`]).
+    Entry { entry: u32, via: Via },
+    /// A `re:` entry.
+    Regex { entry: u32 },
+    /// A built-in detector.
+    Detector(Detector),
+}
+
+/// A compact finding: byte offsets into the original record and its cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub kind: HitKind,
+}
+
+/// A finding with owned strings, ready to print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Byte offset of the first byte in the original record.
+    pub start: usize,
+    /// Byte offset one past the last byte in the original record.
+    pub end: usize,
+    /// Exactly `record[start..end]`.
+    pub matched: String,
+    /// The lexicon entry as written (the detector name for detectors).
+    pub term: Arc<str>,
+    /// Risk code (GB/T 45654 Appendix A, e.g. `A.1.a`) or `unclassified`.
+    pub risk: Arc<str>,
+    /// `lexicon`, `regex`, or a detector name (`id-card`, `mobile`, ...).
+    pub detector: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<Arc<str>>,
+    /// For lexicon hits: `text`, `pinyin` or `initials`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+}
+
+/// Counts from building an engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BuildStats {
+    /// Usable lexicon lines read.
+    pub lines: usize,
+    /// Distinct (term, risk) entries.
+    pub entries: usize,
+    /// Lines repeating an earlier (term, risk).
+    pub duplicates: usize,
+    /// `re:` entries.
+    pub regexes: usize,
+    /// Allow-list phrases.
+    pub allow: usize,
+    /// Terms dropped because they normalize to nothing or one ASCII character.
+    pub dropped_short: usize,
+    /// Patterns in the automaton (terms, pinyin variants, allow phrases).
+    pub patterns: usize,
+    /// Of which pinyin or initials variants.
+    pub pinyin_patterns: usize,
+    /// Heap bytes of the automaton and normalization table.
+    pub automaton_bytes: usize,
+}
+
+/// Builds an [`Engine`]. Detectors are all on by default.
+#[derive(Debug, Clone)]
+pub struct EngineBuilder {
+    opts: Options,
+    entries: Vec<Entry>,
+    keys: HashMap<(Arc<str>, Arc<str>), u32>,
+    regexes: Vec<(u32, Regex)>,
+    allow: Vec<Arc<str>>,
+    detectors: [Option<Arc<str>>; 6],
+    stats: BuildStats,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn opt_arc(s: Option<&str>) -> Option<Arc<str>> {
+    s.map(Arc::from)
+}
+
+impl EngineBuilder {
+    pub fn new() -> Self {
+        EngineBuilder {
+            opts: Options::default(),
+            entries: Vec::new(),
+            keys: HashMap::new(),
+            regexes: Vec::new(),
+            allow: Vec::new(),
+            detectors: Detector::ALL.map(|d| Some(Arc::from(d.default_risk()))),
+            stats: BuildStats::default(),
+        }
+    }
+
+    /// Sets the normalization switches.
+    pub fn options(&mut self, opts: Options) -> &mut Self {
+        self.opts = opts;
+        self
+    }
+
+    /// Turns a detector on (with its risk code, or the default) or off.
+    pub fn detector(&mut self, d: Detector, on: bool, risk: Option<&str>) -> &mut Self {
+        self.detectors[d.index()] = on.then(|| Arc::from(risk.unwrap_or(d.default_risk())));
+        self
+    }
+
+    /// Turns every detector off.
+    pub fn no_detectors(&mut self) -> &mut Self {
+        self.detectors = Default::default();
+        self
+    }
+
+    /// Adds a lexicon from its contents: plain (one term per line) or TSV
+    /// `term<TAB>risk[<TAB>severity[<TAB>action]]`; `re:` starts a regular
+    /// expression. Terms without a risk get `default_risk`, else
+    /// `unclassified`. An empty lexicon is an error.
+    pub fn lexicon_text(
+        &mut self,
+        source_name: &str,
+        text: &str,
+        default_risk: Option<&str>,
+    ) -> Result<&mut Self, ScreenError> {
+        let lines = parse_lexicon(source_name, text)?;
+        if lines.is_empty() {
+            return Err(ScreenError::EmptyLexicon {
+                source_name: source_name.to_owned(),
+            });
+        }
+        let source: Arc<str> = Arc::from(source_name);
+        let default_risk: Arc<str> = Arc::from(default_risk.unwrap_or(UNCLASSIFIED));
+        for l in lines {
+            self.stats.lines += 1;
+            let term: Arc<str> = Arc::from(l.term.as_str());
+            let risk = l
+                .risk
+                .as_deref()
+                .map(Arc::from)
+                .unwrap_or_else(|| default_risk.clone());
+            let key = (term.clone(), risk.clone());
+            if self.keys.contains_key(&key) {
+                self.stats.duplicates += 1;
+                continue;
+            }
+            let idx = self.entries.len() as u32;
+            if l.regex {
+                let re = Regex::new(&l.term).map_err(|e| ScreenError::BadRegex {
+                    source_name: source_name.to_owned(),
+                    line: l.line,
+                    pattern: l.term.clone(),
+                    message: e.to_string(),
+                })?;
+                self.regexes.push((idx, re));
+            }
+            self.keys.insert(key, idx);
+            self.entries.push(Entry {
+                term,
+                risk,
+                severity: opt_arc(l.severity.as_deref()),
+                action: opt_arc(l.action.as_deref()),
+                source: source.clone(),
+                line: l.line,
+                regex: l.regex,
+            });
+        }
+        Ok(self)
+    }
+
+    /// Adds one term.
+    pub fn term(&mut self, term: &str, risk: &str) -> &mut Self {
+        let t: Arc<str> = Arc::from(term);
+        let r: Arc<str> = Arc::from(risk);
+        if !term.trim().is_empty() && !self.keys.contains_key(&(t.clone(), r.clone())) {
+            self.keys
+                .insert((t.clone(), r.clone()), self.entries.len() as u32);
+            self.entries.push(Entry {
+                term: t,
+                risk: r,
+                severity: None,
+                action: None,
+                source: Arc::from("(api)"),
+                line: 0,
+                regex: false,
+            });
+            self.stats.lines += 1;
+        }
+        self
+    }
+
+    /// Adds an allow-list: one phrase per line (a TSV line uses its first
+    /// column). A hit inside an allowed phrase is suppressed; a hit longer
+    /// than the phrase wins.
+    pub fn allow_text(&mut self, source_name: &str, text: &str) -> Result<&mut Self, ScreenError> {
+        let lines = parse_lexicon(source_name, text)?;
+        if lines.is_empty() {
+            return Err(ScreenError::EmptyLexicon {
+                source_name: source_name.to_owned(),
+            });
+        }
+        for l in lines {
+            self.allow.push(Arc::from(l.term.as_str()));
+        }
+        Ok(self)
+    }
+
+    /// Number of distinct entries so far.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries added so far.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Builds the engine.
+    pub fn build(&self) -> Result<Engine, ScreenError> {
+        let table = Table::shared(self.opts)?;
+        let mut stats = self.stats.clone();
+        stats.entries = self.entries.len();
+        stats.regexes = self.regexes.len();
+        stats.allow = self.allow.len();
+
+        // Main automaton: terms and allow phrases. Pinyin automaton: the
+        // pinyin and initials variants (pure ASCII), stepped only over ASCII.
+        // The pinyin side is generated and built on a second thread while
+        // the main automaton builds.
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut pats: Vec<PatBuild> = Vec::new();
+        let word_rule = self.opts.ascii_word_boundary;
+        let min_chars = self.opts.min_term_chars.max(1);
+        let mut kept: Vec<u32> = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.regex {
+                continue;
+            }
+            let n = Normalized::with_table(&table, &e.term);
+            let nchars = n.spans.len();
+            if nchars < min_chars || (nchars == 1 && n.text.is_ascii()) {
+                stats.dropped_short += 1;
+                continue;
+            }
+            let ascii = word_rule && n.text.is_ascii();
+            add_pat(
+                &mut index,
+                &mut pats,
+                0,
+                n.text,
+                nchars,
+                Some((i as u32, Via::Text)),
+                ascii,
+            );
+            kept.push(i as u32);
+        }
+        for a in &self.allow {
+            let n = Normalized::with_table(&table, a);
+            let nchars = n.spans.len();
+            if nchars > 0 {
+                add_pat(&mut index, &mut pats, 0, n.text, nchars, None, false);
+            }
+        }
+        let base = pats.len() as u32;
+        let want_pinyin = self.opts.pinyin || self.opts.pinyin_initials;
+        let (ac, pinyin) = std::thread::scope(|s| {
+            let table = &table;
+            let kept = &kept;
+            let h = s.spawn(move || {
+                let mut pindex: HashMap<String, u32> = HashMap::new();
+                let mut ppats: Vec<PatBuild> = Vec::new();
+                if want_pinyin {
+                    for &i in kept {
+                        let e = &self.entries[i as usize];
+                        for (key, via) in pinyin_variants(table, &e.term, &self.opts) {
+                            let nn = Normalized::with_table(table, &key);
+                            let k = nn.spans.len();
+                            if k >= 2 && nn.text.is_ascii() {
+                                add_pat(
+                                    &mut pindex,
+                                    &mut ppats,
+                                    base,
+                                    nn.text,
+                                    k,
+                                    Some((i, via)),
+                                    true,
+                                );
+                            }
+                        }
+                    }
+                }
+                let n = ppats.iter().map(|p| p.targets.len()).sum::<usize>();
+                automaton(pindex).map(|a| (ppats, n, a))
+            });
+            let ac = automaton(index);
+            let py = h.join().unwrap_or_else(|_| {
+                Err(ScreenError::Automaton(
+                    "pinyin automaton build panicked".into(),
+                ))
+            });
+            (ac, py)
+        });
+        let ac = ac?;
+        let (ppats, pinyin_patterns, pinyin_ac) = pinyin?;
+        pats.extend(ppats);
+        stats.patterns = pats.len();
+        stats.pinyin_patterns = pinyin_patterns;
+        if pats.is_empty() && self.regexes.is_empty() && self.detectors.iter().all(Option::is_none)
+        {
+            return Err(ScreenError::NothingToMatch);
+        }
+
+        // Patterns: one target per distinct risk, plain text before pinyin.
+        let mut targets = Vec::new();
+        let mut infos = Vec::with_capacity(pats.len());
+        let mut max_chars = 1usize;
+        for p in &mut pats {
+            p.targets.sort_by_key(|&(e, via)| (via, e));
+            let start = targets.len() as u32;
+            for &(e, via) in &p.targets {
+                let risk = &self.entries[e as usize].risk;
+                if !targets[start as usize..]
+                    .iter()
+                    .any(|&(x, _): &(u32, Via)| self.entries[x as usize].risk == *risk)
+                {
+                    targets.push((e, via));
+                }
+            }
+            max_chars = max_chars.max(p.nchars as usize);
+            infos.push(PatInfo {
+                nchars: p.nchars,
+                ascii_word: p.ascii_word,
+                allow: p.allow,
+                targets: (start, targets.len() as u32),
+            });
+        }
+        stats.automaton_bytes = ac.as_ref().map_or(0, |a| a.heap_bytes())
+            + pinyin_ac.as_ref().map_or(0, |a| a.heap_bytes())
+            + 0x10000 * 2
+            + infos.len() * std::mem::size_of::<PatInfo>()
+            + targets.len() * std::mem::size_of::<(u32, Via)>();
+        let regex_set = if self.regexes.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSet::new(self.regexes.iter().map(|(_, r)| r.as_str()))
+                    .map_err(|e| ScreenError::Automaton(e.to_string()))?,
+            )
+        };
+        let mut detectors = [false; 6];
+        for d in Detector::ALL {
+            detectors[d.index()] = self.detectors[d.index()].is_some();
+        }
+        Ok(Engine {
+            opts: self.opts,
+            table,
+            ac,
+            pinyin_ac,
+            pats: infos,
+            targets,
+            ring: (max_chars + 1).next_power_of_two(),
+            entries: self.entries.clone(),
+            regexes: self.regexes.clone(),
+            regex_set,
+            detectors,
+            detector_risk: self.detectors.clone(),
+            stats,
+        })
+    }
+}
+
+/// Adds `key` to a pattern map; values are `base` + the index in `pats`.
+fn add_pat(
+    map: &mut HashMap<String, u32>,
+    pats: &mut Vec<PatBuild>,
+    base: u32,
+    key: String,
+    nchars: usize,
+    target: Option<(u32, Via)>,
+    ascii_word: bool,
+) {
+    let i = *map.entry(key).or_insert_with(|| {
+        pats.push(PatBuild {
+            nchars: nchars as u32,
+            ascii_word,
+            allow: false,
+            targets: Vec::new(),
+        });
+        base + (pats.len() - 1) as u32
+    });
+    let p = &mut pats[(i - base) as usize];
+    p.ascii_word &= ascii_word;
+    match target {
+        Some(t) => p.targets.push(t),
+        None => p.allow = true,
+    }
+}
+
+fn automaton(
+    index: HashMap<String, u32>,
+) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
+    if index.is_empty() {
+        return Ok(None);
+    }
+    let mut keyed: Vec<(String, u32)> = index.into_iter().collect();
+    keyed.sort_unstable_by_key(|&(_, v)| v);
+    CharwiseDoubleArrayAhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build_with_values(keyed)
+        .map(Some)
+        .map_err(|e| ScreenError::Automaton(e.to_string()))
+}
+
+fn pinyin_variants(table: &Table, term: &str, opts: &Options) -> Vec<(String, Via)> {
+    let mut syllables: Vec<(&'static str, &'static str)> = Vec::new();
+    for c in term.chars() {
+        if table.map(c) >= SEP {
+            continue;
+        }
+        match c.to_pinyin() {
+            Some(p) => syllables.push((p.plain(), p.first_letter())),
+            None => return Vec::new(),
+        }
+    }
+    let mut out = Vec::new();
+    if syllables.len() < 2 {
+        return out;
+    }
+    if opts.pinyin {
+        out.push((
+            syllables.iter().map(|s| s.0).collect::<String>(),
+            Via::Pinyin,
+        ));
+        if !opts.ascii_word_boundary {
+            // Without joined ASCII words, spaced pinyin needs its own pattern.
+            out.push((
+                syllables.iter().map(|s| s.0).collect::<Vec<_>>().join(" "),
+                Via::Pinyin,
+            ));
+        }
+    }
+    if opts.pinyin_initials && syllables.len() >= opts.min_initials_chars {
+        out.push((
+            syllables.iter().map(|s| s.1).collect::<String>(),
+            Via::Initials,
+        ));
+    }
+    out
+}
+
+#[derive(Debug)]
+struct PatBuild {
+    nchars: u32,
+    ascii_word: bool,
+    allow: bool,
+    targets: Vec<(u32, Via)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PatInfo {
+    nchars: u32,
+    ascii_word: bool,
+    allow: bool,
+    targets: (u32, u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    ns: u32,
+    ne: u32,
+    os: usize,
+    oe: usize,
+    pat: u32,
+}
+
+/// Reusable per-thread buffers for [`Engine::scan`].
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    ring: Vec<usize>,
+    cands: Vec<Cand>,
+    allows: Vec<Cand>,
+    det: Vec<(usize, usize, Detector)>,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// The built screening engine: immutable, `Send + Sync`, shared by threads.
+pub struct Engine {
+    opts: Options,
+    table: std::sync::Arc<Table>,
+    ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    pinyin_ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    pats: Vec<PatInfo>,
+    targets: Vec<(u32, Via)>,
+    ring: usize,
+    entries: Vec<Entry>,
+    regexes: Vec<(u32, Regex)>,
+    regex_set: Option<RegexSet>,
+    detectors: [bool; 6],
+    detector_risk: [Option<Arc<str>>; 6],
+    stats: BuildStats,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// All findings in `text`, ordered by position.
+    pub fn find(&self, text: &str) -> Vec<Finding> {
+        let mut scratch = Scratch::new();
+        self.find_with(text, &mut scratch)
+    }
+
+    /// Like [`Engine::find`], reusing buffers.
+    pub fn find_with(&self, text: &str, scratch: &mut Scratch) -> Vec<Finding> {
+        let mut hits = Vec::new();
+        self.scan(text, scratch, &mut hits);
+        hits.iter().map(|h| self.finding(text, h)).collect()
+    }
+
+    /// Scans a batch of records without copying them.
+    pub fn find_batch<'a, I>(&self, records: I) -> Vec<Vec<Finding>>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut scratch = Scratch::new();
+        records
+            .into_iter()
+            .map(|r| self.find_with(r, &mut scratch))
+            .collect()
+    }
+
+    /// Whether `text` has any finding.
+    pub fn is_flagged(&self, text: &str) -> bool {
+        let mut scratch = Scratch::new();
+        let mut hits = Vec::new();
+        self.scan(text, &mut scratch, &mut hits);
+        !hits.is_empty()
+    }
+
+    /// The core scan: fills `out` with hits ordered by (start, end).
+    pub fn scan(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<Hit>) {
+        out.clear();
+        scratch.cands.clear();
+        scratch.allows.clear();
+        if let Some(ac) = &self.ac {
+            if scratch.ring.len() < self.ring {
+                scratch.ring.resize(self.ring, 0);
+            }
+            let mask = self.ring - 1;
+            let ring = &mut scratch.ring[..self.ring];
+            let cands = &mut scratch.cands;
+            let pats = &self.pats;
+            let mut sink = ScanSink {
+                st: ac.find_overlapping_stepper(),
+                py: self
+                    .pinyin_ac
+                    .as_ref()
+                    .map(|p| (p, p.find_overlapping_stepper(), false)),
+                ring,
+                mask,
+                k: 0,
+                cands,
+                pats,
+            };
+            self.table.walk_into(text, &mut sink);
+            if !scratch.cands.is_empty() {
+                self.resolve(text, scratch, out);
+            }
+        }
+        if self.detectors.iter().any(|d| *d) {
+            scratch.det.clear();
+            detect::detect(text, &self.detectors, &mut scratch.det);
+            for &(s, e, d) in &scratch.det {
+                if !allowed(&scratch.allows, s, e) {
+                    out.push(Hit {
+                        start: s,
+                        end: e,
+                        kind: HitKind::Detector(d),
+                    });
+                }
+            }
+        }
+        if let Some(set) = &self.regex_set {
+            for i in set.matches(text).iter() {
+                let (entry, re) = &self.regexes[i];
+                for m in re.find_iter(text) {
+                    if m.start() < m.end() && !allowed(&scratch.allows, m.start(), m.end()) {
+                        out.push(Hit {
+                            start: m.start(),
+                            end: m.end(),
+                            kind: HitKind::Regex { entry: *entry },
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+    }
+
+    fn resolve(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<Hit>) {
+        let Scratch { cands, allows, .. } = scratch;
+        let table = &self.table;
+        cands.retain(|c| {
+            let p = &self.pats[c.pat as usize];
+            if p.allow {
+                allows.push(*c);
+            }
+            if p.targets.0 == p.targets.1 {
+                return false;
+            }
+            if p.ascii_word {
+                let before = text[..c.os].chars().next_back();
+                let after = text[c.oe..].chars().next();
+                if before.is_some_and(|b| table.is_word_char(b))
+                    || after.is_some_and(|a| table.is_word_char(a))
+                {
+                    return false;
+                }
+            }
+            true
+        });
+        if !allows.is_empty() {
+            cands.retain(|c| !allows.iter().any(|a| a.ns <= c.ns && c.ne <= a.ne));
+        }
+        // Leftmost-longest, non-overlapping (in normalized characters).
+        cands.sort_unstable_by_key(|c| (c.ns, std::cmp::Reverse(c.ne), c.pat));
+        let mut last_end = 0u32;
+        for c in cands.iter() {
+            if c.ns < last_end {
+                continue;
+            }
+            last_end = c.ne;
+            let p = &self.pats[c.pat as usize];
+            for &(entry, via) in &self.targets[p.targets.0 as usize..p.targets.1 as usize] {
+                out.push(Hit {
+                    start: c.os,
+                    end: c.oe,
+                    kind: HitKind::Entry { entry, via },
+                });
+            }
+        }
+    }
+
+    /// Expands a hit into an owned [`Finding`] (`text` is the scanned record).
+    pub fn finding(&self, text: &str, hit: &Hit) -> Finding {
+        let matched = text.get(hit.start..hit.end).unwrap_or_default().to_owned();
+        match hit.kind {
+            HitKind::Entry { entry, via } => {
+                let e = &self.entries[entry as usize];
+                Finding {
+                    start: hit.start,
+                    end: hit.end,
+                    matched,
+                    term: e.term.clone(),
+                    risk: e.risk.clone(),
+                    detector: "lexicon",
+                    severity: e.severity.clone(),
+                    action: e.action.clone(),
+                    via: Some(via),
+                }
+            }
+            HitKind::Regex { entry } => {
+                let e = &self.entries[entry as usize];
+                Finding {
+                    start: hit.start,
+                    end: hit.end,
+                    matched,
+                    term: e.term.clone(),
+                    risk: e.risk.clone(),
+                    detector: "regex",
+                    severity: e.severity.clone(),
+                    action: e.action.clone(),
+                    via: None,
+                }
+            }
+            HitKind::Detector(d) => Finding {
+                start: hit.start,
+                end: hit.end,
+                matched,
+                term: Arc::from(d.name()),
+                risk: self.detector_risk[d.index()]
+                    .clone()
+                    .unwrap_or_else(|| Arc::from(d.default_risk())),
+                detector: d.name(),
+                severity: None,
+                action: None,
+                via: None,
+            },
+        }
+    }
+
+    /// Risk code of a hit.
+    pub fn risk_of(&self, hit: &Hit) -> &str {
+        match hit.kind {
+            HitKind::Entry { entry, .. } | HitKind::Regex { entry } => {
+                &self.entries[entry as usize].risk
+            }
+            HitKind::Detector(d) => self.detector_risk[d.index()]
+                .as_deref()
+                .unwrap_or(d.default_risk()),
+        }
+    }
+
+    /// The distinct entries.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Build statistics.
+    pub fn stats(&self) -> &BuildStats {
+        &self.stats
+    }
+
+    /// The normalization switches in force.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Normalizes `text` as the engine sees it, with spans into the original.
+    pub fn normalize(&self, text: &str) -> Normalized {
+        Normalized::with_table(&self.table, text)
+    }
+
+    /// Heap bytes of the automaton, tables and pattern data.
+    pub fn heap_bytes(&self) -> usize {
+        self.stats.automaton_bytes
+    }
+}
+
+struct ScanSink<'a> {
+    st: daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
+    py: Option<(
+        &'a CharwiseDoubleArrayAhoCorasick<u32>,
+        daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
+        bool,
+    )>,
+    ring: &'a mut [usize],
+    mask: usize,
+    k: usize,
+    cands: &'a mut Vec<Cand>,
+    pats: &'a [PatInfo],
+}
+
+impl crate::normalize::Emit for ScanSink<'_> {
+    #[inline(always)]
+    fn emit(&mut self, ch: char, os: usize, oe: usize) {
+        self.ring[self.k & self.mask] = os;
+        self.k += 1;
+        self.st.consume(ch);
+        for m in self.st.matches() {
+            push_cand(
+                self.cands,
+                self.pats,
+                self.ring,
+                self.mask,
+                self.k,
+                oe,
+                m.value(),
+            );
+        }
+        if let Some((pac, py, dirty)) = &mut self.py {
+            if ch.is_ascii() {
+                py.consume(ch);
+                *dirty = true;
+                for m in py.matches() {
+                    push_cand(
+                        self.cands,
+                        self.pats,
+                        self.ring,
+                        self.mask,
+                        self.k,
+                        oe,
+                        m.value(),
+                    );
+                }
+            } else if *dirty {
+                *py = pac.find_overlapping_stepper();
+                *dirty = false;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn push_cand(
+    cands: &mut Vec<Cand>,
+    pats: &[PatInfo],
+    ring: &[usize],
+    mask: usize,
+    k: usize,
+    oe: usize,
+    pat: u32,
+) {
+    let n = pats[pat as usize].nchars as usize;
+    let ns = k - n;
+    cands.push(Cand {
+        ns: ns as u32,
+        ne: k as u32,
+        os: ring[ns & mask],
+        oe,
+        pat,
+    });
+}
+
+fn allowed(allows: &[Cand], s: usize, e: usize) -> bool {
+    allows.iter().any(|a| a.os <= s && e <= a.oe)
+}
+
+/// Masks every hit span of `text` with `mask` (one per character).
+pub fn mask_text(
+    text: &str,
+    spans: impl IntoIterator<Item = (usize, usize)>,
+    mask: char,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0usize;
+    let mut spans: Vec<(usize, usize)> = spans.into_iter().collect();
+    spans.sort_unstable();
+    for (s, e) in spans {
+        let s = s.max(pos);
+        if s >= e || e > text.len() || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+            continue;
+        }
+        out.push_str(&text[pos..s]);
+        for c in text[s..e].chars() {
+            // Keep separators visible so masked text still reads.
+            out.push(if c.is_whitespace() { c } else { mask });
+        }
+        pos = e;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+};

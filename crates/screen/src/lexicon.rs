@@ -1,0 +1,94 @@
+//! Lexicon parsing: plain lists (one term per line) and TSV
+//! `term<TAB>risk[<TAB>severity[<TAB>action]]`, with `re:` entries.
+
+use crate::ScreenError;
+
+/// One usable line of a lexicon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexiconLine {
+    /// 1-based line number in the source.
+    pub line: usize,
+    /// The term as written (trimmed), without a `re:` prefix.
+    pub term: String,
+    /// Risk code from the TSV column, if any.
+    pub risk: Option<String>,
+    pub severity: Option<String>,
+    pub action: Option<String>,
+    /// The term is a regular expression (`re:` prefix).
+    pub regex: bool,
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Parses lexicon contents. Handles a UTF-8 BOM, CRLF, blank lines and a
+/// `term<TAB>risk...` header line; duplicates are kept here (the engine
+/// builder removes them). Lines starting with `#!` are comments.
+pub fn parse_lexicon(source_name: &str, text: &str) -> Result<Vec<LexiconLine>, ScreenError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Vec::new();
+    for (idx, raw) in text.split('\n').enumerate() {
+        let line_no = idx + 1;
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let line = raw.trim_matches(|c: char| c == ' ' || c == '\u{feff}' || c == '\u{3000}');
+        if line.trim().is_empty() || line.starts_with("#!") {
+            continue;
+        }
+        let mut fields = line.split('\t');
+        let term = fields.next().unwrap_or("").trim();
+        let risk = non_empty(fields.next());
+        let severity = non_empty(fields.next());
+        let action = non_empty(fields.next());
+        if term.is_empty() {
+            return Err(ScreenError::BadLine {
+                source_name: source_name.to_owned(),
+                line: line_no,
+                message: "empty term before a tab".into(),
+            });
+        }
+        if out.is_empty() && term.eq_ignore_ascii_case("term") && risk.as_deref() == Some("risk") {
+            continue; // header
+        }
+        let (term, regex) = match term.strip_prefix("re:") {
+            Some(rest) if !rest.is_empty() => (rest.to_owned(), true),
+            _ => (term.to_owned(), false),
+        };
+        out.push(LexiconLine {
+            line: line_no,
+            term,
+            risk,
+            severity,
+            action,
+            regex,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_crlf_blank_tsv_header() {
+        let t = "\u{feff}term\trisk\r\n甲乙\r\n\r\n丙丁\tA.1.a\thigh\tblock\r\nre:\\d{3}\tA.4.f\n";
+        let l = parse_lexicon("x", t).expect("test setup");
+        assert_eq!(l.len(), 3);
+        assert_eq!(l[0].term, "甲乙");
+        assert_eq!(l[0].line, 2);
+        assert_eq!(l[1].risk.as_deref(), Some("A.1.a"));
+        assert_eq!(l[1].severity.as_deref(), Some("high"));
+        assert_eq!(l[1].action.as_deref(), Some("block"));
+        assert!(l[2].regex);
+        assert_eq!(l[2].term, "\\d{3}");
+    }
+
+    #[test]
+    fn empty_term_with_tab_is_an_error() {
+        let e = parse_lexicon("f.tsv", "ok\n\tA.1.a\n").expect_err("must fail");
+        assert!(e.to_string().contains("f.tsv line 2"), "{e}");
+    }
+}

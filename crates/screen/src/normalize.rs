@@ -1,0 +1,468 @@
+//! Character-level normalization with a map back to original byte offsets.
+//!
+//! Every rule maps one original character to at most one normalized
+//! character (or marks it as a separator), so a span of normalized characters
+//! always corresponds to a span of whole original characters.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::ScreenError;
+
+/// Normalization switches. `Options::default()` is what a moderator wants:
+/// everything on, at most 3 separator characters skipped inside a term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Full-width to half-width and other compatibility forms (NFKC, one
+    /// character at a time): `ＡＢ` → `ab`, `ⓐ` → `a`, `①` → `1`.
+    pub width: bool,
+    /// Lower-case letters (Unicode simple case mapping).
+    pub case: bool,
+    /// Traditional to simplified Chinese, character level (OpenCC
+    /// `TSCharacters`, Apache-2.0, through ferrous-opencc).
+    pub traditional: bool,
+    /// Chinese numerals (零〇一二…九, 壹贰…玖) and digit variants to ASCII digits.
+    pub digits: bool,
+    /// Skip separators (whitespace, punctuation, symbols, zero-width and
+    /// format characters, emoji, combining marks) between the characters of
+    /// a term.
+    pub separators: bool,
+    /// At most this many separator characters in a row are skipped; a longer
+    /// run, a line break or a Chinese sentence end (。！？；) always separates.
+    pub max_skip: usize,
+    /// Match the full pinyin of Chinese terms (`falungong`, `fa lun gong`).
+    pub pinyin: bool,
+    /// Match the pinyin initials of Chinese terms of at least
+    /// [`Options::min_initials_chars`] characters (`flg`).
+    pub pinyin_initials: bool,
+    /// Minimum term length in characters for initials.
+    pub min_initials_chars: usize,
+    /// ASCII terms (and pinyin variants) only match whole words: not when an
+    /// ASCII letter or digit touches either end. With this on, separators
+    /// between ASCII words are skipped like any other (`blow job` matches
+    /// `blowjob`, `fa lun gong` matches `falungong`); with it off, only
+    /// spaced-out single letters (`f u c k`) are joined.
+    pub ascii_word_boundary: bool,
+    /// Terms shorter than this many characters after normalization are not
+    /// matched (single characters such as 出 or 日 in public lists flag most
+    /// ordinary text). They still count in lexicon statistics.
+    pub min_term_chars: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            width: true,
+            case: true,
+            traditional: true,
+            digits: true,
+            separators: true,
+            max_skip: 3,
+            pinyin: true,
+            pinyin_initials: true,
+            min_initials_chars: 3,
+            ascii_word_boundary: true,
+            min_term_chars: 2,
+        }
+    }
+}
+
+impl Options {
+    /// No normalization at all (raw matching).
+    pub fn none() -> Self {
+        Options {
+            width: false,
+            case: false,
+            traditional: false,
+            digits: false,
+            separators: false,
+            max_skip: 0,
+            pinyin: false,
+            pinyin_initials: false,
+            min_initials_chars: 3,
+            ascii_word_boundary: false,
+            min_term_chars: 1,
+        }
+    }
+}
+
+/// Marks a separator character (beyond any `char`).
+pub(crate) const SEP: u32 = 0x11_0000;
+/// Marks a separator that always breaks a term.
+pub(crate) const HARD: u32 = 0x11_0001;
+const T_SEP: u16 = 0xFFFE;
+const T_HARD: u16 = 0xFFFF;
+/// The character emitted where a separator run is not skipped.
+pub(crate) const BREAK: char = ' ';
+
+static T2S: OnceLock<Result<HashMap<char, char>, String>> = OnceLock::new();
+
+fn t2s_map() -> Result<&'static HashMap<char, char>, ScreenError> {
+    let r = T2S.get_or_init(|| {
+        let cc = ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::T2s)
+            .map_err(|e| e.to_string())?;
+        let ranges = [0x3400u32..=0x4DBF, 0x4E00..=0x9FFF, 0xF900..=0xFAFF];
+        let chars: Vec<char> = ranges
+            .into_iter()
+            .flatten()
+            .filter_map(char::from_u32)
+            .collect();
+        let mut joined = String::with_capacity(chars.len() * 4);
+        for c in &chars {
+            joined.push(*c);
+            joined.push('\n');
+        }
+        let converted = cc.convert(&joined);
+        let mut map = HashMap::new();
+        let mut lines = converted.split('\n');
+        for c in &chars {
+            let Some(line) = lines.next() else { break };
+            let mut it = line.chars();
+            if let (Some(s), None) = (it.next(), it.next())
+                && s != *c
+            {
+                map.insert(*c, s);
+            }
+        }
+        Ok(map)
+    });
+    r.as_ref().map_err(|e| ScreenError::OpenCc(e.clone()))
+}
+
+fn chinese_digit(c: char) -> Option<char> {
+    Some(match c {
+        '零' | '〇' => '0',
+        '一' | '壹' => '1',
+        '二' | '贰' => '2',
+        '三' | '叁' => '3',
+        '四' | '肆' => '4',
+        '五' | '伍' => '5',
+        '六' | '陆' => '6',
+        '七' | '柒' => '7',
+        '八' | '捌' => '8',
+        '九' | '玖' => '9',
+        _ => return None,
+    })
+}
+
+fn is_hard_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{2028}' | '\u{2029}' | '。' | '！' | '？' | '；'
+    )
+}
+
+fn is_emoji_or_invisible(u: u32) -> bool {
+    matches!(u,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0xE0000..=0xE007F
+        | 0xE0100..=0xE01EF | 0xFE00..=0xFE0F | 0x200B..=0x200F | 0x2060..=0x206F
+        | 0xFEFF | 0x00AD | 0x034F | 0x180E | 0x20D0..=0x20FF)
+}
+
+/// Slow path: normalizes one character (used to fill the table).
+fn map_char_slow(c: char, o: &Options, t2s: Option<&HashMap<char, char>>) -> u32 {
+    let u = c as u32;
+    if o.separators && is_hard_break(c) {
+        return HARD;
+    }
+    let mut x = c;
+    // Dingbat circled digits ➀-➉, ❶-❿, ➊-➓ are not compatibility characters.
+    if (o.digits || o.width)
+        && let Some(d) = match u {
+            0x2776..=0x277E => Some(u - 0x2776 + 1),
+            0x2780..=0x2788 => Some(u - 0x2780 + 1),
+            0x278A..=0x2792 => Some(u - 0x278A + 1),
+            _ => None,
+        }
+    {
+        x = char::from_digit(d, 10).unwrap_or(x);
+    }
+    if o.width && x == c {
+        let mut buf = [None::<char>; 8];
+        let mut n = 0usize;
+        unicode_normalization::char::decompose_compatible(c, |d| {
+            if n < buf.len() {
+                buf[n] = Some(d);
+            }
+            n += 1;
+        });
+        if n == 1 {
+            if let Some(d) = buf[0] {
+                x = d;
+            }
+        } else if n > 1 && n <= buf.len() {
+            // "(1)", "1.", "e\u{301}": keep the single letter or digit.
+            let mut alnum = buf[..n].iter().flatten().filter(|d| d.is_alphanumeric());
+            if let (Some(a), None) = (alnum.next(), alnum.next()) {
+                x = *a;
+            }
+        }
+    }
+    if o.case {
+        let mut lower = x.to_lowercase();
+        if let (Some(l), None) = (lower.next(), lower.next()) {
+            x = l;
+        }
+    }
+    if o.traditional
+        && let Some(map) = t2s
+        && let Some(s) = map.get(&x)
+    {
+        x = *s;
+    }
+    if o.digits
+        && let Some(d) = chinese_digit(x)
+    {
+        x = d;
+    }
+    if o.separators {
+        if x == '\u{3000}' || x.is_whitespace() {
+            return SEP;
+        }
+        if !x.is_alphanumeric() || is_emoji_or_invisible(x as u32) {
+            if is_hard_break(x) {
+                return HARD;
+            }
+            return SEP;
+        }
+    }
+    x as u32
+}
+
+/// The precomputed per-character mapping for one set of [`Options`].
+#[derive(Clone)]
+pub(crate) struct Table {
+    /// Normalized code of every BMP character (astral results are marked
+    /// [`ASTRAL`] and recomputed); [`SEP`] and [`HARD`] mark separators.
+    bmp: Box<[u16]>,
+    opts: Options,
+}
+
+/// Table value: the result is outside the BMP; recompute.
+const ASTRAL: u16 = 0xFFFD;
+
+static TABLES: std::sync::Mutex<Vec<(Options, std::sync::Arc<Table>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+impl Table {
+    /// The table for `opts`, built once per process and shared.
+    pub(crate) fn shared(opts: Options) -> Result<std::sync::Arc<Table>, ScreenError> {
+        // Only the character mapping matters for the table.
+        let key = Options {
+            pinyin: false,
+            pinyin_initials: false,
+            min_initials_chars: 0,
+            min_term_chars: 0,
+            ..opts
+        };
+        if let Ok(cache) = TABLES.lock()
+            && let Some((_, t)) = cache.iter().find(|(o, _)| *o == key)
+        {
+            return Ok(t.clone());
+        }
+        let t = std::sync::Arc::new(Table::new(opts)?);
+        if let Ok(mut cache) = TABLES.lock() {
+            cache.push((key, t.clone()));
+        }
+        Ok(t)
+    }
+
+    pub(crate) fn new(opts: Options) -> Result<Table, ScreenError> {
+        let t2s = if opts.traditional {
+            Some(t2s_map()?)
+        } else {
+            None
+        };
+        let mut bmp = vec![0u16; 0x10000].into_boxed_slice();
+        for (u, slot) in bmp.iter_mut().enumerate() {
+            let v = match char::from_u32(u as u32) {
+                Some(c) => map_char_slow(c, &opts, t2s),
+                None => u as u32,
+            };
+            *slot = match v {
+                SEP => T_SEP,
+                HARD => T_HARD,
+                0..0xFFFD => v as u16,
+                _ => ASTRAL,
+            };
+        }
+        Ok(Table { bmp, opts })
+    }
+
+    /// Normalized code of `c`: a char value, or [`SEP`] / [`HARD`].
+    #[inline(always)]
+    pub(crate) fn map(&self, c: char) -> u32 {
+        let u = c as u32;
+        match self.bmp.get(u as usize) {
+            Some(&v) if v < ASTRAL => u32::from(v),
+            Some(&T_SEP) => SEP,
+            Some(&T_HARD) => HARD,
+            _ => self.map_astral(c),
+        }
+    }
+
+    #[cold]
+    fn map_astral(&self, c: char) -> u32 {
+        let t2s = if self.opts.traditional {
+            t2s_map().ok()
+        } else {
+            None
+        };
+        map_char_slow(c, &self.opts, t2s)
+    }
+
+    /// Walks `text`, calling `emit(normalized_char, orig_start, orig_end)` for
+    /// every normalized character; a separator run that is not skipped emits
+    /// one [`BREAK`] spanning the run. Leading and trailing separators emit
+    /// nothing.
+    #[inline(always)]
+    pub(crate) fn walk<F: FnMut(char, usize, usize)>(&self, text: &str, emit: F) {
+        self.walk_into(text, &mut FnEmit(emit));
+    }
+
+    /// [`Table::walk`] with a sink whose `emit` is `#[inline(always)]`.
+    #[inline(always)]
+    pub(crate) fn walk_into<E: Emit>(&self, text: &str, sink: &mut E) {
+        let mut emit = |c: char, s: usize, e: usize| sink.emit(c, s, e);
+        let max_skip = if self.opts.separators {
+            self.opts.max_skip
+        } else {
+            0
+        };
+        let join_words = self.opts.ascii_word_boundary;
+        let mut run = 0usize;
+        let mut run_start = 0usize;
+        let mut hard = false;
+        let mut prev: Option<char> = None;
+        let mut prev_left_isolated = false;
+        let mut left_isolated;
+        for (i, c) in text.char_indices() {
+            let m = self.map(c);
+            if m >= SEP {
+                if run == 0 {
+                    run_start = i;
+                }
+                run += 1;
+                hard |= m == HARD;
+                continue;
+            }
+            let ch = char::from_u32(m).unwrap_or(c);
+            let len = c.len_utf8();
+            if run > 0 {
+                if let Some(p) = prev {
+                    let join = !hard
+                        && run <= max_skip
+                        && (join_words
+                            || !(p.is_ascii_alphanumeric() && ch.is_ascii_alphanumeric())
+                            || (prev_left_isolated && self.right_isolated(&text[i + len..])));
+                    if !join {
+                        emit(BREAK, run_start, i);
+                    }
+                }
+                run = 0;
+                hard = false;
+                left_isolated = true;
+            } else {
+                left_isolated = prev.is_none();
+            }
+            emit(ch, i, i + len);
+            prev = Some(ch);
+            prev_left_isolated = left_isolated;
+        }
+    }
+
+    fn right_isolated(&self, rest: &str) -> bool {
+        rest.chars().next().is_none_or(|n| self.map(n) >= SEP)
+    }
+
+    /// Maps a character for boundary checks: is it an ASCII letter or digit
+    /// once normalized?
+    #[inline]
+    pub(crate) fn is_word_char(&self, c: char) -> bool {
+        let m = self.map(c);
+        m < 0x80 && (m as u8).is_ascii_alphanumeric()
+    }
+}
+
+/// Receives normalized characters with their original byte spans.
+pub(crate) trait Emit {
+    fn emit(&mut self, ch: char, start: usize, end: usize);
+}
+
+struct FnEmit<F>(F);
+
+impl<F: FnMut(char, usize, usize)> Emit for FnEmit<F> {
+    #[inline(always)]
+    fn emit(&mut self, ch: char, start: usize, end: usize) {
+        (self.0)(ch, start, end)
+    }
+}
+
+/// A normalized string with the original byte span of each character.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Normalized {
+    pub text: String,
+    /// `(start, end)` in the original for each char of `text`.
+    pub spans: Vec<(usize, usize)>,
+}
+
+impl Normalized {
+    /// Normalizes `text` with `opts` (builds a table; use an engine for bulk work).
+    pub fn new(text: &str, opts: Options) -> Result<Normalized, ScreenError> {
+        let table = Table::shared(opts)?;
+        Ok(Self::with_table(&table, text))
+    }
+
+    pub(crate) fn with_table(table: &Table, text: &str) -> Normalized {
+        let mut n = Normalized::default();
+        table.walk(text, |c, s, e| {
+            n.text.push(c);
+            n.spans.push((s, e));
+        });
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        Normalized::new(s, Options::default())
+            .expect("test setup")
+            .text
+    }
+
+    #[test]
+    fn basic_folds() {
+        assert_eq!(norm("ＡＢｃ"), "abc");
+        assert_eq!(norm("法輪功"), "法轮功");
+        assert_eq!(norm("①②③"), "123");
+        assert_eq!(norm("六四"), "64");
+        assert_eq!(norm("法\u{200b}轮"), "法轮");
+        assert_eq!(norm("法😀轮"), "法轮");
+        assert_eq!(norm("法。轮"), "法 轮");
+        assert_eq!(norm("法....轮"), "法 轮");
+        assert_eq!(norm("f u c k"), "fuck");
+        // ASCII words join (the word-boundary rule keeps `sex` out of `is extra`).
+        assert_eq!(norm("is extra"), "isextra");
+        assert_eq!(norm("www.abc.com"), "wwwabccom");
+        let strict = Options {
+            ascii_word_boundary: false,
+            ..Options::default()
+        };
+        let n = |s: &str| Normalized::new(s, strict).expect("test setup").text;
+        assert_eq!(n("f u c k"), "fuck");
+        assert_eq!(n("is extra"), "is extra");
+        assert_eq!(n("www.abc.com"), "www abc com");
+        assert_eq!(norm("  前后  "), "前后");
+    }
+
+    #[test]
+    fn spans_cover_original() {
+        let s = "Ａ法\u{200b}輪";
+        let n = Normalized::new(s, Options::default()).expect("test setup");
+        assert_eq!(n.text, "a法轮");
+        assert_eq!(n.spans, vec![(0, 3), (3, 6), (9, 12)]);
+    }
+}

@@ -1,0 +1,67 @@
+//! Mapping of registry errors onto HTTP: 401 not signed in, 403 forbidden,
+//! 404 missing *or not visible* (another organisation's private filing),
+//! 409 conflicts and illegal transitions, 413 too large, 415 wrong media
+//! type, 422 invalid input naming the field, 429 rate-limited.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use beian_registry::RegistryError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Error body of every failed request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable message.
+    pub error: String,
+    /// The offending field, when the error is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An HTTP error.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        ApiError { status, error: error.into(), field: None }
+    }
+    pub fn field(status: StatusCode, field: impl Into<String>, error: impl Into<String>) -> Self {
+        ApiError { status, error: error.into(), field: Some(field.into()) }
+    }
+    pub fn unauthenticated() -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "authentication required")
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        let msg = e.to_string();
+        match e {
+            RegistryError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, msg),
+            RegistryError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, msg),
+            RegistryError::Unauthenticated(_) => ApiError::new(StatusCode::UNAUTHORIZED, msg),
+            RegistryError::RateLimited(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg),
+            RegistryError::Invalid { field, .. } => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg),
+            RegistryError::Conflict(_) | RegistryError::Transition(_) | RegistryError::Number(_) => {
+                ApiError::new(StatusCode::CONFLICT, msg)
+            }
+            other => {
+                tracing::error!(error = %other, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(ErrorBody { error: self.error, field: self.field })).into_response()
+    }
+}

@@ -1,0 +1,528 @@
+//! End to end in a real headless Chromium, driven over W3C WebDriver
+//! (Debian's `chromium` + `chromium-driver`; a tiny HTTP/1.1 client over
+//! loopback, no extra crates).
+//!
+//! Flows: a provider files a generative-AI service, the provincial reviewer
+//! returns it, the provider fixes it, the reviewers approve, the public finds
+//! it by name; a user of another organisation cannot reach it; the screening
+//! playground highlights a disguised term. Screenshots of the key pages go to
+//! `$CARGO_TARGET_DIR/e2e-screenshots/` (default `target/e2e-screenshots/`).
+//!
+//! Without a browser the test prints a notice and passes, unless
+//! `BEIAN_REQUIRE_BROWSER=1` (CI), where it fails.
+//! Override the binaries with `BEIAN_CHROMIUM` and `BEIAN_CHROMEDRIVER`.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure with its message
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(PathBuf::from(p)).filter(|p| p.exists());
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 request on loopback; returns the body.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Vec<u8>, String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    // read until the body is complete (chromedriver may keep the connection open)
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let (split, head) = loop {
+        let n = s.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed before headers".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (p, String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase());
+        }
+    };
+    let len = head.lines().find_map(|l| {
+        l.strip_prefix("content-length:")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    });
+    loop {
+        let body_len = buf.len() - split - 4;
+        let done = match len {
+            Some(l) => body_len >= l,
+            None => buf.ends_with(b"0\r\n\r\n"),
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let mut body = buf[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let nl = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or("bad chunk")?;
+            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16)
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
+            rest = &rest[nl + 2 + n + 2..];
+        }
+        body = out;
+    }
+    Ok(body)
+}
+
+fn b64decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in s.bytes().filter_map(val) {
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+    session: String,
+    base: String,
+    shots: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = http(
+            self.port,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let full = format!("/session/{}{path}", self.session);
+        let raw = http(self.port, method, &full, body.as_ref())
+            .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"));
+        let v: Value = serde_json::from_slice(&raw).unwrap_or_else(|e| {
+            panic!(
+                "webdriver {method} {path}: {e}: {}",
+                String::from_utf8_lossy(&raw)
+            )
+        });
+        if v["value"].get("error").is_some() {
+            panic!(
+                "webdriver {method} {path}: {}\npage: {}",
+                v["value"],
+                self.source_snippet()
+            );
+        }
+        v["value"].clone()
+    }
+    fn source_snippet(&self) -> String {
+        let full = format!("/session/{}/source", self.session);
+        let raw = http(self.port, "GET", &full, None).unwrap_or_default();
+        let v: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        v["value"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .take(3000)
+            .collect()
+    }
+    fn goto(&self, path: &str) {
+        self.cmd(
+            "POST",
+            "/url",
+            Some(json!({"url": format!("{}{path}", self.base)})),
+        );
+    }
+    fn url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+    fn find(&self, css: &str) -> String {
+        let v = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string()
+    }
+    fn count(&self, css: &str) -> usize {
+        self.cmd(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        )
+        .as_array()
+        .map_or(0, Vec::len)
+    }
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+    /// Clicks something that loads a new page and waits until the new document is ready.
+    fn submit(&self, css: &str) {
+        self.script("window.__beian_old_page = true;");
+        self.click(css);
+        let t0 = Instant::now();
+        loop {
+            let v = self.script("return (window.__beian_old_page === undefined) && document.readyState === 'complete';");
+            if v == json!(true) {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "no new page after clicking {css}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    /// Chooses an option of a `<select>`.
+    fn select(&self, css: &str, value: &str) {
+        let js = format!(
+            "const s = document.querySelector({css:?}); s.value = {value:?}; return s.value;"
+        );
+        assert_eq!(self.script(&js), json!(value), "select {css} = {value}");
+    }
+    fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.cmd("POST", &format!("/element/{e}/clear"), Some(json!({})));
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+    fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.cmd("GET", &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+    fn body_text(&self) -> String {
+        self.text("body")
+    }
+    fn script(&self, js: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+    }
+    fn shot(&self, name: &str) {
+        let v = self.cmd("GET", "/screenshot", None);
+        let png = b64decode(v.as_str().unwrap_or(""));
+        assert!(png.starts_with(b"\x89PNG"), "screenshot {name} is a PNG");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+    fn sign_in(&self, user: &str) {
+        self.cmd("DELETE", "/cookie", None);
+        self.goto("/lang/zh?next=%2Flogin");
+        self.fill("#username", user);
+        self.fill("#password", "password-123");
+        self.submit("#login-submit");
+        assert!(
+            !self.url().contains("/login"),
+            "{user} signed in: {}",
+            self.body_text()
+        );
+    }
+}
+
+fn start_driver(
+    chromium: &Path,
+    chromedriver: &Path,
+    base: String,
+    shots: PathBuf,
+    profile: &Path,
+) -> Driver {
+    let port = free_port();
+    let mut child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let t0 = Instant::now();
+    loop {
+        if let Ok(b) = http(port, "GET", "/status", None) {
+            let v: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
+            if v["value"]["ready"] == true {
+                break;
+            }
+        }
+        if t0.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("chromedriver did not become ready");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        "binary": chromium.to_string_lossy(),
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--lang=zh-CN", "--window-size=1280,1000", format!("--user-data-dir={}", profile.display())]
+    }}}});
+    let session = http(port, "POST", "/session", Some(&caps))
+        .ok()
+        .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
+        .and_then(|v| v["value"]["sessionId"].as_str().map(str::to_string));
+    let Some(session) = session else {
+        let _ = child.kill();
+        panic!(
+            "chromedriver could not start a Chromium session ({})",
+            chromium.display()
+        );
+    };
+    Driver {
+        child,
+        port,
+        session,
+        base,
+        shots,
+    }
+}
+
+#[test]
+fn browser_end_to_end() {
+    let chromium = find_binary(
+        "BEIAN_CHROMIUM",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
+    let chromedriver = find_binary("BEIAN_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        if std::env::var("BEIAN_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!(
+                "BEIAN_REQUIRE_BROWSER=1 but chromium/chromedriver are not installed (apt-get install chromium chromium-driver)"
+            );
+        }
+        eprintln!(
+            "SKIP browser_end_to_end: chromium and chromedriver not found (apt-get install chromium chromium-driver; BEIAN_REQUIRE_BROWSER=1 makes this a failure)"
+        );
+        return;
+    };
+
+    // the real server on loopback
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ctx = rt.block_on(common::sqlite());
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = ctx.app.clone();
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target")));
+    let shots = target.join("e2e-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("chromium-profile");
+    let d = start_driver(
+        &chromium,
+        &chromedriver,
+        format!("http://{addr}"),
+        shots.clone(),
+        &profile,
+    );
+    d.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 1280, "height": 1000})),
+    );
+
+    // --- provider: describe the service with the guided form
+    d.sign_in("editor-a");
+    d.goto("/services/new");
+    d.fill("#p-name", "甲灵感写作");
+    d.fill("#p-description", "面向公众的文本生成服务");
+    d.click("#p-public_facing");
+    d.click("#p-generative");
+    d.click("#p-public_opinion_attributes");
+    d.click("#p-modalities-text");
+    d.click("#p-deep_synthesis_functions-text-generation");
+    d.click("#p-algorithm_types-generation-synthesis");
+    d.select("#p-model_source", "self-developed");
+    d.fill("#p-province", "北京");
+    d.script("document.getElementById('p-launch_date').value = '2025-03-03';");
+    d.shot("01-service-form");
+    let invalid = d.script("return Array.from(document.querySelectorAll('form.profile :invalid')).map(e => e.name + '=' + e.value + ':' + e.validationMessage).join('; ')");
+    assert_eq!(invalid, json!(""), "the guided form validates");
+    d.submit("#create-service");
+    let body = d.body_text();
+    assert!(
+        body.contains("生成式人工智能服务备案"),
+        "classification shown: {body}"
+    );
+    d.shot("02-classification");
+    // assemble the filing (the classification pre-selects the genAI filing)
+    d.select("#f-kind", "genai-filing");
+    d.submit("#create-filing");
+    let filing_url = d.url();
+    let filing_path = filing_url.trim_start_matches(&d.base).to_string();
+    assert!(filing_path.starts_with("/filings/"), "{filing_url}");
+    d.fill("#e-scenarios", "写作辅助");
+    d.submit("#save-filing");
+    let att = tmp.path().join("self-assessment.txt");
+    std::fs::write(&att, "安全自评估报告\n合格率 97%\n").unwrap();
+    d.select("#a-kind", "self-assessment-report");
+    let file_input = d.find("#a-file");
+    d.cmd(
+        "POST",
+        &format!("/element/{file_input}/value"),
+        Some(json!({"text": att.to_string_lossy()})),
+    );
+    d.submit("#upload");
+    assert!(d.text("#attachment-list").contains("self-assessment.txt"));
+    d.submit("#act-submit");
+    assert_eq!(d.text("#filing-status"), "已提交");
+    assert!(d.count("#checklist li") > 0, "pre-checks listed");
+    d.shot("03-filing-submitted");
+
+    // --- another organisation's user cannot reach it (same 404 as a missing filing)
+    d.sign_in("admin-b");
+    d.goto(&filing_path);
+    assert!(
+        d.text("h1").starts_with("404"),
+        "admin-b gets 404: {}",
+        d.body_text()
+    );
+    assert!(!d.body_text().contains("甲灵感写作"));
+
+    // --- the Beijing reviewer returns it with a comment
+    d.sign_in("rev-bj");
+    d.goto("/review");
+    assert!(d.text("#q-submitted").contains("已提交"));
+    d.shot("04-review-queue");
+    d.goto(&filing_path);
+    d.submit("#act-start-review");
+    d.fill("#c-return", "请补充训练语料来源说明");
+    d.submit("#act-return");
+    assert_eq!(d.text("#filing-status"), "已退回修改");
+
+    // --- the provider sees the comment, fixes the form and resubmits
+    d.sign_in("editor-a");
+    d.goto(&filing_path);
+    assert!(
+        d.text("#reviewer-comment")
+            .contains("请补充训练语料来源说明")
+    );
+    d.fill("#e-training_data", "自有版权语料与公开许可语料，共 2TB");
+    d.submit("#save-filing");
+    d.submit("#act-submit");
+    assert_eq!(d.text("#filing-status"), "已提交");
+
+    // --- provincial, then national approval issues the number
+    d.sign_in("rev-bj");
+    d.goto(&filing_path);
+    d.submit("#act-start-review");
+    d.submit("#act-approve");
+    assert_eq!(d.text("#filing-status"), "国家级审核中");
+    d.sign_in("national");
+    d.goto(&filing_path);
+    d.shot("05-filing-review");
+    d.submit("#act-approve");
+    assert_eq!(d.text("#filing-status"), "已通过");
+    let number = d.text("#filing-number");
+    assert!(number.starts_with("Beijing-"), "{number}");
+
+    // --- the public finds it by name, in English too
+    d.cmd("DELETE", "/cookie", None);
+    d.goto("/lang/zh?next=%2Fregister");
+    d.fill("#q", "灵感写作");
+    d.submit("form.filters button[type=submit]");
+    assert!(
+        d.body_text().contains(&number),
+        "register shows the number: {}",
+        d.body_text()
+    );
+    d.shot("06-public-register");
+    d.submit("table.register td a");
+    assert_eq!(d.text("#entry-number"), number);
+    d.goto("/lang/en?next=%2Fregister%3Fq%3D%E7%81%B5%E6%84%9F");
+    assert!(d.text("h1").contains("Public register"));
+    assert!(d.body_text().contains(&number));
+
+    // --- the screening playground highlights a disguised term
+    d.goto("/tools/screen");
+    d.fill("#text", "他们在练 法.輪.功 吗？");
+    d.submit("#screen-run");
+    let mark = d.text("mark.hit");
+    assert!(mark.starts_with("法.輪.功"), "highlighted in place: {mark}");
+    assert!(mark.contains("A.1.h"), "{mark}");
+    d.shot("07-playground");
+
+    // --- phone width: the register stays usable
+    d.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 390, "height": 844})),
+    );
+    d.goto("/register?q=%E7%81%B5%E6%84%9F");
+    assert!(d.body_text().contains(&number));
+    d.shot("08-register-phone");
+    drop(d);
+    eprintln!("screenshots in {}", shots.display());
+}

@@ -1,0 +1,570 @@
+//! The web pages through the real router (`oneshot`) over a real SQLite store:
+//! the HTML says what it should, sessions and CSRF work, roles are enforced.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure with its message
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use beian_registry::Status;
+use common::{Ctx, Resp};
+
+fn html(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.bytes).into_owned()
+}
+
+fn enc(s: &str) -> String {
+    beian_server::web::urlencode(s)
+}
+
+/// A browser session: (cookie header, csrf token).
+async fn login(ctx: &Ctx, user: &str) -> (String, String) {
+    let body = format!("username={user}&password=password-123&next=%2F");
+    let req = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let r = ctx.raw(req).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "login {user}: {}",
+        html(&r)
+    );
+    let set = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    let cookie = set.split(';').next().unwrap().to_string();
+    assert!(cookie.starts_with("beian_session="), "{set}");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"));
+    // the CSRF token is in every page's forms
+    let page = get(ctx, &cookie, "/tools/screen").await;
+    let h = html(&page);
+    let csrf = h
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .map(|x| x.split('"').next().unwrap().to_string())
+        .expect("csrf field on page");
+    (cookie, csrf)
+}
+
+async fn get(ctx: &Ctx, cookie: &str, uri: &str) -> Resp {
+    let mut b = Request::get(uri);
+    if !cookie.is_empty() {
+        b = b.header("cookie", cookie);
+    }
+    ctx.raw(b.body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(ctx: &Ctx, cookie: &str, uri: &str, fields: &[(&str, &str)]) -> Resp {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect();
+    let mut b = Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+    if !cookie.is_empty() {
+        b = b.header("cookie", cookie);
+    }
+    ctx.raw(b.body(Body::from(body.join("&"))).unwrap()).await
+}
+
+fn location(r: &Resp) -> String {
+    r.headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn public_register_renders_server_side_with_exports_and_languages() {
+    let ctx = common::sqlite().await;
+    let f = ctx.filing_in(Status::Approved).await;
+    let number = f.number.clone().unwrap();
+    // no cookie, no JS: the results are in the HTML
+    let r = get(&ctx, "", &format!("/register?q={}", enc("甲大模型"))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let h = html(&r);
+    assert!(h.contains("<html lang=\"zh\""), "Chinese by default");
+    assert!(h.contains("备案公示查询"));
+    assert!(h.contains(&number), "{h}");
+    assert!(h.contains("北京甲科技有限公司"));
+    assert!(h.contains(&format!("/api/v1/register.csv?q={}", enc("甲大模型"))));
+    assert!(h.contains("/api/v1/register.xlsx?q="));
+    assert!(h.contains("<span id=\"total\">1</span>"));
+    // a page per entry
+    let r = get(
+        &ctx,
+        "",
+        &format!("/register/entry?number={}", enc(&number)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(html(&r).contains("甲大模型") && html(&r).contains(&number));
+    assert_eq!(
+        get(&ctx, "", "/register/entry?number=nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // filters: another province finds nothing; bad input names the field
+    let r = get(
+        &ctx,
+        "",
+        &format!("/register?q={}&province={}", enc("甲大模型"), enc("上海市")),
+    )
+    .await;
+    assert!(html(&r).contains("<span id=\"total\">0</span>"));
+    let r = get(&ctx, "", "/register?kind=bogus").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("kind"), "{}", html(&r));
+    let r = get(&ctx, "", "/register?page=abc").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // language switch is remembered in a cookie; pages follow it
+    let r = get(&ctx, "", "/lang/en?next=%2Fregister").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/register");
+    assert!(
+        r.headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("beian_lang=en")
+    );
+    let h = html(&get(&ctx, "beian_lang=en", "/register").await);
+    assert!(
+        h.contains("<html lang=\"en\"") && h.contains("Public register"),
+        "{h}"
+    );
+    // open redirects are refused
+    let r = get(&ctx, "", "/lang/zh?next=%2F%2Fevil.example").await;
+    assert_eq!(location(&r), "/");
+    // static assets
+    let css = get(&ctx, "", "/static/beian.css").await;
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+}
+
+#[tokio::test]
+async fn sign_in_and_csrf() {
+    let ctx = common::sqlite().await;
+    let r = post_form(
+        &ctx,
+        "",
+        "/login",
+        &[("username", "editor-a"), ("password", "wrong")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(html(&r).contains("login-error"));
+    let (cookie, csrf) = login(&ctx, "editor-a").await;
+    let h = html(&get(&ctx, &cookie, "/workspace").await);
+    assert!(h.contains("editor-a") && h.contains("甲助手"), "{h}");
+    // a form without the CSRF token is refused, with it accepted
+    let fields = [
+        ("p.name", "甲问答"),
+        ("p.generative", "true"),
+        ("p.public_facing", "true"),
+        ("p.modalities", "text"),
+        ("p.model_source", "self-developed"),
+        ("p.launch_date", "2025-03-03"),
+    ];
+    let r = post_form(&ctx, &cookie, "/services", &fields).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut with = fields.to_vec();
+    with.push(("csrf", &csrf));
+    let r = post_form(&ctx, &cookie, "/services", &with).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    assert!(location(&r).starts_with("/services/"));
+    // sign out needs the token too
+    assert_eq!(
+        post_form(&ctx, &cookie, "/logout", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = post_form(&ctx, &cookie, "/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = get(&ctx, &cookie, "/workspace").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/login?next="));
+}
+
+#[tokio::test]
+async fn guided_profile_classification_and_filing_lifecycle() {
+    let ctx = common::sqlite().await;
+    let (ed, ed_csrf) = login(&ctx, "editor-a").await;
+    // the guided form has every schema field with its help text
+    let h = html(&get(&ctx, &ed, "/services/new").await);
+    let kb = beian_kb::Kb::embedded().unwrap();
+    for f in &kb.profile_schema().fields {
+        assert!(
+            h.contains(&format!("name=\"p.{}\"", f.key)),
+            "field {} missing",
+            f.key
+        );
+        assert!(
+            h.contains(&f.help_zh.replace('"', "&#34;").replace('\'', "&#39;"))
+                || f.help_zh.is_empty()
+                || h.contains(&f.key),
+            "help of {}",
+            f.key
+        );
+    }
+    assert!(h.contains(&kb.profile_schema().fields[0].help_zh));
+    // a wrong value is shown back on the form, naming the field
+    let r = post_form(
+        &ctx,
+        &ed,
+        "/services",
+        &[
+            ("csrf", &ed_csrf),
+            ("p.name", "x"),
+            ("p.registered_users", "many"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("registered_users"));
+    let r = post_form(
+        &ctx,
+        &ed,
+        "/services",
+        &[
+            ("csrf", &ed_csrf),
+            ("p.name", "甲智能写作"),
+            ("p.generative", "true"),
+            ("p.public_facing", "true"),
+            ("p.public_opinion_attributes", "true"),
+            ("p.modalities", "text"),
+            ("p.deep_synthesis_functions", "text-generation"),
+            ("p.algorithm_types", "generation-synthesis"),
+            ("p.model_source", "self-developed"),
+            ("p.province", "北京"),
+            ("p.launch_date", "2025-03-03"),
+        ],
+    )
+    .await;
+    let svc = location(&r);
+    let h = html(&get(&ctx, &ed, &svc).await);
+    let required: Vec<&str> = h
+        .split("<li class=\"filing-req\">")
+        .skip(1)
+        .map(|x| x.split("</li>").next().unwrap())
+        .collect();
+    assert!(
+        required
+            .iter()
+            .any(|x| x.contains("生成式人工智能服务备案")),
+        "classification requires the genAI filing: {required:?}"
+    );
+    assert!(
+        required.iter().any(|x| x.contains("算法备案")),
+        "and the algorithm filing: {required:?}"
+    );
+    assert!(h.contains("<cite>"), "citations shown");
+    assert!(h.contains("上线后备案"), "deadline shown");
+    // assemble the filing
+    let sid = svc.rsplit('/').next().unwrap();
+    let r = post_form(
+        &ctx,
+        &ed,
+        "/filings",
+        &[
+            ("csrf", &ed_csrf),
+            ("kind", "genai-filing"),
+            ("name", "甲智能写作"),
+            ("service_id", sid),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let fpath = location(&r);
+    let fid = fpath.rsplit('/').next().unwrap().to_string();
+    let r = post_form(
+        &ctx,
+        &ed,
+        &format!("{fpath}/edit"),
+        &[
+            ("csrf", &ed_csrf),
+            ("name", "甲智能写作"),
+            ("form.scenarios", "写作辅助"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // upload an attachment with a real multipart form
+    let boundary = "XyZbeian";
+    let report =
+        br#"{"assess.generated.qualified": 0.97, "assess.should-refuse.refusal-rate": 0.5}"#;
+    let mut body = Vec::new();
+    for (k, v) in [
+        ("csrf", ed_csrf.as_str()),
+        ("kind", "self-assessment-report"),
+    ] {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"run.json\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend(report);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::post(format!("{fpath}/attachments"))
+        .header("cookie", &ed)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let r = ctx.raw(req).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let h = html(&get(&ctx, &ed, &fpath).await);
+    assert!(h.contains("run.json") && h.contains("缺少必需附件"), "{h}");
+    let aid = h
+        .split(&format!("/filings/{fid}/assessment/"))
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // the assessment viewer compares metrics with the kb's thresholds
+    let h = html(&get(&ctx, &ed, &format!("/filings/{fid}/assessment/{aid}")).await);
+    assert!(
+        h.contains("assess.generated.qualified") && h.contains("badge ok"),
+        "{h}"
+    );
+    assert!(h.contains("badge bad"), "refusal rate 0.5 fails: {h}");
+    // submit; the checklist appears
+    let r = post_form(
+        &ctx,
+        &ed,
+        &format!("{fpath}/action"),
+        &[("csrf", &ed_csrf), ("action", "submit")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let h = html(&get(&ctx, &ed, &fpath).await);
+    assert!(h.contains("id=\"checklist\""), "{h}");
+    // an illegal transition is refused on the page with the reason
+    let r = post_form(
+        &ctx,
+        &ed,
+        &format!("{fpath}/action"),
+        &[("csrf", &ed_csrf), ("action", "submit")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(html(&r).contains("cannot submit"));
+
+    // the other province's reviewer cannot see it; the Beijing reviewer queues it
+    let (sh, _) = login(&ctx, "rev-sh").await;
+    assert_eq!(get(&ctx, &sh, &fpath).await.status, StatusCode::NOT_FOUND);
+    assert!(!html(&get(&ctx, &sh, "/review").await).contains("甲智能写作"));
+    let (bj, bj_csrf) = login(&ctx, "rev-bj").await;
+    let h = html(&get(&ctx, &bj, "/review").await);
+    assert!(h.contains("甲智能写作") && h.contains("q-submitted"), "{h}");
+    let r = post_form(
+        &ctx,
+        &bj,
+        &format!("{fpath}/action"),
+        &[("csrf", &bj_csrf), ("action", "start-review")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = post_form(
+        &ctx,
+        &bj,
+        &format!("{fpath}/action"),
+        &[
+            ("csrf", &bj_csrf),
+            ("action", "return"),
+            ("comment", "请补充训练语料说明"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    // the provider sees the comment and may edit again
+    let h = html(&get(&ctx, &ed, &fpath).await);
+    assert!(
+        h.contains("请补充训练语料说明")
+            && h.contains("已退回修改")
+            && h.contains("id=\"save-filing\""),
+        "{h}"
+    );
+    // another organisation gets the same 404 as for a missing filing
+    let (b, _) = login(&ctx, "admin-b").await;
+    let r = get(&ctx, &b, &fpath).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        html(&r).replace(&format!("filing {fid} "), "filing N "),
+        html(&get(&ctx, &b, "/filings/999999").await).replace("filing 999999 ", "filing N ")
+    );
+    assert_eq!(
+        get(&ctx, &b, &format!("/filings/{fid}/attachments/{aid}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&ctx, &b, &format!("/filings/{fid}/assessment/{aid}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(&ctx, &b, &svc).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn roles_are_enforced_on_pages() {
+    let ctx = common::sqlite().await;
+    let f = ctx.filing_in(Status::Submitted).await;
+    // anonymous: private pages redirect to sign-in
+    for uri in [
+        "/workspace",
+        "/review",
+        "/audit",
+        "/services/new",
+        &format!("/filings/{}", f.id),
+    ] {
+        let r = get(&ctx, "", uri).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+        assert!(location(&r).starts_with("/login?next="), "{uri}");
+    }
+    // anonymous writes: redirect, nothing written
+    let r = post_form(
+        &ctx,
+        "",
+        &format!("/filings/{}/action", f.id),
+        &[("action", "cancel")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // a provider cannot read the audit log nor act as a reviewer
+    let (ed, ed_csrf) = login(&ctx, "editor-a").await;
+    assert_eq!(get(&ctx, &ed, "/audit").await.status, StatusCode::FORBIDDEN);
+    let r = post_form(
+        &ctx,
+        &ed,
+        &format!("/filings/{}/action", f.id),
+        &[("csrf", &ed_csrf), ("action", "start-review")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let h = html(&get(&ctx, &ed, &format!("/filings/{}", f.id)).await);
+    assert!(
+        !h.contains("act-approve") && !h.contains("act-start-review"),
+        "no reviewer buttons for providers"
+    );
+    // reviewers get no provider workspace forms
+    let (rv, _) = login(&ctx, "rev-bj").await;
+    assert_eq!(
+        get(&ctx, &rv, "/services/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let h = html(&get(&ctx, &rv, &format!("/filings/{}", f.id)).await);
+    assert!(
+        h.contains("act-start-review") && !h.contains("act-submit"),
+        "{h}"
+    );
+    // the auditor sees the log and the chain status, filterable
+    let (au, _) = login(&ctx, "auditor").await;
+    let h = html(&get(&ctx, &au, "/audit").await);
+    assert!(h.contains("审计链校验通过"), "{h}");
+    assert!(h.contains("filing.") || h.contains("service.create"), "{h}");
+    let h = html(&get(&ctx, &au, "/audit?action=session.login").await);
+    assert!(
+        h.contains("session.login") && !h.contains(">service.create<"),
+        "{h}"
+    );
+}
+
+#[tokio::test]
+async fn playground_highlights_disguised_terms_and_compare_renders() {
+    let ctx = common::sqlite().await;
+    let text = "他们在练 法.輪.功 吗？联系 13800138000";
+    let r = post_form(&ctx, "", "/tools/screen", &[("text", text)]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let h = html(&r);
+    assert!(h.contains("<mark class=\"hit\" data-risk=\"A.1.h\""), "{h}");
+    assert!(
+        h.contains(">法.輪.功<sup"),
+        "the original bytes are highlighted in place: {h}"
+    );
+    // text around the finding is kept and escaped
+    let r = post_form(
+        &ctx,
+        "",
+        "/tools/screen",
+        &[("text", "<script>x</script> 正常文本")],
+    )
+    .await;
+    let h = html(&r);
+    assert!(
+        h.contains("&#60;script&#62;") || h.contains("&lt;script&gt;"),
+        "{h}"
+    );
+    assert!(h.contains("<span id=\"hit-count\">0</span>"));
+    // the home page and an empty comparison form render for anyone
+    let h = html(&get(&ctx, "", "/").await);
+    assert!(h.contains("href=\"/register\"") && h.contains("href=\"/tools/screen\""));
+    let r = get(&ctx, "", "/tools/compare").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(html(&r).contains("public-chatbot") && !html(&r).contains("id=\"comparison\""));
+    // regime comparison of an example profile
+    let r = get(&ctx, "", "/tools/compare?example=public-chatbot").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    let h = html(&r);
+    assert!(h.contains("id=\"comparison\""), "{h}");
+    let cls = beian_classify::Classifier::embedded().unwrap();
+    assert_eq!(
+        h.matches("<th scope=\"col\">").count(),
+        cls.regime_ids().len() + 1
+    );
+    // a provider compares its own service; another org's service is a 404
+    let url = format!("/tools/compare?service={}", ctx.service_a.id);
+    let (b, _) = login(&ctx, "admin-b").await;
+    assert_eq!(get(&ctx, &b, &url).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn change_and_cancel_an_approved_filing() {
+    let ctx = common::sqlite().await;
+    let f = ctx.filing_in(Status::Approved).await;
+    let path = format!("/filings/{}", f.id);
+    // editors may file a change; only the provider admin may cancel
+    let (ed, ed_csrf) = login(&ctx, "editor-a").await;
+    let h = html(&get(&ctx, &ed, &path).await);
+    assert!(
+        h.contains("id=\"act-change\"") && !h.contains("id=\"act-cancel\""),
+        "{h}"
+    );
+    let r = post_form(
+        &ctx,
+        &ed,
+        &format!("{path}/change"),
+        &[("csrf", &ed_csrf), ("name", "甲大模型二代")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let change = location(&r);
+    assert_ne!(change, path);
+    let h = html(&get(&ctx, &ed, &change).await);
+    assert!(
+        h.contains("甲大模型二代") && h.contains(&format!("href=\"{path}\"")),
+        "{h}"
+    );
+    assert!(
+        h.contains("id=\"act-submit\""),
+        "the change is a draft to submit: {h}"
+    );
+    let (ad, ad_csrf) = login(&ctx, "admin-a").await;
+    let h = html(&get(&ctx, &ad, &path).await);
+    assert!(h.contains("id=\"act-cancel\""), "{h}");
+    let r = post_form(
+        &ctx,
+        &ad,
+        &format!("{path}/action"),
+        &[("csrf", &ad_csrf), ("action", "cancel")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let h = html(&get(&ctx, &ad, &path).await);
+    assert!(h.contains("已注销"), "{h}");
+}
