@@ -329,7 +329,7 @@ impl ChatClient {
             }
         };
         let status = resp.status().as_u16();
-        if status == 429 || status >= 500 {
+        if status == 429 || status == 408 || status >= 500 {
             let retry_after = resp
                 .headers()
                 .get("retry-after")

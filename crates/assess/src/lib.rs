@@ -11,6 +11,17 @@
 //! - [`metrics`]: Wilson intervals and pass / fail / inconclusive verdicts;
 //!   [`report`] and [`attach`] write reports and filing attachments.
 //! - [`scripted`]: a scripted OpenAI-protocol server for tests and benchmarks.
+//!
+//! ```
+//! use beian_assess::metrics::{Verdict, verdict, wilson95};
+//! let kb = beian_kb::Kb::embedded().unwrap();
+//! let t = kb.thresholds().get("assess.generated.qualified").unwrap(); // >= 90%
+//! let ci = wilson95(930, 1000);
+//! assert!((ci.0 - 0.9125).abs() < 1e-3 && (ci.1 - 0.9441).abs() < 1e-3);
+//! assert_eq!(verdict(ci, 1000, t), Verdict::Pass);
+//! // 91% of 300 straddles the threshold: not enough evidence either way.
+//! assert_eq!(verdict(wilson95(273, 300), 300, t), Verdict::Inconclusive);
+//! ```
 
 pub mod attach;
 pub mod bank;

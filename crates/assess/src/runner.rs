@@ -42,6 +42,9 @@ pub struct Session {
     pub beian_version: String,
     pub concurrency: usize,
     pub rps: Option<f64>,
+    /// Judge versions of this session (a resumed run may use other judges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judges: Option<JudgeVersions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,6 +232,8 @@ pub struct RunOutcome {
     pub errors: usize,
     pub cancelled: bool,
     pub truncated_tail_repaired: bool,
+    /// The judges differ from those the run began with (items judged before keep their verdicts).
+    pub judges_changed: bool,
 }
 
 /// Default sample sizes from the kb (TC260-003 9.3, 9.4).
@@ -266,6 +271,7 @@ pub async fn run(
         beian_version: env!("CARGO_PKG_VERSION").to_string(),
         concurrency: cfg.concurrency,
         rps: cfg.rps,
+        judges: Some(judges.versions()),
         ended_at: None,
         ended: None,
     };
@@ -315,6 +321,10 @@ pub async fn run(
             sessions: Vec::new(),
         }
     };
+    let jv = judges.versions();
+    let judges_changed = manifest.judges.refusal != jv.refusal
+        || manifest.judges.content != jv.content
+        || manifest.judges.guard != jv.guard;
     manifest.sessions.push(session);
     manifest.save(dir)?;
 
@@ -455,6 +465,7 @@ pub async fn run(
         errors,
         cancelled,
         truncated_tail_repaired: loaded.truncated_tail,
+        judges_changed,
     })
 }
 

@@ -211,6 +211,7 @@ async fn cancel_stops_dispatch_keeps_results_and_resume_finishes() {
     cfg.concurrency = 4;
     let o2 = run(cfg, &banks).await;
     assert_eq!(o2.already_done, o.completed);
+    assert!(!o2.judges_changed);
     assert_eq!(o2.completed + o.completed, 60);
     assert_eq!(server.total_requests(), 60, "no item requested twice");
     let m = beian_assess::runner::Manifest::load(&out).expect("manifest");

@@ -2,6 +2,8 @@
 //! regime, as Markdown a lawyer can review line by line (`tests/snapshots/`).
 //! Review changes with `cargo insta review` (or `INSTA_UPDATE=always`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use beian_classify::{Classifier, Lang, render_markdown};

@@ -1,5 +1,7 @@
 //! Invariants of the knowledge base and the rule packs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -3,20 +3,40 @@
 
 const ALLOWED: &[(&str, &[&str])] = &[
     ("application/pdf", &["pdf"]),
-    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &["xlsx"]),
-    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", &["docx"]),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &["xlsx"],
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &["docx"],
+    ),
     ("text/csv", &["csv"]),
     ("text/plain", &["txt", "md"]),
     ("application/json", &["json", "jsonl"]),
 ];
 
 /// Returns the normalised content type, or why the file is refused.
-pub fn check_type(filename: &str, content_type: &str, bytes: &[u8]) -> Result<&'static str, String> {
-    let ct = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+pub fn check_type(
+    filename: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<&'static str, String> {
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let Some((canon, exts)) = ALLOWED.iter().find(|(c, _)| *c == ct) else {
-        return Err(format!("{content_type:?} is not accepted (PDF, XLSX, DOCX, CSV, TXT, JSON)"));
+        return Err(format!(
+            "{content_type:?} is not accepted (PDF, XLSX, DOCX, CSV, TXT, JSON)"
+        ));
     };
-    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     if !exts.contains(&ext.as_str()) {
         return Err(format!("file extension {ext:?} does not match {canon}"));
     }

@@ -51,7 +51,9 @@ pub fn entry_hash(
 pub enum ChainError {
     #[error("entry {seq}: sequence gap, expected {expected} (entry deleted?)")]
     Gap { seq: i64, expected: i64 },
-    #[error("entry {seq}: prev_hash does not match the previous entry (entry deleted or reordered?)")]
+    #[error(
+        "entry {seq}: prev_hash does not match the previous entry (entry deleted or reordered?)"
+    )]
     Link { seq: i64 },
     #[error("entry {seq}: content does not match its hash (entry edited?)")]
     Content { seq: i64 },
@@ -65,12 +67,23 @@ pub fn verify(entries: &[AuditEntry], head: Option<(i64, String)>) -> Result<usi
     let mut expected = 1;
     for e in entries {
         if e.seq != expected {
-            return Err(ChainError::Gap { seq: e.seq, expected });
+            return Err(ChainError::Gap {
+                seq: e.seq,
+                expected,
+            });
         }
         if e.prev_hash != prev {
             return Err(ChainError::Link { seq: e.seq });
         }
-        let h = entry_hash(&e.prev_hash, e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.detail);
+        let h = entry_hash(
+            &e.prev_hash,
+            e.seq,
+            &e.at,
+            &e.actor,
+            &e.action,
+            &e.subject,
+            &e.detail,
+        );
         if h != e.hash {
             return Err(ChainError::Content { seq: e.seq });
         }
@@ -79,8 +92,9 @@ pub fn verify(entries: &[AuditEntry], head: Option<(i64, String)>) -> Result<usi
     }
     let last = expected - 1;
     if let Some((head_seq, head_hash)) = head
-        && (head_seq != last || (last > 0 && head_hash != prev)) {
-            return Err(ChainError::Head { last, head_seq });
-        }
+        && (head_seq != last || (last > 0 && head_hash != prev))
+    {
+        return Err(ChainError::Head { last, head_seq });
+    }
     Ok(entries.len())
 }

@@ -20,7 +20,10 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     // getrandom only fails if the OS has no entropy source at all.
     if getrandom::fill(&mut b).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         for (i, x) in b.iter_mut().enumerate() {
             *x = (t >> ((i % 16) * 8)) as u8 ^ i as u8;
         }
@@ -31,7 +34,8 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// Hashes a password into a PHC string (argon2id).
 pub fn hash_password(password: &str) -> Result<String> {
     let salt_bytes = random_bytes::<16>();
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| RegistryError::Crypto(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| RegistryError::Crypto(e.to_string()))?;
     argon()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -65,14 +69,19 @@ impl LoginLimiter {
 
     /// Refuses when the username has too many recent failures.
     pub fn check(&self, username: &str) -> Result<()> {
-        let map = self.failures.lock().map_err(|_| RegistryError::RateLimited("limiter poisoned".into()))?;
+        let map = self
+            .failures
+            .lock()
+            .map_err(|_| RegistryError::RateLimited("limiter poisoned".into()))?;
         if let Some((n, since)) = map.get(username)
-            && *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW {
-                return Err(RegistryError::RateLimited(format!(
-                    "{n} failed logins for this user; try again in {} s",
-                    (Self::WINDOW - since.elapsed()).as_secs()
-                )));
-            }
+            && *n >= Self::MAX_FAILURES
+            && since.elapsed() < Self::WINDOW
+        {
+            return Err(RegistryError::RateLimited(format!(
+                "{n} failed logins for this user; try again in {} s",
+                (Self::WINDOW - since.elapsed()).as_secs()
+            )));
+        }
         Ok(())
     }
 
@@ -82,7 +91,9 @@ impl LoginLimiter {
             if map.len() > 100_000 {
                 map.retain(|_, (_, t)| t.elapsed() < Self::WINDOW);
             }
-            let e = map.entry(username.to_string()).or_insert((0, Instant::now()));
+            let e = map
+                .entry(username.to_string())
+                .or_insert((0, Instant::now()));
             if e.1.elapsed() >= Self::WINDOW {
                 *e = (0, Instant::now());
             }

@@ -15,13 +15,16 @@ fn prc() -> Option<&'static Calendar> {
 /// `date` plus `n` working days, and whether the PRC calendar was used (false: weekends only).
 pub fn add_working_days(date: NaiveDate, n: u32) -> Result<(NaiveDate, bool), String> {
     if let Some(c) = prc()
-        && let Ok(d) = c.add_working_days(date, n) {
-            return Ok((d, true));
-        }
+        && let Ok(d) = c.add_working_days(date, n)
+    {
+        return Ok((d, true));
+    }
     let mut d = date;
     let mut left = n;
     while left > 0 {
-        d = d.succ_opt().ok_or_else(|| format!("date overflow after {date}"))?;
+        d = d
+            .succ_opt()
+            .ok_or_else(|| format!("date overflow after {date}"))?;
         if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
             left -= 1;
         }
@@ -35,7 +38,8 @@ mod tests {
     #[test]
     fn national_day_is_skipped() {
         // 2025-09-26 launch: 1-8 October are holidays, 28 Sep and 11 Oct make-up days.
-        let (d, exact) = add_working_days(NaiveDate::from_ymd_opt(2025, 9, 26).unwrap(), 10).unwrap();
+        let (d, exact) =
+            add_working_days(NaiveDate::from_ymd_opt(2025, 9, 26).unwrap(), 10).unwrap();
         assert!(exact);
         assert!(d > NaiveDate::from_ymd_opt(2025, 10, 10).unwrap(), "{d}");
         let (w, exact) = add_working_days(NaiveDate::from_ymd_opt(1990, 3, 9).unwrap(), 1).unwrap();

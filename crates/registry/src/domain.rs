@@ -123,9 +123,13 @@ impl AttachmentKind {
                 KeywordSheet,
                 QuestionSheet,
             ],
-            FilingKind::GenaiRegistration => {
-                &[FilingForm, ModelProof, ServiceAgreement, KeywordSheet, QuestionSheet]
-            }
+            FilingKind::GenaiRegistration => &[
+                FilingForm,
+                ModelProof,
+                ServiceAgreement,
+                KeywordSheet,
+                QuestionSheet,
+            ],
         }
     }
 }

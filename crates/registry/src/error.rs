@@ -8,7 +8,10 @@ pub enum RegistryError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("cannot create data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("migration {name} failed: {source}")]
     Migration { name: String, source: sqlx::Error },
     /// Missing, or not visible to this user (indistinguishable on purpose).
@@ -42,7 +45,10 @@ pub enum RegistryError {
 impl RegistryError {
     /// Shorthand for [`RegistryError::Invalid`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        RegistryError::Invalid { field: field.into(), message: message.into() }
+        RegistryError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 

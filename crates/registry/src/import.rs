@@ -72,12 +72,17 @@ impl std::fmt::Display for Anomaly {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("{file}: cannot read: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}: not a CSV file: {message}")]
     Csv { file: String, message: String },
     #[error("{file}: not a readable XLSX workbook: {message}")]
     Xlsx { file: String, message: String },
-    #[error("{file}: no header row with known columns (expected 序号/属地/模型名称/... or 算法名称/主体名称/备案编号)")]
+    #[error(
+        "{file}: no header row with known columns (expected 序号/属地/模型名称/... or 算法名称/主体名称/备案编号)"
+    )]
     NoHeader { file: String },
 }
 
@@ -111,7 +116,8 @@ fn header_columns(row: &[String]) -> Option<Columns> {
         let h: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
         let slot = match h.as_str() {
             "属地" => &mut c.province,
-            "模型名称" | "大模型名称" | "应用/功能名称" | "应用名称" | "功能名称" | "服务名称" => {
+            "模型名称" | "大模型名称" | "应用/功能名称" | "应用名称" | "功能名称" | "服务名称" =>
+            {
                 if h == "应用/功能名称" {
                     c.registration_section = true;
                 }
@@ -142,9 +148,13 @@ pub fn parse_date(raw: &str) -> Option<(String, String)> {
     let raw = raw.trim();
     let split = raw.find(['（', '(']).unwrap_or(raw.len());
     let (d, rest) = raw.split_at(split);
-    let remark = rest.trim_matches(|c| matches!(c, '（' | '）' | '(' | ')' | ' ')).to_string();
-    let nums: Vec<&str> =
-        d.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).collect();
+    let remark = rest
+        .trim_matches(|c| matches!(c, '（' | '）' | '(' | ')' | ' '))
+        .to_string();
+    let nums: Vec<&str> = d
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
     if nums.len() != 3 {
         return None;
     }
@@ -156,13 +166,17 @@ pub fn parse_date(raw: &str) -> Option<(String, String)> {
 }
 
 fn looks_like_company(s: &str) -> bool {
-    ["公司", "集团", "研究院", "研究所", "大学"].iter().any(|suf| s.ends_with(suf))
+    ["公司", "集团", "研究院", "研究所", "大学"]
+        .iter()
+        .any(|suf| s.ends_with(suf))
 }
 
 /// Province of an algorithm number from its division-code prefix.
 fn province_of_algorithm_number(n: &str) -> String {
     let code: String = n.trim_start_matches("网信算备").chars().take(2).collect();
-    province::find(&code).map(|p| p.0.to_string()).unwrap_or_default()
+    province::find(&code)
+        .map(|p| p.0.to_string())
+        .unwrap_or_default()
 }
 
 fn batch_month(file: &str) -> String {
@@ -170,7 +184,9 @@ fn batch_month(file: &str) -> String {
     let b = file.as_bytes();
     for i in 0..b.len().saturating_sub(6) {
         let w = &b[i..i + 7];
-        if w[..4].iter().all(u8::is_ascii_digit) && w[4] == b'-' && w[5..7].iter().all(u8::is_ascii_digit)
+        if w[..4].iter().all(u8::is_ascii_digit)
+            && w[4] == b'-'
+            && w[5..7].iter().all(u8::is_ascii_digit)
         {
             return String::from_utf8_lossy(w).into_owned();
         }
@@ -180,11 +196,19 @@ fn batch_month(file: &str) -> String {
 
 /// Turns rows (header included) into records and anomalies.
 pub fn parse_rows(file: &str, rows: Vec<(usize, Vec<String>)>) -> Result<ParsedFile, ImportError> {
-    let mut out = ParsedFile { file: file.to_string(), ..Default::default() };
+    let mut out = ParsedFile {
+        file: file.to_string(),
+        ..Default::default()
+    };
     let mut cols: Option<Columns> = None;
     let month = batch_month(file);
     let note = |out: &mut ParsedFile, row, severity, message: String| {
-        out.anomalies.push(Anomaly { file: file.to_string(), row, severity, message })
+        out.anomalies.push(Anomaly {
+            file: file.to_string(),
+            row,
+            severity,
+            message,
+        })
     };
     for (row, cells) in rows {
         let cells: Vec<String> = cells.into_iter().map(|c| c.trim().to_string()).collect();
@@ -204,7 +228,12 @@ pub fn parse_rows(file: &str, rows: Vec<(usize, Vec<String>)>) -> Result<ParsedF
             continue;
         }
         let Some(c) = cols.as_ref() else {
-            note(&mut out, row, Severity::Skipped, "row before any header row".to_string());
+            note(
+                &mut out,
+                row,
+                Severity::Skipped,
+                "row before any header row".to_string(),
+            );
             continue;
         };
         let get = |i: Option<usize>| i.and_then(|i| cells.get(i)).cloned().unwrap_or_default();
@@ -219,44 +248,96 @@ pub fn parse_rows(file: &str, rows: Vec<(usize, Vec<String>)>) -> Result<ParsedF
         let parsed = match number::parse(&filing_number) {
             Ok(p) => p,
             Err(e) => {
-                note(&mut out, row, Severity::Skipped, format!("filing number: {e}"));
+                note(
+                    &mut out,
+                    row,
+                    Severity::Skipped,
+                    format!("filing number: {e}"),
+                );
                 continue;
             }
         };
         if let Some(irr) = &parsed.irregular {
-            note(&mut out, row, Severity::Corrected, format!("filing number {filing_number:?}: {irr}; imported as published"));
+            note(
+                &mut out,
+                row,
+                Severity::Corrected,
+                format!("filing number {filing_number:?}: {irr}; imported as published"),
+            );
         }
-        let kind = if c.algorithm { FilingKind::Algorithm } else { parsed.kind };
+        let kind = if c.algorithm {
+            FilingKind::Algorithm
+        } else {
+            parsed.kind
+        };
         if c.algorithm != (parsed.kind == FilingKind::Algorithm) {
-            note(&mut out, row, Severity::Skipped, format!("filing number {filing_number:?} does not fit this list"));
+            note(
+                &mut out,
+                row,
+                Severity::Skipped,
+                format!("filing number {filing_number:?} does not fit this list"),
+            );
             continue;
         }
         if c.registration_section && kind == FilingKind::GenaiFiling {
-            note(&mut out, row, Severity::Corrected, "filing number without S in the registration section; kind taken from the number".to_string());
+            note(
+                &mut out,
+                row,
+                Severity::Corrected,
+                "filing number without S in the registration section; kind taken from the number"
+                    .to_string(),
+            );
         }
         if !c.algorithm && looks_like_company(&name) && !looks_like_company(&provider) {
             std::mem::swap(&mut name, &mut provider);
-            note(&mut out, row, Severity::Corrected, format!("service name and company swapped in the source; read as name {name:?}, provider {provider:?}"));
+            note(
+                &mut out,
+                row,
+                Severity::Corrected,
+                format!(
+                    "service name and company swapped in the source; read as name {name:?}, provider {provider:?}"
+                ),
+            );
         }
         let (date, date_remark) = if c.date.is_some() {
             let raw = get(c.date);
-            let serial = raw.parse::<u32>().ok().filter(|n| (20_000..80_000).contains(n));
+            let serial = raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (20_000..80_000).contains(n));
             let parsed = match serial {
                 Some(n) => chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
                     .and_then(|e| e.checked_add_days(chrono::Days::new(n.into())))
                     .map(|d| (d.format("%Y-%m-%d").to_string(), String::new()))
-                    .inspect(|(d, _)| note(&mut out, row, Severity::Corrected, format!("date {raw:?} is an Excel serial number; read as {d}"))),
+                    .inspect(|(d, _)| {
+                        note(
+                            &mut out,
+                            row,
+                            Severity::Corrected,
+                            format!("date {raw:?} is an Excel serial number; read as {d}"),
+                        )
+                    }),
                 None => parse_date(&raw),
             };
             match parsed {
                 Some((d, r)) => {
                     if !r.is_empty() {
-                        note(&mut out, row, Severity::Corrected, format!("date {raw:?} carries a remark; date {d}, remark {r:?}"));
+                        note(
+                            &mut out,
+                            row,
+                            Severity::Corrected,
+                            format!("date {raw:?} carries a remark; date {d}, remark {r:?}"),
+                        );
                     }
                     (d, r)
                 }
                 None => {
-                    note(&mut out, row, Severity::Corrected, format!("date {raw:?} unreadable; imported without date"));
+                    note(
+                        &mut out,
+                        row,
+                        Severity::Corrected,
+                        format!("date {raw:?} unreadable; imported without date"),
+                    );
                     (String::new(), String::new())
                 }
             }
@@ -271,7 +352,11 @@ pub fn parse_rows(file: &str, rows: Vec<(usize, Vec<String>)>) -> Result<ParsedF
         };
         let mut remark = get(c.remark);
         if !date_remark.is_empty() {
-            remark = if remark.is_empty() { date_remark } else { format!("{remark}; {date_remark}") };
+            remark = if remark.is_empty() {
+                date_remark
+            } else {
+                format!("{remark}; {date_remark}")
+            };
         }
         let cancelled = remark.contains("已注销");
         out.records.push(ImportRecord {
@@ -290,7 +375,9 @@ pub fn parse_rows(file: &str, rows: Vec<(usize, Vec<String>)>) -> Result<ParsedF
         });
     }
     if cols.is_none() {
-        return Err(ImportError::NoHeader { file: file.to_string() });
+        return Err(ImportError::NoHeader {
+            file: file.to_string(),
+        });
     }
     Ok(out)
 }
@@ -298,11 +385,18 @@ pub fn parse_rows(file: &str, rows: Vec<(usize, Vec<String>)>) -> Result<ParsedF
 /// Reads a CSV or XLSX file (by extension; anything not `.xlsx`/`.xlsm`/`.xls` is read as CSV).
 pub fn parse_file(path: &Path) -> Result<ParsedFile, ImportError> {
     let file = path.display().to_string();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let rows = if matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods") {
         read_xlsx(path, &file)?
     } else {
-        let bytes = std::fs::read(path).map_err(|source| ImportError::Io { file: file.clone(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+            file: file.clone(),
+            source,
+        })?;
         read_csv(&bytes, &file)?
     };
     parse_rows(&file, rows)
@@ -311,14 +405,24 @@ pub fn parse_file(path: &Path) -> Result<ParsedFile, ImportError> {
 /// Reads CSV bytes (UTF-8, optional BOM) into numbered rows.
 pub fn read_csv(bytes: &[u8], file: &str) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
     let mut rows = Vec::new();
     // Line of each record = newlines before its first byte + 1 (the csv
     // crate's own line count lags by one on CRLF files).
     let (mut cursor, mut newlines) = (0usize, 0usize);
     for rec in rdr.byte_records() {
-        let rec = rec.map_err(|e| ImportError::Csv { file: file.to_string(), message: e.to_string() })?;
-        let mut start = rec.position().map(|p| p.byte() as usize).unwrap_or(cursor).min(bytes.len());
+        let rec = rec.map_err(|e| ImportError::Csv {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut start = rec
+            .position()
+            .map(|p| p.byte() as usize)
+            .unwrap_or(cursor)
+            .min(bytes.len());
         while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
             start += 1;
         }
@@ -327,7 +431,10 @@ pub fn read_csv(bytes: &[u8], file: &str) -> Result<Vec<(usize, Vec<String>)>, I
             cursor = start;
         }
         let line = newlines + 1;
-        let cells = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        let cells = rec
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
         rows.push((line, cells));
     }
     Ok(rows)
@@ -335,7 +442,10 @@ pub fn read_csv(bytes: &[u8], file: &str) -> Result<Vec<(usize, Vec<String>)>, I
 
 fn read_xlsx(path: &Path, file: &str) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
     use calamine::{Data, Reader, open_workbook_auto};
-    let err = |e: &dyn std::fmt::Display| ImportError::Xlsx { file: file.to_string(), message: e.to_string() };
+    let err = |e: &dyn std::fmt::Display| ImportError::Xlsx {
+        file: file.to_string(),
+        message: e.to_string(),
+    };
     let mut wb = open_workbook_auto(path).map_err(|e| err(&e))?;
     let Some(sheet) = wb.sheet_names().first().cloned() else {
         return Err(err(&"workbook has no sheets"));
@@ -417,12 +527,19 @@ mod tests {
 
     #[test]
     fn no_header_is_an_error() {
-        assert!(matches!(parse_rows("x.csv", rows("a,b\n1,2\n")), Err(ImportError::NoHeader { .. })));
+        assert!(matches!(
+            parse_rows("x.csv", rows("a,b\n1,2\n")),
+            Err(ImportError::NoHeader { .. })
+        ));
     }
 
     #[test]
     fn garbage_never_panics() {
-        for s in ["", "\u{0}\u{1}", "序号,算法名称,主体名称,备案编号\n,,,,,,,,,\n\"unterminated"] {
+        for s in [
+            "",
+            "\u{0}\u{1}",
+            "序号,算法名称,主体名称,备案编号\n,,,,,,,,,\n\"unterminated",
+        ] {
             let _ = read_csv(s.as_bytes(), "g.csv").map(|r| parse_rows("g.csv", r));
         }
     }

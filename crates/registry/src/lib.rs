@@ -19,9 +19,9 @@ pub mod precheck;
 pub mod province;
 pub mod register;
 pub mod state;
+pub mod store;
 #[doc(hidden)]
 pub mod testing;
-pub mod store;
 pub mod uscc;
 
 pub use domain::*;

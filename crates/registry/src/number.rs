@@ -42,9 +42,16 @@ pub fn parse(number: &str) -> Result<ParsedNumber, NumberError> {
     if let Some(rest) = n.strip_prefix("网信算备") {
         let digits = rest.strip_suffix('号').unwrap_or(rest);
         if digits.chars().all(|c| c.is_ascii_digit()) && !digits.is_empty() {
-            let irregular = (digits.len() != 21 || !rest.ends_with('号'))
-                .then(|| format!("algorithm number has {} digits (expected 21 + 号)", digits.len()));
-            return Ok(ParsedNumber { kind: FilingKind::Algorithm, irregular });
+            let irregular = (digits.len() != 21 || !rest.ends_with('号')).then(|| {
+                format!(
+                    "algorithm number has {} digits (expected 21 + 号)",
+                    digits.len()
+                )
+            });
+            return Ok(ParsedNumber {
+                kind: FilingKind::Algorithm,
+                irregular,
+            });
         }
         return Err(NumberError::Unknown(n.to_string()));
     }
@@ -61,21 +68,33 @@ pub fn parse(number: &str) -> Result<ParsedNumber, NumberError> {
     let all_digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     if let Some((date, serial)) = tail.split_once('S') {
         if date.len() == 8 && all_digits(date) && all_digits(serial) {
-            let irregular = (serial.len() != 4)
-                .then(|| format!("registration serial has {} digits (expected 4)", serial.len()));
-            return Ok(ParsedNumber { kind: FilingKind::GenaiRegistration, irregular });
+            let irregular = (serial.len() != 4).then(|| {
+                format!(
+                    "registration serial has {} digits (expected 4)",
+                    serial.len()
+                )
+            });
+            return Ok(ParsedNumber {
+                kind: FilingKind::GenaiRegistration,
+                irregular,
+            });
         }
         return Err(NumberError::Unknown(n.to_string()));
     }
     if all_digits(tail) {
         let irregular = match tail.len() {
             8 | 12 => None,
-            l => Some(format!("date/serial tail has {l} digits (expected 8 or 12)")),
+            l => Some(format!(
+                "date/serial tail has {l} digits (expected 8 or 12)"
+            )),
         };
         if tail.len() < 8 {
             return Err(NumberError::Truncated(n.to_string()));
         }
-        return Ok(ParsedNumber { kind: FilingKind::GenaiFiling, irregular });
+        return Ok(ParsedNumber {
+            kind: FilingKind::GenaiFiling,
+            irregular,
+        });
     }
     Err(NumberError::Unknown(n.to_string()))
 }
@@ -116,7 +135,12 @@ pub fn format_number(
     serial: i64,
 ) -> Result<String, NumberError> {
     if !(1..=9999).contains(&serial) {
-        return Err(NumberError::Exhausted(counter_key(kind, province_pinyin, division_code, date)));
+        return Err(NumberError::Exhausted(counter_key(
+            kind,
+            province_pinyin,
+            division_code,
+            date,
+        )));
     }
     Ok(match kind {
         FilingKind::Algorithm => format!(
@@ -125,10 +149,16 @@ pub fn format_number(
             date.format("%y")
         ),
         FilingKind::GenaiFiling => {
-            format!("{province_pinyin}-{name_latin}-{}{serial:04}", date.format("%Y%m%d"))
+            format!(
+                "{province_pinyin}-{name_latin}-{}{serial:04}",
+                date.format("%Y%m%d")
+            )
         }
         FilingKind::GenaiRegistration => {
-            format!("{province_pinyin}-{name_latin}-{}S{serial:04}", date.format("%Y%m%d"))
+            format!(
+                "{province_pinyin}-{name_latin}-{}S{serial:04}",
+                date.format("%Y%m%d")
+            )
         }
     })
 }
@@ -157,11 +187,26 @@ mod tests {
     #[test]
     fn parses_published_forms() {
         let p = |s| parse(s).map(|p| p.kind);
-        assert_eq!(p("网信算备330110507206401230027号"), Ok(FilingKind::Algorithm));
-        assert_eq!(p("ZheJiang-TongYiQianWen-20230901"), Ok(FilingKind::GenaiFiling));
-        assert_eq!(p("Hunan-PinCaiMao-202412310003"), Ok(FilingKind::GenaiFiling));
-        assert_eq!(p("Beijing-X-20240801S0001"), Ok(FilingKind::GenaiRegistration));
-        assert!(matches!(parse("Jiangsu-SiWeiXiangLiangZhiSuanYun-"), Err(NumberError::Truncated(_))));
+        assert_eq!(
+            p("网信算备330110507206401230027号"),
+            Ok(FilingKind::Algorithm)
+        );
+        assert_eq!(
+            p("ZheJiang-TongYiQianWen-20230901"),
+            Ok(FilingKind::GenaiFiling)
+        );
+        assert_eq!(
+            p("Hunan-PinCaiMao-202412310003"),
+            Ok(FilingKind::GenaiFiling)
+        );
+        assert_eq!(
+            p("Beijing-X-20240801S0001"),
+            Ok(FilingKind::GenaiRegistration)
+        );
+        assert!(matches!(
+            parse("Jiangsu-SiWeiXiangLiangZhiSuanYun-"),
+            Err(NumberError::Truncated(_))
+        ));
         let odd = parse("ZheJiang-HuaShuShiHuaWenLvDaMoXing-20250609000026").unwrap();
         assert_eq!(odd.kind, FilingKind::GenaiFiling);
         assert!(odd.irregular.is_some());
@@ -174,9 +219,27 @@ mod tests {
         let a = format_number(FilingKind::Algorithm, "Zhejiang", "330110", 42, "", d, 27).unwrap();
         assert_eq!(a, "网信算备330110000004201250027号");
         assert!(parse(&a).unwrap().irregular.is_none());
-        let g = format_number(FilingKind::GenaiFiling, "Guangdong", "440000", 1, "LingJu", d, 20).unwrap();
+        let g = format_number(
+            FilingKind::GenaiFiling,
+            "Guangdong",
+            "440000",
+            1,
+            "LingJu",
+            d,
+            20,
+        )
+        .unwrap();
         assert_eq!(g, "Guangdong-LingJu-202503050020");
-        let r = format_number(FilingKind::GenaiRegistration, "Beijing", "110000", 1, "A", d, 1).unwrap();
+        let r = format_number(
+            FilingKind::GenaiRegistration,
+            "Beijing",
+            "110000",
+            1,
+            "A",
+            d,
+            1,
+        )
+        .unwrap();
         assert_eq!(parse(&r).unwrap().kind, FilingKind::GenaiRegistration);
         assert!(format_number(FilingKind::GenaiFiling, "B", "1", 1, "A", d, 10000).is_err());
     }

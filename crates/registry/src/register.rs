@@ -95,39 +95,62 @@ fn normalise(q: &RegisterQuery) -> Result<Norm> {
     let kind = match q.kind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => String::new(),
         Some(k) => FilingKind::parse(k)
-            .ok_or_else(|| RegistryError::invalid("kind", format!("{k:?}: one of algorithm-filing, genai-filing, genai-registration")))?
+            .ok_or_else(|| {
+                RegistryError::invalid(
+                    "kind",
+                    format!("{k:?}: one of algorithm-filing, genai-filing, genai-registration"),
+                )
+            })?
             .as_str()
             .to_string(),
     };
-    let province = match q.province.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let province = match q
+        .province
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => String::new(),
-        Some(p) => province::canonical(p).ok_or_else(|| RegistryError::invalid("province", format!("unknown province {p:?}")))?.to_string(),
+        Some(p) => province::canonical(p)
+            .ok_or_else(|| RegistryError::invalid("province", format!("unknown province {p:?}")))?
+            .to_string(),
     };
     let page = q.page.unwrap_or(1);
     if !(1..=1_000_000).contains(&page) {
         return Err(RegistryError::invalid("page", "must be 1 or more"));
     }
-    Ok(Norm { q: text, kind, province, page: page as usize })
+    Ok(Norm {
+        q: text,
+        kind,
+        province,
+        page: page as usize,
+    })
 }
 
 impl Snapshot {
     /// Candidate entry indexes for the query text: the shortest posting list
     /// among the query's bigrams (its unigram for one character), or all.
-    fn candidates(&self, q: &str) -> Option<&[u32]> {
+    fn candidates(&self, q: &str) -> Option<Vec<u32>> {
         let chars: Vec<char> = q.chars().collect();
         let keys: Vec<u64> = match chars.len() {
             0 => return None,
             1 => vec![unigram(chars[0])],
             _ => chars.windows(2).map(|w| bigram(w[0], w[1])).collect(),
         };
-        let mut best: &[u32] = &[];
-        for (i, k) in keys.iter().enumerate() {
-            let list = self.grams.get(k).map(Vec::as_slice).unwrap_or(&[]);
-            if i == 0 || list.len() < best.len() {
-                best = list;
-            }
-        }
-        Some(best)
+        let mut lists: Vec<&[u32]> = keys
+            .iter()
+            .map(|k| self.grams.get(k).map(Vec::as_slice).unwrap_or(&[]))
+            .collect();
+        lists.sort_by_key(|l| l.len());
+        let (first, rest) = lists.split_first()?;
+        // intersect the shortest list with the next shortest ones (all sorted)
+        Some(
+            first
+                .iter()
+                .copied()
+                .filter(|i| rest.iter().take(3).all(|l| l.binary_search(i).is_ok()))
+                .collect(),
+        )
     }
 
     fn matches<'a>(&'a self, n: &'a Norm) -> Box<dyn Iterator<Item = &'a Entry> + 'a> {
@@ -138,7 +161,11 @@ impl Snapshot {
         };
         match self.candidates(&n.q) {
             None => Box::new(self.entries.iter().filter(keep)),
-            Some(c) => Box::new(c.iter().filter_map(|i| self.entries.get(*i as usize)).filter(keep)),
+            Some(c) => Box::new(
+                c.into_iter()
+                    .filter_map(|i| self.entries.get(i as usize))
+                    .filter(keep),
+            ),
         }
     }
 }
@@ -146,13 +173,38 @@ impl Snapshot {
 impl RegisterIndex {
     async fn current(&self, store: &Store) -> Result<Arc<Snapshot>> {
         let fresh = |s: &Option<Arc<Snapshot>>| {
-            s.as_ref().filter(|s| s.generation == store.generation() && s.loaded.elapsed() < TTL).cloned()
+            s.as_ref()
+                .filter(|s| s.generation == store.generation() && s.loaded.elapsed() < TTL)
+                .cloned()
         };
-        if let Some(s) = fresh(&*self.snap.read().map_err(|_| RegistryError::Corrupt("register lock".into()))?) {
+        if let Some(s) = fresh(
+            &*self
+                .snap
+                .read()
+                .map_err(|_| RegistryError::Corrupt("register lock".into()))?,
+        ) {
             return Ok(s);
         }
-        let _g = self.reload.lock().await;
-        if let Some(s) = fresh(&*self.snap.read().map_err(|_| RegistryError::Corrupt("register lock".into()))?) {
+        // Only the TTL ran out (no write through this process): one request
+        // reloads, the others keep answering from the old snapshot meanwhile.
+        let stale = self
+            .snap
+            .read()
+            .map_err(|_| RegistryError::Corrupt("register lock".into()))?
+            .as_ref()
+            .filter(|s| s.generation == store.generation())
+            .cloned();
+        let _g = match (stale, self.reload.try_lock()) {
+            (Some(s), Err(_)) => return Ok(s),
+            (_, Ok(g)) => g,
+            (None, Err(_)) => self.reload.lock().await,
+        };
+        if let Some(s) = fresh(
+            &*self
+                .snap
+                .read()
+                .map_err(|_| RegistryError::Corrupt("register lock".into()))?,
+        ) {
             return Ok(s);
         }
         let generation = store.generation();
@@ -169,12 +221,25 @@ impl RegisterIndex {
                 province: r.try_get("province")?,
                 date: r.try_get("date")?,
             };
-            let hay = format!("{}\u{1}{}\u{1}{}", item.name, item.provider, item.filing_number).to_lowercase();
+            let hay = format!(
+                "{}\u{1}{}\u{1}{}",
+                item.name, item.provider, item.filing_number
+            )
+            .to_lowercase();
             entries.push(Entry { item, hay });
         }
         let grams = index(&entries);
-        let snap = Arc::new(Snapshot { generation, loaded: Instant::now(), entries, grams, cache: Mutex::default() });
-        *self.snap.write().map_err(|_| RegistryError::Corrupt("register lock".into()))? = Some(snap.clone());
+        let snap = Arc::new(Snapshot {
+            generation,
+            loaded: Instant::now(),
+            entries,
+            grams,
+            cache: Mutex::default(),
+        });
+        *self
+            .snap
+            .write()
+            .map_err(|_| RegistryError::Corrupt("register lock".into()))? = Some(snap.clone());
         Ok(snap)
     }
 
@@ -195,7 +260,8 @@ impl RegisterIndex {
             total += 1;
         }
         let page = RegisterPage { total, items };
-        let json = serde_json::to_string(&page).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+        let json =
+            serde_json::to_string(&page).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
         let page = Arc::new(CachedPage { page, json });
         if let Ok(mut c) = snap.cache.lock() {
             if c.len() >= CACHE_MAX {
@@ -206,9 +272,17 @@ impl RegisterIndex {
         Ok(page)
     }
 
-    pub(crate) async fn export(&self, store: &Store, q: &RegisterQuery) -> Result<Vec<RegisterItem>> {
+    pub(crate) async fn export(
+        &self,
+        store: &Store,
+        q: &RegisterQuery,
+    ) -> Result<Vec<RegisterItem>> {
         let n = normalise(q)?;
         let snap = self.current(store).await?;
-        Ok(snap.matches(&n).take(200_000).map(|e| e.item.clone()).collect())
+        Ok(snap
+            .matches(&n)
+            .take(200_000)
+            .map(|e| e.item.clone())
+            .collect())
     }
 }

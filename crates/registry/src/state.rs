@@ -38,9 +38,16 @@ impl Action {
     }
     /// Parses the stable string form.
     pub fn parse(s: &str) -> Option<Action> {
-        [Action::Submit, Action::StartReview, Action::Approve, Action::Return, Action::Reject, Action::Cancel]
-            .into_iter()
-            .find(|a| a.as_str() == s)
+        [
+            Action::Submit,
+            Action::StartReview,
+            Action::Approve,
+            Action::Return,
+            Action::Reject,
+            Action::Cancel,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
     }
 }
 
@@ -63,7 +70,12 @@ pub fn next(from: Status, kind: FilingKind, action: Action) -> Result<Status, Il
         (ProvincialReview | NationalReview, Action::Return) => Returned,
         (ProvincialReview | NationalReview, Action::Reject) => Rejected,
         (Approved, Action::Cancel) => Cancelled,
-        _ => return Err(IllegalTransition { from, action: action.as_str() }),
+        _ => {
+            return Err(IllegalTransition {
+                from,
+                action: action.as_str(),
+            });
+        }
     };
     Ok(to)
 }
@@ -91,12 +103,27 @@ mod tests {
     fn full_paths() {
         let k = FilingKind::GenaiFiling;
         let mut s = Draft;
-        for a in [Action::Submit, Action::StartReview, Action::Approve, Action::Approve] {
+        for a in [
+            Action::Submit,
+            Action::StartReview,
+            Action::Approve,
+            Action::Approve,
+        ] {
             s = next(s, k, a).unwrap();
         }
         assert_eq!(s, Approved);
-        assert_eq!(next(ProvincialReview, FilingKind::GenaiRegistration, Action::Approve), Ok(Approved));
-        assert_eq!(next(ProvincialReview, FilingKind::Algorithm, Action::Approve), Ok(NationalReview));
+        assert_eq!(
+            next(
+                ProvincialReview,
+                FilingKind::GenaiRegistration,
+                Action::Approve
+            ),
+            Ok(Approved)
+        );
+        assert_eq!(
+            next(ProvincialReview, FilingKind::Algorithm, Action::Approve),
+            Ok(NationalReview)
+        );
         assert_eq!(next(Approved, k, Action::Cancel), Ok(Cancelled));
         assert_eq!(next(NationalReview, k, Action::Return), Ok(Returned));
         assert_eq!(next(Returned, k, Action::Submit), Ok(Submitted));
@@ -106,7 +133,14 @@ mod tests {
     fn every_illegal_pair_is_refused() {
         let mut legal = 0;
         for &from in Status::ALL {
-            for a in [Action::Submit, Action::StartReview, Action::Approve, Action::Return, Action::Reject, Action::Cancel] {
+            for a in [
+                Action::Submit,
+                Action::StartReview,
+                Action::Approve,
+                Action::Return,
+                Action::Reject,
+                Action::Cancel,
+            ] {
                 match next(from, FilingKind::GenaiFiling, a) {
                     Ok(_) => legal += 1,
                     Err(e) => assert!(e.to_string().contains(from.as_str())),

@@ -31,10 +31,14 @@ pub enum Backend {
     Postgres,
 }
 
-const MIGRATIONS_SQLITE: &[(&str, &str)] =
-    &[("0001_init", include_str!("../migrations/sqlite/0001_init.sql"))];
-const MIGRATIONS_POSTGRES: &[(&str, &str)] =
-    &[("0001_init", include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS_SQLITE: &[(&str, &str)] = &[(
+    "0001_init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[(
+    "0001_init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
 
 /// Maximum attachment size (bytes).
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
@@ -214,7 +218,10 @@ fn require_nonempty(field: &str, v: &str, max: usize) -> Result<()> {
         return Err(RegistryError::invalid(field, "must not be empty"));
     }
     if v.chars().count() > max {
-        return Err(RegistryError::invalid(field, format!("longer than {max} characters")));
+        return Err(RegistryError::invalid(
+            field,
+            format!("longer than {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -230,9 +237,10 @@ fn check_date(field: &str, v: &Option<String>) -> Result<Option<chrono::NaiveDat
 
 fn map_unique(e: sqlx::Error, what: &str) -> RegistryError {
     if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation() {
-            return RegistryError::Conflict(format!("{what} already exists"));
-        }
+        && d.is_unique_violation()
+    {
+        return RegistryError::Conflict(format!("{what} already exists"));
+    }
     RegistryError::Db(e)
 }
 
@@ -255,9 +263,13 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            return Err(RegistryError::invalid("database-url", "must start with sqlite: or postgres:"));
+            return Err(RegistryError::invalid(
+                "database-url",
+                "must start with sqlite: or postgres:",
+            ));
         };
-        let mut opts = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        let mut opts =
+            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
         if backend == Backend::Sqlite {
             opts = opts.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -270,7 +282,9 @@ impl Store {
         }
         let pool = opts.connect(url).await?;
         if backend == Backend::Sqlite {
-            sqlx::raw_sql("PRAGMA journal_mode = WAL;").execute(&pool).await?;
+            sqlx::raw_sql("PRAGMA journal_mode = WAL;")
+                .execute(&pool)
+                .await?;
         }
         let store = Store {
             pool,
@@ -291,7 +305,9 @@ impl Store {
 
     /// SQLite's journal mode (for tests: must be `wal`).
     pub async fn journal_mode(&self) -> Result<String> {
-        let row = sqlx::query("PRAGMA journal_mode").fetch_one(&self.pool).await?;
+        let row = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await?;
         get_s(&row, "journal_mode")
     }
 
@@ -317,7 +333,10 @@ impl Store {
             sqlx::raw_sql(*sql)
                 .execute(&mut *tx)
                 .await
-                .map_err(|source| RegistryError::Migration { name: name.to_string(), source })?;
+                .map_err(|source| RegistryError::Migration {
+                    name: name.to_string(),
+                    source,
+                })?;
             sqlx::query("INSERT INTO beian_migrations (name, applied_at) VALUES ($1, $2)")
                 .bind(*name)
                 .bind(now())
@@ -388,22 +407,35 @@ impl Store {
     // ---------------------------------------------------------------- organisations & users
 
     /// Creates an organisation (national reviewers; `None` = system bootstrap).
-    pub async fn create_organisation(&self, actor: Option<&User>, new: NewOrganisation) -> Result<Organisation> {
+    pub async fn create_organisation(
+        &self,
+        actor: Option<&User>,
+        new: NewOrganisation,
+    ) -> Result<Organisation> {
         if let Some(u) = actor
-            && u.role != Role::NationalReviewer {
-                return Err(RegistryError::Forbidden("only national reviewers register organisations".into()));
-            }
+            && u.role != Role::NationalReviewer
+        {
+            return Err(RegistryError::Forbidden(
+                "only national reviewers register organisations".into(),
+            ));
+        }
         let uscc = new.uscc.trim().to_ascii_uppercase();
         crate::uscc::validate(&uscc).map_err(|e| RegistryError::invalid("uscc", e.to_string()))?;
         require_nonempty("name", &new.name, 200)?;
         require_nonempty("legal_representative", &new.legal_representative, 100)?;
         require_nonempty("security_officer", &new.security_officer, 100)?;
         require_nonempty("assessment_lead", &new.assessment_lead, 100)?;
-        let prov = province::find(&new.province)
-            .ok_or_else(|| RegistryError::invalid("province", format!("unknown province {:?}", new.province)))?;
+        let prov = province::find(&new.province).ok_or_else(|| {
+            RegistryError::invalid("province", format!("unknown province {:?}", new.province))
+        })?;
         let division = match &new.division_code {
             Some(d) if d.len() == 6 && d.chars().all(|c| c.is_ascii_digit()) => d.clone(),
-            Some(d) => return Err(RegistryError::invalid("division_code", format!("{d:?} is not 6 digits"))),
+            Some(d) => {
+                return Err(RegistryError::invalid(
+                    "division_code",
+                    format!("{d:?} is not 6 digits"),
+                ));
+            }
             None => format!("{}0000", prov.1),
         };
         let _g = self.lock().await;
@@ -422,7 +454,14 @@ impl Store {
             .await
             .map_err(|e| map_unique(e, "organisation with this uscc"))?;
         let org = org_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(actor), "organisation.create", &format!("organisation:{}", org.id), json!({"uscc": uscc, "name": org.name})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(actor),
+            "organisation.create",
+            &format!("organisation:{}", org.id),
+            json!({"uscc": uscc, "name": org.name}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(org)
     }
@@ -433,10 +472,12 @@ impl Store {
             Role::ProviderEditor | Role::ProviderAdmin => actor.org_id == Some(id),
             _ => true,
         };
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ORG_COLS} FROM organisations WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORG_COLS} FROM organisations WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         match row {
             Some(r) if visible => org_from_row(&r),
             _ => Err(RegistryError::NotFound(format!("organisation {id}"))),
@@ -453,12 +494,22 @@ impl Store {
                 _ => false,
             };
             if !ok {
-                return Err(RegistryError::Forbidden("not allowed to create this user".into()));
+                return Err(RegistryError::Forbidden(
+                    "not allowed to create this user".into(),
+                ));
             }
         }
         let uname = new.username.trim();
-        if uname.is_empty() || uname.len() > 64 || !uname.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)) {
-            return Err(RegistryError::invalid("username", "1-64 characters of letters, digits, - _ . @"));
+        if uname.is_empty()
+            || uname.len() > 64
+            || !uname
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+        {
+            return Err(RegistryError::invalid(
+                "username",
+                "1-64 characters of letters, digits, - _ . @",
+            ));
         }
         if new.password.chars().count() < 10 {
             return Err(RegistryError::invalid("password", "at least 10 characters"));
@@ -466,14 +517,24 @@ impl Store {
         let (org_id, prov) = match new.role {
             Role::ProviderEditor | Role::ProviderAdmin => {
                 let Some(o) = new.org_id else {
-                    return Err(RegistryError::invalid("org_id", "required for provider roles"));
+                    return Err(RegistryError::invalid(
+                        "org_id",
+                        "required for provider roles",
+                    ));
                 };
                 (Some(o), None)
             }
             Role::ProvincialReviewer => {
-                let p = new.province.as_deref().and_then(province::canonical).ok_or_else(|| {
-                    RegistryError::invalid("province", "a known province is required for provincial reviewers")
-                })?;
+                let p = new
+                    .province
+                    .as_deref()
+                    .and_then(province::canonical)
+                    .ok_or_else(|| {
+                        RegistryError::invalid(
+                            "province",
+                            "a known province is required for provincial reviewers",
+                        )
+                    })?;
                 (None, Some(p.to_string()))
             }
             _ => (None, None),
@@ -482,9 +543,15 @@ impl Store {
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
         if let Some(o) = org_id {
-            let exists = sqlx::query("SELECT id FROM organisations WHERE id = $1").bind(o).fetch_optional(&mut *tx).await?;
+            let exists = sqlx::query("SELECT id FROM organisations WHERE id = $1")
+                .bind(o)
+                .fetch_optional(&mut *tx)
+                .await?;
             if exists.is_none() {
-                return Err(RegistryError::invalid("org_id", format!("no organisation {o}")));
+                return Err(RegistryError::invalid(
+                    "org_id",
+                    format!("no organisation {o}"),
+                ));
             }
         }
         let row = sqlx::query("INSERT INTO users (username, password_hash, role, org_id, province, created_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id, username, role, org_id, province")
@@ -504,10 +571,11 @@ impl Store {
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, username, role, org_id, province FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, username, role, org_id, province FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -527,34 +595,53 @@ impl Store {
         };
         if !ok {
             self.logins.failed(username);
-            return Err(RegistryError::Unauthenticated("wrong username or password".into()));
+            return Err(RegistryError::Unauthenticated(
+                "wrong username or password".into(),
+            ));
         }
         self.logins.succeeded(username);
-        let id = row.as_ref().map(|r| get_i(r, "id")).transpose()?.unwrap_or_default();
-        let user = self.user_by_id(id).await?.ok_or_else(|| RegistryError::Unauthenticated("user vanished".into()))?;
+        let id = row
+            .as_ref()
+            .map(|r| get_i(r, "id"))
+            .transpose()?
+            .unwrap_or_default();
+        let user = self
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| RegistryError::Unauthenticated("user vanished".into()))?;
         let token = auth::random_token("s");
         let csrf = auth::random_token("c");
         let expires = (chrono::Utc::now() + chrono::Duration::hours(12)).to_rfc3339();
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES ($1,$2,$3,$4)")
-            .bind(audit::sha256_hex(token.as_bytes()))
-            .bind(user.id)
-            .bind(&csrf)
-            .bind(&expires)
-            .execute(&mut *tx)
-            .await?;
-        self.audit(&mut tx, &actor_name(Some(&user)), "session.login", &format!("user:{}", user.id), json!({})).await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES ($1,$2,$3,$4)",
+        )
+        .bind(audit::sha256_hex(token.as_bytes()))
+        .bind(user.id)
+        .bind(&csrf)
+        .bind(&expires)
+        .execute(&mut *tx)
+        .await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(&user)),
+            "session.login",
+            &format!("user:{}", user.id),
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(NewSession { token, csrf, user })
     }
 
     /// The user and CSRF token of a live session.
     pub async fn session(&self, token: &str) -> Result<Option<(User, String)>> {
-        let row = sqlx::query("SELECT user_id, csrf, expires_at FROM sessions WHERE token_hash = $1")
-            .bind(audit::sha256_hex(token.as_bytes()))
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT user_id, csrf, expires_at FROM sessions WHERE token_hash = $1")
+                .bind(audit::sha256_hex(token.as_bytes()))
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(r) = row else { return Ok(None) };
         if get_s(&r, "expires_at")? < chrono::Utc::now().to_rfc3339() {
             return Ok(None);
@@ -579,14 +666,23 @@ impl Store {
         let token = auth::random_token("beian");
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1,$2,$3,$4)")
-            .bind(audit::sha256_hex(token.as_bytes()))
-            .bind(user.id)
-            .bind(name)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-        self.audit(&mut tx, &actor_name(Some(user)), "token.create", &format!("user:{}", user.id), json!({"name": name})).await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1,$2,$3,$4)",
+        )
+        .bind(audit::sha256_hex(token.as_bytes()))
+        .bind(user.id)
+        .bind(name)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(user)),
+            "token.create",
+            &format!("user:{}", user.id),
+            json!({"name": name}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -608,13 +704,20 @@ impl Store {
     fn acting_org(actor: &User, requested: Option<i64>) -> Result<i64> {
         match actor.role {
             Role::ProviderEditor | Role::ProviderAdmin => {
-                let own = actor.org_id.ok_or_else(|| RegistryError::Forbidden("user has no organisation".into()))?;
+                let own = actor
+                    .org_id
+                    .ok_or_else(|| RegistryError::Forbidden("user has no organisation".into()))?;
                 if requested.is_some_and(|r| r != own) {
-                    return Err(RegistryError::Forbidden("cannot act for another organisation".into()));
+                    return Err(RegistryError::Forbidden(
+                        "cannot act for another organisation".into(),
+                    ));
                 }
                 Ok(own)
             }
-            _ => Err(RegistryError::Forbidden(format!("{} cannot create provider records", actor.role))),
+            _ => Err(RegistryError::Forbidden(format!(
+                "{} cannot create provider records",
+                actor.role
+            ))),
         }
     }
 
@@ -624,13 +727,19 @@ impl Store {
         require_nonempty("name", &new.name, 200)?;
         check_date("launched_on", &new.launched_on)?;
         check_date("stopped_on", &new.stopped_on)?;
-        let mut profile = if new.profile.is_null() { json!({}) } else { new.profile };
+        let mut profile = if new.profile.is_null() {
+            json!({})
+        } else {
+            new.profile
+        };
         let Some(obj) = profile.as_object_mut() else {
             return Err(RegistryError::invalid("profile", "must be a JSON object"));
         };
         // the profile's name defaults to the service's
-        obj.entry("name").or_insert_with(|| Value::String(new.name.trim().to_string()));
-        let classification = crate::classify::classify_profile(&profile).map_err(|(field, message)| RegistryError::Invalid { field, message })?;
+        obj.entry("name")
+            .or_insert_with(|| Value::String(new.name.trim().to_string()));
+        let classification = crate::classify::classify_profile(&profile)
+            .map_err(|(field, message)| RegistryError::Invalid { field, message })?;
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("INSERT INTO services (org_id, name, profile, classification, launched_on, stopped_on, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id, org_id, name, profile, classification, launched_on, stopped_on, changed_on")
@@ -644,7 +753,14 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let s = service_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(Some(actor)), "service.create", &format!("service:{}", s.id), json!({"name": s.name})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "service.create",
+            &format!("service:{}", s.id),
+            json!({"name": s.name}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -663,13 +779,20 @@ impl Store {
     }
 
     /// Records launch, change or stop dates of a service (its organisation's provider users).
-    pub async fn update_service(&self, actor: &User, id: i64, patch: ServicePatch) -> Result<Service> {
+    pub async fn update_service(
+        &self,
+        actor: &User,
+        id: i64,
+        patch: ServicePatch,
+    ) -> Result<Service> {
         check_date("launched_on", &patch.launched_on)?;
         check_date("changed_on", &patch.changed_on)?;
         check_date("stopped_on", &patch.stopped_on)?;
         let s = self.get_service(actor, id).await?;
         if !actor.role.is_provider() {
-            return Err(RegistryError::Forbidden("only the service's organisation records its dates".into()));
+            return Err(RegistryError::Forbidden(
+                "only the service's organisation records its dates".into(),
+            ));
         }
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
@@ -681,7 +804,14 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let ns = service_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(Some(actor)), "service.update", &format!("service:{id}"), serde_json::to_value(&patch).unwrap_or_default()).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "service.update",
+            &format!("service:{id}"),
+            serde_json::to_value(&patch).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ns)
     }
@@ -704,10 +834,12 @@ impl Store {
     /// Deadlines of a service on the PRC working-day calendar.
     pub async fn service_deadlines(&self, actor: &User, id: i64) -> Result<Vec<Deadline>> {
         let s = self.get_service(actor, id).await?;
-        let filings = sqlx::query("SELECT status, submitted_on, purpose, updated_at FROM filings WHERE service_id = $1")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        let filings = sqlx::query(
+            "SELECT status, submitted_on, purpose, updated_at FROM filings WHERE service_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
         let mut first_submitted: Option<String> = None;
         let mut change_submitted: Vec<String> = Vec::new();
         let mut cancelled_on: Option<String> = None;
@@ -730,7 +862,11 @@ impl Store {
         let parse = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
         let today = today_cn();
         let mut out = Vec::new();
-        let mk = |kind: &str, from: chrono::NaiveDate, n: u32, met_on: Option<chrono::NaiveDate>| -> Result<Deadline> {
+        let mk = |kind: &str,
+                  from: chrono::NaiveDate,
+                  n: u32,
+                  met_on: Option<chrono::NaiveDate>|
+         -> Result<Deadline> {
             let (due, exact) = crate::calendar::add_working_days(from, n)
                 .map_err(|e| RegistryError::invalid("date", e))?;
             let met = met_on.is_some_and(|d| d <= due);
@@ -745,14 +881,28 @@ impl Store {
             })
         };
         if let Some(l) = check_date("launched_on", &s.launched_on)? {
-            out.push(mk("file-after-launch", l, 10, first_submitted.as_deref().and_then(parse))?);
+            out.push(mk(
+                "file-after-launch",
+                l,
+                10,
+                first_submitted.as_deref().and_then(parse),
+            )?);
         }
         if let Some(c) = check_date("changed_on", &s.changed_on)? {
-            let met_on = change_submitted.iter().filter_map(|d| parse(d)).filter(|d| *d >= c).min();
+            let met_on = change_submitted
+                .iter()
+                .filter_map(|d| parse(d))
+                .filter(|d| *d >= c)
+                .min();
             out.push(mk("change", c, 10, met_on)?);
         }
         if let Some(st) = check_date("stopped_on", &s.stopped_on)? {
-            out.push(mk("cancel-after-stop", st, 20, cancelled_on.as_deref().and_then(parse))?);
+            out.push(mk(
+                "cancel-after-stop",
+                st,
+                20,
+                cancelled_on.as_deref().and_then(parse),
+            )?);
         }
         Ok(out)
     }
@@ -760,10 +910,12 @@ impl Store {
     // ---------------------------------------------------------------- filings
 
     async fn filing_raw(&self, conn: &mut AnyConnection, id: i64) -> Result<Option<Filing>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {FILING_COLS} FROM filings WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FILING_COLS} FROM filings WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
         row.as_ref().map(filing_from_row).transpose()
     }
 
@@ -771,29 +923,57 @@ impl Store {
     pub async fn create_filing(&self, actor: &User, new: NewFiling) -> Result<Filing> {
         let org_id = Self::acting_org(actor, new.org_id)?;
         require_nonempty("name", &new.name, 200)?;
-        let form = if new.form.is_null() { json!({}) } else { new.form };
+        let form = if new.form.is_null() {
+            json!({})
+        } else {
+            new.form
+        };
         if !form.is_object() {
             return Err(RegistryError::invalid("form", "must be a JSON object"));
         }
         let latin = match new.name_latin {
             Some(l) if number::valid_latin(&l) => l,
-            Some(l) => return Err(RegistryError::invalid("name_latin", format!("{l:?}: 1-64 ASCII letters or digits"))),
+            Some(l) => {
+                return Err(RegistryError::invalid(
+                    "name_latin",
+                    format!("{l:?}: 1-64 ASCII letters or digits"),
+                ));
+            }
             None => number::latin_name(&new.name),
         };
         if new.kind != FilingKind::Algorithm && !number::valid_latin(&latin) {
-            return Err(RegistryError::invalid("name_latin", "required: the name has no pinyin/Latin form"));
+            return Err(RegistryError::invalid(
+                "name_latin",
+                "required: the name has no pinyin/Latin form",
+            ));
         }
         let mut conn = self.pool.acquire().await?;
-        let org = sqlx::query("SELECT province FROM organisations WHERE id = $1").bind(org_id).fetch_optional(&mut *conn).await?;
-        let org_prov = org.map(|r| get_s(&r, "province")).transpose()?.ok_or_else(|| RegistryError::NotFound(format!("organisation {org_id}")))?;
+        let org = sqlx::query("SELECT province FROM organisations WHERE id = $1")
+            .bind(org_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let org_prov = org
+            .map(|r| get_s(&r, "province"))
+            .transpose()?
+            .ok_or_else(|| RegistryError::NotFound(format!("organisation {org_id}")))?;
         let prov = match &new.province {
-            Some(p) => province::canonical(p).ok_or_else(|| RegistryError::invalid("province", format!("unknown province {p:?}")))?.to_string(),
+            Some(p) => province::canonical(p)
+                .ok_or_else(|| {
+                    RegistryError::invalid("province", format!("unknown province {p:?}"))
+                })?
+                .to_string(),
             None => org_prov,
         };
         if let Some(sid) = new.service_id {
-            let s = sqlx::query("SELECT org_id FROM services WHERE id = $1").bind(sid).fetch_optional(&mut *conn).await?;
+            let s = sqlx::query("SELECT org_id FROM services WHERE id = $1")
+                .bind(sid)
+                .fetch_optional(&mut *conn)
+                .await?;
             if s.map(|r| get_i(&r, "org_id")).transpose()? != Some(org_id) {
-                return Err(RegistryError::invalid("service_id", format!("no service {sid} in your organisation")));
+                return Err(RegistryError::invalid(
+                    "service_id",
+                    format!("no service {sid} in your organisation"),
+                ));
             }
         }
         drop(conn);
@@ -812,7 +992,14 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let f = filing_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(Some(actor)), "filing.create", &format!("filing:{}", f.id), json!({"kind": f.kind, "name": f.name})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "filing.create",
+            &format!("filing:{}", f.id),
+            json!({"kind": f.kind, "name": f.name}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -828,7 +1015,14 @@ impl Store {
                 if let Some(u) = actor.filter(|u| !u.role.is_provider()) {
                     let _g = self.lock().await;
                     let mut tx = self.pool.begin().await?;
-                    self.audit(&mut tx, &actor_name(Some(u)), "filing.read", &format!("filing:{id}"), json!({})).await?;
+                    self.audit(
+                        &mut tx,
+                        &actor_name(Some(u)),
+                        "filing.read",
+                        &format!("filing:{id}"),
+                        json!({}),
+                    )
+                    .await?;
                     tx.commit().await?;
                 }
                 Ok(f)
@@ -840,17 +1034,27 @@ impl Store {
     /// Filings visible to `actor`, newest first (at most 500).
     pub async fn list_filings(&self, actor: &User, status: Option<Status>) -> Result<Vec<Filing>> {
         let (cond, arg): (&str, Option<String>) = match actor.role {
-            Role::ProviderEditor | Role::ProviderAdmin => ("org_id = $1", Some(actor.org_id.unwrap_or(-1).to_string())),
-            Role::ProvincialReviewer => ("province = $1 AND status <> 'draft'", actor.province.clone()),
+            Role::ProviderEditor | Role::ProviderAdmin => {
+                ("org_id = $1", Some(actor.org_id.unwrap_or(-1).to_string()))
+            }
+            Role::ProvincialReviewer => (
+                "province = $1 AND status <> 'draft'",
+                actor.province.clone(),
+            ),
             Role::NationalReviewer => ("status <> 'draft' AND $1 = $1", Some(String::new())),
             Role::Auditor => ("$1 = $1", Some(String::new())),
         };
-        let sql = format!("SELECT {FILING_COLS} FROM filings WHERE {cond} ORDER BY id DESC LIMIT 500");
+        let sql =
+            format!("SELECT {FILING_COLS} FROM filings WHERE {cond} ORDER BY id DESC LIMIT 500");
         let q = sqlx::query(AssertSqlSafe(sql));
         let rows = if actor.role.is_provider() {
-            q.bind(actor.org_id.unwrap_or(-1)).fetch_all(&self.pool).await?
+            q.bind(actor.org_id.unwrap_or(-1))
+                .fetch_all(&self.pool)
+                .await?
         } else {
-            q.bind(arg.unwrap_or_default()).fetch_all(&self.pool).await?
+            q.bind(arg.unwrap_or_default())
+                .fetch_all(&self.pool)
+                .await?
         };
         let mut out = Vec::new();
         for r in &rows {
@@ -868,31 +1072,56 @@ impl Store {
             require_nonempty("name", n, 200)?;
         }
         if let Some(l) = &patch.name_latin
-            && !number::valid_latin(l) {
-                return Err(RegistryError::invalid("name_latin", "1-64 ASCII letters or digits"));
-            }
+            && !number::valid_latin(l)
+        {
+            return Err(RegistryError::invalid(
+                "name_latin",
+                "1-64 ASCII letters or digits",
+            ));
+        }
         if let Some(f) = &patch.form
-            && !f.is_object() {
-                return Err(RegistryError::invalid("form", "must be a JSON object"));
-            }
+            && !f.is_object()
+        {
+            return Err(RegistryError::invalid("form", "must be a JSON object"));
+        }
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self.filing_raw(&mut tx, id).await?.filter(|f| can_see(Some(actor), f));
-        let Some(f) = f else { return Err(RegistryError::NotFound(format!("filing {id}"))) };
+        let f = self
+            .filing_raw(&mut tx, id)
+            .await?
+            .filter(|f| can_see(Some(actor), f));
+        let Some(f) = f else {
+            return Err(RegistryError::NotFound(format!("filing {id}")));
+        };
         if !actor.role.is_provider() {
-            return Err(RegistryError::Forbidden("only the filing organisation edits a filing".into()));
+            return Err(RegistryError::Forbidden(
+                "only the filing organisation edits a filing".into(),
+            ));
         }
         if !matches!(f.status, Status::Draft | Status::Returned) {
-            return Err(RegistryError::Conflict(format!("filing {id} is {} and cannot be edited", f.status)));
+            return Err(RegistryError::Conflict(format!(
+                "filing {id} is {} and cannot be edited",
+                f.status
+            )));
         }
         if let Some(sid) = patch.service_id {
-            let s = sqlx::query("SELECT org_id FROM services WHERE id = $1").bind(sid).fetch_optional(&mut *tx).await?;
+            let s = sqlx::query("SELECT org_id FROM services WHERE id = $1")
+                .bind(sid)
+                .fetch_optional(&mut *tx)
+                .await?;
             if s.map(|r| get_i(&r, "org_id")).transpose()? != Some(f.org_id) {
-                return Err(RegistryError::invalid("service_id", format!("no service {sid} in your organisation")));
+                return Err(RegistryError::invalid(
+                    "service_id",
+                    format!("no service {sid} in your organisation"),
+                ));
             }
         }
         let name = patch.name.clone().unwrap_or(f.name.clone());
-        let latin = patch.name_latin.clone().unwrap_or(if patch.name.is_some() { number::latin_name(&name) } else { f.name_latin.clone() });
+        let latin = patch.name_latin.clone().unwrap_or(if patch.name.is_some() {
+            number::latin_name(&name)
+        } else {
+            f.name_latin.clone()
+        });
         let form = patch.form.clone().unwrap_or(f.form.clone());
         let service_id = patch.service_id.or(f.service_id);
         let row = sqlx::query(AssertSqlSafe(format!("UPDATE filings SET name = $1, name_latin = $2, form = $3, service_id = $4, updated_at = $5 WHERE id = $6 RETURNING {FILING_COLS}")))
@@ -905,29 +1134,54 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let nf = filing_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(Some(actor)), "filing.update", &format!("filing:{id}"), json!({"fields": serde_json::to_value(&patch).unwrap_or_default()})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "filing.update",
+            &format!("filing:{id}"),
+            json!({"fields": serde_json::to_value(&patch).unwrap_or_default()}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(nf)
     }
 
     /// Opens a change filing against an approved filing.
-    pub async fn create_change(&self, actor: &User, parent_id: i64, patch: FilingPatch) -> Result<Filing> {
+    pub async fn create_change(
+        &self,
+        actor: &User,
+        parent_id: i64,
+        patch: FilingPatch,
+    ) -> Result<Filing> {
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let p = self.filing_raw(&mut tx, parent_id).await?.filter(|f| can_see(Some(actor), f));
-        let Some(p) = p else { return Err(RegistryError::NotFound(format!("filing {parent_id}"))) };
+        let p = self
+            .filing_raw(&mut tx, parent_id)
+            .await?
+            .filter(|f| can_see(Some(actor), f));
+        let Some(p) = p else {
+            return Err(RegistryError::NotFound(format!("filing {parent_id}")));
+        };
         if !actor.role.is_provider() {
-            return Err(RegistryError::Forbidden("only the filing organisation files changes".into()));
+            return Err(RegistryError::Forbidden(
+                "only the filing organisation files changes".into(),
+            ));
         }
         if p.status != Status::Approved || p.purpose != Purpose::Initial {
-            return Err(RegistryError::Conflict(format!("changes can only be filed against an approved filing (filing {parent_id} is {})", p.status)));
+            return Err(RegistryError::Conflict(format!(
+                "changes can only be filed against an approved filing (filing {parent_id} is {})",
+                p.status
+            )));
         }
         let open = sqlx::query("SELECT id FROM filings WHERE parent_id = $1 AND status IN ('draft', 'submitted', 'provincial-review', 'national-review', 'returned')")
             .bind(p.id)
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(o) = open {
-            return Err(RegistryError::Conflict(format!("change filing {} of filing {parent_id} is still open", get_i(&o, "id")?)));
+            return Err(RegistryError::Conflict(format!(
+                "change filing {} of filing {parent_id} is still open",
+                get_i(&o, "id")?
+            )));
         }
         let name = patch.name.clone().unwrap_or(p.name.clone());
         require_nonempty("name", &name, 200)?;
@@ -949,30 +1203,64 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let f = filing_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(Some(actor)), "filing.change.create", &format!("filing:{}", f.id), json!({"parent": p.id})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "filing.change.create",
+            &format!("filing:{}", f.id),
+            json!({"parent": p.id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(f)
     }
 
     /// Performs a state transition.
-    pub async fn act(&self, actor: &User, id: i64, action: Action, comment: Option<String>) -> Result<Filing> {
+    pub async fn act(
+        &self,
+        actor: &User,
+        id: i64,
+        action: Action,
+        comment: Option<String>,
+    ) -> Result<Filing> {
         if let Some(c) = &comment
-            && c.chars().count() > 4000 {
-                return Err(RegistryError::invalid("comment", "longer than 4000 characters"));
-            }
+            && c.chars().count() > 4000
+        {
+            return Err(RegistryError::invalid(
+                "comment",
+                "longer than 4000 characters",
+            ));
+        }
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self.filing_raw(&mut tx, id).await?.filter(|f| can_see(Some(actor), f));
-        let Some(f) = f else { return Err(RegistryError::NotFound(format!("filing {id}"))) };
+        let f = self
+            .filing_raw(&mut tx, id)
+            .await?
+            .filter(|f| can_see(Some(actor), f));
+        let Some(f) = f else {
+            return Err(RegistryError::NotFound(format!("filing {id}")));
+        };
         if !state::actor_role_ok(actor.role, f.status, action) {
-            return Err(RegistryError::Forbidden(format!("{} may not {} a filing in state {}", actor.role, action.as_str(), f.status)));
+            return Err(RegistryError::Forbidden(format!(
+                "{} may not {} a filing in state {}",
+                actor.role,
+                action.as_str(),
+                f.status
+            )));
         }
         if action == Action::Cancel && f.purpose == Purpose::Change {
-            return Err(RegistryError::Conflict("a change filing cannot be cancelled; cancel the filing it changes".into()));
+            return Err(RegistryError::Conflict(
+                "a change filing cannot be cancelled; cancel the filing it changes".into(),
+            ));
         }
         let to = state::next(f.status, f.kind, action)?;
-        if matches!(action, Action::Return | Action::Reject) && comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
-            return Err(RegistryError::invalid("comment", "a reason is required to return or reject"));
+        if matches!(action, Action::Return | Action::Reject)
+            && comment.as_deref().is_none_or(|c| c.trim().is_empty())
+        {
+            return Err(RegistryError::invalid(
+                "comment",
+                "a reason is required to return or reject",
+            ));
         }
         let ts = now();
         let today = today_cn();
@@ -989,18 +1277,25 @@ impl Store {
                     let r = sqlx::query("UPDATE filings SET status = 'change-submitted', updated_at = $1 WHERE id = $2 AND status IN ('approved', 'change-submitted')")
                         .bind(&ts).bind(pid).execute(&mut *tx).await?;
                     if r.rows_affected() != 1 {
-                        return Err(RegistryError::Conflict(format!("filing {pid} is no longer approved; this change cannot be submitted")));
+                        return Err(RegistryError::Conflict(format!(
+                            "filing {pid} is no longer approved; this change cannot be submitted"
+                        )));
                     }
                 }
             }
             (Action::Approve, Status::Approved) if f.purpose == Purpose::Change => {
-                let pid = f.parent_id.ok_or_else(|| RegistryError::Corrupt("change filing without parent".into()))?;
+                let pid = f
+                    .parent_id
+                    .ok_or_else(|| RegistryError::Corrupt("change filing without parent".into()))?;
                 sqlx::query("UPDATE filings SET status = 'approved', name = $1, form = $2, service_id = $3, updated_at = $4 WHERE id = $5 AND status = 'change-submitted'")
                     .bind(&f.name).bind(f.form.to_string()).bind(f.service_id).bind(&ts).bind(pid)
                     .execute(&mut *tx).await?;
                 sqlx::query("UPDATE register SET name = $1, remark = $2 WHERE filing_id = $3")
-                    .bind(&f.name).bind(format!("变更 {today}")).bind(pid)
-                    .execute(&mut *tx).await?;
+                    .bind(&f.name)
+                    .bind(format!("变更 {today}"))
+                    .bind(pid)
+                    .execute(&mut *tx)
+                    .await?;
             }
             (Action::Approve, Status::Approved) => {
                 let n = self.issue_number(&mut tx, &f, today).await?;
@@ -1013,12 +1308,21 @@ impl Store {
                 }
             }
             (Action::Cancel, _) => {
-                sqlx::query("UPDATE register SET status = 'cancelled', remark = $1 WHERE filing_id = $2")
-                    .bind(format!("已注销 {today}")).bind(f.id).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE register SET status = 'cancelled', remark = $1 WHERE filing_id = $2",
+                )
+                .bind(format!("已注销 {today}"))
+                .bind(f.id)
+                .execute(&mut *tx)
+                .await?;
             }
             _ => {}
         }
-        let approved_on = if to == Status::Approved { Some(today.to_string()) } else { f.approved_on.clone() };
+        let approved_on = if to == Status::Approved {
+            Some(today.to_string())
+        } else {
+            f.approved_on.clone()
+        };
         let row = sqlx::query(AssertSqlSafe(format!("UPDATE filings SET status = $1, number = COALESCE($2, number), checks = $3, comment = $4, updated_at = $5, submitted_on = $6, approved_on = $7 WHERE id = $8 AND status = $9 RETURNING {FILING_COLS}")))
             .bind(to.as_str())
             .bind(number_issued.clone())
@@ -1032,11 +1336,19 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
-            return Err(RegistryError::Conflict(format!("filing {id} changed concurrently; retry")));
+            return Err(RegistryError::Conflict(format!(
+                "filing {id} changed concurrently; retry"
+            )));
         };
         let nf = filing_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(Some(actor)), &format!("filing.{}", action.as_str()), &format!("filing:{id}"),
-            json!({"from": f.status, "to": to, "comment": comment, "number": number_issued})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            &format!("filing.{}", action.as_str()),
+            &format!("filing:{id}"),
+            json!({"from": f.status, "to": to, "comment": comment, "number": number_issued}),
+        )
+        .await?;
         tx.commit().await?;
         if matches!(action, Action::Approve | Action::Cancel) {
             self.bump();
@@ -1044,15 +1356,30 @@ impl Store {
         Ok(nf)
     }
 
-    async fn issue_number(&self, conn: &mut AnyConnection, f: &Filing, today: chrono::NaiveDate) -> Result<String> {
-        let org = sqlx::query("SELECT name, division_code FROM organisations WHERE id = $1").bind(f.org_id).fetch_one(&mut *conn).await?;
+    async fn issue_number(
+        &self,
+        conn: &mut AnyConnection,
+        f: &Filing,
+        today: chrono::NaiveDate,
+    ) -> Result<String> {
+        let org = sqlx::query("SELECT name, division_code FROM organisations WHERE id = $1")
+            .bind(f.org_id)
+            .fetch_one(&mut *conn)
+            .await?;
         let division = get_s(&org, "division_code")?;
         let provider = get_s(&org, "name")?;
-        let prov = province::find(&f.province).ok_or_else(|| RegistryError::Corrupt(format!("province {:?}", f.province)))?;
-        let date = f.submitted_on.as_deref()
+        let prov = province::find(&f.province)
+            .ok_or_else(|| RegistryError::Corrupt(format!("province {:?}", f.province)))?;
+        let date = f
+            .submitted_on
+            .as_deref()
             .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .unwrap_or(today);
-        let date = if f.kind == FilingKind::Algorithm { today } else { date };
+        let date = if f.kind == FilingKind::Algorithm {
+            today
+        } else {
+            date
+        };
         let key = number::counter_key(f.kind, prov.2, &division, date);
         // Draw serials until one has never been issued (numbers imported from
         // published lists occupy serials too); a counter never goes back.
@@ -1062,7 +1389,15 @@ impl Store {
                 .fetch_one(&mut *conn)
                 .await?;
             let serial = get_i(&row, "value")?;
-            let n = number::format_number(f.kind, prov.2, &division, f.org_id, &f.name_latin, date, serial)?;
+            let n = number::format_number(
+                f.kind,
+                prov.2,
+                &division,
+                f.org_id,
+                &f.name_latin,
+                date,
+                serial,
+            )?;
             let taken = sqlx::query("SELECT number FROM issued_numbers WHERE number = $1 UNION ALL SELECT filing_number FROM register WHERE filing_number = $1")
                 .bind(&n)
                 .fetch_optional(&mut *conn)
@@ -1070,8 +1405,14 @@ impl Store {
             if taken.is_some() {
                 continue;
             }
-            sqlx::query("INSERT INTO issued_numbers (number, filing_id, issued_at) VALUES ($1,$2,$3)")
-                .bind(&n).bind(f.id).bind(now()).execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO issued_numbers (number, filing_id, issued_at) VALUES ($1,$2,$3)",
+            )
+            .bind(&n)
+            .bind(f.id)
+            .bind(now())
+            .execute(&mut *conn)
+            .await?;
             sqlx::query("INSERT INTO register (filing_number, kind, name, provider, province, date, role, product, purpose, remark, status, source, filing_id) VALUES ($1,$2,$3,$4,$5,$6,'','','','','active','beian',$7)")
                 .bind(&n).bind(f.kind.as_str()).bind(&f.name).bind(&provider).bind(&f.province).bind(today.to_string()).bind(f.id)
                 .execute(&mut *conn).await?;
@@ -1083,38 +1424,77 @@ impl Store {
     // ---------------------------------------------------------------- attachments
 
     /// Stores an attachment (content-addressed) for a draft or returned filing.
-    pub async fn add_attachment(&self, actor: &User, filing_id: i64, kind: AttachmentKind, filename: &str, content_type: &str, bytes: &[u8]) -> Result<Attachment> {
+    pub async fn add_attachment(
+        &self,
+        actor: &User,
+        filing_id: i64,
+        kind: AttachmentKind,
+        filename: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Attachment> {
         if bytes.is_empty() {
             return Err(RegistryError::invalid("body", "attachment is empty"));
         }
         if bytes.len() > MAX_ATTACHMENT_BYTES {
-            return Err(RegistryError::invalid("body", format!("attachment larger than {MAX_ATTACHMENT_BYTES} bytes")));
+            return Err(RegistryError::invalid(
+                "body",
+                format!("attachment larger than {MAX_ATTACHMENT_BYTES} bytes"),
+            ));
         }
         let fname = filename.trim();
         if fname.is_empty() || fname.len() > 200 || fname.contains(['/', '\\', '\0']) {
-            return Err(RegistryError::invalid("filename", "1-200 characters, no path separators"));
+            return Err(RegistryError::invalid(
+                "filename",
+                "1-200 characters, no path separators",
+            ));
         }
-        let ct = crate::attachments::check_type(fname, content_type, bytes).map_err(|m| RegistryError::invalid("content_type", m))?;
+        let ct = crate::attachments::check_type(fname, content_type, bytes)
+            .map_err(|m| RegistryError::invalid("content_type", m))?;
         let sha = audit::sha256_hex(bytes);
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self.filing_raw(&mut tx, filing_id).await?.filter(|f| can_see(Some(actor), f));
-        let Some(f) = f else { return Err(RegistryError::NotFound(format!("filing {filing_id}"))) };
+        let f = self
+            .filing_raw(&mut tx, filing_id)
+            .await?
+            .filter(|f| can_see(Some(actor), f));
+        let Some(f) = f else {
+            return Err(RegistryError::NotFound(format!("filing {filing_id}")));
+        };
         if !actor.role.is_provider() {
-            return Err(RegistryError::Forbidden("only the filing organisation adds attachments".into()));
+            return Err(RegistryError::Forbidden(
+                "only the filing organisation adds attachments".into(),
+            ));
         }
         if !matches!(f.status, Status::Draft | Status::Returned) {
-            return Err(RegistryError::Conflict(format!("filing {filing_id} is {}; attachments can be added to drafts or returned filings", f.status)));
+            return Err(RegistryError::Conflict(format!(
+                "filing {filing_id} is {}; attachments can be added to drafts or returned filings",
+                f.status
+            )));
         }
-        let have = sqlx::query("SELECT sha256 FROM blobs WHERE sha256 = $1").bind(&sha).fetch_optional(&mut *tx).await?;
+        let have = sqlx::query("SELECT sha256 FROM blobs WHERE sha256 = $1")
+            .bind(&sha)
+            .fetch_optional(&mut *tx)
+            .await?;
         if have.is_none() {
-            sqlx::query("INSERT INTO blobs (sha256, data) VALUES ($1, $2)").bind(&sha).bind(bytes.to_vec()).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO blobs (sha256, data) VALUES ($1, $2)")
+                .bind(&sha)
+                .bind(bytes.to_vec())
+                .execute(&mut *tx)
+                .await?;
         }
         let row = sqlx::query("INSERT INTO attachments (filing_id, kind, filename, content_type, size, sha256, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id, filing_id, kind, filename, content_type, size, sha256, created_at")
             .bind(filing_id).bind(kind.as_str()).bind(fname).bind(ct).bind(bytes.len() as i64).bind(&sha).bind(now())
             .fetch_one(&mut *tx).await?;
         let a = attachment_from_row(&row)?;
-        self.audit(&mut tx, &actor_name(Some(actor)), "attachment.add", &format!("filing:{filing_id}"), json!({"attachment": a.id, "kind": kind, "sha256": sha, "size": a.size})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "attachment.add",
+            &format!("filing:{filing_id}"),
+            json!({"attachment": a.id, "kind": kind, "sha256": sha, "size": a.size}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(a)
     }
@@ -1122,40 +1502,73 @@ impl Store {
     /// Attachments of a visible filing.
     pub async fn list_attachments(&self, actor: &User, filing_id: i64) -> Result<Vec<Attachment>> {
         let mut conn = self.pool.acquire().await?;
-        let f = self.filing_raw(&mut conn, filing_id).await?.filter(|f| can_see(Some(actor), f));
+        let f = self
+            .filing_raw(&mut conn, filing_id)
+            .await?
+            .filter(|f| can_see(Some(actor), f));
         if f.is_none() {
             return Err(RegistryError::NotFound(format!("filing {filing_id}")));
         }
         self.attachments_of(&mut conn, filing_id).await
     }
 
-    pub(crate) async fn attachments_of(&self, conn: &mut AnyConnection, filing_id: i64) -> Result<Vec<Attachment>> {
+    pub(crate) async fn attachments_of(
+        &self,
+        conn: &mut AnyConnection,
+        filing_id: i64,
+    ) -> Result<Vec<Attachment>> {
         let rows = sqlx::query("SELECT id, filing_id, kind, filename, content_type, size, sha256, created_at FROM attachments WHERE filing_id = $1 ORDER BY id")
             .bind(filing_id).fetch_all(&mut *conn).await?;
         rows.iter().map(attachment_from_row).collect()
     }
 
     pub(crate) async fn blob(&self, conn: &mut AnyConnection, sha: &str) -> Result<Vec<u8>> {
-        let row = sqlx::query("SELECT data FROM blobs WHERE sha256 = $1").bind(sha).fetch_optional(&mut *conn).await?;
-        let data: Vec<u8> = row.ok_or_else(|| RegistryError::Corrupt(format!("blob {sha} missing")))?.try_get("data")?;
+        let row = sqlx::query("SELECT data FROM blobs WHERE sha256 = $1")
+            .bind(sha)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let data: Vec<u8> = row
+            .ok_or_else(|| RegistryError::Corrupt(format!("blob {sha} missing")))?
+            .try_get("data")?;
         if audit::sha256_hex(&data) != sha {
-            return Err(RegistryError::Corrupt(format!("blob {sha} does not match its hash")));
+            return Err(RegistryError::Corrupt(format!(
+                "blob {sha} does not match its hash"
+            )));
         }
         Ok(data)
     }
 
     /// Reads an attachment; audited.
-    pub async fn get_attachment(&self, actor: &User, filing_id: i64, attachment_id: i64) -> Result<(Attachment, Vec<u8>)> {
+    pub async fn get_attachment(
+        &self,
+        actor: &User,
+        filing_id: i64,
+        attachment_id: i64,
+    ) -> Result<(Attachment, Vec<u8>)> {
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self.filing_raw(&mut tx, filing_id).await?.filter(|f| can_see(Some(actor), f));
+        let f = self
+            .filing_raw(&mut tx, filing_id)
+            .await?
+            .filter(|f| can_see(Some(actor), f));
         if f.is_none() {
             return Err(RegistryError::NotFound(format!("filing {filing_id}")));
         }
-        let a = self.attachments_of(&mut tx, filing_id).await?.into_iter().find(|a| a.id == attachment_id)
+        let a = self
+            .attachments_of(&mut tx, filing_id)
+            .await?
+            .into_iter()
+            .find(|a| a.id == attachment_id)
             .ok_or_else(|| RegistryError::NotFound(format!("attachment {attachment_id}")))?;
         let data = self.blob(&mut tx, &a.sha256).await?;
-        self.audit(&mut tx, &actor_name(Some(actor)), "attachment.read", &format!("filing:{filing_id}"), json!({"attachment": a.id, "sha256": a.sha256})).await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "attachment.read",
+            &format!("filing:{filing_id}"),
+            json!({"attachment": a.id, "sha256": a.sha256}),
+        )
+        .await?;
         tx.commit().await?;
         Ok((a, data))
     }
@@ -1168,7 +1581,10 @@ impl Store {
     }
 
     /// Searches the public register; the answer as JSON (`{"total", "items"}`), cached per query.
-    pub async fn register_search_json(&self, q: &RegisterQuery) -> Result<Arc<crate::register::CachedPage>> {
+    pub async fn register_search_json(
+        &self,
+        q: &RegisterQuery,
+    ) -> Result<Arc<crate::register::CachedPage>> {
         self.register.search(self, q).await
     }
 
@@ -1179,9 +1595,21 @@ impl Store {
 
     /// Imports parsed published lists; idempotent (same number and content → unchanged).
     pub async fn import(&self, parsed: &ParsedFile, actor: &str) -> Result<ImportSummary> {
-        let mut sum = ImportSummary { file: parsed.file.clone(), rows: parsed.records.len(), anomalies: parsed.anomalies.clone(), ..Default::default() };
-        sum.skipped = parsed.anomalies.iter().filter(|a| a.severity == Severity::Skipped).count();
-        let base = Path::new(&parsed.file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut sum = ImportSummary {
+            file: parsed.file.clone(),
+            rows: parsed.records.len(),
+            anomalies: parsed.anomalies.clone(),
+            ..Default::default()
+        };
+        sum.skipped = parsed
+            .anomalies
+            .iter()
+            .filter(|a| a.severity == Severity::Skipped)
+            .count();
+        let base = Path::new(&parsed.file)
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
         for r in &parsed.records {
@@ -1189,8 +1617,13 @@ impl Store {
             let existing = sqlx::query("SELECT kind, name, provider, province, date, remark, status, source FROM register WHERE filing_number = $1")
                 .bind(&r.filing_number).fetch_optional(&mut *tx).await?;
             if let Some(e) = existing {
-                let same = get_s(&e, "kind")? == r.kind.as_str() && get_s(&e, "name")? == r.name && get_s(&e, "provider")? == r.provider
-                    && get_s(&e, "province")? == r.province && get_s(&e, "date")? == r.date && get_s(&e, "remark")? == r.remark && get_s(&e, "status")? == status;
+                let same = get_s(&e, "kind")? == r.kind.as_str()
+                    && get_s(&e, "name")? == r.name
+                    && get_s(&e, "provider")? == r.provider
+                    && get_s(&e, "province")? == r.province
+                    && get_s(&e, "date")? == r.date
+                    && get_s(&e, "remark")? == r.remark
+                    && get_s(&e, "status")? == status;
                 if same {
                     sum.unchanged += 1;
                 } else {
@@ -1228,9 +1661,15 @@ impl Store {
             let p = provs[i % (provs.len() - 1)];
             let k = kinds[i % kinds.len()];
             let number = match k {
-                FilingKind::Algorithm => format!("网信算备{}0000{:07}0125{:04}号", p.1, i / 10000, i % 10000),
-                FilingKind::GenaiFiling => format!("{}-SynthModel{i}-20250101{:04}", p.2, i % 10000),
-                FilingKind::GenaiRegistration => format!("{}-SynthApp{i}-20250101S{:04}", p.2, i % 10000),
+                FilingKind::Algorithm => {
+                    format!("网信算备{}0000{:07}0125{:04}号", p.1, i / 10000, i % 10000)
+                }
+                FilingKind::GenaiFiling => {
+                    format!("{}-SynthModel{i}-20250101{:04}", p.2, i % 10000)
+                }
+                FilingKind::GenaiRegistration => {
+                    format!("{}-SynthApp{i}-20250101S{:04}", p.2, i % 10000)
+                }
             };
             let r = sqlx::query("INSERT INTO register (filing_number, kind, name, provider, province, date, role, product, purpose, remark, status, source, filing_id) VALUES ($1,$2,$3,$4,$5,$6,'','','','','active','seed',NULL) ON CONFLICT (filing_number) DO NOTHING")
                 .bind(number).bind(k.as_str()).bind(format!("合成服务{i}号模型")).bind(format!("测试科技有限公司{}", i % 5000)).bind(p.0)
@@ -1246,25 +1685,46 @@ impl Store {
     // ---------------------------------------------------------------- audit
 
     /// Audit entries (auditors and national reviewers), from `after_seq`, at most `limit`.
-    pub async fn audit_entries(&self, actor: Option<&User>, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_entries(
+        &self,
+        actor: Option<&User>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
         if let Some(u) = actor
-            && !matches!(u.role, Role::Auditor | Role::NationalReviewer) {
-                return Err(RegistryError::Forbidden("only auditors and national reviewers read the audit log".into()));
-            }
+            && !matches!(u.role, Role::Auditor | Role::NationalReviewer)
+        {
+            return Err(RegistryError::Forbidden(
+                "only auditors and national reviewers read the audit log".into(),
+            ));
+        }
         let rows = sqlx::query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after_seq).bind(limit.clamp(1, 1_000_000)).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(AuditEntry {
-            seq: get_i(r, "seq")?, at: get_s(r, "at")?, actor: get_s(r, "actor")?, action: get_s(r, "action")?,
-            subject: get_s(r, "subject")?, detail: get_json(r, "detail").unwrap_or(Value::Null),
-            prev_hash: get_s(r, "prev_hash")?, hash: get_s(r, "hash")?,
-        })).collect()
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: get_i(r, "seq")?,
+                    at: get_s(r, "at")?,
+                    actor: get_s(r, "actor")?,
+                    action: get_s(r, "action")?,
+                    subject: get_s(r, "subject")?,
+                    detail: get_json(r, "detail").unwrap_or(Value::Null),
+                    prev_hash: get_s(r, "prev_hash")?,
+                    hash: get_s(r, "hash")?,
+                })
+            })
+            .collect()
     }
 
     /// Verifies the whole audit chain; returns the number of entries.
     pub async fn audit_verify(&self) -> Result<std::result::Result<usize, audit::ChainError>> {
         let entries = self.audit_entries(None, 0, i64::MAX).await?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(&self.pool).await?;
-        let head = head.map(|r| Ok::<_, RegistryError>((get_i(&r, "seq")?, get_s(&r, "hash")?))).transpose()?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        let head = head
+            .map(|r| Ok::<_, RegistryError>((get_i(&r, "seq")?, get_s(&r, "hash")?)))
+            .transpose()?;
         Ok(audit::verify(&entries, head))
     }
 
@@ -1272,15 +1732,30 @@ impl Store {
     #[doc(hidden)]
     pub async fn raw_execute(&self, sql: &str) -> Result<u64> {
         let _g = self.lock().await;
-        Ok(sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&self.pool).await?.rows_affected())
+        Ok(sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     /// Counts rows of a table (tests, metrics).
     pub async fn count(&self, table: &str) -> Result<i64> {
-        if !["filings", "register", "audit_log", "users", "organisations", "attachments", "services"].contains(&table) {
+        if ![
+            "filings",
+            "register",
+            "audit_log",
+            "users",
+            "organisations",
+            "attachments",
+            "services",
+        ]
+        .contains(&table)
+        {
             return Err(RegistryError::invalid("table", table));
         }
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}"))).fetch_one(&self.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
+            .fetch_one(&self.pool)
+            .await?;
         get_i(&row, "n")
     }
 

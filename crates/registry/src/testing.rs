@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sqlx::{Connection, AssertSqlSafe};
+use sqlx::{AssertSqlSafe, Connection};
 
 static N: AtomicU32 = AtomicU32::new(0);
 
@@ -18,7 +18,9 @@ pub fn postgres_url(test: &str) -> Option<String> {
             if std::env::var("BEIAN_REQUIRE_POSTGRES").as_deref() == Ok("1") {
                 panic!("{test}: BEIAN_REQUIRE_POSTGRES=1 but BEIAN_TEST_POSTGRES_URL is not set");
             }
-            eprintln!("SKIP {test}: PostgreSQL part skipped (set BEIAN_TEST_POSTGRES_URL to run it)");
+            eprintln!(
+                "SKIP {test}: PostgreSQL part skipped (set BEIAN_TEST_POSTGRES_URL to run it)"
+            );
             None
         }
     }
@@ -33,9 +35,14 @@ pub async fn fresh_postgres_db(base_url: &str) -> Result<String, sqlx::Error> {
         chrono::Utc::now().timestamp_millis() % 1_000_000
     );
     let mut conn = sqlx::PgConnection::connect(base_url).await?;
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
     conn.close().await?;
-    let (head, tail) = base_url.split_once('?').map(|(h, t)| (h, format!("?{t}"))).unwrap_or((base_url, String::new()));
+    let (head, tail) = base_url
+        .split_once('?')
+        .map(|(h, t)| (h, format!("?{t}")))
+        .unwrap_or((base_url, String::new()));
     let base = head.rsplit_once('/').map(|(b, _)| b).unwrap_or(head);
     Ok(format!("{base}/{name}{tail}"))
 }

@@ -3,14 +3,18 @@
 //! with weights 3^i mod 31.
 
 const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Why a code is not a valid USCC.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsccError {
     #[error("must be 18 characters, got {0}")]
     Length(usize),
-    #[error("character {ch:?} at position {pos} is not allowed (GB 32100 alphabet excludes I, O, S, V, Z)")]
+    #[error(
+        "character {ch:?} at position {pos} is not allowed (GB 32100 alphabet excludes I, O, S, V, Z)"
+    )]
     Char { ch: char, pos: usize },
     #[error("check character is {found:?}, expected {expected:?}")]
     Check { found: char, expected: char },
@@ -25,7 +29,10 @@ pub fn check_char(first17: &str) -> Result<char, UsccError> {
     let mut sum = 0u32;
     for (i, c) in first17.chars().enumerate() {
         let v = value(c).ok_or(UsccError::Char { ch: c, pos: i + 1 })?;
-        let w = WEIGHTS.get(i).copied().ok_or(UsccError::Length(first17.chars().count()))?;
+        let w = WEIGHTS
+            .get(i)
+            .copied()
+            .ok_or(UsccError::Length(first17.chars().count()))?;
         sum += v * w;
     }
     let check = (31 - sum % 31) % 31;
@@ -68,9 +75,15 @@ mod tests {
 
     #[test]
     fn rejects_bad() {
-        assert!(matches!(validate("91350100M000100Y44"), Err(UsccError::Check { .. })));
+        assert!(matches!(
+            validate("91350100M000100Y44"),
+            Err(UsccError::Check { .. })
+        ));
         assert!(matches!(validate("9135"), Err(UsccError::Length(4))));
-        assert!(matches!(validate("91350100M000100I43"), Err(UsccError::Char { pos: 16, .. })));
+        assert!(matches!(
+            validate("91350100M000100I43"),
+            Err(UsccError::Char { pos: 16, .. })
+        ));
         let c = complete("91110108MA01ABCDE").unwrap();
         assert_eq!(validate(&c), Ok(()));
     }

@@ -179,7 +179,11 @@ pub struct LexiconStats {
     pub total_minimum: f64,
     pub total_meets: bool,
     pub regexes: usize,
+    /// Lines repeating an earlier term with the same risk.
     pub duplicates: usize,
+    /// Terms of one character: counted here, but not matched by default
+    /// (`min_term_chars`), because they flag most ordinary text.
+    pub single_char_terms: usize,
     /// Terms with a code outside the taxonomy (besides `unclassified`).
     pub unknown_codes: BTreeMap<String, usize>,
     pub unclassified: usize,
@@ -255,7 +259,8 @@ pub fn lexicon_stats(builder: &EngineBuilder) -> Result<LexiconStats, ScanError>
         total_minimum: total_t.value,
         total_meets: total_t.is_met(terms.len() as f64),
         regexes,
-        duplicates: 0,
+        duplicates: builder.stats().duplicates,
+        single_char_terms: terms.iter().filter(|t| t.chars().count() == 1).count(),
         unknown_codes: unknown,
         unclassified,
         risks,

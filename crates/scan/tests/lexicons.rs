@@ -26,6 +26,8 @@ fn konsheng_directory_loads_with_categories() {
     let stats = lexicon_stats(&b).expect("stats");
     assert!(stats.total_terms > 50_000, "{}", stats.total_terms);
     assert!(stats.total_meets);
+    assert!(stats.duplicates > 10_000, "{}", stats.duplicates);
+    assert!(stats.single_char_terms > 100, "{}", stats.single_char_terms);
     // The konsheng lists have no discrimination categories: every A.2 risk is short.
     assert!(stats.short.iter().any(|c| c.starts_with("A.2.")));
     assert!(!stats.short.contains(&"A.1.f".to_string()));

@@ -265,6 +265,11 @@ impl EngineBuilder {
         &self.entries
     }
 
+    /// Counts so far (lines read, duplicates); the rest is filled by [`EngineBuilder::build`].
+    pub fn stats(&self) -> &BuildStats {
+        &self.stats
+    }
+
     /// Builds the engine.
     pub fn build(&self) -> Result<Engine, ScreenError> {
         let table = Table::shared(self.opts)?;

@@ -41,7 +41,9 @@ impl Identity {
     /// Does `candidate` equal the session's CSRF token? (Token auth: always true.)
     pub fn csrf_matches(&self, candidate: Option<&str>) -> bool {
         match &self.via {
-            Some(Via::Session { csrf, .. }) => candidate.is_some_and(|c| constant_eq(c.as_bytes(), csrf.as_bytes())),
+            Some(Via::Session { csrf, .. }) => {
+                candidate.is_some_and(|c| constant_eq(c.as_bytes(), csrf.as_bytes()))
+            }
             _ => true,
         }
     }
@@ -53,33 +55,55 @@ fn constant_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Value of a cookie.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == name).then_some(v)
-    })
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
 }
 
 /// Resolves the caller from headers.
 pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Identity, ApiError> {
     if let Some(h) = headers.get(axum::http::header::AUTHORIZATION) {
-        let token = h.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|s| s.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
         let user = state.store.token_user(token).await?;
         return match user {
-            Some(u) => Ok(Identity { user: Some(u), via: Some(Via::Token) }),
+            Some(u) => Ok(Identity {
+                user: Some(u),
+                via: Some(Via::Token),
+            }),
             None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid API token")),
         };
     }
     if let Some(token) = cookie(headers, SESSION_COOKIE)
         && let Some((user, csrf)) = state.store.session(token).await?
     {
-        return Ok(Identity { user: Some(user), via: Some(Via::Session { token: token.to_string(), csrf }) });
+        return Ok(Identity {
+            user: Some(user),
+            via: Some(Via::Session {
+                token: token.to_string(),
+                csrf,
+            }),
+        });
     }
     Ok(Identity::default())
 }
 
 impl FromRequestParts<AppState> for Identity {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         resolve(state, &parts.headers).await
     }
 }
@@ -100,12 +124,18 @@ fn is_unsafe(m: &Method) -> bool {
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let id = resolve(state, &parts.headers).await?;
         if is_unsafe(&parts.method) {
             let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if !id.csrf_matches(header) {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "CSRF token missing or wrong (send the X-CSRF-Token header)"));
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "CSRF token missing or wrong (send the X-CSRF-Token header)",
+                ));
             }
         }
         Ok(Auth(id))
@@ -118,7 +148,10 @@ pub struct RequireUser(pub User, pub Identity);
 
 impl FromRequestParts<AppState> for RequireUser {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Auth(id) = Auth::from_request_parts(parts, state).await?;
         match id.user.clone() {
             Some(u) => Ok(RequireUser(u, id)),

@@ -30,10 +30,18 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
-        ApiError { status, error: error.into(), field: None }
+        ApiError {
+            status,
+            error: error.into(),
+            field: None,
+        }
     }
     pub fn field(status: StatusCode, field: impl Into<String>, error: impl Into<String>) -> Self {
-        ApiError { status, error: error.into(), field: Some(field.into()) }
+        ApiError {
+            status,
+            error: error.into(),
+            field: Some(field.into()),
+        }
     }
     pub fn unauthenticated() -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "authentication required")
@@ -48,10 +56,12 @@ impl From<RegistryError> for ApiError {
             RegistryError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, msg),
             RegistryError::Unauthenticated(_) => ApiError::new(StatusCode::UNAUTHORIZED, msg),
             RegistryError::RateLimited(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg),
-            RegistryError::Invalid { field, .. } => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg),
-            RegistryError::Conflict(_) | RegistryError::Transition(_) | RegistryError::Number(_) => {
-                ApiError::new(StatusCode::CONFLICT, msg)
+            RegistryError::Invalid { field, .. } => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg)
             }
+            RegistryError::Conflict(_)
+            | RegistryError::Transition(_)
+            | RegistryError::Number(_) => ApiError::new(StatusCode::CONFLICT, msg),
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -62,6 +72,13 @@ impl From<RegistryError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: self.error, field: self.field })).into_response()
+        (
+            self.status,
+            Json(ErrorBody {
+                error: self.error,
+                field: self.field,
+            }),
+        )
+            .into_response()
     }
 }

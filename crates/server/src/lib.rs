@@ -29,7 +29,11 @@ pub struct AppState {
 impl AppState {
     /// State over an opened store.
     pub fn new(store: Store) -> AppState {
-        AppState { store: Arc::new(store), metrics: Arc::default(), secure_cookies: false }
+        AppState {
+            store: Arc::new(store),
+            metrics: Arc::default(),
+            secure_cookies: false,
+        }
     }
 }
 
@@ -38,7 +42,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(web::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -51,7 +58,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let app = router(state);
-    let res = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let res = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
     store.close().await;
     res
 }

@@ -28,13 +28,16 @@ pub struct Metrics {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
     fn record(&self, method: &str, route: &str, status: u16, secs: f64) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+            *m.entry((method.to_string(), route.to_string(), status))
+                .or_default() += 1;
         }
         if let Ok(mut m) = self.latency.lock() {
             let s = m.entry(route.to_string()).or_default();
@@ -55,7 +58,12 @@ impl Metrics {
         out.push_str("# HELP beian_http_requests_total HTTP requests by method, route and status.\n# TYPE beian_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((method, route, status), n) in m.iter() {
-                let _ = writeln!(out, "beian_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}", esc(method), esc(route));
+                let _ = writeln!(
+                    out,
+                    "beian_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    esc(method),
+                    esc(route)
+                );
             }
         }
         out.push_str("# HELP beian_http_request_duration_seconds Request latency by route.\n# TYPE beian_http_request_duration_seconds histogram\n");
@@ -63,11 +71,27 @@ impl Metrics {
             for (route, s) in m.iter() {
                 let r = esc(route);
                 for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "beian_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}", s.buckets[i]);
+                    let _ = writeln!(
+                        out,
+                        "beian_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                        s.buckets[i]
+                    );
                 }
-                let _ = writeln!(out, "beian_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", s.count);
-                let _ = writeln!(out, "beian_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", s.sum);
-                let _ = writeln!(out, "beian_http_request_duration_seconds_count{{route=\"{r}\"}} {}", s.count);
+                let _ = writeln!(
+                    out,
+                    "beian_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                    s.count
+                );
+                let _ = writeln!(
+                    out,
+                    "beian_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                    s.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "beian_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                    s.count
+                );
             }
         }
         for (name, help, v) in gauges {
@@ -81,7 +105,11 @@ impl Metrics {
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
     let res = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
     let status = res.status().as_u16();

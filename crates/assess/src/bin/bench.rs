@@ -277,15 +277,16 @@ async fn bench_against(
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         match lexicon {
             Some(_) => format!(
-                "{} terms",
+                "lexicon, {} terms",
                 judges
                     .content
                     .version()
                     .split_whitespace()
                     .nth(1)
                     .unwrap_or("")
+                    .trim_start_matches("terms=")
             ),
-            None => "1 term".into(),
+            None => "lexicon, 1 term".into(),
         },
     ))
 }

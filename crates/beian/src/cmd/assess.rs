@@ -75,7 +75,7 @@ enum ReviewAction {
         #[arg(short = 'o', long)]
         out: PathBuf,
         /// Which items: uncertain, failing (uncertain + automatic failures), all.
-        #[arg(long, default_value = "failing")]
+        #[arg(long, default_value = "uncertain")]
         select: String,
     },
     /// Read 人工研判 back (合格/不合格 for generated content, 拒答/未拒答 for refusal items).
@@ -493,6 +493,12 @@ fn assess(a: RunArgs) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    if outcome.judges_changed {
+        eprintln!(
+            "warning: the judges (lexicons, refusal phrases or guard) differ from those the run began with; \
+             items answered earlier keep their verdicts (see manifest.json sessions)"
+        );
+    }
     let summary = finish(&out, &kb, &a.banks, &a.lexicons, &terms)?;
     print_summary(&summary, &out, &a.format)?;
     if outcome.cancelled {
@@ -592,6 +598,15 @@ fn print_summary(s: &Summary, dir: &Path, format: &str) -> anyhow::Result<()> {
             m.threshold,
             m.verdict
         );
+    }
+    for (bank, c) in &s.counts {
+        if c.errors > 0 || c.pending > 0 || c.uncertain > 0 {
+            let _ = writeln!(
+                o,
+                "{bank:<28} {} answered of {} sampled, {} errors, {} pending, {} uncertain (beian assess review export)",
+                c.answered, c.sampled, c.errors, c.pending, c.uncertain
+            );
+        }
     }
     let _ = writeln!(o, "overall: {:?}; reports in {}", s.overall, dir.display());
     super::bank::emit(&o)

@@ -93,6 +93,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if stats.regexes > 0 {
         outln!(o, "regular expressions  {}", stats.regexes);
     }
+    if stats.duplicates > 0 {
+        outln!(o, "duplicate lines      {}", stats.duplicates);
+    }
+    if stats.single_char_terms > 0 {
+        outln!(
+            o,
+            "one-character terms  {} (counted; not matched by `beian scan` unless --min-term-chars 1)",
+            stats.single_char_terms
+        );
+    }
     if stats.unclassified > 0 {
         outln!(o, "unclassified terms   {}", stats.unclassified);
     }

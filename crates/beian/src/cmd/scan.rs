@@ -406,8 +406,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                                 action: f.action.as_deref(),
                                 via: f.via.filter(|v| *v != beian_screen::Via::Text),
                             };
-                            serde_json::to_writer(&mut out, &j).map_err(std::io::Error::other)?;
-                            out.write_all(b"\n")
+                            // Serialize first so that an IO error keeps its kind
+                            // (a closed pipe ends the run quietly).
+                            let mut line = serde_json::to_vec(&j).map_err(std::io::Error::other)?;
+                            line.push(b'\n');
+                            out.write_all(&line)
                         }),
                         Format::Text => s.findings.iter().try_for_each(|f| {
                             writeln!(
@@ -484,12 +487,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if !report.is_empty() {
         if args.format == Format::Summary && !args.mask {
-            out.write_all(report.as_bytes()).context("writing output")?;
+            pipe_ok(out.write_all(report.as_bytes()))?;
         } else {
             eprint!("{report}");
         }
     }
-    out.flush().context("writing output")?;
+    pipe_ok(out.flush())?;
     if let Some(sm) = sampler {
         let population = sm.population();
         let (c, x, n) = sm
@@ -578,6 +581,14 @@ fn run_review(r: &ReviewArgs) -> anyhow::Result<ExitCode> {
         "pass" => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
+}
+
+/// A reader that closed the pipe (`| head`) is not an error.
+fn pipe_ok(r: std::io::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing output"),
+        _ => Ok(()),
+    }
 }
 
 fn yes(b: bool) -> &'static str {

@@ -27,13 +27,23 @@ pub struct ApiJson<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !ct.starts_with("application/json") {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json"));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected Content-Type: application/json",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("body larger than {MAX_JSON_BYTES} bytes"))
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("body larger than {MAX_JSON_BYTES} bytes"),
+                )
             } else {
                 ApiError::new(e.status(), e.body_text())
             }
@@ -44,18 +54,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Decodes JSON, naming the failing field.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, "body", format!("malformed JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "body",
+            format!("malformed JSON: {e}"),
+        )
+    })?;
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         // serde names missing/unknown fields in the message, not the path
         let field = if path == "." {
-            inner.split('`').nth(1).map(str::to_string).unwrap_or_else(|| "body".to_string())
+            inner
+                .split('`')
+                .nth(1)
+                .map(str::to_string)
+                .unwrap_or_else(|| "body".to_string())
         } else {
             path
         };
-        ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field.clone(), format!("invalid {field}: {inner}"))
+        ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            field.clone(),
+            format!("invalid {field}: {inner}"),
+        )
     })
 }
 
@@ -64,7 +87,8 @@ type ApiResult<T> = Result<T, ApiError>;
 /// The API routes (mounted by [`crate::router`]).
 pub fn router() -> Router<AppState> {
     let json_limit = axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES);
-    let upload_limit = axum::extract::DefaultBodyLimit::max(beian_registry::store::MAX_ATTACHMENT_BYTES + 1);
+    let upload_limit =
+        axum::extract::DefaultBodyLimit::max(beian_registry::store::MAX_ATTACHMENT_BYTES + 1);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -78,7 +102,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/organisations/{id}", get(get_organisation))
         .route("/api/v1/users", post(create_user))
         .route("/api/v1/services", post(create_service).get(list_services))
-        .route("/api/v1/services/{id}", get(get_service).patch(update_service))
+        .route(
+            "/api/v1/services/{id}",
+            get(get_service).patch(update_service),
+        )
         .route("/api/v1/services/{id}/deadlines", get(service_deadlines))
         .route("/api/v1/filings", post(create_filing).get(list_filings))
         .route("/api/v1/filings/{id}", get(get_filing).patch(update_filing))
@@ -86,8 +113,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/filings/{id}/changes", post(create_change))
         .route("/api/v1/filings/{id}/checks", get(get_checks))
         .route("/api/v1/filings/{id}/attachments", get(list_attachments))
-        .route("/api/v1/filings/{id}/attachments", post(add_attachment).layer(upload_limit))
-        .route("/api/v1/filings/{id}/attachments/{aid}", get(get_attachment))
+        .route(
+            "/api/v1/filings/{id}/attachments",
+            post(add_attachment).layer(upload_limit),
+        )
+        .route(
+            "/api/v1/filings/{id}/attachments/{aid}",
+            get(get_attachment),
+        )
         .route("/api/v1/register", get(register))
         .route("/api/v1/register.csv", get(export::register_csv))
         .route("/api/v1/register.xlsx", get(export::register_xlsx))
@@ -107,7 +140,10 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the database answers.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = String), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
-    s.store.count("users").await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    s.store
+        .count("users")
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     Ok("ready")
 }
 
@@ -119,15 +155,30 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
     let audit = s.store.count("audit_log").await.unwrap_or(-1);
     let body = s.metrics.render(&[
         ("beian_filings", "Filings stored (all states).", filings),
-        ("beian_register_entries", "Public-register entries (imported and approved).", register),
+        (
+            "beian_register_entries",
+            "Public-register entries (imported and approved).",
+            register,
+        ),
         ("beian_audit_entries", "Audit-log entries.", audit),
     ]);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// This document.
 pub async fn openapi_json() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], openapi().to_pretty_json().unwrap_or_default()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi().to_pretty_json().unwrap_or_default(),
+    )
+        .into_response()
 }
 
 // ------------------------------------------------------------------ auth
@@ -151,11 +202,21 @@ pub struct LoginResponse {
 /// Signs in (rate-limited: 5 failures per user per 5 minutes) and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
+pub async fn login(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
     let sess = s.store.login(req.username.trim(), &req.password).await?;
     let secure = if s.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200{secure}", sess.token);
-    let mut res = Json(LoginResponse { user: sess.user, csrf_token: sess.csrf }).into_response();
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200{secure}",
+        sess.token
+    );
+    let mut res = Json(LoginResponse {
+        user: sess.user,
+        csrf_token: sess.csrf,
+    })
+    .into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -164,12 +225,18 @@ pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<LoginRequest
 
 /// Ends the session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(s): State<AppState>, RequireUser(_, id): RequireUser) -> ApiResult<Response> {
+pub async fn logout(
+    State(s): State<AppState>,
+    RequireUser(_, id): RequireUser,
+) -> ApiResult<Response> {
     if let Some(Via::Session { token, .. }) = &id.via {
         s.store.logout(token).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("beian_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("beian_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
     Ok(res)
 }
 
@@ -196,7 +263,11 @@ pub struct TokenResponse {
 /// Creates an API token for the signed-in user.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = TokenRequest,
     responses((status = 201, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_token(State(s): State<AppState>, RequireUser(u, _): RequireUser, ApiJson(req): ApiJson<TokenRequest>) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+pub async fn create_token(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
     let token = s.store.create_api_token(&u, &req.name).await?;
     Ok((StatusCode::CREATED, Json(TokenResponse { token })))
 }
@@ -206,56 +277,97 @@ pub async fn create_token(State(s): State<AppState>, RequireUser(u, _): RequireU
 /// Registers an organisation (national reviewers).
 #[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", request_body = NewOrganisation,
     responses((status = 201, body = Organisation), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_organisation(State(s): State<AppState>, RequireUser(u, _): RequireUser, ApiJson(n): ApiJson<NewOrganisation>) -> ApiResult<(StatusCode, Json<Organisation>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_organisation(Some(&u), n).await?)))
+pub async fn create_organisation(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    ApiJson(n): ApiJson<NewOrganisation>,
+) -> ApiResult<(StatusCode, Json<Organisation>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_organisation(Some(&u), n).await?),
+    ))
 }
 
 /// An organisation (its members, reviewers, auditors).
 #[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "organisations", params(("id" = i64, Path, description = "organisation id")),
     responses((status = 200, body = Organisation), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_organisation(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>) -> ApiResult<Json<Organisation>> {
+pub async fn get_organisation(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Organisation>> {
     Ok(Json(s.store.get_organisation(&u, id).await?))
 }
 
 /// Creates a user (provider admins: own organisation's provider users; national reviewers: anyone).
 #[utoipa::path(post, path = "/api/v1/users", tag = "organisations", request_body = NewUser,
     responses((status = 201, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_user(State(s): State<AppState>, RequireUser(u, _): RequireUser, ApiJson(n): ApiJson<NewUser>) -> ApiResult<(StatusCode, Json<User>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_user(Some(&u), n).await?)))
+pub async fn create_user(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    ApiJson(n): ApiJson<NewUser>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_user(Some(&u), n).await?),
+    ))
 }
 
 /// Creates a service; its classification is attached automatically.
 #[utoipa::path(post, path = "/api/v1/services", tag = "services", request_body = NewService,
     responses((status = 201, body = Service), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_service(State(s): State<AppState>, RequireUser(u, _): RequireUser, ApiJson(n): ApiJson<NewService>) -> ApiResult<(StatusCode, Json<Service>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_service(&u, n).await?)))
+pub async fn create_service(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    ApiJson(n): ApiJson<NewService>,
+) -> ApiResult<(StatusCode, Json<Service>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_service(&u, n).await?),
+    ))
 }
 
 /// Services visible to the caller (own organisation's for providers).
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
     responses((status = 200, body = Vec<Service>), (status = 401, body = ErrorBody)))]
-pub async fn list_services(State(s): State<AppState>, RequireUser(u, _): RequireUser) -> ApiResult<Json<Vec<Service>>> {
+pub async fn list_services(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+) -> ApiResult<Json<Vec<Service>>> {
     Ok(Json(s.store.list_services(&u).await?))
 }
 
 /// A service with its profile and classification.
 #[utoipa::path(get, path = "/api/v1/services/{id}", tag = "services", params(("id" = i64, Path, description = "service id")),
     responses((status = 200, body = Service), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_service(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>) -> ApiResult<Json<Service>> {
+pub async fn get_service(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Service>> {
     Ok(Json(s.store.get_service(&u, id).await?))
 }
 
 /// Records a service's launch, change or stop date (its organisation's provider users).
 #[utoipa::path(patch, path = "/api/v1/services/{id}", tag = "services", request_body = ServicePatch, params(("id" = i64, Path, description = "service id")),
     responses((status = 200, body = Service), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_service(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>, ApiJson(p): ApiJson<ServicePatch>) -> ApiResult<Json<Service>> {
+pub async fn update_service(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<ServicePatch>,
+) -> ApiResult<Json<Service>> {
     Ok(Json(s.store.update_service(&u, id, p).await?))
 }
 
 /// Filing deadlines of a service in working days (10 after launch, 20 after stopping), with overdue flags.
 #[utoipa::path(get, path = "/api/v1/services/{id}/deadlines", tag = "services", params(("id" = i64, Path, description = "service id")),
     responses((status = 200, body = Vec<Deadline>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn service_deadlines(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<Deadline>>> {
+pub async fn service_deadlines(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<Deadline>>> {
     Ok(Json(s.store.service_deadlines(&u, id).await?))
 }
 
@@ -264,8 +376,15 @@ pub async fn service_deadlines(State(s): State<AppState>, RequireUser(u, _): Req
 /// Creates a draft filing.
 #[utoipa::path(post, path = "/api/v1/filings", tag = "filings", request_body = NewFiling,
     responses((status = 201, body = Filing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_filing(State(s): State<AppState>, RequireUser(u, _): RequireUser, ApiJson(n): ApiJson<NewFiling>) -> ApiResult<(StatusCode, Json<Filing>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_filing(&u, n).await?)))
+pub async fn create_filing(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    ApiJson(n): ApiJson<NewFiling>,
+) -> ApiResult<(StatusCode, Json<Filing>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_filing(&u, n).await?),
+    ))
 }
 
 /// Filter of the filing list.
@@ -278,9 +397,19 @@ pub struct ListQuery {
 /// Filings visible to the caller (own organisation; a reviewer's province; everything for auditors).
 #[utoipa::path(get, path = "/api/v1/filings", tag = "filings", params(ListQuery),
     responses((status = 200, body = Vec<Filing>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list_filings(State(s): State<AppState>, RequireUser(u, _): RequireUser, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Filing>>> {
+pub async fn list_filings(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<Filing>>> {
     let status = match q.status.as_deref().filter(|x| !x.is_empty()) {
-        Some(x) => Some(Status::parse(x).ok_or_else(|| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "status", format!("unknown status {x:?}")))?),
+        Some(x) => Some(Status::parse(x).ok_or_else(|| {
+            ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "status",
+                format!("unknown status {x:?}"),
+            )
+        })?),
         None => None,
     };
     Ok(Json(s.store.list_filings(&u, status).await?))
@@ -289,14 +418,23 @@ pub async fn list_filings(State(s): State<AppState>, RequireUser(u, _): RequireU
 /// A filing (404 when it does not exist or is not visible to the caller).
 #[utoipa::path(get, path = "/api/v1/filings/{id}", tag = "filings", params(("id" = i64, Path, description = "filing id")),
     responses((status = 200, body = Filing), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_filing(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>) -> ApiResult<Json<Filing>> {
+pub async fn get_filing(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Filing>> {
     Ok(Json(s.store.get_filing(Some(&u), id).await?))
 }
 
 /// Edits a draft or returned filing.
 #[utoipa::path(patch, path = "/api/v1/filings/{id}", tag = "filings", request_body = FilingPatch, params(("id" = i64, Path, description = "filing id")),
     responses((status = 200, body = Filing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_filing(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>, ApiJson(p): ApiJson<FilingPatch>) -> ApiResult<Json<Filing>> {
+pub async fn update_filing(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<FilingPatch>,
+) -> ApiResult<Json<Filing>> {
     Ok(Json(s.store.update_filing(&u, id, p).await?))
 }
 
@@ -315,21 +453,38 @@ pub struct ActionRequest {
 /// reviewer), `cancel` (provider admin or national reviewer). Approval issues the filing number.
 #[utoipa::path(post, path = "/api/v1/filings/{id}/actions", tag = "filings", request_body = ActionRequest, params(("id" = i64, Path, description = "filing id")),
     responses((status = 200, body = Filing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "illegal transition"), (status = 422, body = ErrorBody)))]
-pub async fn act(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>, ApiJson(a): ApiJson<ActionRequest>) -> ApiResult<Json<Filing>> {
+pub async fn act(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+    ApiJson(a): ApiJson<ActionRequest>,
+) -> ApiResult<Json<Filing>> {
     Ok(Json(s.store.act(&u, id, a.action, a.comment).await?))
 }
 
 /// Opens a change filing against an approved filing.
 #[utoipa::path(post, path = "/api/v1/filings/{id}/changes", tag = "filings", request_body = FilingPatch, params(("id" = i64, Path, description = "approved filing id")),
     responses((status = 201, body = Filing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_change(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>, ApiJson(p): ApiJson<FilingPatch>) -> ApiResult<(StatusCode, Json<Filing>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_change(&u, id, p).await?)))
+pub async fn create_change(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+    ApiJson(p): ApiJson<FilingPatch>,
+) -> ApiResult<(StatusCode, Json<Filing>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_change(&u, id, p).await?),
+    ))
 }
 
 /// The pre-check checklist computed on submission.
 #[utoipa::path(get, path = "/api/v1/filings/{id}/checks", tag = "filings", params(("id" = i64, Path, description = "filing id")),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_checks(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get_checks(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(s.store.get_filing(Some(&u), id).await?.checks))
 }
 
@@ -345,31 +500,68 @@ pub struct UploadQuery {
 #[utoipa::path(post, path = "/api/v1/filings/{id}/attachments", tag = "attachments", params(("id" = i64, Path, description = "filing id"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = Attachment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn add_attachment(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>, Query(q): Query<UploadQuery>, headers: HeaderMap, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<(StatusCode, Json<Attachment>)> {
+pub async fn add_attachment(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Attachment>)> {
     let body = body.map_err(|e| ApiError::field(e.status(), "body", e.body_text()))?;
-    let kind = AttachmentKind::parse(&q.kind).ok_or_else(|| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "kind", format!("unknown attachment kind {:?}", q.kind)))?;
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Ok((StatusCode::CREATED, Json(s.store.add_attachment(&u, id, kind, &q.filename, ct, &body).await?)))
+    let kind = AttachmentKind::parse(&q.kind).ok_or_else(|| {
+        ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind",
+            format!("unknown attachment kind {:?}", q.kind),
+        )
+    })?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.store
+                .add_attachment(&u, id, kind, &q.filename, ct, &body)
+                .await?,
+        ),
+    ))
 }
 
 /// Attachments of a filing (metadata).
 #[utoipa::path(get, path = "/api/v1/filings/{id}/attachments", tag = "attachments", params(("id" = i64, Path, description = "filing id")),
     responses((status = 200, body = Vec<Attachment>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_attachments(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<Attachment>>> {
+pub async fn list_attachments(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<Attachment>>> {
     Ok(Json(s.store.list_attachments(&u, id).await?))
 }
 
 /// Downloads an attachment (the filing's organisation, its reviewers, auditors; audited).
 #[utoipa::path(get, path = "/api/v1/filings/{id}/attachments/{aid}", tag = "attachments", params(("id" = i64, Path, description = "filing id"), ("aid" = i64, Path, description = "attachment id")),
     responses((status = 200, body = Vec<u8>, content_type = "application/octet-stream"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_attachment(State(s): State<AppState>, RequireUser(u, _): RequireUser, Path((id, aid)): Path<(i64, i64)>) -> ApiResult<Response> {
+pub async fn get_attachment(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> ApiResult<Response> {
     let (a, data) = s.store.get_attachment(&u, id, aid).await?;
     let mut res = data.into_response();
     if let Ok(v) = HeaderValue::from_str(&a.content_type) {
         res.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    res.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    res.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
     Ok(res)
 }
 
@@ -390,20 +582,43 @@ pub struct RegisterParams {
 
 impl RegisterParams {
     pub fn to_query(&self) -> ApiResult<RegisterQuery> {
-        let page = match self.page.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        let page = match self
+            .page
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             None => None,
-            Some(p) => Some(p.parse::<i64>().map_err(|_| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "page", format!("invalid page: {p:?} is not a number")))?),
+            Some(p) => Some(p.parse::<i64>().map_err(|_| {
+                ApiError::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "page",
+                    format!("invalid page: {p:?} is not a number"),
+                )
+            })?),
         };
-        Ok(RegisterQuery { q: self.q.clone(), kind: self.kind.clone(), province: self.province.clone(), page })
+        Ok(RegisterQuery {
+            q: self.q.clone(),
+            kind: self.kind.clone(),
+            province: self.province.clone(),
+            page,
+        })
     }
 }
 
 /// The public register of filed services (imported published lists and filings approved here). Anonymous.
 #[utoipa::path(get, path = "/api/v1/register", tag = "register", params(RegisterParams),
     responses((status = 200, body = RegisterPage), (status = 422, body = ErrorBody)))]
-pub async fn register(State(s): State<AppState>, Query(p): Query<RegisterParams>) -> ApiResult<Response> {
+pub async fn register(
+    State(s): State<AppState>,
+    Query(p): Query<RegisterParams>,
+) -> ApiResult<Response> {
     let page = s.store.register_search_json(&p.to_query()?).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], page.json.clone()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        page.json.clone(),
+    )
+        .into_response())
 }
 
 /// Audit-log page parameters.
@@ -418,8 +633,20 @@ pub struct AuditParams {
 /// Audit-log entries (auditors and national reviewers).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = Vec<AuditEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn audit_log(State(s): State<AppState>, RequireUser(u, _): RequireUser, Query(p): Query<AuditParams>) -> ApiResult<Json<Vec<AuditEntry>>> {
-    Ok(Json(s.store.audit_entries(Some(&u), p.after.unwrap_or(0), p.limit.unwrap_or(100).clamp(1, 1000)).await?))
+pub async fn audit_log(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Query(p): Query<AuditParams>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    Ok(Json(
+        s.store
+            .audit_entries(
+                Some(&u),
+                p.after.unwrap_or(0),
+                p.limit.unwrap_or(100).clamp(1, 1000),
+            )
+            .await?,
+    ))
 }
 
 /// Result of verifying the audit chain.
@@ -434,11 +661,22 @@ pub struct VerifyResponse {
 /// Verifies the audit hash chain (auditors and national reviewers).
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = VerifyResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn audit_verify(State(s): State<AppState>, RequireUser(u, _): RequireUser) -> ApiResult<Json<VerifyResponse>> {
+pub async fn audit_verify(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+) -> ApiResult<Json<VerifyResponse>> {
     s.store.audit_entries(Some(&u), i64::MAX, 1).await?;
     Ok(Json(match s.store.audit_verify().await? {
-        Ok(n) => VerifyResponse { ok: true, entries: n, error: None },
-        Err(e) => VerifyResponse { ok: false, entries: 0, error: Some(e.to_string()) },
+        Ok(n) => VerifyResponse {
+            ok: true,
+            entries: n,
+            error: None,
+        },
+        Err(e) => VerifyResponse {
+            ok: false,
+            entries: 0,
+            error: Some(e.to_string()),
+        },
     }))
 }
 

@@ -14,7 +14,16 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-pub const ROLES: [&str; 8] = ["anonymous", "editor-a", "admin-a", "admin-b", "rev-bj", "rev-sh", "national", "auditor"];
+pub const ROLES: [&str; 8] = [
+    "anonymous",
+    "editor-a",
+    "admin-a",
+    "admin-b",
+    "rev-bj",
+    "rev-sh",
+    "national",
+    "auditor",
+];
 
 pub struct Ctx {
     pub app: Router,
@@ -41,7 +50,13 @@ pub fn org(uscc17: &str, name: &str, prov: &str) -> NewOrganisation {
 }
 
 pub fn nu(name: &str, role: Role, org: Option<i64>, prov: Option<&str>) -> NewUser {
-    NewUser { username: name.into(), password: "password-123".into(), role, org_id: org, province: prov.map(str::to_string) }
+    NewUser {
+        username: name.into(),
+        password: "password-123".into(),
+        role,
+        org_id: org,
+        province: prov.map(str::to_string),
+    }
 }
 
 pub async fn sqlite() -> Ctx {
@@ -52,14 +67,31 @@ pub async fn sqlite() -> Ctx {
 
 pub async fn postgres(test: &str) -> Option<Ctx> {
     let base = beian_registry::testing::postgres_url(test)?;
-    let url = beian_registry::testing::fresh_postgres_db(&base).await.unwrap();
+    let url = beian_registry::testing::fresh_postgres_db(&base)
+        .await
+        .unwrap();
     Some(build(Store::open(&url).await.unwrap(), None).await)
 }
 
 async fn build(s: Store, dir: Option<tempfile::TempDir>) -> Ctx {
-    let national = s.create_user(None, nu("national", Role::NationalReviewer, None, None)).await.unwrap();
-    let org_a = s.create_organisation(Some(&national), org("91110108MA01ABCDE", "北京甲科技有限公司", "北京市")).await.unwrap();
-    let org_b = s.create_organisation(Some(&national), org("91310000MA1FL0000", "上海乙科技有限公司", "上海市")).await.unwrap();
+    let national = s
+        .create_user(None, nu("national", Role::NationalReviewer, None, None))
+        .await
+        .unwrap();
+    let org_a = s
+        .create_organisation(
+            Some(&national),
+            org("91110108MA01ABCDE", "北京甲科技有限公司", "北京市"),
+        )
+        .await
+        .unwrap();
+    let org_b = s
+        .create_organisation(
+            Some(&national),
+            org("91310000MA1FL0000", "上海乙科技有限公司", "上海市"),
+        )
+        .await
+        .unwrap();
     let mut users = HashMap::new();
     users.insert("national", national.clone());
     for (name, role, o, p) in [
@@ -70,7 +102,12 @@ async fn build(s: Store, dir: Option<tempfile::TempDir>) -> Ctx {
         ("rev-sh", Role::ProvincialReviewer, None, Some("上海市")),
         ("auditor", Role::Auditor, None, None),
     ] {
-        users.insert(name, s.create_user(Some(&national), nu(name, role, o, p)).await.unwrap());
+        users.insert(
+            name,
+            s.create_user(Some(&national), nu(name, role, o, p))
+                .await
+                .unwrap(),
+        );
     }
     let mut tokens = HashMap::new();
     for (k, u) in &users {
@@ -81,7 +118,16 @@ async fn build(s: Store, dir: Option<tempfile::TempDir>) -> Ctx {
         .await
         .unwrap();
     let state = AppState::new(s);
-    Ctx { app: beian_server::router(state.clone()), state, tokens, users, org_a, org_b, service_a, _dir: dir }
+    Ctx {
+        app: beian_server::router(state.clone()),
+        state,
+        tokens,
+        users,
+        org_a,
+        org_b,
+        service_a,
+        _dir: dir,
+    }
 }
 
 pub struct Resp {
@@ -106,7 +152,11 @@ impl Ctx {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Resp { status, headers, bytes }
+        Resp {
+            status,
+            headers,
+            bytes,
+        }
     }
 
     /// Calls as `role` (`anonymous` = no credentials) with an optional JSON body.
@@ -116,7 +166,10 @@ impl Ctx {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         let req = match body {
-            Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())).unwrap(),
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
             None => b.body(Body::empty()).unwrap(),
         };
         self.raw(req).await
@@ -130,21 +183,55 @@ impl Ctx {
     pub async fn filing_in(&self, status: Status) -> Filing {
         let s = self.store();
         let f = s
-            .create_filing(self.user("editor-a"), NewFiling { kind: FilingKind::GenaiFiling, name: "甲大模型".into(), name_latin: None, service_id: Some(self.service_a.id), province: None, form: json!({}), org_id: None })
+            .create_filing(
+                self.user("editor-a"),
+                NewFiling {
+                    kind: FilingKind::GenaiFiling,
+                    name: "甲大模型".into(),
+                    name_latin: None,
+                    service_id: Some(self.service_a.id),
+                    province: None,
+                    form: json!({}),
+                    org_id: None,
+                },
+            )
             .await
             .unwrap();
-        s.add_attachment(self.user("editor-a"), f.id, AttachmentKind::SelfAssessment, "r.pdf", "application/pdf", b"%PDF-1.4 x").await.unwrap();
+        s.add_attachment(
+            self.user("editor-a"),
+            f.id,
+            AttachmentKind::SelfAssessment,
+            "r.pdf",
+            "application/pdf",
+            b"%PDF-1.4 x",
+        )
+        .await
+        .unwrap();
         let steps: &[(&str, Action)] = match status {
             Status::Draft => &[],
             Status::Submitted => &[("editor-a", Action::Submit)],
-            Status::ProvincialReview => &[("editor-a", Action::Submit), ("rev-bj", Action::StartReview)],
-            Status::NationalReview => &[("editor-a", Action::Submit), ("rev-bj", Action::StartReview), ("rev-bj", Action::Approve)],
-            Status::Approved => &[("editor-a", Action::Submit), ("rev-bj", Action::StartReview), ("rev-bj", Action::Approve), ("national", Action::Approve)],
+            Status::ProvincialReview => &[
+                ("editor-a", Action::Submit),
+                ("rev-bj", Action::StartReview),
+            ],
+            Status::NationalReview => &[
+                ("editor-a", Action::Submit),
+                ("rev-bj", Action::StartReview),
+                ("rev-bj", Action::Approve),
+            ],
+            Status::Approved => &[
+                ("editor-a", Action::Submit),
+                ("rev-bj", Action::StartReview),
+                ("rev-bj", Action::Approve),
+                ("national", Action::Approve),
+            ],
             other => panic!("unsupported {other}"),
         };
         for (who, a) in steps {
             s.act(self.user(who), f.id, *a, None).await.unwrap();
         }
-        s.get_filing(Some(self.user("auditor")), f.id).await.unwrap()
+        s.get_filing(Some(self.user("auditor")), f.id)
+            .await
+            .unwrap()
     }
 }
