@@ -133,32 +133,20 @@ fn every_obligation_filing_tier_and_note_can_be_triggered() {
             seen.insert(format!("tier {}", r.tier));
             seen.extend(r.categories.iter().map(|x| format!("category {x}")));
         }
-        let mut missing = Vec::new();
-        for o in &regime.obligations {
-            if !seen.contains(&format!("obligation {}", o.id)) {
-                missing.push(format!("obligation {}", o.id));
-            }
-        }
-        for f in &regime.filings {
-            if !seen.contains(&format!("filing {}", f.id)) {
-                missing.push(format!("filing {}", f.id));
-            }
-        }
-        for t in &regime.tiers {
-            if !seen.contains(&format!("tier {}", t.id)) {
-                missing.push(format!("tier {}", t.id));
-            }
-        }
-        for n in &regime.notes {
-            if !seen.contains(&format!("note {}", n.id)) {
-                missing.push(format!("note {}", n.id));
-            }
-        }
-        for x in &regime.categories {
-            if !seen.contains(&format!("category {}", x.id)) {
-                missing.push(format!("category {}", x.id));
-            }
-        }
+        let defined = (regime
+            .obligations
+            .iter()
+            .map(|o| format!("obligation {}", o.id)))
+        .chain(regime.filings.iter().map(|f| format!("filing {}", f.id)))
+        .chain(regime.tiers.iter().map(|t| format!("tier {}", t.id)))
+        .chain(regime.notes.iter().map(|n| format!("note {}", n.id)))
+        .chain(
+            regime
+                .categories
+                .iter()
+                .map(|x| format!("category {}", x.id)),
+        );
+        let missing: Vec<String> = defined.filter(|d| !seen.contains(d)).collect();
         assert!(
             missing.is_empty(),
             "{}: never triggered: {missing:?}",

@@ -1,0 +1,129 @@
+//! `beian scan` and `beian lexicon stats` as a user runs them: the real binary on real
+//! files, checking the JSONL contract and that offsets point into the original bytes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("beian-scan-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn jsonl_findings_point_at_the_original_bytes() {
+    let d = dir();
+    let lex = d.join("lex.tsv");
+    std::fs::write(&lex, "赌博\tA.1.h\n六合彩\tA.1.h\n").unwrap();
+    let input = d.join("in.txt");
+    let lines = [
+        "这里有賭.博 網站",
+        "正常的一行",
+        "买⑥合彩吗 dubo",
+        "联系 13800138000",
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+        .args([
+            "scan",
+            "--lexicon",
+            lex.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty(), "no progress output in a pipe");
+    let findings: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut risks = Vec::new();
+    for f in &findings {
+        for key in [
+            "source", "record", "start", "end", "matched", "term", "risk", "detector",
+        ] {
+            assert!(f.get(key).is_some(), "missing {key} in {f}");
+        }
+        let line = lines[f["record"].as_u64().unwrap() as usize - 1];
+        let (s, e) = (
+            f["start"].as_u64().unwrap() as usize,
+            f["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&line[s..e], f["matched"].as_str().unwrap());
+        risks.push((
+            f["record"].as_u64().unwrap(),
+            f["term"].as_str().unwrap().to_string(),
+        ));
+    }
+    // the disguised term, the numeral variant, the pinyin and the phone number
+    assert!(risks.contains(&(1, "赌博".into())), "{risks:?}");
+    assert!(risks.contains(&(3, "六合彩".into())), "{risks:?}");
+    assert!(risks.contains(&(3, "赌博".into())), "{risks:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["detector"] == "mobile" && f["record"] == 4)
+    );
+    assert!(
+        !findings.iter().any(|f| f["record"] == 2),
+        "clean line flagged"
+    );
+}
+
+#[test]
+fn empty_lexicon_is_an_error_before_scanning() {
+    let d = dir();
+    let lex = d.join("empty.txt");
+    std::fs::write(&lex, "\n\n").unwrap();
+    let input = d.join("x.txt");
+    std::fs::write(&input, "hello\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+        .args([
+            "scan",
+            "--lexicon",
+            lex.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty.txt"));
+}
+
+#[test]
+fn lexicon_stats_reports_shortfalls_against_the_standard() {
+    let d = dir();
+    let lex = d.join("small.tsv");
+    std::fs::write(&lex, "赌博\tA.1.h\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+        .args([
+            "lexicon",
+            "stats",
+            lex.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let risks = v["stats"]["risks"].as_array().unwrap();
+    let a1a2: Vec<_> = risks
+        .iter()
+        .filter(|r| {
+            let c = r["code"].as_str().unwrap();
+            c.starts_with("A.1.") || c.starts_with("A.2.")
+        })
+        .collect();
+    assert_eq!(a1a2.len(), 17, "the 17 A.1/A.2 risks are checked");
+    assert!(a1a2.iter().all(|r| r["meets"] == false));
+}
