@@ -178,6 +178,9 @@ impl ChatClient {
         cfg: EndpointConfig,
         limiter: Option<Arc<RateLimiter>>,
     ) -> Result<ChatClient, String> {
+        // rustls needs a process-wide crypto provider; an error only means one is set.
+        #[cfg(feature = "rustls")]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(1024)
             .tcp_nodelay(true)

@@ -461,3 +461,13 @@ fn truncated_last_line_is_dropped_but_a_bad_middle_line_is_an_error() {
         .to_string();
     assert!(e.contains(":2:"), "{e}");
 }
+
+#[test]
+fn https_endpoints_are_accepted() {
+    // hosted APIs speak HTTPS: the default build carries rustls (ring provider)
+    let cfg = beian_assess::client::EndpointConfig::new("https://127.0.0.1:9/v1", "m");
+    let client = beian_assess::client::ChatClient::new(cfg, None);
+    assert!(client.is_ok(), "{:?}", client.err());
+    let bad = beian_assess::client::EndpointConfig::new("ftp://127.0.0.1/v1", "m");
+    assert!(beian_assess::client::ChatClient::new(bad, None).is_err());
+}
