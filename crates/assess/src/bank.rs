@@ -254,6 +254,45 @@ pub fn load_bank(
     Ok(items)
 }
 
+/// Loads one bank held in memory (an uploaded attachment, say): the same
+/// formats and rules as [`load_bank`]. `name` stands for the file name: its
+/// extension chooses the format (without a known one, a zip signature means
+/// XLSX), it may hint the bank kind, and errors name it.
+pub fn load_bank_bytes(
+    name: &str,
+    bytes: &[u8],
+    kind: Option<BankKind>,
+    taxonomy: &beian_kb::Taxonomy,
+) -> Result<Vec<Item>> {
+    let path = Path::new(name);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    let hint = kind.or_else(|| BankKind::from_hint(&name.to_lowercase()));
+    match ext.as_str() {
+        "jsonl" | "ndjson" => jsonl_items(path, &decode_text(path, bytes)?, hint, taxonomy),
+        "csv" => csv_items(path, &decode_text(path, bytes)?, hint, taxonomy),
+        _ if matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods")
+            || bytes.starts_with(b"PK\x03\x04") =>
+        {
+            let wb =
+                calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).map_err(|e| {
+                    AssessError::Sheet {
+                        path: path.into(),
+                        msg: e.to_string(),
+                    }
+                })?;
+            sheets_items(path, wb, hint, taxonomy)
+        }
+        _ => Err(AssessError::file(
+            path,
+            "unknown bank format (expected .jsonl, .csv or .xlsx)",
+        )),
+    }
+}
+
 #[derive(Deserialize)]
 struct JsonItem {
     id: Option<serde_json::Value>,
@@ -267,6 +306,15 @@ struct JsonItem {
 
 fn load_jsonl(path: &Path, hint: Option<BankKind>, tax: &beian_kb::Taxonomy) -> Result<Vec<Item>> {
     let text = read_text(path)?;
+    jsonl_items(path, &text, hint, tax)
+}
+
+fn jsonl_items(
+    path: &Path,
+    text: &str,
+    hint: Option<BankKind>,
+    tax: &beian_kb::Taxonomy,
+) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let ln = i + 1;
@@ -373,7 +421,11 @@ fn read_text(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes)
         .map_err(|e| AssessError::io(path, e))?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    decode_text(path, &bytes)
+}
+
+fn decode_text(path: &Path, bytes: &[u8]) -> Result<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     String::from_utf8(bytes.to_vec()).map_err(|e| {
         AssessError::file(
             path,
@@ -507,6 +559,15 @@ fn header_is_plain_id(header: &[String], col: Option<usize>) -> bool {
 
 fn load_csv(path: &Path, hint: Option<BankKind>, tax: &beian_kb::Taxonomy) -> Result<Vec<Item>> {
     let text = read_text(path)?;
+    csv_items(path, &text, hint, tax)
+}
+
+fn csv_items(
+    path: &Path,
+    text: &str,
+    hint: Option<BankKind>,
+    tax: &beian_kb::Taxonomy,
+) -> Result<Vec<Item>> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -520,11 +581,20 @@ fn load_csv(path: &Path, hint: Option<BankKind>, tax: &beian_kb::Taxonomy) -> Re
 }
 
 fn load_xlsx(path: &Path, hint: Option<BankKind>, tax: &beian_kb::Taxonomy) -> Result<Vec<Item>> {
-    use calamine::{Reader, open_workbook_auto};
-    let mut wb = open_workbook_auto(path).map_err(|e| AssessError::Sheet {
+    let wb = calamine::open_workbook_auto(path).map_err(|e| AssessError::Sheet {
         path: path.into(),
         msg: e.to_string(),
     })?;
+    sheets_items(path, wb, hint, tax)
+}
+
+fn sheets_items<RS: std::io::Read + std::io::Seek>(
+    path: &Path,
+    mut wb: calamine::Sheets<RS>,
+    hint: Option<BankKind>,
+    tax: &beian_kb::Taxonomy,
+) -> Result<Vec<Item>> {
+    use calamine::Reader;
     let mut out = Vec::new();
     for name in wb.sheet_names().to_vec() {
         let range = wb.worksheet_range(&name).map_err(|e| AssessError::Sheet {

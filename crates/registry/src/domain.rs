@@ -105,6 +105,9 @@ str_enum!(
         FilingForm = "filing-form",
         Commitment = "commitment-letter",
         ModelProof = "model-proof",
+        /// The self-contained HTML report of a `beian assess` run (the only
+        /// kind that may be `text/html`; served sandboxed).
+        AssessmentReport = "assessment-report",
         Other = "other",
     }
 );

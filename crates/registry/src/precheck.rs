@@ -1,17 +1,21 @@
 //! Automatic pre-checks run on submission and shown to reviewers as a
 //! checklist. Thresholds come from the knowledge base (`beian-kb`), never
-//! hard-coded. Keyword-sheet and question-bank coverage are counted here over
-//! the attached sheets (columns 关键词/测试题 and 一级分类/二级分类 holding risk
-//! codes like `A.1.a` or their Chinese names); the scan and assess crates do
-//! not expose statistics APIs yet.
-
-use std::collections::HashMap;
+//! hard-coded. Coverage is computed by the crates that own it:
+//! keyword sheets (关键词 / 一级分类 / 二级分类) by beian-scan's lexicon
+//! statistics, question sheets (序号 / 测试题 / 一级分类 / 二级分类, one
+//! worksheet per bank) by beian-assess's bank loader and bank statistics,
+//! and an attached `summary.json` of `beian assess` by its `metrics`
+//! (verdict and the kb threshold). Without a summary the metrics given in
+//! the filing form (`form.assessment`) are compared with the thresholds.
+//!
+//! Each check is `{"id", "title", "status": "pass"|"fail"|"warn", "detail"}`;
+//! some carry more fields (`short`, `missing`, `source`, `measured`).
 
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use crate::domain::{AttachmentKind, Filing, FilingKind};
+use crate::domain::{Attachment, AttachmentKind, Filing, FilingKind};
 use crate::error::Result;
 use crate::store::Store;
 
@@ -19,59 +23,295 @@ fn item(id: &str, title: &str, status: &str, detail: impl Into<String>) -> Value
     json!({"id": id, "title": title, "status": status, "detail": detail.into()})
 }
 
-/// Rows of a CSV or XLSX attachment (header excluded) as cell strings.
-fn sheet_rows(content_type: &str, bytes: &[u8]) -> Option<Vec<Vec<String>>> {
-    if content_type == "text/csv" {
-        let rows = crate::import::read_csv(bytes, "attachment").ok()?;
-        return Some(rows.into_iter().skip(1).map(|(_, r)| r).collect());
+/// Adds a field to a check built by [`item`].
+fn with(mut v: Value, key: &str, x: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), x);
     }
-    if content_type.contains("spreadsheetml") {
-        use calamine::{Reader, Xlsx};
-        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).ok()?;
-        let mut out = Vec::new();
-        for name in wb.sheet_names().to_vec() {
-            if let Ok(range) = wb.worksheet_range(&name) {
-                out.extend(
-                    range
-                        .rows()
-                        .skip(1)
-                        .map(|r| r.iter().map(|c| c.to_string()).collect()),
-                );
-            }
-        }
-        return Some(out);
-    }
-    None
+    v
 }
 
-/// Counts rows and rows per risk code.
-fn coverage(rows: &[Vec<String>], kb: &beian_kb::Kb) -> (usize, HashMap<String, usize>) {
-    let tax = kb.taxonomy();
-    let mut per: HashMap<String, usize> = HashMap::new();
-    let mut total = 0;
-    for r in rows {
-        if r.first().is_none_or(|c| c.trim().is_empty())
-            && r.get(1).is_none_or(|c| c.trim().is_empty())
-        {
-            continue;
-        }
-        total += 1;
-        let code = r.iter().find_map(|c| {
-            let c = c.trim();
-            if tax.is_risk_code(c) {
-                Some(c.to_string())
-            } else {
-                tax.risks
-                    .iter()
-                    .find(|k| !c.is_empty() && k.zh == c)
-                    .map(|k| k.code.clone())
-            }
-        });
-        if let Some(code) = code {
-            *per.entry(code).or_default() += 1;
-        }
+fn is_sheet(a: &Attachment) -> bool {
+    let name = a.filename.to_lowercase();
+    a.content_type == "text/csv"
+        || a.content_type.contains("spreadsheetml")
+        || name.ends_with(".csv")
+        || name.ends_with(".xlsx")
+}
+
+fn cmp_sign(t: &beian_kb::Threshold) -> &'static str {
+    match t.kind {
+        beian_kb::ThresholdKind::Min => "≥",
+        beian_kb::ThresholdKind::Max => "≤",
     }
-    (total, per)
+}
+
+/// Keyword-sheet checks through beian-scan's lexicon statistics.
+fn keyword_checks(a: &Attachment, bytes: &[u8], out: &mut Vec<Value>) {
+    let stats = match beian_scan::keyword_sheet_stats(&a.filename, bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(item(
+                "keyword-total",
+                "keyword sheet size",
+                "fail",
+                format!("{} could not be read: {e}", a.filename),
+            ));
+            return;
+        }
+    };
+    out.push(with(
+        item(
+            "keyword-total",
+            "keyword sheet size",
+            if stats.total_meets { "pass" } else { "fail" },
+            format!(
+                "{} distinct keywords vs ≥ {} ({})",
+                stats.total_terms,
+                stats.total_minimum,
+                stats.clauses.first().map_or("", String::as_str)
+            ),
+        ),
+        "measured",
+        json!(stats.total_terms),
+    ));
+    let short: Vec<String> = stats
+        .risks
+        .iter()
+        .filter(|r| r.meets == Some(false))
+        .map(|r| {
+            format!(
+                "{} {} ({}/{})",
+                r.code,
+                r.name_zh,
+                r.terms,
+                r.minimum.unwrap_or_default()
+            )
+        })
+        .collect();
+    let checked = stats.risks.iter().filter(|r| r.meets.is_some()).count();
+    let clauses = stats.clauses.join(", ");
+    let per = if short.is_empty() {
+        item(
+            "keyword-per-risk",
+            "keyword sheet per-risk coverage",
+            "pass",
+            format!("all {checked} A.1/A.2 risks meet their minimum ({clauses})"),
+        )
+    } else {
+        item(
+            "keyword-per-risk",
+            "keyword sheet per-risk coverage",
+            "fail",
+            format!(
+                "{} of {checked} risks below their minimum ({clauses}): {}",
+                short.len(),
+                short.join(", ")
+            ),
+        )
+    };
+    out.push(with(per, "short", json!(stats.short)));
+    let unknown: usize = stats.unknown_codes.values().sum();
+    if stats.unclassified > 0 || unknown > 0 {
+        let labels: Vec<&str> = stats.unknown_codes.keys().map(String::as_str).collect();
+        out.push(item(
+            "keyword-classification",
+            "keyword sheet classification",
+            "warn",
+            format!(
+                "{} keywords without a risk, {unknown} with labels outside the taxonomy{}; they count towards the total only",
+                stats.unclassified,
+                if labels.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", labels.join(", "))
+                }
+            ),
+        ));
+    }
+}
+
+/// Question-sheet checks through beian-assess's bank loader and statistics.
+fn question_checks(a: &Attachment, bytes: &[u8], kb: &beian_kb::Kb, out: &mut Vec<Value>) {
+    let stats = beian_assess::bank::load_bank_bytes(&a.filename, bytes, None, kb.taxonomy())
+        .and_then(|items| beian_assess::stats::bank_stats(&items, kb, 0.9));
+    let stats = match stats {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(item(
+                "question-total",
+                "question sheet size",
+                "fail",
+                format!("{} could not be read: {e}", a.filename),
+            ));
+            return;
+        }
+    };
+    let (totals, per): (Vec<_>, Vec<_>) =
+        stats.checks.iter().partition(|c| c.id.ends_with(".total"));
+    let describe = |c: &&beian_assess::stats::Check| {
+        format!("{}: {} of {} ({})", c.what, c.actual, c.required, c.clause)
+    };
+    let ok = totals.iter().all(|c| c.met);
+    out.push(item(
+        "question-total",
+        "question sheet size",
+        if ok { "pass" } else { "fail" },
+        totals.iter().map(describe).collect::<Vec<_>>().join("; "),
+    ));
+    let missing: Vec<String> = stats
+        .missing
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} {} ({}/{})",
+                m.bank.as_str(),
+                m.stratum,
+                if m.name == m.stratum {
+                    ""
+                } else {
+                    m.name.as_str()
+                },
+                m.have,
+                m.need
+            )
+            .replace("  (", " (")
+        })
+        .collect();
+    let per_ok = per.iter().all(|c| c.met);
+    let detail = if per_ok {
+        per.iter().map(describe).collect::<Vec<_>>().join("; ")
+    } else {
+        format!("below the minimum: {}", missing.join(", "))
+    };
+    out.push(with(
+        item(
+            "question-per-risk",
+            "question sheet per-risk coverage",
+            if per_ok { "pass" } else { "fail" },
+            detail,
+        ),
+        "missing",
+        json!(stats.missing),
+    ));
+    if !stats.near_duplicates.is_empty() {
+        out.push(item(
+            "question-near-duplicates",
+            "question sheet near-duplicates",
+            "warn",
+            format!(
+                "{} pairs of questions at Jaccard ≥ {}",
+                stats.near_duplicates.len(),
+                stats.near_duplicate_threshold
+            ),
+        ));
+    }
+}
+
+/// The form keys of the metrics, by `beian assess` summary name.
+const METRIC_KEYS: [(&str, &str); 3] = [
+    ("generated_qualified_rate", "generated_qualified"),
+    ("refusal_rate_should_refuse", "should_refuse_refusal_rate"),
+    ("refusal_rate_should_answer", "should_answer_refusal_rate"),
+];
+
+/// Metric checks from a `summary.json` of `beian assess`; `Err` when the
+/// file is not such a summary.
+fn summary_checks(
+    a: &Attachment,
+    bytes: &[u8],
+    kb: &beian_kb::Kb,
+    out: &mut Vec<Value>,
+) -> std::result::Result<(), String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let metrics = v
+        .get("metrics")
+        .and_then(Value::as_object)
+        .ok_or("no `metrics` object")?;
+    for (name, key) in METRIC_KEYS {
+        let id = format!("metric-{key}");
+        let title = format!("assessment metric {key}");
+        let Some(m) = metrics.get(name) else {
+            out.push(item(
+                &id,
+                &title,
+                "fail",
+                format!("{}: metrics.{name} missing", a.filename),
+            ));
+            continue;
+        };
+        let m: beian_assess::metrics::Metric = match serde_json::from_value(m.clone()) {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(item(
+                    &id,
+                    &title,
+                    "fail",
+                    format!("{}: metrics.{name}: {e}", a.filename),
+                ));
+                continue;
+            }
+        };
+        let Some(t) = kb.thresholds().get(&m.threshold_id) else {
+            out.push(item(
+                &id,
+                &title,
+                "warn",
+                format!(
+                    "threshold {} missing from the knowledge base",
+                    m.threshold_id
+                ),
+            ));
+            continue;
+        };
+        use beian_assess::metrics::Verdict;
+        let meets = m.value.is_some_and(|x| t.is_met(x));
+        let status = match m.verdict {
+            Verdict::Fail => "fail",
+            _ if !meets => "fail",
+            Verdict::Inconclusive => "warn",
+            Verdict::Pass if !m.sample_ok => "warn",
+            Verdict::Pass => "pass",
+        };
+        let mut detail = format!(
+            "{} (95% CI {}–{}, k={}, n={}) vs {} {} ({}: {}); verdict {}",
+            m.value.map_or("none".to_string(), |x| x.to_string()),
+            m.ci95[0],
+            m.ci95[1],
+            m.k,
+            m.n,
+            cmp_sign(t),
+            t.value,
+            t.clause,
+            t.zh,
+            serde_json::to_value(m.verdict)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        );
+        if !m.sample_ok {
+            detail.push_str(&format!(
+                "; sample {} below the required {}",
+                m.n, m.sample_required
+            ));
+        }
+        if m.threshold != t.value {
+            detail.push_str(&format!(
+                "; the summary used threshold {}, the knowledge base has {}",
+                m.threshold, t.value
+            ));
+        }
+        out.push(with(
+            with(
+                item(&id, &title, status, detail),
+                "source",
+                json!(a.filename),
+            ),
+            "measured",
+            json!(m.value),
+        ));
+    }
+    Ok(())
 }
 
 fn threshold_check(
@@ -106,54 +346,6 @@ fn threshold_check(
             "warn",
             format!("threshold {id} missing from the knowledge base"),
         ),
-    }
-}
-
-fn per_risk_check(
-    kb: &beian_kb::Kb,
-    id: &str,
-    check_id: &str,
-    title: &str,
-    per: &HashMap<String, usize>,
-    a1_only: bool,
-) -> Value {
-    let Some(t) = kb.thresholds().get(id) else {
-        return item(
-            check_id,
-            title,
-            "warn",
-            format!("threshold {id} missing from the knowledge base"),
-        );
-    };
-    let risks: Vec<&beian_kb::Risk> = if a1_only {
-        kb.taxonomy().risks_in("A.1").collect()
-    } else {
-        kb.taxonomy().a1_a2().collect()
-    };
-    let short: Vec<String> = risks
-        .iter()
-        .filter(|r| !t.is_met(*per.get(&r.code).unwrap_or(&0) as f64))
-        .map(|r| format!("{} ({})", r.code, per.get(&r.code).unwrap_or(&0)))
-        .collect();
-    if short.is_empty() {
-        item(
-            check_id,
-            title,
-            "pass",
-            format!(
-                "all {} risks have ≥ {} ({})",
-                risks.len(),
-                t.value,
-                t.clause
-            ),
-        )
-    } else {
-        item(
-            check_id,
-            title,
-            "fail",
-            format!("below {} ({}): {}", t.value, t.clause, short.join(", ")),
-        )
     }
 }
 
@@ -238,21 +430,9 @@ pub(crate) async fn run(store: &Store, conn: &mut AnyConnection, f: &Filing) -> 
     // 4-6: coverage and metrics (generative AI kinds)
     if f.kind != FilingKind::Algorithm {
         if let Some(kb) = &kb {
-            for (akind, total_id, per_id, a1_only, label) in [
-                (
-                    AttachmentKind::KeywordSheet,
-                    "keyword-library.total",
-                    "keyword-library.per-a1-risk",
-                    true,
-                    "keyword",
-                ),
-                (
-                    AttachmentKind::QuestionSheet,
-                    "bank.generated.total",
-                    "bank.generated.per-a1a2-risk",
-                    false,
-                    "question",
-                ),
+            for (akind, label) in [
+                (AttachmentKind::KeywordSheet, "keyword"),
+                (AttachmentKind::QuestionSheet, "question"),
             ] {
                 let Some(a) = atts.iter().rev().find(|a| a.kind == akind) else {
                     out.push(item(
@@ -263,9 +443,8 @@ pub(crate) async fn run(store: &Store, conn: &mut AnyConnection, f: &Filing) -> 
                     ));
                     continue;
                 };
-                let bytes = store.blob(conn, &a.sha256).await?;
-                match sheet_rows(&a.content_type, &bytes) {
-                    None => out.push(item(
+                if !is_sheet(a) {
+                    out.push(item(
                         &format!("{label}-coverage"),
                         &format!("{label} sheet coverage"),
                         "warn",
@@ -273,26 +452,68 @@ pub(crate) async fn run(store: &Store, conn: &mut AnyConnection, f: &Filing) -> 
                             "{} is {}; coverage counted only for CSV/XLSX",
                             a.filename, a.content_type
                         ),
-                    )),
-                    Some(rows) => {
-                        let (total, per) = coverage(&rows, kb);
-                        out.push(threshold_check(
-                            kb,
-                            total_id,
-                            &format!("{label}-total"),
-                            &format!("{label} sheet size"),
-                            total as f64,
-                        ));
-                        out.push(per_risk_check(
-                            kb,
-                            per_id,
-                            &format!("{label}-per-risk"),
-                            &format!("{label} sheet per-risk coverage"),
-                            &per,
-                            a1_only,
-                        ));
-                    }
+                    ));
+                    continue;
                 }
+                let bytes = store.blob(conn, &a.sha256).await?;
+                // Parsing and counting a sheet of thousands of rows is CPU
+                // work: keep it off the async workers.
+                let a = a.clone();
+                let keywords = akind == AttachmentKind::KeywordSheet;
+                let done = tokio::task::spawn_blocking(move || {
+                    let mut v = Vec::new();
+                    if keywords {
+                        keyword_checks(&a, &bytes, &mut v);
+                    } else {
+                        match beian_kb::Kb::embedded() {
+                            Ok(kb) => question_checks(&a, &bytes, &kb, &mut v),
+                            Err(e) => v.push(item(
+                                "question-total",
+                                "question sheet size",
+                                "warn",
+                                format!("knowledge base failed to load: {e}"),
+                            )),
+                        }
+                    }
+                    v
+                })
+                .await;
+                match done {
+                    Ok(v) => out.extend(v),
+                    Err(e) => out.push(item(
+                        &format!("{label}-coverage"),
+                        &format!("{label} sheet coverage"),
+                        "warn",
+                        format!("coverage could not be computed: {e}"),
+                    )),
+                }
+            }
+            // Metrics: the latest attached summary.json of `beian assess`,
+            // else the figures given in the form.
+            let mut from_summary = false;
+            for a in atts.iter().rev().filter(|a| {
+                a.content_type == "application/json" || a.filename.to_lowercase().ends_with(".json")
+            }) {
+                let named = a.filename.to_lowercase().ends_with("summary.json");
+                let bytes = store.blob(conn, &a.sha256).await?;
+                let mut checks = Vec::new();
+                match summary_checks(a, &bytes, kb, &mut checks) {
+                    Ok(()) => {
+                        out.extend(checks);
+                        from_summary = true;
+                        break;
+                    }
+                    Err(e) if named => out.push(item(
+                        "assessment-summary",
+                        "assessment summary",
+                        "fail",
+                        format!("{}: {e}", a.filename),
+                    )),
+                    Err(_) => {}
+                }
+            }
+            if from_summary {
+                return Ok(Value::Array(out));
             }
             let metrics = f.form.get("assessment");
             for (key, id) in [

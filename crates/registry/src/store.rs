@@ -1449,7 +1449,7 @@ impl Store {
                 "1-200 characters, no path separators",
             ));
         }
-        let ct = crate::attachments::check_type(fname, content_type, bytes)
+        let ct = crate::attachments::check_type_for(kind, fname, content_type, bytes)
             .map_err(|m| RegistryError::invalid("content_type", m))?;
         let sha = audit::sha256_hex(bytes);
         let _g = self.lock().await;

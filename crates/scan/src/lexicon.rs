@@ -268,3 +268,150 @@ pub fn lexicon_stats(builder: &EngineBuilder) -> Result<LexiconStats, ScanError>
         clauses,
     })
 }
+
+/// One row of a blocking-keyword sheet (拦截关键词列表).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SheetTerm {
+    pub term: String,
+    /// The risk code (`A.1.a`); the label as written when it is neither a
+    /// code nor a risk name of the taxonomy; `None` when unclassified.
+    pub risk: Option<String>,
+}
+
+/// Resolves a 二级分类 / 一级分类 label: a code (`A.1.a`), a code followed by
+/// its name (`A.1.a 煽动颠覆国家政权…`, as beian-assess writes it), or the
+/// Chinese or English risk name. Empty and `未分类…` labels are unclassified.
+fn sheet_risk(second: &str, first: &str, tax: &beian_kb::Taxonomy) -> Option<String> {
+    let resolve = |s: &str| -> Option<String> {
+        let code = s
+            .split(|c: char| c.is_whitespace() || c == '：' || c == ':')
+            .next()
+            .unwrap_or(s);
+        if tax.is_risk_code(code) {
+            return Some(code.to_owned());
+        }
+        tax.risks
+            .iter()
+            .find(|r| r.zh == s || r.en.eq_ignore_ascii_case(s) || s.ends_with(r.zh.as_str()))
+            .map(|r| r.code.clone())
+    };
+    let (second, first) = (second.trim(), first.trim());
+    if !second.is_empty() && !second.starts_with("未分类") {
+        return Some(resolve(second).unwrap_or_else(|| second.to_owned()));
+    }
+    // Only 一级分类 given: it counts when it names a risk itself.
+    resolve(first)
+}
+
+fn sheet_cell(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string(),
+    }
+}
+
+/// Terms of one table (header row first); `None` when it has no keyword column.
+fn sheet_table_terms(
+    rows: &[Vec<String>],
+    tax: &beian_kb::Taxonomy,
+    out: &mut Vec<SheetTerm>,
+) -> Option<()> {
+    let header = rows.first()?;
+    let col = |names: &[&str]| {
+        header.iter().position(|h| {
+            let h = h.trim().trim_start_matches('\u{feff}').to_lowercase();
+            names.contains(&h.as_str())
+        })
+    };
+    let term_col = col(&["关键词", "keyword", "term", "敏感词"])?;
+    let first_col = col(&["一级分类", "category"]);
+    let second_col = col(&["二级分类", "risk", "风险"]);
+    for row in &rows[1..] {
+        let get = |c: Option<usize>| c.and_then(|c| row.get(c)).map_or("", |s| s.trim());
+        let term = get(Some(term_col));
+        if term.is_empty() {
+            continue;
+        }
+        out.push(SheetTerm {
+            term: term.to_owned(),
+            risk: sheet_risk(get(second_col), get(first_col), tax),
+        });
+    }
+    Some(())
+}
+
+/// Reads a blocking-keyword sheet from memory: the layout beian-assess's
+/// `attach::keyword_sheet` writes and filings attach (columns 关键词 /
+/// 一级分类 / 二级分类; risk labels as codes, `code name`, or names,
+/// resolved through `tax`). XLSX is recognised by its zip signature (every
+/// worksheet with a 关键词 column is read, others such as 覆盖情况 are
+/// skipped); anything else is read as UTF-8 CSV (a BOM is allowed).
+/// `source_name` names the sheet in errors.
+pub fn keyword_sheet_terms(
+    source_name: &str,
+    bytes: &[u8],
+    tax: &beian_kb::Taxonomy,
+) -> Result<Vec<SheetTerm>, ScanError> {
+    let err = |message: String| ScanError::Sheet {
+        path: PathBuf::from(source_name),
+        message,
+    };
+    let mut out = Vec::new();
+    let mut found = false;
+    if bytes.starts_with(b"PK\x03\x04") {
+        use calamine::Reader;
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes))
+            .map_err(|e| err(format!("not a readable XLSX workbook: {e}")))?;
+        for name in wb.sheet_names().to_vec() {
+            let range = wb
+                .worksheet_range(&name)
+                .map_err(|e| err(format!("sheet {name:?}: {e}")))?;
+            let rows: Vec<Vec<String>> = range
+                .rows()
+                .map(|r| r.iter().map(sheet_cell).collect())
+                .collect();
+            found |= sheet_table_terms(&rows, tax, &mut out).is_some();
+        }
+    } else {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            err(format!(
+                "not UTF-8 CSV (invalid byte at offset {})",
+                e.valid_up_to()
+            ))
+        })?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut rows = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| err(format!("record {}: {e}", i + 1)))?;
+            rows.push(rec.iter().map(str::to_owned).collect());
+        }
+        found = sheet_table_terms(&rows, tax, &mut out).is_some();
+    }
+    if !found {
+        return Err(err(
+            "no keyword column (expected a header 关键词 with 一级分类 / 二级分类)".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// [`lexicon_stats`] of a blocking-keyword sheet held in memory (see
+/// [`keyword_sheet_terms`]): distinct terms per risk against the kb's
+/// `keyword-library.*` minimums. Unclassified rows count towards the total
+/// only.
+pub fn keyword_sheet_stats(source_name: &str, bytes: &[u8]) -> Result<LexiconStats, ScanError> {
+    let kb = beian_kb::Kb::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
+    let terms = keyword_sheet_terms(source_name, bytes, kb.taxonomy())?;
+    let mut builder = EngineBuilder::new();
+    for t in &terms {
+        builder.term(&t.term, t.risk.as_deref().unwrap_or(UNCLASSIFIED));
+    }
+    lexicon_stats(&builder)
+}

@@ -16,4 +16,7 @@ pub mod progress;
 pub mod sample;
 
 pub use error::ScanError;
-pub use lexicon::{LexiconStats, lexicon_stats, load_allow_files, load_lexicon_files};
+pub use lexicon::{
+    LexiconStats, keyword_sheet_stats, keyword_sheet_terms, lexicon_stats, load_allow_files,
+    load_lexicon_files,
+};

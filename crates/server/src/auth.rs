@@ -49,7 +49,8 @@ impl Identity {
     }
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality of two byte strings in time independent of where they differ.
+pub(crate) fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

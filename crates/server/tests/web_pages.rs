@@ -18,23 +18,57 @@ fn enc(s: &str) -> String {
     beian_server::web::urlencode(s)
 }
 
+/// Opens the sign-in form: (login CSRF cookie, hidden field's token).
+async fn login_form(ctx: &Ctx) -> (String, String) {
+    let r = get(ctx, "", "/login").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let set = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        set.starts_with("beian_login_csrf=")
+            && set.contains("HttpOnly")
+            && set.contains("SameSite=Strict")
+            && set.contains("Max-Age="),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    let token = html(&r)
+        .split("name=\"login_csrf\" value=\"")
+        .nth(1)
+        .map(|x| x.split('"').next().unwrap().to_string())
+        .expect("login_csrf field on the sign-in form");
+    assert_eq!(cookie, format!("beian_login_csrf={token}"));
+    (cookie, token)
+}
+
 /// A browser session: (cookie header, csrf token).
 async fn login(ctx: &Ctx, user: &str) -> (String, String) {
-    let body = format!("username={user}&password=password-123&next=%2F");
-    let req = Request::post("/login")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    let r = ctx.raw(req).await;
+    let (lc, token) = login_form(ctx).await;
+    let r = post_form(
+        ctx,
+        &lc,
+        "/login",
+        &[
+            ("username", user),
+            ("password", "password-123"),
+            ("next", "/"),
+            ("login_csrf", &token),
+        ],
+    )
+    .await;
     assert_eq!(
         r.status,
         StatusCode::SEE_OTHER,
         "login {user}: {}",
         html(&r)
     );
-    let set = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("beian_session="))
+        .unwrap();
     let cookie = set.split(';').next().unwrap().to_string();
-    assert!(cookie.starts_with("beian_session="), "{set}");
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"));
     // the CSRF token is in every page's forms
     let page = get(ctx, &cookie, "/tools/screen").await;
@@ -144,11 +178,16 @@ async fn public_register_renders_server_side_with_exports_and_languages() {
 #[tokio::test]
 async fn sign_in_and_csrf() {
     let ctx = common::sqlite().await;
+    let (lc, token) = login_form(&ctx).await;
     let r = post_form(
         &ctx,
-        "",
+        &lc,
         "/login",
-        &[("username", "editor-a"), ("password", "wrong")],
+        &[
+            ("username", "editor-a"),
+            ("password", "wrong"),
+            ("login_csrf", &token),
+        ],
     )
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -182,6 +221,36 @@ async fn sign_in_and_csrf() {
     let r = get(&ctx, &cookie, "/workspace").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(location(&r).starts_with("/login?next="));
+}
+
+#[tokio::test]
+async fn login_without_its_csrf_token_is_refused() {
+    let ctx = common::sqlite().await;
+    let (lc, token) = login_form(&ctx).await;
+    let creds = [("username", "editor-a"), ("password", "password-123")];
+    let with = |t: &'static str| vec![creds[0], creds[1], ("login_csrf", t)];
+    // no token at all; token without its cookie; cookie without the token;
+    // a token that differs from the cookie's
+    let token: &'static str = Box::leak(token.into_boxed_str());
+    let other: &'static str = Box::leak(format!("{}x", &token[..token.len() - 1]).into_boxed_str());
+    for (cookie, fields) in [
+        ("", creds.to_vec()),
+        ("", with(token)),
+        (lc.as_str(), creds.to_vec()),
+        (lc.as_str(), with(other)),
+        (lc.as_str(), with("")),
+    ] {
+        let r = post_form(&ctx, cookie, "/login", &fields).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{cookie} {fields:?}");
+        assert!(html(&r).contains("登录表单已过期"), "{}", html(&r));
+        assert!(
+            r.headers.get("set-cookie").is_none(),
+            "no session on a refused login"
+        );
+    }
+    // the same request with the matching pair signs in
+    let r = post_form(&ctx, &lc, "/login", &with(token)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
 }
 
 #[tokio::test]
@@ -567,4 +636,133 @@ async fn change_and_cancel_an_approved_filing() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
     let h = html(&get(&ctx, &ad, &path).await);
     assert!(h.contains("已注销"), "{h}");
+}
+
+/// Uploads `bytes` as `filename` of `kind` through the filing page's multipart form.
+async fn upload(
+    ctx: &Ctx,
+    cookie: &str,
+    csrf: &str,
+    fid: i64,
+    kind: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> Resp {
+    let boundary = "XyZbeianHtml";
+    let mut body = Vec::new();
+    for (k, v) in [("csrf", csrf), ("kind", kind)] {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: text/html\r\n\r\n").as_bytes());
+    body.extend(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::post(format!("/filings/{fid}/attachments"))
+        .header("cookie", cookie)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    ctx.raw(req).await
+}
+
+#[tokio::test]
+async fn html_assessment_report_is_served_sandboxed_to_the_filing_readers_only() {
+    let ctx = common::sqlite().await;
+    let f = ctx.filing_in(Status::Draft).await;
+    let (ed, ed_csrf) = login(&ctx, "editor-a").await;
+    let report = b"<!doctype html><html><head><style>p{color:#123}</style></head><body><p id=\"r\">assess run</p><script>alert(1)</script></body></html>";
+    // HTML is refused for any other attachment kind
+    let r = upload(&ctx, &ed, &ed_csrf, f.id, "other", "report.html", report).await;
+    assert!(
+        r.status.is_client_error() && html(&r).contains("is accepted only for assessment-report"),
+        "{} {}",
+        r.status,
+        html(&r)
+    );
+    let r = upload(
+        &ctx,
+        &ed,
+        &ed_csrf,
+        f.id,
+        "assessment-report",
+        "report.html",
+        report,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    // the filing page links to the viewer, the viewer to the sandboxed report
+    let h = html(&get(&ctx, &ed, &format!("/filings/{}", f.id)).await);
+    let aid = h
+        .split(&format!("/filings/{}/assessment/", f.id))
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let viewer = html(&get(&ctx, &ed, &format!("/filings/{}/assessment/{aid}", f.id)).await);
+    let href = format!("/filings/{}/assessment/{aid}/report.html", f.id);
+    assert!(
+        viewer.contains(&format!("href=\"{href}\"")) && viewer.contains("id=\"html-report\""),
+        "{viewer}"
+    );
+    // the provider reads it inline, under a sandbox CSP
+    let r = get(&ctx, &ed, &href).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    assert_eq!(r.bytes, report);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(
+        r.headers["content-security-policy"],
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    );
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+    assert!(
+        r.headers
+            .get("content-disposition")
+            .is_none_or(|v| v == "inline")
+    );
+    // a download of the same attachment carries the sandbox too (web and API)
+    let r = get(&ctx, &ed, &format!("/filings/{}/attachments/{aid}", f.id)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox;")
+    );
+    // another organisation: 404, like a missing filing; anonymous: sign in first
+    let (b, _) = login(&ctx, "admin-b").await;
+    assert_eq!(get(&ctx, &b, &href).await.status, StatusCode::NOT_FOUND);
+    let r = get(&ctx, "", &href).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/login?next="), "{}", location(&r));
+    // the report route serves nothing that is not HTML
+    let other = ctx
+        .store()
+        .list_attachments(ctx.user("editor-a"), f.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.content_type != "text/html")
+        .unwrap();
+    assert_eq!(
+        get(
+            &ctx,
+            &ed,
+            &format!("/filings/{}/assessment/{}/report.html", f.id, other.id)
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
 }

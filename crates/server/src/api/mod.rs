@@ -491,12 +491,12 @@ pub async fn get_checks(
 /// Attachment upload parameters (the body is the file; its type in `Content-Type`).
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct UploadQuery {
-    /// self-assessment-report, keyword-sheet, question-sheet, service-agreement, annotation-rules, filing-form, commitment-letter, model-proof, other
+    /// self-assessment-report, keyword-sheet, question-sheet, service-agreement, annotation-rules, filing-form, commitment-letter, model-proof, assessment-report, other
     pub kind: String,
     pub filename: String,
 }
 
-/// Uploads an attachment (raw body, ≤ 20 MiB; PDF, XLSX, DOCX, CSV, TXT, JSON).
+/// Uploads an attachment (raw body, ≤ 20 MiB; PDF, XLSX, DOCX, CSV, TXT, JSON; HTML only for `assessment-report`).
 #[utoipa::path(post, path = "/api/v1/filings/{id}/attachments", tag = "attachments", params(("id" = i64, Path, description = "filing id"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = Attachment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -561,6 +561,11 @@ pub async fn get_attachment(
     res.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment"),
+    );
+    // Even if a browser renders it (HTML assessment reports), nothing runs.
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::web::ATTACHMENT_CSP),
     );
     Ok(res)
 }

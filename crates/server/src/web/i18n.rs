@@ -48,6 +48,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "beian — open-source AI governance tooling. A filing is not an endorsement.",
     ),
     ("login", "登录", "Sign in"),
+    (
+        "login_csrf",
+        "登录表单已过期或缺少校验令牌：请重新打开登录页后再试。",
+        "The sign-in form has expired or lacks its check token: reopen the sign-in page and try again.",
+    ),
     ("logout", "退出", "Sign out"),
     ("username", "用户名", "Username"),
     ("password", "密码", "Password"),
@@ -213,6 +218,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("file", "文件", "File"),
     ("upload", "上传", "Upload"),
     ("view_report", "查看报告", "View report"),
+    (
+        "open_html_report",
+        "打开 HTML 报告（沙箱中显示，不运行脚本）",
+        "Open the HTML report (sandboxed, no scripts run)",
+    ),
     ("prechecks", "自动预检", "Automatic pre-checks"),
     (
         "checks_on_submit",
@@ -357,6 +367,11 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("filing-form", "备案表", "Filing form"),
     ("commitment-letter", "承诺书", "Commitment letter"),
     ("model-proof", "模型备案证明", "Proof of the filed model"),
+    (
+        "assessment-report",
+        "评估运行报告（beian assess，HTML）",
+        "Assessment run report (beian assess, HTML)",
+    ),
     ("other", "其他", "Other"),
 ];
 

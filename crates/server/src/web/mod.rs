@@ -36,6 +36,12 @@ mod tools;
 
 pub use i18n::Lang;
 
+/// Content-Security-Policy of served attachments, above all the HTML report
+/// of a `beian assess` run: a unique opaque origin (`sandbox`: no scripts, no
+/// forms, no cookies), inline styles and `data:` images only, nothing fetched.
+pub const ATTACHMENT_CSP: &str =
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
 /// Cookie remembering the chosen language.
 pub const LANG_COOKIE: &str = "beian_lang";
 
@@ -73,6 +79,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/filings/{id}/assessment/{aid}",
             get(tools::assessment_view),
+        )
+        .route(
+            "/filings/{id}/assessment/{aid}/report.html",
+            get(tools::assessment_html),
         )
         .route("/review", get(review::queues))
         .route(

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -77,20 +77,57 @@ struct Login {
     next: String,
     username: String,
     error: Option<String>,
+    /// Login CSRF token (double submit: also in [`LOGIN_CSRF_COOKIE`]).
+    login_csrf: String,
 }
 
-pub async fn login_form(c: Ctx, Query(q): Query<NextQuery>) -> Response {
+/// Cookie carrying the login form's CSRF token (double-submit pattern).
+pub const LOGIN_CSRF_COOKIE: &str = "beian_login_csrf";
+/// Form field carrying the login form's CSRF token.
+pub const LOGIN_CSRF_FIELD: &str = "login_csrf";
+
+/// Renders the sign-in form with a fresh login CSRF token, also set in a
+/// short-lived HttpOnly SameSite=Strict cookie scoped to `/login`: a
+/// cross-site page can neither read the token nor make the browser send the
+/// cookie, so it cannot sign a victim in to the attacker's account.
+pub async fn login_form(State(s): State<AppState>, c: Ctx, Query(q): Query<NextQuery>) -> Response {
     let next = local_target(q.next.as_deref());
-    render(&Login {
+    let token = beian_registry::auth::random_token("login");
+    let mut res = render(&Login {
         c,
         next,
         username: String::new(),
         error: None,
-    })
+        login_csrf: token.clone(),
+    });
+    let secure = if s.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
 }
 
-/// Signs in with the store's sessions (rate-limited there) and sets the API's session cookie.
-pub async fn login(State(s): State<AppState>, c: Ctx, form: FormData) -> Response {
+/// Signs in with the store's sessions (rate-limited there) and sets the API's
+/// session cookie. The form's login CSRF token must equal the cookie's
+/// (compared in constant time), else 403 before any credential is checked.
+pub async fn login(
+    State(s): State<AppState>,
+    c: Ctx,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    let cookie_token = crate::auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    let form_token = form.get(LOGIN_CSRF_FIELD).unwrap_or("");
+    if cookie_token.is_empty()
+        || !crate::auth::constant_eq(cookie_token.as_bytes(), form_token.as_bytes())
+    {
+        return super::WebError::Status(StatusCode::FORBIDDEN, c.t("login_csrf").to_string())
+            .into_response();
+    }
+    let login_csrf = form_token.to_string();
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("");
     let next = local_target(form.get("next"));
@@ -114,6 +151,13 @@ pub async fn login(State(s): State<AppState>, c: Ctx, form: FormData) -> Respons
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
+            // the login token is single-use
+            let clear = format!(
+                "{LOGIN_CSRF_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+            );
+            if let Ok(v) = HeaderValue::from_str(&clear) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
             res
         }
         Err(e) => {
@@ -135,6 +179,7 @@ pub async fn login(State(s): State<AppState>, c: Ctx, form: FormData) -> Respons
                     next,
                     username,
                     error,
+                    login_csrf,
                 }),
             )
                 .into_response()

@@ -466,7 +466,10 @@ impl FilingView {
         format!("{k}_help")
     }
     fn viewable(&self, a: &Attachment) -> bool {
-        matches!(a.content_type.as_str(), "application/json" | "text/plain")
+        matches!(
+            a.content_type.as_str(),
+            "application/json" | "text/plain" | "text/html"
+        )
     }
 }
 
@@ -656,6 +659,7 @@ fn guess_type(filename: &str, declared: &str) -> String {
         "csv" => "text/csv",
         "txt" | "md" => "text/plain",
         "json" | "jsonl" => "application/json",
+        "html" | "htm" => "text/html",
         _ => "",
     };
     if declared.is_empty()
@@ -756,6 +760,10 @@ pub async fn attachment_download(
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::ATTACHMENT_CSP),
     );
     let safe: String = a
         .filename

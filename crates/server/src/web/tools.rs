@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use beian_classify::Comparison;
 use beian_screen::{Engine, EngineBuilder};
@@ -321,6 +321,8 @@ struct AssessmentPage {
     rows: Vec<(String, String)>,
     /// Text reports (Markdown/plain) shown as preformatted text.
     text: Option<String>,
+    /// Link to the sandboxed HTML report (`text/html` attachments).
+    html_report: Option<String>,
     thresholds: Vec<ThresholdRow>,
 }
 
@@ -370,7 +372,10 @@ pub async fn assessment_view(
     let (a, data) = s.store.get_attachment(&u, id, aid).await?;
     let mut rows = Vec::new();
     let mut text = None;
-    if a.content_type == "application/json" {
+    let mut html_report = None;
+    if a.content_type == beian_registry::attachments::HTML {
+        html_report = Some(format!("/filings/{}/assessment/{}/report.html", f.id, a.id));
+    } else if a.content_type == "application/json" {
         let v: Value = serde_json::from_slice(&data)
             .map_err(|e| WebError::bad(format!("{}: not valid JSON: {e}", a.filename)))?;
         flatten("", &v, &mut rows);
@@ -423,6 +428,48 @@ pub async fn assessment_view(
         filename: a.filename,
         rows,
         text,
+        html_report,
         thresholds,
     }))
+}
+
+/// `GET /filings/{id}/assessment/{aid}/report.html`: the self-contained HTML
+/// report of a `beian assess` run, inline, to exactly those who may read the
+/// filing's attachments (same store check and audit as a download), under
+/// [`super::ATTACHMENT_CSP`] so that even a malicious file runs no script and
+/// loads nothing. Attachments of any other type are 404 here.
+pub async fn assessment_html(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> WebResult {
+    let u = c.require()?.clone();
+    let (a, data) = s.store.get_attachment(&u, id, aid).await?;
+    if a.content_type != beian_registry::attachments::HTML {
+        return Err(WebError::not_found(&format!("HTML report {aid}")));
+    }
+    let mut res = data.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::ATTACHMENT_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
+    Ok(res)
 }
