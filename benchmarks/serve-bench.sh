@@ -90,7 +90,7 @@ triv_rps=$(echo "$R_TRIV" | awk '{print $2}')
     echo "| $1 | $2 | $3 | $(ratio "$2" "$triv_rps") |"
   done
   echo
-  echo "Endpoints: trivial = \`GET /healthz\`; search_repeated = \`GET /api/v1/register?q=模型&page=2\` (same query each time: served from the per-snapshot page cache); search_distinct = \`q\` = a different number on every request (cache misses; bigram-index lookup + verification); search_distinct_zh_province = a different Chinese query with a province filter on every request; register_all_pages = no query, page 37."
+  echo "Endpoints: trivial = \`GET /healthz\`; search_repeated = \`GET /api/v1/register?q=模型&page=2\` (same query each time: served from the per-snapshot page cache); search_distinct = \`q\` = a different number on every request (cache misses: trigram posting lists intersected as bit sets or by galloping, then the whole query checked); search_distinct_zh_province = a different Chinese query with a province filter on every request; register_all_pages = no query, page 37."
   echo
   echo "Targets (issue 5): search ≥ 50% of the trivial handler's rate; p99 < 50 ms on 2 cores."
 } > "$OUT"

@@ -1,9 +1,15 @@
 //! The public register served from memory: a snapshot of the active
-//! `register` rows, reloaded when this process wrote to it (generation
-//! counter) or after [`TTL`] (other processes on PostgreSQL), with a per-snapshot
-//! cache of answered pages. The database stays the source of truth.
+//! `register` rows with a per-snapshot cache of answered pages. The database
+//! stays the source of truth. The snapshot is reloaded at once when this
+//! process wrote to the register (generation counter); writes by other
+//! processes (several servers on one PostgreSQL, `registry import` beside a
+//! running server) are seen within [`CHECK`]: every register write appends
+//! to the audit log in its transaction, so one request per [`CHECK`] compares
+//! the log's last sequence number with the snapshot's. [`TTL`] is a backstop
+//! for writes that bypass the log (`registry seed`, benchmarks only).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -16,8 +22,10 @@ use crate::store::Store;
 
 /// Items per page.
 pub const PAGE_SIZE: usize = 50;
-/// Snapshot lifetime when nothing was written through this process.
-pub const TTL: Duration = Duration::from_secs(10);
+/// How often the audit log is asked whether another process wrote.
+pub const CHECK: Duration = Duration::from_secs(1);
+/// Snapshot lifetime, whatever the audit log says.
+pub const TTL: Duration = Duration::from_secs(60);
 const CACHE_MAX: usize = 4096;
 
 /// (query text, kind, province, page)
@@ -25,23 +33,68 @@ type PageKey = (String, String, String, usize);
 
 struct Entry {
     item: RegisterItem,
+    /// Lower-cased `name \u{1} provider \u{1} filing_number`: what `q` searches.
     hay: String,
+    /// The item as JSON, serialized once per snapshot.
+    json: String,
 }
 
-/// An answered page, with its JSON ready to send.
-#[derive(Debug)]
+/// An answered page: its JSON ready to send, and the entries it lists.
 pub struct CachedPage {
-    pub page: RegisterPage,
+    /// Entries matching the query (all pages).
+    pub total: i64,
+    /// Indexes of this page's entries in the snapshot.
+    items: Vec<u32>,
+    /// `{"total": N, "items": [...]}`.
     pub json: String,
+}
+
+impl std::fmt::Debug for CachedPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedPage")
+            .field("total", &self.total)
+            .field("items", &self.items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A posting list: the ascending indexes of the entries holding a key,
+/// kept as a bit set once it is denser than one entry in 64.
+enum Posting {
+    Sparse(Vec<u32>),
+    Dense(Box<[u64]>),
+}
+
+impl Posting {
+    fn len_hint(&self) -> usize {
+        match self {
+            Posting::Sparse(v) => v.len(),
+            Posting::Dense(_) => usize::MAX,
+        }
+    }
 }
 
 struct Snapshot {
     generation: u64,
     loaded: Instant,
+    /// Last audit sequence number when the rows were read.
+    audit_seq: i64,
+    /// Milliseconds after `loaded` of the last check of the audit log.
+    checked_ms: AtomicU64,
     entries: Vec<Entry>,
-    /// Character n-gram index: unigram and bigram keys → ascending entry indexes.
-    grams: HashMap<u64, Vec<u32>>,
+    /// Character n-gram index of `hay`: unigram, bigram and trigram keys.
+    grams: GramMap<Posting>,
+    /// Exact-value index of `kind` and `province`.
+    facets: HashMap<(Facet, String), Posting>,
     cache: Mutex<HashMap<PageKey, Arc<CachedPage>>>,
+    /// Match counts per (query text, kind, province), for later pages.
+    totals: Mutex<HashMap<(String, String, String), usize>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Facet {
+    Kind,
+    Province,
 }
 
 fn unigram(c: char) -> u64 {
@@ -52,8 +105,57 @@ fn bigram(a: char, b: char) -> u64 {
     ((a as u64) << 32) | b as u64
 }
 
-fn index(entries: &[Entry]) -> HashMap<u64, Vec<u32>> {
-    let mut grams: HashMap<u64, Vec<u32>> = HashMap::new();
+/// Bit 63 tells trigrams from the other keys (chars take 21 bits).
+fn trigram(a: char, b: char, c: char) -> u64 {
+    1 << 63 | (a as u64) << 42 | (b as u64) << 21 | c as u64
+}
+
+/// Multiply-shift hashing for the n-gram keys (already well spread integers;
+/// SipHash made building the index several times slower).
+#[derive(Default, Clone, Copy)]
+struct GramHasher(u64);
+
+impl std::hash::Hasher for GramHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = (k ^ (k >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type GramMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<GramHasher>>;
+
+fn postings<K: std::hash::Hash + Eq, H: std::hash::BuildHasher + Default>(
+    lists: HashMap<K, Vec<u32>, H>,
+    n: usize,
+) -> HashMap<K, Posting, H> {
+    let words = n.div_ceil(64);
+    lists
+        .into_iter()
+        .map(|(k, v)| {
+            let p = if v.len() * 64 >= n {
+                let mut bits = vec![0u64; words].into_boxed_slice();
+                for i in v {
+                    bits[i as usize >> 6] |= 1 << (i & 63);
+                }
+                Posting::Dense(bits)
+            } else {
+                Posting::Sparse(v)
+            };
+            (k, p)
+        })
+        .collect()
+}
+
+fn index(entries: &[Entry]) -> (GramMap<Posting>, HashMap<(Facet, String), Posting>) {
+    let mut grams: GramMap<Vec<u32>> = GramMap::default();
+    let mut facets: HashMap<(Facet, String), Vec<u32>> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         let i = i as u32;
         let mut push = |k: u64| {
@@ -62,16 +164,48 @@ fn index(entries: &[Entry]) -> HashMap<u64, Vec<u32>> {
                 v.push(i);
             }
         };
-        let mut prev: Option<char> = None;
+        let (mut p2, mut p1): (Option<char>, Option<char>) = (None, None);
         for c in e.hay.chars() {
             push(unigram(c));
-            if let Some(p) = prev {
-                push(bigram(p, c));
+            if let Some(b) = p1 {
+                push(bigram(b, c));
+                if let Some(a) = p2 {
+                    push(trigram(a, b, c));
+                }
             }
-            prev = Some(c);
+            (p2, p1) = (p1, Some(c));
         }
+        facets
+            .entry((Facet::Kind, e.item.kind.clone()))
+            .or_default()
+            .push(i);
+        facets
+            .entry((Facet::Province, e.item.province.clone()))
+            .or_default()
+            .push(i);
     }
-    grams
+    let n = entries.len();
+    (postings(grams, n), postings(facets, n))
+}
+
+/// The audit log's last sequence number (0 when empty).
+async fn last_audit_seq(store: &Store) -> Result<i64> {
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_log")
+        .fetch_one(store.pool())
+        .await?;
+    Ok(row.try_get::<i64, _>("seq")?)
+}
+
+/// The first index of ascending `c` whose value is `x` or more, searching
+/// from the front in doubling steps (lists walked in step cost little).
+fn gallop(c: &[u32], x: u32) -> usize {
+    let mut hi = 1;
+    while hi < c.len() && c[hi - 1] < x {
+        hi *= 2;
+    }
+    let lo = hi / 2;
+    let hi = hi.min(c.len());
+    lo + c[lo..hi].partition_point(|&y| y < x)
 }
 
 #[derive(Default)]
@@ -128,86 +262,259 @@ fn normalise(q: &RegisterQuery) -> Result<Norm> {
 }
 
 impl Snapshot {
-    /// Candidate entry indexes for the query text: the shortest posting list
-    /// among the query's bigrams (its unigram for one character), or all.
-    fn candidates(&self, q: &str) -> Option<Vec<u32>> {
-        let chars: Vec<char> = q.chars().collect();
-        let keys: Vec<u64> = match chars.len() {
-            0 => return None,
+    /// How to find the entries matching `n`.
+    ///
+    /// The posting lists of the query's trigrams (its bigram or unigram
+    /// when shorter) and of the kind and province filters are intersected:
+    /// the dense ones as bit sets, word by word, the sparse ones by walking
+    /// the shortest and galloping through the others. Candidates are then
+    /// checked for the whole query text, unless one gram is the whole query.
+    fn plan<'a>(&'a self, n: &'a Norm) -> Plan<'a> {
+        let chars: Vec<char> = n.q.chars().collect();
+        let mut keys: Vec<u64> = match chars.len() {
+            0 => Vec::new(),
             1 => vec![unigram(chars[0])],
-            _ => chars.windows(2).map(|w| bigram(w[0], w[1])).collect(),
-        };
-        let mut lists: Vec<&[u32]> = keys
-            .iter()
-            .map(|k| self.grams.get(k).map(Vec::as_slice).unwrap_or(&[]))
-            .collect();
-        lists.sort_by_key(|l| l.len());
-        let (first, rest) = lists.split_first()?;
-        // intersect the shortest list with the next shortest ones (all sorted)
-        Some(
-            first
-                .iter()
-                .copied()
-                .filter(|i| rest.iter().take(3).all(|l| l.binary_search(i).is_ok()))
+            2 => vec![bigram(chars[0], chars[1])],
+            _ => chars
+                .windows(3)
+                .map(|w| trigram(w[0], w[1], w[2]))
                 .collect(),
-        )
-    }
-
-    fn matches<'a>(&'a self, n: &'a Norm) -> Box<dyn Iterator<Item = &'a Entry> + 'a> {
-        let keep = move |e: &&Entry| {
-            (n.kind.is_empty() || e.item.kind == n.kind)
-                && (n.province.is_empty() || e.item.province == n.province)
-                && (n.q.is_empty() || e.hay.contains(&n.q))
         };
-        match self.candidates(&n.q) {
-            None => Box::new(self.entries.iter().filter(keep)),
-            Some(c) => Box::new(
-                c.into_iter()
-                    .filter_map(|i| self.entries.get(i as usize))
-                    .filter(keep),
-            ),
+        keys.sort_unstable();
+        keys.dedup();
+        let mut lists: Vec<&Posting> = Vec::with_capacity(keys.len() + 2);
+        for k in &keys {
+            match self.grams.get(k) {
+                Some(p) => lists.push(p),
+                None => return Plan::Nothing,
+            }
+        }
+        for (facet, value) in [(Facet::Kind, &n.kind), (Facet::Province, &n.province)] {
+            if !value.is_empty() {
+                match self.facets.get(&(facet, value.clone())) {
+                    Some(p) => lists.push(p),
+                    None => return Plan::Nothing,
+                }
+            }
+        }
+        if lists.is_empty() {
+            return Plan::All;
+        }
+        lists.sort_by_key(|p| p.len_hint());
+        let mut dense: Option<Vec<u64>> = None;
+        let mut sparse: Vec<&[u32]> = Vec::new();
+        for p in lists {
+            match p {
+                Posting::Sparse(v) => sparse.push(v),
+                Posting::Dense(bits) => match &mut dense {
+                    None => dense = Some(bits.to_vec()),
+                    Some(acc) => acc.iter_mut().zip(bits.iter()).for_each(|(a, b)| *a &= b),
+                },
+            }
+        }
+        Plan::Lists {
+            dense,
+            sparse,
+            verify: (chars.len() > 3)
+                .then(|| Box::new(memchr::memmem::Finder::new(n.q.as_bytes()))),
         }
     }
+
+    /// Calls `f` with the index of every entry matching `n`, in register
+    /// order, until `f` returns false.
+    fn for_each_match(&self, n: &Norm, mut f: impl FnMut(u32) -> bool) {
+        let (dense, sparse, verify) = match self.plan(n) {
+            Plan::Nothing => return,
+            Plan::All => {
+                for i in 0..self.entries.len() as u32 {
+                    if !f(i) {
+                        return;
+                    }
+                }
+                return;
+            }
+            Plan::Lists {
+                dense,
+                sparse,
+                verify,
+            } => (dense, sparse, verify),
+        };
+        let mut check = |i: u32| -> bool {
+            if let Some(finder) = &verify {
+                let found = self
+                    .entries
+                    .get(i as usize)
+                    .is_some_and(|e| finder.find(e.hay.as_bytes()).is_some());
+                if !found {
+                    return true;
+                }
+            }
+            f(i)
+        };
+        let in_dense = |i: u32| {
+            dense.as_ref().is_none_or(|d| {
+                d.get(i as usize >> 6)
+                    .is_some_and(|w| (w >> (i & 63)) & 1 == 1)
+            })
+        };
+        match sparse.split_first() {
+            Some((driver, rest)) => {
+                let mut cursors: Vec<&[u32]> = rest.to_vec();
+                'outer: for &i in *driver {
+                    if !in_dense(i) {
+                        continue;
+                    }
+                    for c in cursors.iter_mut() {
+                        let at = gallop(c, i);
+                        *c = &c[at..];
+                        if c.first() != Some(&i) {
+                            if c.is_empty() {
+                                return;
+                            }
+                            continue 'outer;
+                        }
+                    }
+                    if !check(i) {
+                        return;
+                    }
+                }
+            }
+            None => {
+                let Some(d) = &dense else { return };
+                for (w, &word) in d.iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        let i = (w as u32) << 6 | bits.trailing_zeros();
+                        bits &= bits - 1;
+                        if !check(i) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The number of entries matching `n`, and the indexes of `take` of
+    /// them after the first `skip`. Counting needs no walk where the plan
+    /// allows (everything, or bit sets alone with no text to check), and
+    /// the walk stops after the page when `known` gives the count (from an
+    /// earlier page of the same query).
+    fn select(
+        &self,
+        n: &Norm,
+        skip: usize,
+        take: usize,
+        known: Option<usize>,
+    ) -> (usize, Vec<u32>) {
+        match self.plan(n) {
+            Plan::Nothing => return (0, Vec::new()),
+            Plan::All => {
+                let len = self.entries.len();
+                let items = (skip.min(len)..(skip + take).min(len))
+                    .map(|i| i as u32)
+                    .collect();
+                return (len, items);
+            }
+            Plan::Lists {
+                dense: Some(d),
+                sparse,
+                verify: None,
+            } if sparse.is_empty() => {
+                let total = d.iter().map(|w| w.count_ones() as usize).sum();
+                let mut items = Vec::with_capacity(take);
+                let mut seen = 0usize;
+                for (w, &word) in d.iter().enumerate() {
+                    let ones = word.count_ones() as usize;
+                    if seen + ones <= skip {
+                        seen += ones;
+                        continue;
+                    }
+                    let mut bits = word;
+                    while bits != 0 && items.len() < take {
+                        let i = (w as u32) << 6 | bits.trailing_zeros();
+                        bits &= bits - 1;
+                        if seen >= skip {
+                            items.push(i);
+                        }
+                        seen += 1;
+                    }
+                    if items.len() >= take {
+                        break;
+                    }
+                }
+                return (total, items);
+            }
+            Plan::Lists { .. } => {}
+        }
+        let mut total = 0usize;
+        let mut items = Vec::with_capacity(take);
+        self.for_each_match(n, |i| {
+            if total >= skip && items.len() < take {
+                items.push(i);
+            }
+            total += 1;
+            known.is_none() || items.len() < take
+        });
+        (known.unwrap_or(total), items)
+    }
+}
+
+/// See [`Snapshot::plan`].
+enum Plan<'a> {
+    /// Some key is in no entry.
+    Nothing,
+    /// No query and no filter.
+    All,
+    Lists {
+        /// The intersection of the dense lists.
+        dense: Option<Vec<u64>>,
+        /// The sparse lists, shortest first.
+        sparse: Vec<&'a [u32]>,
+        /// The whole query text, when no gram covers it.
+        verify: Option<Box<memchr::memmem::Finder<'a>>>,
+    },
 }
 
 impl RegisterIndex {
     async fn current(&self, store: &Store) -> Result<Arc<Snapshot>> {
-        let fresh = |s: &Option<Arc<Snapshot>>| {
-            s.as_ref()
-                .filter(|s| s.generation == store.generation() && s.loaded.elapsed() < TTL)
-                .cloned()
-        };
-        if let Some(s) = fresh(
-            &*self
-                .snap
+        let read = || {
+            self.snap
                 .read()
-                .map_err(|_| RegistryError::Corrupt("register lock".into()))?,
-        ) {
-            return Ok(s);
+                .map(|s| s.clone())
+                .map_err(|_| RegistryError::Corrupt("register lock".into()))
+        };
+        let usable =
+            |s: &Arc<Snapshot>| s.generation == store.generation() && s.loaded.elapsed() < TTL;
+        let fresh = |s: &Arc<Snapshot>| {
+            usable(s)
+                && s.loaded.elapsed().as_millis() as u64
+                    <= s.checked_ms.load(Ordering::Relaxed) + CHECK.as_millis() as u64
+        };
+        let cur = read()?;
+        if let Some(s) = cur.as_ref().filter(|s| fresh(s)) {
+            return Ok(s.clone());
         }
-        // Only the TTL ran out (no write through this process): one request
-        // reloads, the others keep answering from the old snapshot meanwhile.
-        let stale = self
-            .snap
-            .read()
-            .map_err(|_| RegistryError::Corrupt("register lock".into()))?
-            .as_ref()
-            .filter(|s| s.generation == store.generation())
-            .cloned();
-        let _g = match (stale, self.reload.try_lock()) {
-            (Some(s), Err(_)) => return Ok(s),
+        // One request checks (and reloads if needed); the others keep
+        // answering from the current snapshot meanwhile, unless this process
+        // wrote to the register.
+        let stale = cur.filter(|s| usable(s));
+        let _g = match (&stale, self.reload.try_lock()) {
+            (Some(s), Err(_)) => return Ok(s.clone()),
             (_, Ok(g)) => g,
             (None, Err(_)) => self.reload.lock().await,
         };
-        if let Some(s) = fresh(
-            &*self
-                .snap
-                .read()
-                .map_err(|_| RegistryError::Corrupt("register lock".into()))?,
-        ) {
-            return Ok(s);
+        let cur = read()?;
+        if let Some(s) = cur.as_ref().filter(|s| fresh(s)) {
+            return Ok(s.clone());
         }
         let generation = store.generation();
+        let seq = last_audit_seq(store).await?;
+        if let Some(s) = cur.filter(|s| usable(s) && s.audit_seq == seq) {
+            s.checked_ms
+                .store(s.loaded.elapsed().as_millis() as u64, Ordering::Relaxed);
+            return Ok(s);
+        }
         let rows = sqlx::query("SELECT filing_number, kind, name, provider, province, date FROM register WHERE status = 'active' ORDER BY date DESC, filing_number")
             .fetch_all(store.pool())
             .await?;
@@ -226,15 +533,21 @@ impl RegisterIndex {
                 item.name, item.provider, item.filing_number
             )
             .to_lowercase();
-            entries.push(Entry { item, hay });
+            let json =
+                serde_json::to_string(&item).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+            entries.push(Entry { item, hay, json });
         }
-        let grams = index(&entries);
+        let (grams, facets) = index(&entries);
         let snap = Arc::new(Snapshot {
             generation,
             loaded: Instant::now(),
+            audit_seq: seq,
+            checked_ms: AtomicU64::new(0),
             entries,
             grams,
+            facets,
             cache: Mutex::default(),
+            totals: Mutex::default(),
         });
         *self
             .snap
@@ -244,32 +557,74 @@ impl RegisterIndex {
     }
 
     pub(crate) async fn search(&self, store: &Store, q: &RegisterQuery) -> Result<Arc<CachedPage>> {
+        Ok(self.lookup(store, q).await?.1)
+    }
+
+    /// The page as a value (for the web pages).
+    pub(crate) async fn search_page(
+        &self,
+        store: &Store,
+        q: &RegisterQuery,
+    ) -> Result<RegisterPage> {
+        let (snap, page) = self.lookup(store, q).await?;
+        Ok(RegisterPage {
+            total: page.total,
+            items: page
+                .items
+                .iter()
+                .filter_map(|&i| snap.entries.get(i as usize))
+                .map(|e| e.item.clone())
+                .collect(),
+        })
+    }
+
+    async fn lookup(
+        &self,
+        store: &Store,
+        q: &RegisterQuery,
+    ) -> Result<(Arc<Snapshot>, Arc<CachedPage>)> {
         let n = normalise(q)?;
         let snap = self.current(store).await?;
         let key = (n.q.clone(), n.kind.clone(), n.province.clone(), n.page);
         if let Some(p) = snap.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-            return Ok(p);
+            return Ok((snap, p));
         }
-        let skip = (n.page - 1) * PAGE_SIZE;
-        let mut total = 0i64;
-        let mut items = Vec::new();
-        for e in snap.matches(&n) {
-            if total as usize >= skip && items.len() < PAGE_SIZE {
-                items.push(e.item.clone());
+        let qkey = (key.0.clone(), key.1.clone(), key.2.clone());
+        let known = snap.totals.lock().ok().and_then(|t| t.get(&qkey).copied());
+        let (total, items) = snap.select(&n, (n.page - 1) * PAGE_SIZE, PAGE_SIZE, known);
+        if known.is_none()
+            && let Ok(mut t) = snap.totals.lock()
+        {
+            if t.len() >= CACHE_MAX {
+                t.clear();
             }
-            total += 1;
+            t.insert(qkey, total);
         }
-        let page = RegisterPage { total, items };
-        let json =
-            serde_json::to_string(&page).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
-        let page = Arc::new(CachedPage { page, json });
+        let mut json = String::with_capacity(32 + items.len() * 200);
+        json.push_str("{\"total\":");
+        json.push_str(&total.to_string());
+        json.push_str(",\"items\":[");
+        for (k, &i) in items.iter().enumerate() {
+            if k > 0 {
+                json.push(',');
+            }
+            if let Some(e) = snap.entries.get(i as usize) {
+                json.push_str(&e.json);
+            }
+        }
+        json.push_str("]}");
+        let page = Arc::new(CachedPage {
+            total: total as i64,
+            items,
+            json,
+        });
         if let Ok(mut c) = snap.cache.lock() {
             if c.len() >= CACHE_MAX {
                 c.clear();
             }
             c.insert(key, page.clone());
         }
-        Ok(page)
+        Ok((snap, page))
     }
 
     pub(crate) async fn export(
@@ -279,10 +634,27 @@ impl RegisterIndex {
     ) -> Result<Vec<RegisterItem>> {
         let n = normalise(q)?;
         let snap = self.current(store).await?;
-        Ok(snap
-            .matches(&n)
-            .take(200_000)
-            .map(|e| e.item.clone())
-            .collect())
+        let mut out = Vec::new();
+        snap.for_each_match(&n, |i| {
+            if let Some(e) = snap.entries.get(i as usize) {
+                out.push(e.item.clone());
+            }
+            out.len() < 200_000
+        });
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gallop;
+
+    #[test]
+    fn gallop_finds_the_first_not_smaller() {
+        let c: Vec<u32> = (0..100).map(|i| i * 3).collect();
+        for x in 0..310 {
+            assert_eq!(gallop(&c, x), c.partition_point(|&y| y < x), "{x}");
+        }
+        assert_eq!(gallop(&[], 5), 0);
     }
 }

@@ -1577,7 +1577,7 @@ impl Store {
 
     /// Searches the public register.
     pub async fn register_search(&self, q: &RegisterQuery) -> Result<RegisterPage> {
-        Ok(self.register.search(self, q).await?.page.clone())
+        self.register.search_page(self, q).await
     }
 
     /// Searches the public register; the answer as JSON (`{"total", "items"}`), cached per query.

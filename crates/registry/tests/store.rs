@@ -654,6 +654,9 @@ async fn register_index_agrees_with_a_plain_scan() {
         "网信算备11",
         "算法",
         "a",
+        "有限公",
+        "公司",
+        "",
     ] {
         let ql = q.to_lowercase();
         let expected = recs
@@ -683,6 +686,45 @@ async fn register_index_agrees_with_a_plain_scan() {
             serde_json::from_str::<serde_json::Value>(&again.json).unwrap()["total"],
             expected
         );
+        // With filters (dense and sparse posting lists meet), and page 2:
+        // the JSON answer and the page value list the same entries.
+        for (kind, province) in [
+            (Some("algorithm-filing"), None),
+            (None, Some("北京")),
+            (Some("genai-filing"), Some("广东")),
+        ] {
+            let expected = recs
+                .iter()
+                .filter(|r| {
+                    format!("{}\u{1}{}\u{1}{}", r.name, r.provider, r.filing_number)
+                        .to_lowercase()
+                        .contains(&ql)
+                        && kind.is_none_or(|k| r.kind.as_str() == k)
+                        && province.is_none_or(|p| {
+                            let canonical = beian_registry::province::canonical;
+                            canonical(&r.province).is_some()
+                                && canonical(&r.province) == canonical(p)
+                        })
+                })
+                .count();
+            for page in [1, 2] {
+                let query = RegisterQuery {
+                    q: Some(q.into()),
+                    kind: kind.map(Into::into),
+                    province: province.map(Into::into),
+                    page: Some(page),
+                };
+                let p = s.register_search(&query).await.unwrap();
+                assert_eq!(p.total as usize, expected, "{q:?} {kind:?} {province:?}");
+                assert_eq!(
+                    p.items.len(),
+                    expected.saturating_sub((page as usize - 1) * 50).min(50)
+                );
+                let j = s.register_search_json(&query).await.unwrap();
+                let v: serde_json::Value = serde_json::from_str(&j.json).unwrap();
+                assert_eq!(v["items"], serde_json::to_value(&p.items).unwrap());
+            }
+        }
     }
 }
 
@@ -792,4 +834,29 @@ async fn xlsx_lists_import_like_csv() {
         parse_file(&bad),
         Err(import::ImportError::Xlsx { .. })
     ));
+}
+
+/// Two stores on one database stand for two server processes: what one
+/// imports, the other's register shows within `register::CHECK`.
+#[tokio::test]
+async fn register_sees_writes_of_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open_data_dir(dir.path()).await.unwrap();
+    let b = Store::open_data_dir(dir.path()).await.unwrap();
+    let all = RegisterQuery::default();
+    assert_eq!(b.register_search(&all).await.unwrap().total, 0);
+    let p = parse_file(std::path::Path::new(&format!("{DATA}/genai-2024-04.csv"))).unwrap();
+    let imported = a.import(&p, "test").await.unwrap();
+    assert!(imported.inserted > 0);
+    // `a` wrote: it sees the entries at once.
+    assert_eq!(
+        a.register_search(&all).await.unwrap().total as usize,
+        imported.inserted
+    );
+    tokio::time::sleep(beian_registry::register::CHECK + std::time::Duration::from_millis(100))
+        .await;
+    assert_eq!(
+        b.register_search(&all).await.unwrap().total as usize,
+        imported.inserted
+    );
 }

@@ -1,5 +1,9 @@
 //! Detectors beside the lexicon: identifiers with check digits and contact
-//! data. They read the original bytes (ASCII forms).
+//! data. They read the original bytes (ASCII forms), and, when the record
+//! holds full-width letters, digits or `＠`, or grouped digits, a folded view
+//! of it where full-width forms become ASCII and digit groups in the usual layouts (`138 1234 5678`,
+//! `6222-0212-3456-7890`) are joined; findings in the folded view map back
+//! to the original bytes.
 
 /// A built-in detector. Each reports under a risk code (see
 /// [`Detector::default_risk`]; the builder can override it).
@@ -146,8 +150,146 @@ fn is_mobile(s: &str) -> bool {
         && b.iter().all(u8::is_ascii_digit)
 }
 
-/// Runs the enabled detectors over `text`, pushing `(start, end, detector)`.
+/// Runs the enabled detectors over `text`, pushing `(start, end, detector)`:
+/// over the original bytes, then over the folded view when it differs.
 pub(crate) fn detect(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, Detector)>) {
+    let first = out.len();
+    detect_ascii(text, enabled, out);
+    if let Some((folded, map)) = fold(text) {
+        let mut more = Vec::new();
+        detect_ascii(&folded, enabled, &mut more);
+        for (s, e, d) in more {
+            let (Some(&os), Some(&oe)) = (map.get(s), map.get(e)) else {
+                continue;
+            };
+            let overlaps = out[first..].iter().any(|&(a, b, _)| a < oe && os < b);
+            if !overlaps {
+                out.push((os, oe, d));
+            }
+        }
+    }
+}
+
+/// A full-width form (U+FF01..U+FF5E) as ASCII.
+fn fold_char(c: char) -> Option<u8> {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => u8::try_from(c as u32 - 0xFF01 + 0x21).ok(),
+        '\u{3000}' => Some(b' '),
+        _ => None,
+    }
+}
+
+/// Whether `b` holds a full-width digit, letter or `＠` (U+FF10..U+FF19,
+/// U+FF20..U+FF3A, U+FF41..U+FF5A; not the full-width punctuation of
+/// ordinary Chinese text). Branch-free per block, like [`has_trigger`].
+fn has_fullwidth_alnum(b: &[u8]) -> bool {
+    let (x, y, z) = match b.len() {
+        0..3 => return false,
+        n => (&b[..n - 2], &b[1..n - 1], &b[2..]),
+    };
+    x.chunks(64)
+        .zip(y.chunks(64))
+        .zip(z.chunks(64))
+        .any(|((x, y), z)| {
+            x.iter().zip(y).zip(z).fold(false, |acc, ((&x, &y), &z)| {
+                let bc = (x == 0xEF) & (y == 0xBC);
+                let bd = (x == 0xEF) & (y == 0xBD);
+                acc | (bc & (z.wrapping_sub(0x90) < 10))
+                    | (bc & (z.wrapping_sub(0xA0) < 27))
+                    | (bd & (z.wrapping_sub(0x81) < 26))
+            })
+        })
+}
+
+/// Digit-group layouts that are joined in the folded view: mobile numbers,
+/// bank cards, resident identity numbers.
+const LAYOUTS: &[&[usize]] = &[
+    &[3, 4, 4],
+    &[4, 4, 4, 4],
+    &[4, 4, 4, 4, 3],
+    &[4, 4, 4, 4, 2],
+    &[6, 8, 4],
+    &[6, 4, 4, 4],
+];
+
+/// The folded view of `text` and, for every byte of it (and its end), the
+/// original byte offset; `None` when nothing would change.
+fn fold(text: &str) -> Option<(String, Vec<usize>)> {
+    let fullwidth = has_fullwidth_alnum(text.as_bytes());
+    let grouped = has_trigger(text.as_bytes())
+        && text
+            .as_bytes()
+            .windows(3)
+            .any(|w| w[0].is_ascii_digit() && matches!(w[1], b' ' | b'-') && w[2].is_ascii_digit());
+    if !fullwidth && !grouped {
+        return None;
+    }
+    // One ASCII byte per folded character; other characters keep their bytes.
+    let mut out = String::with_capacity(text.len());
+    let mut map = Vec::with_capacity(text.len() + 1);
+    for (i, c) in text.char_indices() {
+        match fold_char(c) {
+            Some(a) => {
+                out.push(char::from(a));
+                map.push(i);
+            }
+            None => {
+                out.push(c);
+                map.extend(i..i + c.len_utf8());
+            }
+        }
+    }
+    map.push(text.len());
+    // Join digit groups in the known layouts.
+    let b = out.as_bytes();
+    let mut drop = vec![false; b.len()];
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let mut groups = Vec::new();
+        let mut seps = Vec::new();
+        let mut j = i;
+        loop {
+            let gs = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            groups.push(j - gs);
+            if j + 1 < b.len() && matches!(b[j], b' ' | b'-') && b[j + 1].is_ascii_digit() {
+                seps.push(j);
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let bounded = j >= b.len() || !b[j].is_ascii_alphanumeric();
+        if bounded && LAYOUTS.contains(&groups.as_slice()) {
+            for s in seps {
+                drop[s] = true;
+            }
+        }
+        i = j.max(i + 1);
+    }
+    let mut joined = String::with_capacity(out.len());
+    let mut jmap = Vec::with_capacity(map.len());
+    for (k, ch) in out.char_indices() {
+        if drop[k] {
+            continue;
+        }
+        joined.push(ch);
+        jmap.extend_from_slice(&map[k..k + ch.len_utf8()]);
+    }
+    jmap.push(text.len());
+    if joined == text {
+        return None;
+    }
+    Some((joined, jmap))
+}
+
+fn detect_ascii(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, Detector)>) {
     let b = text.as_bytes();
     // Every detector needs an ASCII digit or an `@`; most Chinese records
     // have neither, and this check runs at memory speed.
@@ -382,5 +524,30 @@ mod tests {
         );
         assert!(run("版本 1.2.3.4.5").is_empty());
         assert!(run("256.1.1.1").is_empty());
+    }
+
+    #[test]
+    fn folded_forms_and_grouped_digits() {
+        assert_eq!(
+            run("电话１３８１２３４５６７８联系"),
+            vec![("１３８１２３４５６７８".into(), "mobile")]
+        );
+        assert_eq!(
+            run("call 138 1234 5678 now"),
+            vec![("138 1234 5678".into(), "mobile")]
+        );
+        assert_eq!(
+            run("卡号4111-1111-1111-1111。"),
+            vec![("4111-1111-1111-1111".into(), "bank-card")]
+        );
+        assert_eq!(
+            run("信箱ａ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+            vec![("ａ＠ｅｘａｍｐｌｅ．ｃｏｍ".into(), "email")]
+        );
+        // Two numbers side by side stay two numbers.
+        assert_eq!(run("13812345678 13912345678").len(), 2);
+        // Other groupings are not joined, and no finding is reported twice.
+        assert!(run("1381 2345 678").is_empty());
+        assert_eq!(run("13812345678，１３８").len(), 1);
     }
 }

@@ -8,9 +8,10 @@ use pinyin::ToPinyin;
 use regex::{Regex, RegexSet};
 use serde::Serialize;
 
+use crate::bigram::Bigrams;
 use crate::detect::{self, Detector};
 use crate::lexicon::parse_lexicon;
-use crate::normalize::{Normalized, Options, SEP, Table};
+use crate::normalize::{BREAK, Normalized, Options, SEP, Table};
 use crate::{ScreenError, UNCLASSIFIED};
 
 /// One lexicon entry (deduplicated on term and risk).
@@ -104,6 +105,9 @@ pub struct BuildStats {
     pub pinyin_patterns: usize,
     /// Heap bytes of the automaton and normalization table.
     pub automaton_bytes: usize,
+    /// Per mille of the bigram gate's bits that are set: the chance that a
+    /// pair of characters found in no pattern still opens the gate.
+    pub gate_fill_permille: u32,
 }
 
 /// Builds an [`Engine`]. Detectors are all on by default.
@@ -355,8 +359,8 @@ impl EngineBuilder {
             });
             (ac, py)
         });
-        let ac = ac?;
-        let (ppats, pinyin_patterns, pinyin_ac) = pinyin?;
+        let (ac, gate) = ac?;
+        let (ppats, pinyin_patterns, (pinyin_ac, _)) = pinyin?;
         pats.extend(ppats);
         stats.patterns = pats.len();
         stats.pinyin_patterns = pinyin_patterns;
@@ -392,6 +396,7 @@ impl EngineBuilder {
         stats.automaton_bytes = ac.as_ref().map_or(0, |a| a.heap_bytes())
             + pinyin_ac.as_ref().map_or(0, |a| a.heap_bytes())
             + 0x10000 * 2
+            + gate.heap_bytes()
             + infos.len() * std::mem::size_of::<PatInfo>()
             + targets.len() * std::mem::size_of::<(u32, Via)>();
         let regex_set = if self.regexes.is_empty() {
@@ -406,10 +411,12 @@ impl EngineBuilder {
         for d in Detector::ALL {
             detectors[d.index()] = self.detectors[d.index()].is_some();
         }
+        stats.gate_fill_permille = (gate.fill() * 1000.0).round() as u32;
         Ok(Engine {
             opts: self.opts,
             table,
             ac,
+            gate,
             pinyin_ac,
             pats: infos,
             targets,
@@ -451,19 +458,21 @@ fn add_pat(
     }
 }
 
-fn automaton(
-    index: HashMap<String, u32>,
-) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
+/// The automaton of `index` and the bigram gate of its patterns.
+type Built = (Option<CharwiseDoubleArrayAhoCorasick<u32>>, Bigrams);
+
+fn automaton(index: HashMap<String, u32>) -> Result<Built, ScreenError> {
+    let gate = Bigrams::new(index.keys().map(String::as_str));
     if index.is_empty() {
-        return Ok(None);
+        return Ok((None, gate));
     }
     let mut keyed: Vec<(String, u32)> = index.into_iter().collect();
     keyed.sort_unstable_by_key(|&(_, v)| v);
-    CharwiseDoubleArrayAhoCorasickBuilder::new()
+    let ac = CharwiseDoubleArrayAhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
         .build_with_values(keyed)
-        .map(Some)
-        .map_err(|e| ScreenError::Automaton(e.to_string()))
+        .map_err(|e| ScreenError::Automaton(e.to_string()))?;
+    Ok((Some(ac), gate))
 }
 
 fn pinyin_variants(table: &Table, term: &str, opts: &Options) -> Vec<(String, Via)> {
@@ -548,6 +557,7 @@ pub struct Engine {
     opts: Options,
     table: std::sync::Arc<Table>,
     ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    gate: Bigrams,
     pinyin_ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     pats: Vec<PatInfo>,
     targets: Vec<(u32, Via)>,
@@ -617,6 +627,11 @@ impl Engine {
             let pats = &self.pats;
             let mut sink = ScanSink {
                 st: ac.find_overlapping_stepper(),
+                root: ac.find_overlapping_stepper(),
+                gate: &self.gate,
+                prev: BREAK,
+                singles: self.gate.any_single,
+                lazy: false,
                 py: self
                     .pinyin_ac
                     .as_ref()
@@ -792,8 +807,18 @@ impl Engine {
     }
 }
 
+/// Receives the normalized characters and steps the automaton.
 struct ScanSink<'a> {
     st: daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
+    /// A stepper at the root, copied in to restart.
+    root: daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
+    gate: &'a Bigrams,
+    /// Whether some pattern is one character long.
+    singles: bool,
+    /// The previous normalized character.
+    prev: char,
+    /// `st` is stale: the state is the root's child for `prev`.
+    lazy: bool,
     py: Option<(
         &'a CharwiseDoubleArrayAhoCorasick<u32>,
         daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
@@ -811,18 +836,33 @@ impl crate::normalize::Emit for ScanSink<'_> {
     fn emit(&mut self, ch: char, os: usize, oe: usize) {
         self.ring[self.k & self.mask] = os;
         self.k += 1;
-        self.st.consume(ch);
-        for m in self.st.matches() {
-            push_cand(
-                self.cands,
-                self.pats,
-                self.ring,
-                self.mask,
-                self.k,
-                oe,
-                m.value(),
-            );
+        // See `bigram.rs` for why this is exact: with the gate closed the
+        // state is the root's child for `ch`, computed only when needed.
+        let open = self.gate.contains(self.prev, ch);
+        if open || (self.singles && self.gate.single(ch)) {
+            if !open {
+                self.st = self.root.clone();
+            } else if self.lazy {
+                self.st = self.root.clone();
+                self.st.consume(self.prev);
+            }
+            self.lazy = false;
+            self.st.consume(ch);
+            for m in self.st.matches() {
+                push_cand(
+                    self.cands,
+                    self.pats,
+                    self.ring,
+                    self.mask,
+                    self.k,
+                    oe,
+                    m.value(),
+                );
+            }
+        } else {
+            self.lazy = true;
         }
+        self.prev = ch;
         if let Some((pac, py, dirty)) = &mut self.py {
             if ch.is_ascii() {
                 py.consume(ch);

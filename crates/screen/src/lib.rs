@@ -5,9 +5,11 @@
 //! threads. Text is normalized character by character (width and
 //! compatibility forms, case, traditional to simplified Chinese, digit
 //! variants and Chinese numerals, bounded separator skipping) and run through
-//! one charwise double-array Aho-Corasick automaton (daachorse) that also holds
-//! pinyin variants of Chinese terms. Every finding points at the exact bytes
-//! of the original record: `matched == &record[start..end]`.
+//! a charwise double-array Aho-Corasick automaton (daachorse), gated by a
+//! Bloom set of the character pairs inside patterns so that most positions
+//! skip it; pinyin variants of Chinese terms run in a second automaton over
+//! ASCII. Every finding points at the exact bytes of the original record:
+//! `matched == &record[start..end]`.
 //!
 //! ```
 //! use beian_screen::EngineBuilder;
@@ -23,6 +25,7 @@
 //! # Ok::<(), beian_screen::ScreenError>(())
 //! ```
 
+mod bigram;
 mod detect;
 mod engine;
 mod error;
