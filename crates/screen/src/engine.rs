@@ -8,7 +8,7 @@ use pinyin::ToPinyin;
 use regex::{Regex, RegexSet};
 use serde::Serialize;
 
-use crate::bigram::Bigrams;
+use crate::bigram::{Bigrams, INNER, LAST};
 use crate::detect::{self, Detector};
 use crate::lexicon::parse_lexicon;
 use crate::normalize::{BREAK, Normalized, Options, SEP, Table};
@@ -420,7 +420,9 @@ impl EngineBuilder {
             pinyin_ac,
             pats: infos,
             targets,
-            ring: (max_chars + 1).next_power_of_two(),
+            // Matches and automaton replays look back `max_chars`.
+            ring: (max_chars + 2).next_power_of_two(),
+            max_chars,
             entries: self.entries.clone(),
             regexes: self.regexes.clone(),
             regex_set,
@@ -541,6 +543,7 @@ struct Cand {
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     ring: Vec<usize>,
+    chars: Vec<char>,
     cands: Vec<Cand>,
     allows: Vec<Cand>,
     det: Vec<(usize, usize, Detector)>,
@@ -562,6 +565,8 @@ pub struct Engine {
     pats: Vec<PatInfo>,
     targets: Vec<(u32, Via)>,
     ring: usize,
+    /// The longest pattern, in normalized characters.
+    max_chars: usize,
     entries: Vec<Entry>,
     regexes: Vec<(u32, Regex)>,
     regex_set: Option<RegexSet>,
@@ -620,9 +625,11 @@ impl Engine {
         if let Some(ac) = &self.ac {
             if scratch.ring.len() < self.ring {
                 scratch.ring.resize(self.ring, 0);
+                scratch.chars.resize(self.ring, BREAK);
             }
             let mask = self.ring - 1;
             let ring = &mut scratch.ring[..self.ring];
+            let chars = &mut scratch.chars[..self.ring];
             let cands = &mut scratch.cands;
             let pats = &self.pats;
             let mut sink = ScanSink {
@@ -630,8 +637,12 @@ impl Engine {
                 root: ac.find_overlapping_stepper(),
                 gate: &self.gate,
                 prev: BREAK,
+                prev2: BREAK,
                 singles: self.gate.any_single,
-                lazy: false,
+                run: 0,
+                st_k: 0,
+                reach: self.max_chars,
+                chars,
                 py: self
                     .pinyin_ac
                     .as_ref()
@@ -807,7 +818,8 @@ impl Engine {
     }
 }
 
-/// Receives the normalized characters and steps the automaton.
+/// Receives the normalized characters and runs the automaton where a match
+/// may end (see `bigram.rs`).
 struct ScanSink<'a> {
     st: daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
     /// A stepper at the root, copied in to restart.
@@ -815,39 +827,67 @@ struct ScanSink<'a> {
     gate: &'a Bigrams,
     /// Whether some pattern is one character long.
     singles: bool,
-    /// The previous normalized character.
+    /// The previous normalized character, and the one before.
     prev: char,
-    /// `st` is stale: the state is the root's child for `prev`.
-    lazy: bool,
+    prev2: char,
+    /// Positions in a row (ending at the last one) whose pair is INNER.
+    run: usize,
+    /// Characters consumed by `st`.
+    st_k: usize,
+    /// The longest pattern: the state after any character depends only on
+    /// this many characters before it.
+    reach: usize,
     py: Option<(
         &'a CharwiseDoubleArrayAhoCorasick<u32>,
         daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
         bool,
     )>,
+    /// Original start offsets and normalized characters of the last
+    /// `mask + 1` positions.
     ring: &'a mut [usize],
+    chars: &'a mut [char],
     mask: usize,
+    /// Characters seen.
     k: usize,
     cands: &'a mut Vec<Cand>,
     pats: &'a [PatInfo],
 }
 
+impl ScanSink<'_> {
+    /// Brings `st` to the state after the `k`-th character: on from where
+    /// it stopped if that is inside the current run, else from the root at
+    /// the position before the run, or `reach` characters back if the run
+    /// is longer (the state depends on no more; the ring holds them).
+    #[inline(always)]
+    fn advance(&mut self) {
+        let k = self.k;
+        let s0 = k.saturating_sub((self.run + 1).min(self.reach));
+        if self.st_k <= s0 {
+            self.st = self.root.clone();
+            self.st_k = s0;
+        }
+        while self.st_k < k {
+            self.st.consume(self.chars[self.st_k & self.mask]);
+            self.st_k += 1;
+        }
+    }
+}
+
 impl crate::normalize::Emit for ScanSink<'_> {
     #[inline(always)]
     fn emit(&mut self, ch: char, os: usize, oe: usize) {
-        self.ring[self.k & self.mask] = os;
+        let at = self.k & self.mask;
+        self.ring[at] = os;
+        self.chars[at] = ch;
         self.k += 1;
-        // See `bigram.rs` for why this is exact: with the gate closed the
-        // state is the root's child for `ch`, computed only when needed.
-        let open = self.gate.contains(self.prev, ch);
-        if open || (self.singles && self.gate.single(ch)) {
-            if !open {
-                self.st = self.root.clone();
-            } else if self.lazy {
-                self.st = self.root.clone();
-                self.st.consume(self.prev);
-            }
-            self.lazy = false;
-            self.st.consume(ch);
+        let slot = self.gate.get(self.prev, ch);
+        self.run = if slot & INNER != 0 { self.run + 1 } else { 0 };
+        let end = (slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run))
+            || (self.singles && self.gate.single(ch));
+        self.prev2 = self.prev;
+        self.prev = ch;
+        if end {
+            self.advance();
             for m in self.st.matches() {
                 push_cand(
                     self.cands,
@@ -859,10 +899,7 @@ impl crate::normalize::Emit for ScanSink<'_> {
                     m.value(),
                 );
             }
-        } else {
-            self.lazy = true;
         }
-        self.prev = ch;
         if let Some((pac, py, dirty)) = &mut self.py {
             if ch.is_ascii() {
                 py.consume(ch);

@@ -6,8 +6,8 @@
 //! compatibility forms, case, traditional to simplified Chinese, digit
 //! variants and Chinese numerals, bounded separator skipping) and run through
 //! a charwise double-array Aho-Corasick automaton (daachorse), gated by a
-//! Bloom set of the character pairs inside patterns so that most positions
-//! skip it; pinyin variants of Chinese terms run in a second automaton over
+//! Bloom table of the character pairs in patterns so that it runs only where
+//! a match may end; pinyin variants of Chinese terms run in a second automaton over
 //! ASCII. Every finding points at the exact bytes of the original record:
 //! `matched == &record[start..end]`.
 //!

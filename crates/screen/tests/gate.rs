@@ -1,7 +1,8 @@
 //! Property: the scanner (bigram gate, lazy automaton restarts) finds
 //! exactly the leftmost-longest, non-overlapping occurrences that a naive
 //! search over the same text finds. A four-letter alphabet makes terms
-//! share prefixes, suffixes and bigrams, and one-character terms appear.
+//! share prefixes, suffixes and bigrams, and one-character terms appear;
+//! texts longer than the scanner's ring make it catch up inside long runs.
 
 use std::collections::BTreeSet;
 
@@ -43,7 +44,7 @@ proptest! {
     #[test]
     fn gated_scan_equals_naive_search(
         terms in proptest::collection::btree_set(word(4), 1..8),
-        text in word(60),
+        text in word(200),
     ) {
         let mut b = EngineBuilder::new();
         b.options(Options::none()).no_detectors();
@@ -57,5 +58,28 @@ proptest! {
             .map(|f| (f.start, f.end, f.term.to_string()))
             .collect();
         prop_assert_eq!(got, naive(&text, &terms), "terms {:?} text {}", terms, text);
+    }
+}
+
+/// A run of pairs that continue a pattern far longer than the scanner's
+/// ring, with no pair that ends one until the very end (the period, 3, does
+/// not divide the ring's size): the one match at the end is found, once.
+#[test]
+fn long_run_without_an_ending_pair() {
+    let term = format!("{}丁", "甲乙丙".repeat(4));
+    let mut b = EngineBuilder::new();
+    b.options(Options::none()).no_detectors();
+    b.term(&term, "A.1.a");
+    let engine = b.build().unwrap();
+    let terms: BTreeSet<String> = [term.clone()].into_iter().collect();
+    for reps in [4, 40, 100, 333] {
+        let text = format!("{}丁", "甲乙丙".repeat(reps));
+        let got: Vec<(usize, usize, String)> = engine
+            .find(&text)
+            .into_iter()
+            .map(|f| (f.start, f.end, f.term.to_string()))
+            .collect();
+        assert_eq!(got, naive(&text, &terms), "{reps} repetitions");
+        assert_eq!(got.len(), 1, "{reps}");
     }
 }
