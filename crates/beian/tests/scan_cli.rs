@@ -127,3 +127,44 @@ fn lexicon_stats_reports_shortfalls_against_the_standard() {
     assert_eq!(a1a2.len(), 17, "the 17 A.1/A.2 risks are checked");
     assert!(a1a2.iter().all(|r| r["meets"] == false));
 }
+
+#[test]
+fn homophones_flag_finds_same_sound_and_mixed_pinyin() {
+    let d = dir();
+    let lex = d.join("homo.txt");
+    std::fs::write(&lex, "法轮功\n").unwrap();
+    let input = d.join("homo-in.txt");
+    std::fs::write(&input, "他练发论公\n他练法lun功\n正常的一行\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--lexicon",
+            lex.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ];
+        args.extend_from_slice(extra);
+        args.push(input.to_str().unwrap());
+        let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+            .args(&args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(run(&[]).is_empty(), "off by default");
+    let found = run(&["--homophones"]);
+    let matched: Vec<&str> = found
+        .iter()
+        .map(|f| f["matched"].as_str().unwrap())
+        .collect();
+    assert_eq!(matched, ["发论公", "法lun功"]);
+    assert!(
+        found
+            .iter()
+            .all(|f| f["via"] == "homophone" && f["term"] == "法轮功")
+    );
+}

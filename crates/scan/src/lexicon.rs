@@ -5,40 +5,84 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use beian_screen::{EngineBuilder, UNCLASSIFIED};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ScanError;
 use crate::input::read_file_to_string;
 
-/// beian's mapping of the konsheng/Sensitive-lexicon file names (the file
-/// name is the category) to GB/T 45654 Appendix A risk codes. This is a
-/// judgement made for beian, not part of that list; `--risk` overrides it.
-pub const KONSHENG_RISKS: &[(&str, &str)] = &[
-    ("COVID-19词库", "A.1.g"),
-    ("GFW补充词库", "A.1.a"),
-    ("其他词库", "A.1.h"),
-    ("反动词库", "A.1.a"),
-    ("广告类型", "A.3.e"),
-    ("政治类型", "A.1.b"),
-    ("新思想启蒙", "A.1.a"),
-    ("暴恐词库", "A.1.d"),
-    ("民生词库", "A.1.c"),
-    ("涉枪涉爆", "A.1.h"),
-    ("网易前端过滤敏感词库", "A.1.h"),
-    ("色情类型", "A.1.f"),
-    ("色情词库", "A.1.f"),
-    ("补充词库", "A.1.h"),
-    ("贪腐词库", "A.1.h"),
-    ("零时-Tencent", "A.1.h"),
-    ("非法网址", "A.1.h"),
-];
+/// One lexicon map of the knowledge base (`kb/lexicon-maps/*.toml`): file
+/// names of a published list (its categories) to Annex A risk codes, each
+/// with why and how sure. beian's judgement, not the list's; `--risk` or a
+/// TSV risk column overrides it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LexiconMap {
+    pub name: String,
+    pub source: String,
+    #[serde(default)]
+    pub license: Option<String>,
+    pub map: Vec<LexiconMapEntry>,
+}
 
-/// The risk code for a lexicon file name (without extension), if known.
+/// A file name (without extension) and its risk code.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LexiconMapEntry {
+    pub from: String,
+    pub risk: String,
+    pub why: String,
+    /// `high`, `medium` or `low`.
+    pub confidence: String,
+}
+
+/// The lexicon maps shipped in the knowledge base, checked: every risk is
+/// an Annex A code, every entry says why.
+pub fn lexicon_maps() -> Result<&'static [LexiconMap], ScanError> {
+    static MAPS: std::sync::OnceLock<Result<Vec<LexiconMap>, String>> = std::sync::OnceLock::new();
+    MAPS.get_or_init(|| {
+        let kb = beian_kb::Kb::embedded().map_err(|e| e.to_string())?;
+        let dir = beian_kb::EMBEDDED
+            .get_dir("lexicon-maps")
+            .ok_or("kb/lexicon-maps is missing")?;
+        let mut files: Vec<_> = dir.files().collect();
+        files.sort_by_key(|f| f.path().to_path_buf());
+        let mut maps = Vec::new();
+        for f in files {
+            let origin = format!("kb/{}", f.path().display());
+            let text = f.contents_utf8().ok_or(format!("{origin}: not UTF-8"))?;
+            let m: LexiconMap = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+            for e in &m.map {
+                if !kb.taxonomy().is_risk_code(&e.risk) {
+                    return Err(format!(
+                        "{origin}: {:?}: {:?} is not an Annex A risk code",
+                        e.from, e.risk
+                    ));
+                }
+                if e.why.trim().is_empty()
+                    || !["high", "medium", "low"].contains(&e.confidence.as_str())
+                {
+                    return Err(format!(
+                        "{origin}: {:?}: needs `why` and a confidence of high, medium or low",
+                        e.from
+                    ));
+                }
+            }
+            maps.push(m);
+        }
+        Ok(maps)
+    })
+    .as_ref()
+    .map(Vec::as_slice)
+    .map_err(|e| ScanError::Kb(e.clone()))
+}
+
+/// The risk code for a lexicon file name (without extension), if a shipped
+/// lexicon map knows it.
 pub fn risk_for_file_name(stem: &str) -> Option<&'static str> {
-    KONSHENG_RISKS
+    lexicon_maps()
+        .ok()?
         .iter()
-        .find(|(n, _)| *n == stem)
-        .map(|(_, r)| *r)
+        .flat_map(|m| &m.map)
+        .find(|e| e.from == stem)
+        .map(|e| e.risk.as_str())
 }
 
 fn is_lexicon_file(p: &Path) -> bool {

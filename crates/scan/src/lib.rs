@@ -17,6 +17,6 @@ pub mod sample;
 
 pub use error::ScanError;
 pub use lexicon::{
-    LexiconStats, keyword_sheet_stats, keyword_sheet_terms, lexicon_stats, load_allow_files,
-    load_lexicon_files,
+    LexiconMap, LexiconMapEntry, LexiconStats, keyword_sheet_stats, keyword_sheet_terms,
+    lexicon_maps, lexicon_stats, load_allow_files, load_lexicon_files, risk_for_file_name,
 };

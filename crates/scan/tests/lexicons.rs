@@ -68,3 +68,36 @@ fn empty_and_missing_lexicons_are_errors() {
     let err = load_lexicon_files(&mut EngineBuilder::new(), &[sub], None).expect_err("must fail");
     assert!(err.to_string().contains("no lexicon files"), "{err}");
 }
+
+/// The shipped lexicon maps load and are checked, and name every konsheng
+/// file of the shared data (so no file silently falls back to
+/// `unclassified`).
+#[test]
+fn konsheng_map_covers_every_shared_file() {
+    let maps = beian_scan::lexicon_maps().unwrap();
+    let konsheng = maps.iter().find(|m| m.name == "konsheng").unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/lexicons/konsheng");
+    let mut files = 0;
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_some_and(|e| e == "txt") {
+            files += 1;
+            let stem = p.file_stem().unwrap().to_str().unwrap();
+            let risk = beian_scan::risk_for_file_name(stem);
+            assert!(
+                risk.is_some(),
+                "{stem} has no risk in kb/lexicon-maps/konsheng.toml"
+            );
+            assert!(
+                konsheng
+                    .map
+                    .iter()
+                    .any(|e| e.from == stem && !e.why.is_empty())
+            );
+        }
+    }
+    assert!(files >= 17);
+    assert_eq!(beian_scan::risk_for_file_name("色情词库"), Some("A.1.f"));
+    assert_eq!(beian_scan::risk_for_file_name("no such list"), None);
+}

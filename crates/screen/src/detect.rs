@@ -19,7 +19,7 @@ pub enum Detector {
     Uscc,
     /// E-mail address.
     Email,
-    /// IPv4 address.
+    /// IPv4 or IPv6 address.
     Ip,
 }
 
@@ -303,6 +303,7 @@ fn detect_ascii(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, De
         || on(Detector::Uscc);
     let mut saw_at = false;
     let mut saw_dot = false;
+    let mut saw_colon = false;
     if tokens {
         let mut i = 0;
         while i < b.len() {
@@ -311,6 +312,8 @@ fn detect_ascii(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, De
                 saw_at = true;
             } else if c == b'.' {
                 saw_dot = true;
+            } else if c == b':' {
+                saw_colon = true;
             }
             if !c.is_ascii_alphanumeric() {
                 i += 1;
@@ -340,12 +343,26 @@ fn detect_ascii(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, De
     } else {
         saw_at = memchr_byte(b, b'@');
         saw_dot = memchr_byte(b, b'.');
+        saw_colon = memchr_byte(b, b':');
     }
     if saw_at && on(Detector::Email) {
         emails(b, out);
     }
     if saw_dot && on(Detector::Ip) {
         ipv4(b, out);
+    }
+    if saw_colon && on(Detector::Ip) {
+        let from = out.len();
+        ipv6(b, out);
+        if out.len() > from {
+            // An IPv4 tail (`::ffff:192.0.2.128`) is part of the IPv6 address.
+            let v6: Vec<(usize, usize)> = out[from..].iter().map(|&(s, e, _)| (s, e)).collect();
+            let mut k = 0;
+            out.retain(|&(s, e, d)| {
+                k += 1;
+                k > from || d != Detector::Ip || !v6.iter().any(|&(vs, ve)| vs <= s && e <= ve)
+            });
+        }
     }
 }
 
@@ -452,6 +469,50 @@ fn ipv4(b: &[u8], out: &mut Vec<(usize, usize, Detector)>) {
     }
 }
 
+/// IPv6 addresses: maximal runs of hex digits, colons and dots (for an
+/// embedded IPv4 tail), bounded by neither a letter nor a digit, that
+/// `Ipv6Addr` parses, with at least two non-empty groups and at least three
+/// unless `::` compresses zeros (so `12:30`, `a::b` inside `std::b` and
+/// `::1` are not reported).
+fn ipv6(b: &[u8], out: &mut Vec<(usize, usize, Detector)>) {
+    let tok = |c: u8| c.is_ascii_hexdigit() || c == b':' || c == b'.';
+    let mut i = 0;
+    while i < b.len() {
+        if !tok(b[i]) || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b':')) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && tok(b[i]) {
+            i += 1;
+        }
+        let mut end = i;
+        // A sentence may end with a dot right after the address.
+        while end > start && b[end - 1] == b'.' {
+            end -= 1;
+        }
+        if i < b.len() && b[i].is_ascii_alphanumeric() {
+            continue;
+        }
+        let s = &b[start..end];
+        let colons = s.iter().filter(|&&c| c == b':').count();
+        if colons < 2 {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(s) else {
+            continue;
+        };
+        let groups = text.split(':').filter(|g| !g.is_empty()).count();
+        let compressed = text.contains("::");
+        if groups < 2 || (!compressed && groups < 3) {
+            continue;
+        }
+        if text.parse::<std::net::Ipv6Addr>().is_ok() {
+            out.push((start, end, Detector::Ip));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,6 +585,32 @@ mod tests {
         );
         assert!(run("版本 1.2.3.4.5").is_empty());
         assert!(run("256.1.1.1").is_empty());
+    }
+
+    #[test]
+    fn ipv6_addresses() {
+        assert_eq!(
+            run("服务器 2001:db8::8a2e:370:7334 上"),
+            vec![("2001:db8::8a2e:370:7334".into(), "ip")]
+        );
+        assert_eq!(
+            run("地址fe80::1ff:fe23:4567:890a。"),
+            vec![("fe80::1ff:fe23:4567:890a".into(), "ip")]
+        );
+        assert_eq!(
+            run("full 2001:0db8:0000:0000:0000:ff00:0042:8329."),
+            vec![("2001:0db8:0000:0000:0000:ff00:0042:8329".into(), "ip")]
+        );
+        assert_eq!(
+            run("mapped ::ffff:192.0.2.128 here"),
+            vec![("::ffff:192.0.2.128".into(), "ip")]
+        );
+        // Times, ratios, scopes and the loopback are not addresses.
+        assert!(run("时间 12:30:45").is_empty());
+        assert!(run("比分 3:2").is_empty());
+        assert!(run("std::vector<int> a::b").is_empty());
+        assert!(run("loopback ::1").is_empty());
+        assert!(run("bad 2001:db8:::1").is_empty());
     }
 
     #[test]

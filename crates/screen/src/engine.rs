@@ -12,6 +12,7 @@ use crate::bigram::{Bigrams, INNER, LAST};
 use crate::detect::{self, Detector};
 use crate::lexicon::parse_lexicon;
 use crate::normalize::{BREAK, Normalized, Options, SEP, Table};
+use crate::sound::Sounds;
 use crate::{ScreenError, UNCLASSIFIED};
 
 /// One lexicon entry (deduplicated on term and risk).
@@ -39,6 +40,9 @@ pub enum Via {
     Pinyin,
     /// The pinyin initials of a Chinese term.
     Initials,
+    /// Characters of the same sound, or pinyin mixed in
+    /// ([`Options::homophones`]).
+    Homophone,
 }
 
 /// What produced a hit.
@@ -412,11 +416,17 @@ impl EngineBuilder {
             detectors[d.index()] = self.detectors[d.index()].is_some();
         }
         stats.gate_fill_permille = (gate.fill() * 1000.0).round() as u32;
+        let sound = if self.opts.homophones {
+            self.sound_matcher(&table, &kept)?
+        } else {
+            None
+        };
         Ok(Engine {
             opts: self.opts,
             table,
             ac,
             gate,
+            sound,
             pinyin_ac,
             pats: infos,
             targets,
@@ -430,6 +440,47 @@ impl EngineBuilder {
             detector_risk: self.detectors.clone(),
             stats,
         })
+    }
+}
+
+impl EngineBuilder {
+    /// The homophone automaton over the kept Chinese terms of three or more
+    /// characters.
+    fn sound_matcher(
+        &self,
+        table: &Table,
+        kept: &[u32],
+    ) -> Result<Option<SoundMatcher>, ScreenError> {
+        let sounds = Sounds::new();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut pats: Vec<(u32, Vec<u32>)> = Vec::new();
+        for &i in kept {
+            let e = &self.entries[i as usize];
+            let n = Normalized::with_table(table, &e.term);
+            let nchars = n.spans.len();
+            if nchars < 3 {
+                continue;
+            }
+            let Some(key) = sounds.key(&n.text) else {
+                continue;
+            };
+            let p = *index.entry(key).or_insert_with(|| {
+                pats.push((nchars as u32, Vec::new()));
+                (pats.len() - 1) as u32
+            });
+            let targets = &mut pats[p as usize].1;
+            if !targets
+                .iter()
+                .any(|&x| self.entries[x as usize].risk == e.risk)
+            {
+                targets.push(i);
+            }
+        }
+        if index.is_empty() {
+            return Ok(None);
+        }
+        let ac = overlapping(index)?;
+        Ok(Some(SoundMatcher { sounds, ac, pats }))
     }
 }
 
@@ -468,13 +519,19 @@ fn automaton(index: HashMap<String, u32>) -> Result<Built, ScreenError> {
     if index.is_empty() {
         return Ok((None, gate));
     }
+    Ok((Some(overlapping(index)?), gate))
+}
+
+/// A standard (overlapping) automaton of `index`, values in key order.
+fn overlapping(
+    index: HashMap<String, u32>,
+) -> Result<CharwiseDoubleArrayAhoCorasick<u32>, ScreenError> {
     let mut keyed: Vec<(String, u32)> = index.into_iter().collect();
     keyed.sort_unstable_by_key(|&(_, v)| v);
-    let ac = CharwiseDoubleArrayAhoCorasickBuilder::new()
+    CharwiseDoubleArrayAhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
         .build_with_values(keyed)
-        .map_err(|e| ScreenError::Automaton(e.to_string()))?;
-    Ok((Some(ac), gate))
+        .map_err(|e| ScreenError::Automaton(e.to_string()))
 }
 
 fn pinyin_variants(table: &Table, term: &str, opts: &Options) -> Vec<(String, Via)> {
@@ -539,6 +596,14 @@ struct Cand {
     pat: u32,
 }
 
+/// The homophone automaton: syllable keys of the Chinese terms.
+struct SoundMatcher {
+    sounds: Sounds,
+    ac: CharwiseDoubleArrayAhoCorasick<u32>,
+    /// Per pattern: syllables, and the entries (one per distinct risk).
+    pats: Vec<(u32, Vec<u32>)>,
+}
+
 /// Reusable per-thread buffers for [`Engine::scan`].
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
@@ -547,6 +612,8 @@ pub struct Scratch {
     cands: Vec<Cand>,
     allows: Vec<Cand>,
     det: Vec<(usize, usize, Detector)>,
+    spans: Vec<(usize, usize)>,
+    sound_hits: Vec<(usize, usize, u32)>,
 }
 
 impl Scratch {
@@ -561,6 +628,7 @@ pub struct Engine {
     table: std::sync::Arc<Table>,
     ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     gate: Bigrams,
+    sound: Option<SoundMatcher>,
     pinyin_ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     pats: Vec<PatInfo>,
     targets: Vec<(u32, Via)>,
@@ -658,6 +726,9 @@ impl Engine {
                 self.resolve(text, scratch, out);
             }
         }
+        if let Some(sound) = &self.sound {
+            self.scan_sounds(sound, text, scratch, out);
+        }
         if self.detectors.iter().any(|d| *d) {
             scratch.det.clear();
             detect::detect(text, &self.detectors, &mut scratch.det);
@@ -727,6 +798,69 @@ impl Engine {
                     start: c.os,
                     end: c.oe,
                     kind: HitKind::Entry { entry, via },
+                });
+            }
+        }
+    }
+
+    /// Homophone hits: leftmost-longest among themselves, where no other
+    /// lexicon hit and no allowed phrase is.
+    #[inline(never)]
+    fn scan_sounds(
+        &self,
+        sound: &SoundMatcher,
+        text: &str,
+        scratch: &mut Scratch,
+        out: &mut Vec<Hit>,
+    ) {
+        let Scratch {
+            spans,
+            sound_hits,
+            allows,
+            ..
+        } = scratch;
+        spans.clear();
+        sound_hits.clear();
+        let mut st = sound.ac.find_overlapping_stepper();
+        sound.sounds.walk(&self.table, text, |ch, s, e| {
+            spans.push((s, e));
+            st.consume(ch);
+            for m in st.matches() {
+                let n = sound
+                    .pats
+                    .get(m.value() as usize)
+                    .map_or(0, |p| p.0 as usize);
+                if let Some(&(start, _)) = spans.len().checked_sub(n).and_then(|i| spans.get(i)) {
+                    sound_hits.push((start, e, m.value()));
+                }
+            }
+        });
+        if sound_hits.is_empty() {
+            return;
+        }
+        sound_hits.sort_unstable_by_key(|&(s, e, p)| (s, std::cmp::Reverse(e), p));
+        let taken: Vec<(usize, usize)> = out
+            .iter()
+            .filter(|h| matches!(h.kind, HitKind::Entry { .. }))
+            .map(|h| (h.start, h.end))
+            .collect();
+        let mut last_end = 0;
+        for &(s, e, p) in sound_hits.iter() {
+            if s < last_end
+                || taken.iter().any(|&(a, b)| a < e && s < b)
+                || allows.iter().any(|a| a.os <= s && e <= a.oe)
+            {
+                continue;
+            }
+            last_end = e;
+            for &entry in sound.pats.get(p as usize).map_or(&[][..], |x| &x.1[..]) {
+                out.push(Hit {
+                    start: s,
+                    end: e,
+                    kind: HitKind::Entry {
+                        entry,
+                        via: Via::Homophone,
+                    },
                 });
             }
         }

@@ -31,6 +31,7 @@ mod engine;
 mod error;
 mod lexicon;
 mod normalize;
+mod sound;
 
 pub use detect::{Detector, luhn_valid, resident_id_valid, uscc_valid};
 pub use engine::{

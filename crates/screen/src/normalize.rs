@@ -47,6 +47,11 @@ pub struct Options {
     /// matched (single characters such as 出 or 日 in public lists flag most
     /// ordinary text). They still count in lexicon statistics.
     pub min_term_chars: usize,
+    /// Match Chinese terms of three or more characters by sound (谐音):
+    /// other characters with the same toneless pinyin, or pinyin mixed in
+    /// (`发论公`, `法lun功` for 法轮功). Off by default: a syllable is shared
+    /// by many characters, so it finds more, and more wrongly.
+    pub homophones: bool,
 }
 
 impl Default for Options {
@@ -63,6 +68,7 @@ impl Default for Options {
             min_initials_chars: 3,
             ascii_word_boundary: true,
             min_term_chars: 2,
+            homophones: false,
         }
     }
 }
@@ -82,6 +88,7 @@ impl Options {
             min_initials_chars: 3,
             ascii_word_boundary: false,
             min_term_chars: 1,
+            homophones: false,
         }
     }
 }
@@ -253,6 +260,7 @@ impl Table {
             pinyin_initials: false,
             min_initials_chars: 0,
             min_term_chars: 0,
+            homophones: false,
             ..opts
         };
         if let Ok(cache) = TABLES.lock()

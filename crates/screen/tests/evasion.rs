@@ -172,6 +172,34 @@ fn pinyin_alone() {
 }
 
 #[test]
+fn homophones_and_mixed_pinyin() {
+    let o = Options {
+        homophones: true,
+        ..Options::default()
+    };
+    let e = engine(o);
+    check(
+        &e,
+        &[
+            // Same-sound characters (睹搏 for 赌博: du-bo), pinyin mixed in.
+            ("上睹搏网站看", Some("赌博网站"), "睹搏网站"),
+            ("上du博网zhan看", Some("赌博网站"), "du博网zhan"),
+            ("卖违jin品", Some("违禁品"), "违jin品"),
+            // The exact term is found as text, not as a homophone.
+            ("赌博网站", Some("赌博网站"), "赌博网站"),
+            // Two-character terms are not matched by sound; other sounds are not.
+            ("上读书网站看", None, ""),
+        ],
+    );
+    assert_eq!(e.find("睹搏网站")[0].via, Some(Via::Homophone));
+    assert_eq!(e.find("赌博网站")[0].via, Some(Via::Text));
+    // Off by default.
+    assert!(engine(Options::default()).find("睹搏网站").is_empty());
+    // An allowed phrase suppresses homophone hits inside it too.
+    assert!(e.find("非违禁品清单").is_empty());
+}
+
+#[test]
 fn combined_defaults() {
     let e = engine(Options::default());
     check(

@@ -138,6 +138,11 @@ pub struct MoreArgs {
     /// Turn off Chinese-numeral and digit-variant folding.
     #[arg(long)]
     pub no_digits: bool,
+    /// Also match Chinese terms of 3+ characters by sound (谐音): same-sound
+    /// characters or pinyin mixed in (发论公, 法lun功 for 法轮功). Findings say
+    /// `"via": "homophone"`; expect more false positives.
+    #[arg(long)]
+    pub homophones: bool,
     /// Match terms of this many characters or more (after normalization).
     #[arg(long, default_value_t = 2)]
     pub min_term_chars: usize,
@@ -234,6 +239,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.more.no_digits {
         opts.digits = false;
     }
+    opts.homophones = args.more.homophones;
     opts.min_term_chars = args.more.min_term_chars;
     opts.max_skip = args.more.max_skip;
     let mut builder = EngineBuilder::new();

@@ -4,14 +4,16 @@
 
 use std::sync::OnceLock;
 
-use beian_screen::{Engine, EngineBuilder};
+use beian_screen::{Engine, EngineBuilder, Options};
 use libfuzzer_sys::fuzz_target;
 
 fn engine() -> &'static Engine {
     static E: OnceLock<Engine> = OnceLock::new();
     E.get_or_init(|| {
         let mut b = EngineBuilder::new();
-        b.lexicon_text("fuzz.txt", "赌博网站\n违禁品\nbadword\n六合彩\nab\n", Some("A.1.h"))
+        // Every path: homophones too (off by default).
+        b.options(Options { homophones: true, ..Options::default() });
+        b.lexicon_text("fuzz.txt", "赌博网站\n违禁品\nbadword\n六合彩\nab\n违禁品交易\n法轮功\n", Some("A.1.h"))
             .expect("lexicon");
         b.allow_text("allow.txt", "非违禁品\n").expect("allow");
         b.build().expect("engine")
