@@ -129,7 +129,7 @@ fn lexicon_stats_reports_shortfalls_against_the_standard() {
 }
 
 #[test]
-fn homophones_flag_finds_same_sound_and_mixed_pinyin() {
+fn mixed_pinyin_by_default_homophones_on_request() {
     let d = dir();
     let lex = d.join("homo.txt");
     std::fs::write(&lex, "法轮功\n").unwrap();
@@ -155,16 +155,18 @@ fn homophones_flag_finds_same_sound_and_mixed_pinyin() {
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .collect::<Vec<_>>()
     };
-    assert!(run(&[]).is_empty(), "off by default");
+    // Pinyin mixed in is matched by default, same-sound characters on request.
+    let by_default = run(&[]);
+    assert_eq!(by_default.len(), 1, "{by_default:?}");
+    assert_eq!(by_default[0]["matched"], "法lun功");
+    assert_eq!(by_default[0]["via"], "mixed-pinyin");
+    assert!(run(&["--no-pinyin"]).is_empty());
     let found = run(&["--homophones"]);
     let matched: Vec<&str> = found
         .iter()
         .map(|f| f["matched"].as_str().unwrap())
         .collect();
     assert_eq!(matched, ["发论公", "法lun功"]);
-    assert!(
-        found
-            .iter()
-            .all(|f| f["via"] == "homophone" && f["term"] == "法轮功")
-    );
+    assert_eq!(found[0]["via"], "homophone");
+    assert!(found.iter().all(|f| f["term"] == "法轮功"));
 }

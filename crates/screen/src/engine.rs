@@ -40,9 +40,11 @@ pub enum Via {
     Pinyin,
     /// The pinyin initials of a Chinese term.
     Initials,
-    /// Characters of the same sound, or pinyin mixed in
-    /// ([`Options::homophones`]).
+    /// Characters of the same sound ([`Options::homophones`]).
     Homophone,
+    /// Pinyin syllables in place of some characters
+    /// ([`Options::mixed_pinyin`]).
+    MixedPinyin,
 }
 
 /// What produced a hit.
@@ -416,11 +418,16 @@ impl EngineBuilder {
             detectors[d.index()] = self.detectors[d.index()].is_some();
         }
         stats.gate_fill_permille = (gate.fill() * 1000.0).round() as u32;
-        let sound = if self.opts.homophones {
+        let sound = if self.opts.homophones || self.opts.mixed_pinyin {
             self.sound_matcher(&table, &kept)?
         } else {
             None
         };
+        if let Some(m) = &sound {
+            stats.automaton_bytes += m.ac.heap_bytes()
+                + m.sounds.heap_bytes()
+                + m.pats.iter().map(|p| 24 + 4 * p.1.len()).sum::<usize>();
+        }
         Ok(Engine {
             opts: self.opts,
             table,
@@ -690,6 +697,8 @@ impl Engine {
         out.clear();
         scratch.cands.clear();
         scratch.allows.clear();
+        // Whether the record has ASCII letters, when the walk saw.
+        let mut letters = None;
         if let Some(ac) = &self.ac {
             if scratch.ring.len() < self.ring {
                 scratch.ring.resize(self.ring, 0);
@@ -710,6 +719,7 @@ impl Engine {
                 run: 0,
                 st_k: 0,
                 reach: self.max_chars,
+                letters: false,
                 chars,
                 py: self
                     .pinyin_ac
@@ -722,11 +732,16 @@ impl Engine {
                 pats,
             };
             self.table.walk_into(text, &mut sink);
+            if sink.py.is_some() {
+                letters = Some(sink.letters);
+            }
             if !scratch.cands.is_empty() {
                 self.resolve(text, scratch, out);
             }
         }
-        if let Some(sound) = &self.sound {
+        if let Some(sound) = &self.sound
+            && (self.opts.homophones || letters.unwrap_or_else(|| has_ascii_letter(text)))
+        {
             self.scan_sounds(sound, text, scratch, out);
         }
         if self.detectors.iter().any(|d| *d) {
@@ -803,8 +818,9 @@ impl Engine {
         }
     }
 
-    /// Homophone hits: leftmost-longest among themselves, where no other
-    /// lexicon hit and no allowed phrase is.
+    /// Homophone and mixed-pinyin hits (only those with ASCII letters when
+    /// homophones are off): leftmost-longest among themselves, where no
+    /// other lexicon hit and no allowed phrase is.
     #[inline(never)]
     fn scan_sounds(
         &self,
@@ -835,6 +851,13 @@ impl Engine {
                 }
             }
         });
+        let mixed = |s: usize, e: usize| {
+            text.get(s..e)
+                .is_some_and(|t| t.bytes().any(|b| b.is_ascii_alphabetic()))
+        };
+        if !self.opts.homophones {
+            sound_hits.retain(|&(s, e, _)| mixed(s, e));
+        }
         if sound_hits.is_empty() {
             return;
         }
@@ -853,14 +876,16 @@ impl Engine {
                 continue;
             }
             last_end = e;
+            let via = if mixed(s, e) {
+                Via::MixedPinyin
+            } else {
+                Via::Homophone
+            };
             for &entry in sound.pats.get(p as usize).map_or(&[][..], |x| &x.1[..]) {
                 out.push(Hit {
                     start: s,
                     end: e,
-                    kind: HitKind::Entry {
-                        entry,
-                        via: Via::Homophone,
-                    },
+                    kind: HitKind::Entry { entry, via },
                 });
             }
         }
@@ -983,6 +1008,8 @@ struct ScanSink<'a> {
     mask: usize,
     /// Characters seen.
     k: usize,
+    /// Whether an ASCII letter was seen (tracked with the pinyin automaton).
+    letters: bool,
     cands: &'a mut Vec<Cand>,
     pats: &'a [PatInfo],
 }
@@ -1036,6 +1063,7 @@ impl crate::normalize::Emit for ScanSink<'_> {
         }
         if let Some((pac, py, dirty)) = &mut self.py {
             if ch.is_ascii() {
+                self.letters |= ch.is_ascii_alphabetic();
                 py.consume(ch);
                 *dirty = true;
                 for m in py.matches() {
@@ -1055,6 +1083,16 @@ impl crate::normalize::Emit for ScanSink<'_> {
             }
         }
     }
+}
+
+/// Whether `text` has an ASCII letter (branch-free per block, so that it
+/// vectorizes: most Chinese records have none and skip the sound pass).
+fn has_ascii_letter(text: &str) -> bool {
+    text.as_bytes().chunks(64).any(|block| {
+        block
+            .iter()
+            .fold(false, |acc, &b| acc | ((b | 0x20).wrapping_sub(b'a') < 26))
+    })
 }
 
 #[inline(always)]

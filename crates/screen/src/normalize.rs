@@ -52,6 +52,10 @@ pub struct Options {
     /// (`发论公`, `法lun功` for 法轮功). Off by default: a syllable is shared
     /// by many characters, so it finds more, and more wrongly.
     pub homophones: bool,
+    /// Match Chinese terms of three or more characters written partly in
+    /// pinyin syllables (`法lun功`, `fa轮gong`, `中gong...`). Runs only on
+    /// records with ASCII letters, and only reports hits that contain some.
+    pub mixed_pinyin: bool,
 }
 
 impl Default for Options {
@@ -69,6 +73,7 @@ impl Default for Options {
             ascii_word_boundary: true,
             min_term_chars: 2,
             homophones: false,
+            mixed_pinyin: true,
         }
     }
 }
@@ -89,6 +94,7 @@ impl Options {
             ascii_word_boundary: false,
             min_term_chars: 1,
             homophones: false,
+            mixed_pinyin: false,
         }
     }
 }
@@ -261,6 +267,7 @@ impl Table {
             min_initials_chars: 0,
             min_term_chars: 0,
             homophones: false,
+            mixed_pinyin: false,
             ..opts
         };
         if let Ok(cache) = TABLES.lock()

@@ -47,6 +47,11 @@ impl Sounds {
         Sounds { code, syllables }
     }
 
+    /// Heap bytes (approximate for the syllable map).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.code.len() * 2 + self.syllables.len() * 32
+    }
+
     /// The syllable character of a Han character.
     fn of(&self, c: char) -> Option<char> {
         let id = *self.code.get(c as usize)?;

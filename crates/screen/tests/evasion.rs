@@ -193,8 +193,22 @@ fn homophones_and_mixed_pinyin() {
     );
     assert_eq!(e.find("睹搏网站")[0].via, Some(Via::Homophone));
     assert_eq!(e.find("赌博网站")[0].via, Some(Via::Text));
-    // Off by default.
-    assert!(engine(Options::default()).find("睹搏网站").is_empty());
+    assert_eq!(e.find("du博网zhan")[0].via, Some(Via::MixedPinyin));
+    // Same-sound characters are off by default; pinyin mixed in is on.
+    let d = engine(Options::default());
+    assert!(d.find("睹搏网站").is_empty());
+    check(
+        &d,
+        &[
+            ("上du博网zhan看", Some("赌博网站"), "du博网zhan"),
+            ("卖违jin品", Some("违禁品"), "违jin品"),
+            ("weijin品", Some("违禁品"), "weijin品"),
+            // Only hits with a letter in them: a pure homophone stays out.
+            ("读书wang站", None, ""),
+        ],
+    );
+    assert_eq!(d.find("违jin品")[0].via, Some(Via::MixedPinyin));
+    assert!(engine(Options::none()).find("违jin品").is_empty());
     // An allowed phrase suppresses homophone hits inside it too.
     assert!(e.find("非违禁品清单").is_empty());
 }

@@ -120,7 +120,7 @@ pub struct MoreArgs {
     /// Turn off all normalization (raw matching).
     #[arg(long)]
     pub no_normalize: bool,
-    /// Turn off pinyin and initials variants.
+    /// Turn off pinyin, initials and mixed-pinyin variants.
     #[arg(long)]
     pub no_pinyin: bool,
     /// Turn off traditional-to-simplified folding.
@@ -139,8 +139,9 @@ pub struct MoreArgs {
     #[arg(long)]
     pub no_digits: bool,
     /// Also match Chinese terms of 3+ characters by sound (谐音): same-sound
-    /// characters or pinyin mixed in (发论公, 法lun功 for 法轮功). Findings say
-    /// `"via": "homophone"`; expect more false positives.
+    /// characters (发论公 for 法轮功), `"via": "homophone"`; expect more false
+    /// positives. (Pinyin mixed in, 法lun功, is matched by default:
+    /// `"via": "mixed-pinyin"`.)
     #[arg(long)]
     pub homophones: bool,
     /// Match terms of this many characters or more (after normalization).
@@ -223,6 +224,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.more.no_pinyin {
         opts.pinyin = false;
         opts.pinyin_initials = false;
+        opts.mixed_pinyin = false;
     }
     if args.more.no_traditional {
         opts.traditional = false;
