@@ -720,6 +720,7 @@ impl Engine {
                 st_k: 0,
                 reach: self.max_chars,
                 letters: false,
+                last_alpha: false,
                 chars,
                 py: self
                     .pinyin_ac
@@ -1008,8 +1009,11 @@ struct ScanSink<'a> {
     mask: usize,
     /// Characters seen.
     k: usize,
-    /// Whether an ASCII letter was seen (tracked with the pinyin automaton).
+    /// Whether an ASCII letter touches a non-ASCII character (tracked with
+    /// the pinyin automaton): only then can pinyin be mixed into a term.
     letters: bool,
+    /// Whether the last ASCII character was a letter.
+    last_alpha: bool,
     cands: &'a mut Vec<Cand>,
     pats: &'a [PatInfo],
 }
@@ -1063,7 +1067,10 @@ impl crate::normalize::Emit for ScanSink<'_> {
         }
         if let Some((pac, py, dirty)) = &mut self.py {
             if ch.is_ascii() {
-                self.letters |= ch.is_ascii_alphabetic();
+                let alpha = ch.is_ascii_alphabetic();
+                // A letter right after a non-ASCII character.
+                self.letters |= alpha && !*dirty && self.k > 1;
+                self.last_alpha = alpha;
                 py.consume(ch);
                 *dirty = true;
                 for m in py.matches() {
@@ -1078,6 +1085,8 @@ impl crate::normalize::Emit for ScanSink<'_> {
                     );
                 }
             } else if *dirty {
+                // A non-ASCII character right after ASCII.
+                self.letters |= self.last_alpha;
                 *py = pac.find_overlapping_stepper();
                 *dirty = false;
             }

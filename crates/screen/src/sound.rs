@@ -68,47 +68,69 @@ impl Sounds {
 
     /// Walks `text` as [`Table::walk`] does, emitting syllable characters
     /// (and [`BREAK`] for anything else) with their original byte spans.
+    /// A run of ASCII letters is cut into syllables only when it touches a
+    /// Han character (a term all in pinyin is the pinyin automaton's job),
+    /// so English text costs one [`BREAK`] per word.
     pub(crate) fn walk(&self, table: &Table, text: &str, mut emit: impl FnMut(char, usize, usize)) {
         let mut run: Vec<(u8, usize, usize)> = Vec::new();
-        let flush = |run: &mut Vec<(u8, usize, usize)>,
-                     emit: &mut dyn FnMut(char, usize, usize)| {
-            let mut i = 0;
-            while i < run.len() {
-                let mut took = 0;
-                for len in (1..=MAX_SYLLABLE.min(run.len() - i)).rev() {
-                    let word: String = run[i..i + len].iter().map(|r| char::from(r.0)).collect();
-                    if let Some(&id) = self.syllables.get(word.as_str())
-                        && let Some(ch) = char::from_u32(BASE + u32::from(id))
-                    {
-                        emit(ch, run[i].1, run[i + len - 1].2);
-                        took = len;
-                        break;
-                    }
-                }
-                if took == 0 {
-                    emit(BREAK, run[i].1, run[i].2);
-                    took = 1;
-                }
-                i += took;
-            }
-            run.clear();
-        };
+        let mut prev_han = false;
         table.walk(text, |c, s, e| {
             if c.is_ascii_alphabetic() {
                 run.push((c.to_ascii_lowercase() as u8, s, e));
                 return;
             }
+            let sound = self.of(c);
             if !run.is_empty() {
-                flush(&mut run, &mut emit);
+                self.flush(&mut run, prev_han || sound.is_some(), &mut emit);
             }
-            match self.of(c) {
-                Some(ch) => emit(ch, s, e),
-                None => emit(BREAK, s, e),
-            }
+            prev_han = sound.is_some();
+            emit(sound.unwrap_or(BREAK), s, e);
         });
         if !run.is_empty() {
-            flush(&mut run, &mut emit);
+            self.flush(&mut run, prev_han, &mut emit);
         }
+    }
+
+    /// Emits an ASCII run: cut greedily into syllables (longest first) when
+    /// `cut`, else one [`BREAK`] over it.
+    fn flush(
+        &self,
+        run: &mut Vec<(u8, usize, usize)>,
+        cut: bool,
+        emit: &mut impl FnMut(char, usize, usize),
+    ) {
+        let (Some(first), Some(last)) = (run.first().copied(), run.last().copied()) else {
+            return;
+        };
+        if !cut {
+            emit(BREAK, first.1, last.2);
+            run.clear();
+            return;
+        }
+        let mut buf = [0u8; MAX_SYLLABLE];
+        let mut i = 0;
+        while i < run.len() {
+            let mut took = 0;
+            for len in (1..=MAX_SYLLABLE.min(run.len() - i)).rev() {
+                for (b, r) in buf.iter_mut().zip(&run[i..i + len]) {
+                    *b = r.0;
+                }
+                let id = std::str::from_utf8(&buf[..len])
+                    .ok()
+                    .and_then(|w| self.syllables.get(w));
+                if let Some(ch) = id.and_then(|&id| char::from_u32(BASE + u32::from(id))) {
+                    emit(ch, run[i].1, run[i + len - 1].2);
+                    took = len;
+                    break;
+                }
+            }
+            if took == 0 {
+                emit(BREAK, run[i].1, run[i].2);
+                took = 1;
+            }
+            i += took;
+        }
+        run.clear();
     }
 }
 
