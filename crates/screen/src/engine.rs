@@ -357,7 +357,8 @@ impl EngineBuilder {
                 let n = ppats.iter().map(|p| p.targets.len()).sum::<usize>();
                 automaton(pindex).map(|a| (ppats, n, a))
             });
-            let ac = automaton(index);
+            let gate = Bigrams::new(index.keys().map(String::as_str));
+            let ac = automaton(index).map(|a| (a, gate));
             let py = h.join().unwrap_or_else(|_| {
                 Err(ScreenError::Automaton(
                     "pinyin automaton build panicked".into(),
@@ -366,7 +367,7 @@ impl EngineBuilder {
             (ac, py)
         });
         let (ac, gate) = ac?;
-        let (ppats, pinyin_patterns, (pinyin_ac, _)) = pinyin?;
+        let (ppats, pinyin_patterns, pinyin_ac) = pinyin?;
         pats.extend(ppats);
         stats.patterns = pats.len();
         stats.pinyin_patterns = pinyin_patterns;
@@ -518,15 +519,14 @@ fn add_pat(
     }
 }
 
-/// The automaton of `index` and the bigram gate of its patterns.
-type Built = (Option<CharwiseDoubleArrayAhoCorasick<u32>>, Bigrams);
-
-fn automaton(index: HashMap<String, u32>) -> Result<Built, ScreenError> {
-    let gate = Bigrams::new(index.keys().map(String::as_str));
+/// The automaton of `index`, if it has patterns.
+fn automaton(
+    index: HashMap<String, u32>,
+) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
     if index.is_empty() {
-        return Ok((None, gate));
+        return Ok(None);
     }
-    Ok((Some(overlapping(index)?), gate))
+    overlapping(index).map(Some)
 }
 
 /// A standard (overlapping) automaton of `index`, values in key order.
