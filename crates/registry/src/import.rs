@@ -113,11 +113,27 @@ fn header_columns(row: &[String]) -> Option<Columns> {
     let mut c = Columns::default();
     let mut known = 0;
     for (i, cell) in row.iter().enumerate() {
+        // Headings vary between notices and provinces: whitespace and a
+        // bracketed note (`备案号（登记编号）`) are ignored.
         let h: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
+        let h = h
+            .split(['（', '('])
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('\u{feff}')
+            .to_string();
         let slot = match h.as_str() {
-            "属地" => &mut c.province,
-            "模型名称" | "大模型名称" | "应用/功能名称" | "应用名称" | "功能名称" | "服务名称" =>
-            {
+            "属地" | "省份" | "所属省份" | "地区" | "所属地区" | "所在地" | "属地网信办" => {
+                &mut c.province
+            }
+            "模型名称"
+            | "大模型名称"
+            | "应用/功能名称"
+            | "应用名称"
+            | "功能名称"
+            | "服务名称"
+            | "产品名称"
+            | "模型/应用名称" => {
                 if h == "应用/功能名称" {
                     c.registration_section = true;
                 }
@@ -127,9 +143,14 @@ fn header_columns(row: &[String]) -> Option<Columns> {
                 c.algorithm = true;
                 &mut c.name
             }
-            "备案单位" | "登记单位" | "主体名称" => &mut c.provider,
-            "备案号" | "备案编号" | "上线编号" | "登记编号" => &mut c.number,
-            "备案时间" | "登记时间" | "上线时间" => &mut c.date,
+            "备案单位" | "登记单位" | "主体名称" | "企业名称" | "单位名称" | "公司名称"
+            | "备案主体" | "服务提供者" => &mut c.provider,
+            "备案号" | "备案编号" | "上线编号" | "登记编号" | "备案登记编号" => {
+                &mut c.number
+            }
+            "备案时间" | "登记时间" | "上线时间" | "备案日期" | "登记日期" | "上线日期" => {
+                &mut c.date
+            }
             "角色" => &mut c.role,
             "应用产品" => &mut c.product,
             "主要用途" => &mut c.purpose,
@@ -523,6 +544,21 @@ mod tests {
         let p = parse_rows("t.csv", rows(csv)).unwrap();
         assert_eq!(p.records[1].row, 3);
         assert_eq!(p.anomalies[0].row, 3);
+    }
+
+    #[test]
+    fn other_headings_of_the_same_columns() {
+        let csv = "\u{feff}序号,省份,产品名称,企业名称,备案号（登记编号）,备案日期\n\
+            1,上海市,甲模型,上海甲科技有限公司,Shanghai-JiaMoXing-20240601,2024年6月1日\n";
+        let p = parse_rows("genai-x.csv", rows(csv)).unwrap();
+        assert_eq!(p.records.len(), 1, "{:?}", p.anomalies);
+        let r = &p.records[0];
+        assert_eq!(
+            (r.province.as_str(), r.name.as_str(), r.provider.as_str()),
+            ("上海市", "甲模型", "上海甲科技有限公司")
+        );
+        assert_eq!(r.filing_number, "Shanghai-JiaMoXing-20240601");
+        assert_eq!(r.date, "2024-06-01");
     }
 
     #[test]
