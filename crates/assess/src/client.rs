@@ -465,12 +465,26 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, CallError> {
     let msg = choice
         .get("message")
         .ok_or_else(|| malformed("no choices[0].message"))?;
+    let finish_reason = choice.get("finish_reason").and_then(|f| f.as_str());
     let content = match msg.get("content") {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None
-            if msg.get("reasoning_content").is_some() || msg.get("tool_calls").is_some() =>
-        {
-            String::new()
+        // Content parts (`[{"type": "text", "text": "..."}]`), as some servers send.
+        Some(Value::Array(parts)) if parts.iter().all(|p| p.get("text").is_some()) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect(),
+        Some(Value::Null) | None => {
+            if let Some(r) = msg.get("refusal").and_then(Value::as_str) {
+                // OpenAI's structured refusal: the model's own words of refusal.
+                r.to_string()
+            } else if msg.get("reasoning_content").is_some()
+                || msg.get("tool_calls").is_some()
+                || finish_reason == Some("content_filter")
+            {
+                String::new()
+            } else {
+                return Err(malformed("choices[0].message.content is missing"));
+            }
         }
         _ => return Err(malformed("choices[0].message.content is not a string")),
     };
@@ -485,10 +499,7 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, CallError> {
     Ok(Completion {
         content,
         reasoning,
-        finish_reason: choice
-            .get("finish_reason")
-            .and_then(|f| f.as_str())
-            .map(str::to_string),
+        finish_reason: finish_reason.map(str::to_string),
         usage,
         model: v.get("model").and_then(|m| m.as_str()).map(str::to_string),
     })
@@ -558,8 +569,11 @@ impl SseAccumulator {
         }
         if let Some(choice) = v.get("choices").and_then(|c| c.get(0)) {
             if let Some(delta) = choice.get("delta") {
-                if let Some(s) = delta.get("content").and_then(|c| c.as_str()) {
-                    self.content.push_str(s);
+                // `refusal` deltas are OpenAI's structured refusal: the answer.
+                for key in ["content", "refusal"] {
+                    if let Some(s) = delta.get(key).and_then(|c| c.as_str()) {
+                        self.content.push_str(s);
+                    }
                 }
                 if let Some(s) = delta.get("reasoning_content").and_then(|c| c.as_str()) {
                     self.reasoning.push_str(s);

@@ -128,6 +128,11 @@ fn sse_accumulates_across_split_chunks_and_rejects_bad_json() {
     assert_eq!(c.usage.and_then(|u| u.total_tokens), Some(7));
     let mut bad = SseAccumulator::default();
     assert!(bad.feed(b"data: {not json}\n").is_err());
+    // A streamed structured refusal is the answer.
+    let mut r = SseAccumulator::default();
+    r.feed(b"data: {\"choices\":[{\"delta\":{\"content\":null,\"refusal\":\"I can't\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"refusal\":\" help.\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+        .expect("feed");
+    assert_eq!(r.into_completion().content, "I can't help.");
 }
 
 #[test]
@@ -138,11 +143,31 @@ fn non_streaming_bodies_parse_or_are_malformed() {
         (c.content.as_str(), c.reasoning.as_deref()),
         ("hi", Some("think"))
     );
+    // Other shapes servers send: OpenAI's structured refusal, content parts,
+    // a filtered answer with no content.
+    let refusal = br#"{"choices":[{"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#;
+    assert_eq!(
+        parse_completion(refusal).expect("refusal").content,
+        "I can't help with that."
+    );
+    let parts = r#"{"choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"你好"},{"type":"text","text":"。"}]},"finish_reason":"stop"}]}"#;
+    assert_eq!(
+        parse_completion(parts.as_bytes()).expect("parts").content,
+        "你好。"
+    );
+    let filtered = br#"{"choices":[{"message":{"role":"assistant","content":null},"finish_reason":"content_filter"}]}"#;
+    let f = parse_completion(filtered).expect("filtered");
+    assert_eq!(
+        (f.content.as_str(), f.finish_reason.as_deref()),
+        ("", Some("content_filter"))
+    );
     for bad in [
         &b"not json"[..],
         br#"{"choices":[]}"#,
         br#"{"error":{"message":"x"}}"#,
         br#"{"choices":[{"message":{"content":5}}]}"#,
+        br#"{"choices":[{"message":{"role":"assistant"},"finish_reason":"stop"}]}"#,
+        br#"{"choices":[{"message":{"content":[{"type":"image_url"}]}}]}"#,
     ] {
         assert!(
             parse_completion(bad).is_err(),
