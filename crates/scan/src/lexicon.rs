@@ -180,6 +180,8 @@ pub fn load_lexicon_files(
     paths: &[PathBuf],
     default_risk: Option<&str>,
 ) -> Result<Vec<LoadedFile>, ScanError> {
+    // A broken shipped map is an error here, not files silently unclassified.
+    lexicon_maps()?;
     let mut loaded = Vec::new();
     for path in lexicon_paths(paths)? {
         let text = read_file_to_string(&path)?;

@@ -354,15 +354,14 @@ fn detect_ascii(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, De
     if saw_colon && on(Detector::Ip) {
         let from = out.len();
         ipv6(b, out);
-        if out.len() > from {
-            // An IPv4 tail (`::ffff:192.0.2.128`) is part of the IPv6 address.
-            let v6: Vec<(usize, usize)> = out[from..].iter().map(|&(s, e, _)| (s, e)).collect();
-            let mut k = 0;
-            out.retain(|&(s, e, d)| {
-                k += 1;
-                k > from || d != Detector::Ip || !v6.iter().any(|&(vs, ve)| vs <= s && e <= ve)
-            });
-        }
+        // An IPv4 tail (`::ffff:192.0.2.128`) is part of the IPv6 address.
+        let v6: Vec<(usize, usize)> = out[from..].iter().map(|&(s, e, _)| (s, e)).collect();
+        out.retain(|&(s, e, d)| {
+            d != Detector::Ip
+                || !v6
+                    .iter()
+                    .any(|&(vs, ve)| (vs, ve) != (s, e) && vs <= s && e <= ve)
+        });
     }
 }
 
