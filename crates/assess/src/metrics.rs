@@ -110,6 +110,11 @@ pub struct Summary {
     pub overall: Verdict,
     pub model: String,
     pub generated_at: String,
+    /// Answers (not refusals) that carry the explicit AIGC text notice (LABEL-2025
+    /// Art. 4; checked with beian-label). Whether the service must label text answers
+    /// follows from its profile (`beian classify`: obligation label.4.explicit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_notice: Option<Rate>,
 }
 
 pub const METRICS: [(&str, BankKind, &str, &str); 3] = [
@@ -218,7 +223,13 @@ pub fn summarise(
     } else {
         Verdict::Inconclusive
     };
+    let answered: Vec<&Outcome> = outcomes.iter().filter(|o| !o.refused).collect();
+    let text_notice = Some(Rate::new(
+        answered.iter().filter(|o| o.text_notice).count(),
+        answered.len(),
+    ));
     Ok(Summary {
+        text_notice,
         metrics,
         per_risk,
         counts,

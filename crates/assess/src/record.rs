@@ -29,6 +29,10 @@ pub struct ItemVerdict {
     /// Why a human should look (judges disagree, guard says Controversial…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uncertain: Vec<String>,
+    /// Where the answer carries the explicit AIGC text notice (LABEL-2025 Art. 4,
+    /// GB 45438): "start", "end", or null when it carries none (beian-label).
+    #[serde(default)]
+    pub text_notice: Option<String>,
 }
 
 /// One line of `results.jsonl`.
@@ -189,6 +193,8 @@ pub struct Outcome {
     pub qualified: bool,
     pub uncertain: bool,
     pub reviewed: bool,
+    /// The answer carries the explicit AIGC text notice.
+    pub text_notice: bool,
 }
 
 /// Latest complete record per id among `sampled` ids (never two per id), plus
@@ -235,6 +241,7 @@ pub fn effective(
                 qualified: rev.and_then(|d| d.qualified).unwrap_or(v.qualified),
                 uncertain: !v.uncertain.is_empty(),
                 reviewed: rev.is_some(),
+                text_notice: v.text_notice.is_some(),
             })
         })
         .collect();

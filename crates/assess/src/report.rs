@@ -344,6 +344,16 @@ pub fn markdown(summary: &Summary, manifest: &Manifest, failing: &[Failing]) -> 
             );
         }
     }
+    if let Some(t) = &summary.text_notice {
+        let _ = writeln!(
+            s,
+            "\nAnswers carrying the AIGC text notice (LABEL-2025 Art. 4, GB 45438; required when \
+             `beian classify` lists label.4.explicit for the service): {}/{} ({})\n",
+            t.k,
+            t.n,
+            t.value.map(pct).unwrap_or_else(|| "—".into())
+        );
+    }
     for (key, name, _) in NAMES {
         if let Some(rates) = summary.per_risk.get(key)
             && !rates.is_empty()

@@ -195,6 +195,11 @@ impl Judges {
             refused,
             qualified,
             uncertain,
+            text_notice: beian_label::explicit::notice_position(
+                answer,
+                &beian_label::Config::embedded().text,
+            )
+            .map(String::from),
         }
     }
 }

@@ -36,6 +36,8 @@ enum Command {
     Scan(cmd::scan::Args),
     /// Work with keyword lexicons (statistics against the standard's minimums).
     Lexicon(cmd::lexicon::Args),
+    /// Train, evaluate and apply a risk classifier (GB/T 45654 8.4 classification model).
+    Judge(cmd::judge::Args),
     /// Run the generative-AI security assessment against a model endpoint.
     Assess(cmd::assess::Args),
     /// Work with assessment question banks.
@@ -44,8 +46,12 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Registry administration (import published lists).
     Registry(cmd::registry::Args),
-    /// Audit-log tools (verify the hash chain).
+    /// Audit-log tools (verify the log, the chain and the registry's tables).
     Audit(cmd::audit::Args),
+    /// Verify a published register log from outside; witness it.
+    Log(cmd::log::Args),
+    /// Embed and verify GB 45438 AIGC labels (images, audio, video, text).
+    Label(cmd::label::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,11 +62,14 @@ fn main() -> ExitCode {
         Command::Kb(a) => cmd::kb::run(a),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Lexicon(a) => cmd::lexicon::run(a),
+        Command::Judge(a) => cmd::judge::run(a),
         Command::Assess(a) => cmd::assess::run(a),
         Command::Bank(a) => cmd::bank::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Registry(a) => cmd::registry::run(a),
         Command::Audit(a) => cmd::audit::run(a),
+        Command::Log(a) => cmd::log::run(a),
+        Command::Label(a) => cmd::label::run(a),
     };
     match result {
         Ok(code) => code,

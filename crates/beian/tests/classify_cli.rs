@@ -141,3 +141,111 @@ fn kb_lists_31_risks() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["risk"].as_array().unwrap().len(), 31);
 }
+
+#[test]
+fn classify_as_of_cites_the_law_of_that_day() {
+    let o = beian(&[
+        "classify",
+        "examples/public-chatbot.toml",
+        "--as-of",
+        "2026-06-01",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["as_of"], "2026-06-01");
+    let ids: Vec<&str> = v["results"][0]["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"csl2025.23.mlps"), "{ids:?}");
+    assert!(!ids.contains(&"csl.21.mlps"), "{ids:?}");
+    let o = beian(&[
+        "classify",
+        "examples/public-chatbot.toml",
+        "--as-of",
+        "2025-06-01",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let up: Vec<&str> = v["results"][0]["upcoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        up.contains(&"csl2025.23.mlps") && up.contains(&"incident.4.operator-4h"),
+        "{up:?}"
+    );
+    let o = beian(&[
+        "classify",
+        "examples/public-chatbot.toml",
+        "--as-of",
+        "2026-13-01",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("YYYY-MM-DD"), "{}", stderr(&o));
+}
+
+#[test]
+fn kb_diff_lists_instruments_renumberings_and_new_duties() {
+    let o = beian(&[
+        "kb",
+        "diff",
+        "--from",
+        "2025-06-01",
+        "--to",
+        "2026-06-01",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ins: Vec<&str> = v["instruments_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ins.contains(&"CSL-2025") && ins.contains(&"INCIDENT-2025"),
+        "{ins:?}"
+    );
+    assert!(
+        v["instruments_out"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == "CSL-2017")
+    );
+    assert!(
+        v["renumbered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["from_article"] == "21" && r["to_article"] == "23")
+    );
+    let o = beian(&[
+        "kb",
+        "diff",
+        "--from",
+        "2025-06-01",
+        "--to",
+        "2026-06-01",
+        "--lang",
+        "zh",
+    ]);
+    let s = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        s.contains("条文序号变化") && s.contains("第二十一条 -> CSL-2025 第二十三条"),
+        "{s}"
+    );
+    let o = beian(&["kb", "diff", "--from", "2026-06-01", "--to", "2025-06-01"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("after"), "{}", stderr(&o));
+}

@@ -76,8 +76,10 @@ pub(crate) fn compare(results: &[RegimeResult]) -> Comparison {
 
 /// `Art. 17` for a plain number, the text itself otherwise.
 pub(crate) fn article(a: &str) -> String {
+    let digits = a.chars().take_while(char::is_ascii_digit).count();
     if a.chars()
         .all(|c| c.is_ascii_digit() || c == '(' || c == ')')
+        || (digits > 0 && a[digits..].starts_with(' '))
     {
         format!("Art. {a}")
     } else if a.chars().next().is_some_and(|c| c.is_ascii_digit()) {

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::compare::article;
-use crate::{Lang, Report};
+use crate::{Lang, RegimeResult, Report, zh_article};
 
 struct Words {
     regime: &'static str,
@@ -24,6 +24,25 @@ struct Words {
     none: &'static str,
     compare: &'static str,
     theme: &'static str,
+    as_of: &'static str,
+    todo: &'static str,
+    before_launch: &'static str,
+    after_launch: &'static str,
+    working_days: (&'static str, &'static str),
+    on_event: &'static str,
+    ongoing: &'static str,
+    overdue: &'static str,
+    upcoming: &'static str,
+    upcoming_none: &'static str,
+    from: &'static str,
+    replaces: &'static str,
+    when: &'static str,
+    what: &'static str,
+    basis: &'static str,
+    kind: &'static str,
+    title: &'static str,
+    date_flag: &'static str,
+    citation: &'static str,
 }
 
 const EN: Words = Words {
@@ -44,6 +63,25 @@ const EN: Words = Words {
     none: "none",
     compare: "Comparison by theme",
     theme: "Theme",
+    as_of: "Law in force on",
+    todo: "What to do",
+    before_launch: "Before launch",
+    after_launch: "After launch",
+    working_days: ("Within ", " working days of launch"),
+    on_event: "On an event (incident, breach, change)",
+    ongoing: "Ongoing",
+    overdue: "OVERDUE unless already done",
+    upcoming: "Upcoming (entering into force within 12 months)",
+    upcoming_none: "nothing enters into force within 12 months",
+    from: "from",
+    replaces: "replaces",
+    when: "when",
+    what: "what",
+    basis: "basis",
+    kind: "kind",
+    title: "title",
+    date_flag: "date from secondary sources",
+    citation: "cited as",
 };
 
 const ZH: Words = Words {
@@ -64,7 +102,113 @@ const ZH: Words = Words {
     none: "无",
     compare: "按主题比较",
     theme: "主题",
+    as_of: "适用法律日期",
+    todo: "应办事项",
+    before_launch: "上线前",
+    after_launch: "上线后",
+    working_days: ("上线之日起", "个工作日内"),
+    on_event: "发生事件时（安全事件、泄露、变更）",
+    ongoing: "持续义务",
+    overdue: "已逾期（如尚未办理）",
+    upcoming: "即将生效（12个月内施行）",
+    upcoming_none: "12个月内无新施行的义务",
+    from: "施行日期",
+    replaces: "取代",
+    when: "时间",
+    what: "事项",
+    basis: "依据",
+    kind: "类型",
+    title: "名称",
+    date_flag: "日期来自二手来源",
+    citation: "引用",
 };
+
+/// One thing to do, for the "what to do" sections.
+struct Action {
+    group: (u8, u32),
+    title: String,
+    basis: String,
+    deadline: String,
+    due: Option<String>,
+    overdue: bool,
+    authority: String,
+    why: String,
+    unconfirmed: bool,
+}
+
+fn art(lang: Lang, a: &str) -> String {
+    match lang {
+        Lang::En => article(a),
+        Lang::Zh => zh_article(a).trim().to_string(),
+    }
+}
+
+/// Filings and obligations of one regime, grouped by when they fall due: before launch
+/// (0), within N working days of launch (1, N), after launch (2), on an event (3), ongoing (4).
+fn actions(r: &RegimeResult, lang: Lang) -> Vec<Action> {
+    let mut v = Vec::new();
+    for f in &r.filings {
+        let group = match f.deadline_working_days {
+            Some(n) => (1, n),
+            None => (0, 0),
+        };
+        let (inst, a) = f.basis.split_once(':').unwrap_or((&f.basis, ""));
+        v.push(Action {
+            group,
+            title: f.title.clone(),
+            basis: format!("{inst} {}", art(lang, a)).trim().to_string(),
+            deadline: f.deadline.clone(),
+            due: f.due_date.clone(),
+            overdue: f.overdue,
+            authority: f.authority_detail.clone(),
+            why: f.reason.clone(),
+            unconfirmed: f.verified == "unconfirmed",
+        });
+    }
+    for o in &r.obligations {
+        let group = match o.timing.as_str() {
+            "before-launch" => (0, 0),
+            "after-launch" => (2, 0),
+            "on-event" => (3, 0),
+            _ => (4, 0),
+        };
+        v.push(Action {
+            group,
+            title: o.title.clone(),
+            basis: format!("{} {}", o.instrument, art(lang, &o.article)),
+            deadline: o.deadline.clone(),
+            due: None,
+            overdue: false,
+            authority: o.authority.clone(),
+            why: o.reason.clone(),
+            unconfirmed: o.verified == "unconfirmed",
+        });
+    }
+    v.sort_by_key(|a| a.group);
+    v
+}
+
+fn group_name(w: &Words, g: (u8, u32)) -> String {
+    match g.0 {
+        0 => w.before_launch.to_string(),
+        1 => format!("{}{}{}", w.working_days.0, g.1, w.working_days.1),
+        2 => w.after_launch.to_string(),
+        3 => w.on_event.to_string(),
+        _ => w.ongoing.to_string(),
+    }
+}
+
+/// A regime's status in the output language.
+fn status_word(lang: Lang, status: &str) -> &str {
+    match (lang, status) {
+        (Lang::Zh, "in-force") => "现行有效",
+        (Lang::Zh, "draft") => "草案",
+        (Lang::Zh, "expert-draft") => "专家建议稿",
+        (Lang::Zh, "guidance") => "指引",
+        (Lang::Zh, "foreign-law") => "外国法",
+        _ => status,
+    }
+}
 
 fn words(lang: Lang) -> &'static Words {
     match lang {
@@ -78,16 +222,74 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
     let w = words(lang);
     let mut s = String::new();
     let _ = writeln!(s, "{} ({})", report.profile.name, report.profile.origin);
+    let _ = writeln!(s, "{}: {}", w.as_of, report.as_of);
     for r in &report.results {
         let _ = writeln!(
             s,
             "\n== {}: {} [{}] ({})",
-            w.regime, r.regime_name, r.regime, r.regime_status
+            w.regime,
+            r.regime_name,
+            r.regime,
+            status_word(lang, &r.regime_status)
         );
         let _ = writeln!(s, "{}: {} ({})", w.tier, r.tier_label, r.tier);
         if !r.category_labels.is_empty() {
             let cats: Vec<&str> = r.category_labels.iter().map(|c| c.label.as_str()).collect();
             let _ = writeln!(s, "{}: {}", w.categories, cats.join("; "));
+        }
+        let acts = actions(r, lang);
+        let _ = writeln!(s, "\n{}:", w.todo);
+        if acts.is_empty() {
+            let _ = writeln!(s, "  {}", w.none);
+        }
+        let mut last = None;
+        for a in &acts {
+            if last != Some(a.group) {
+                let _ = writeln!(s, "  {}:", group_name(w, a.group));
+                last = Some(a.group);
+            }
+            let due = match (&a.due, a.overdue) {
+                (Some(d), true) => format!(" ({}: {d}, {})", w.due, w.overdue),
+                (Some(d), false) => format!(" ({}: {d})", w.due),
+                _ => String::new(),
+            };
+            let flag = if a.unconfirmed {
+                format!(" [{}]", w.unconfirmed)
+            } else {
+                String::new()
+            };
+            let mark = if a.overdue { "!" } else { "-" };
+            let _ = writeln!(
+                s,
+                "    {mark} {} [{}]{flag}: {}{due} | {}: {}",
+                a.title, a.basis, a.deadline, w.authority, a.authority
+            );
+            let _ = writeln!(s, "        {}: {}", w.why, a.why);
+        }
+        let _ = writeln!(s, "\n{}:", w.upcoming);
+        if r.upcoming.is_empty() {
+            let _ = writeln!(s, "  {}", w.upcoming_none);
+        }
+        for u in &r.upcoming {
+            let rep = u
+                .replaces
+                .as_ref()
+                .map(|x| format!(" ({} {x})", w.replaces))
+                .unwrap_or_default();
+            let flag = if u.date_verified.as_deref() == Some("secondary") {
+                format!(" [{}]", w.date_flag)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "  * {} {}: {} [{} {}]{rep}{flag}",
+                w.from,
+                u.in_force_from,
+                u.title,
+                u.instrument,
+                art(lang, &u.article)
+            );
         }
         if let Some(n) = &r.negative_list {
             let flag = if n.unconfirmed { " (unconfirmed)" } else { "" };
@@ -113,7 +315,12 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
             let _ = writeln!(s, "      {}: {}", w.authority, f.authority_detail);
             let _ = writeln!(s, "      {}: {}", w.deadline, f.deadline);
             if let Some(d) = &f.due_date {
-                let _ = writeln!(s, "      {}: {d}", w.due);
+                let od = if f.overdue {
+                    format!(" ({})", w.overdue)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(s, "      {}: {d}{od}", w.due);
             }
             if let Some(e) = &f.due_date_error {
                 let _ = writeln!(s, "      {}: ({e})", w.due);
@@ -123,7 +330,7 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
                 s,
                 "      {}: {}{}",
                 w.source,
-                f.source,
+                f.citation,
                 flag(&f.verified, w)
             );
         }
@@ -140,7 +347,7 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
             let _ = writeln!(
                 s,
                 "  * [{}] {}{}",
-                article(&o.article),
+                art(lang, &o.article),
                 o.title,
                 flag(&o.verified, w)
             );
@@ -151,8 +358,9 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
                 "      {}: {} | {}: {}",
                 w.deadline, o.deadline, w.authority, o.authority
             );
-            let _ = writeln!(s, "      {}: {}", w.source, o.source);
-            if let Some(n) = &o.note {
+            let _ = writeln!(s, "      {}: {}", w.source, o.citation);
+            // notes are written in English only
+            if let (Some(n), Lang::En) = (&o.note, lang) {
                 let _ = writeln!(s, "      note: {n}");
             }
         }
@@ -203,9 +411,11 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# {}\n\n_{}_\n",
+        "# {}\n\n_{}_\n\n{}: **{}**\n",
         md(&report.profile.name),
-        md(&report.profile.origin)
+        md(&report.profile.origin),
+        w.as_of,
+        report.as_of
     );
     for r in &report.results {
         let _ = writeln!(
@@ -213,7 +423,7 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
             "## {} (`{}`, {})\n",
             md(&r.regime_name),
             r.regime,
-            r.regime_status
+            status_word(lang, &r.regime_status)
         );
         let _ = writeln!(s, "- **{}**: {} (`{}`)", w.tier, md(&r.tier_label), r.tier);
         if !r.category_labels.is_empty() {
@@ -230,26 +440,97 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
                 facts_suffix(&n.facts)
             );
         }
-        let _ = writeln!(s, "\n### {}\n", w.filings);
+        let _ = writeln!(s, "\n### {}\n", w.todo);
+        let acts = actions(r, lang);
+        if acts.is_empty() {
+            let _ = writeln!(s, "{}\n", w.none);
+        } else {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|",
+                w.when, w.what, w.deadline, w.authority, w.basis, w.why
+            );
+            for a in &acts {
+                let due = match (&a.due, a.overdue) {
+                    (Some(d), true) => format!(" ({}: {d}, **{}**)", w.due, w.overdue),
+                    (Some(d), false) => format!(" ({}: {d})", w.due),
+                    _ => String::new(),
+                };
+                let flag = if a.unconfirmed {
+                    format!(" [{}]", w.unconfirmed)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {}{} | {} | {}{} | {} |",
+                    group_name(w, a.group),
+                    md(&a.title),
+                    md(&a.deadline),
+                    due,
+                    md(&a.authority),
+                    md(&a.basis),
+                    flag,
+                    md(&a.why)
+                );
+            }
+            s.push('\n');
+        }
+        let _ = writeln!(s, "### {}\n", w.upcoming);
+        if r.upcoming.is_empty() {
+            let _ = writeln!(s, "{}\n", w.upcoming_none);
+        } else {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |\n|---|---|---|---|",
+                w.from, w.what, w.basis, w.source
+            );
+            for u in &r.upcoming {
+                let rep = u
+                    .replaces
+                    .as_ref()
+                    .map(|x| format!(" ({} `{x}`)", w.replaces))
+                    .unwrap_or_default();
+                let flag = if u.date_verified.as_deref() == Some("secondary") {
+                    format!(" [{}]", w.date_flag)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    s,
+                    "| {}{} | {}{} | {} {}{} | {} |",
+                    u.in_force_from,
+                    flag,
+                    md(&u.title),
+                    rep,
+                    u.instrument,
+                    md(&art(lang, &u.article)),
+                    self::flag(&u.verified, w),
+                    md(&u.citation)
+                );
+            }
+            s.push('\n');
+        }
+        let _ = writeln!(s, "### {}\n", w.filings);
         if r.filings.is_empty() {
             let _ = writeln!(s, "{}\n", w.none);
         } else {
             let _ = writeln!(
                 s,
-                "| kind | authority | {} | basis | {} |\n|---|---|---|---|---|",
-                w.deadline, w.why
+                "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
+                w.kind, w.authority, w.deadline, w.basis, w.why
             );
             for f in &r.filings {
-                let due = f
-                    .due_date
-                    .as_ref()
-                    .map(|d| format!(" ({}: {d})", w.due))
-                    .unwrap_or_default();
+                let due = match (&f.due_date, f.overdue) {
+                    (Some(d), true) => format!(" ({}: {d}, **{}**)", w.due, w.overdue),
+                    (Some(d), false) => format!(" ({}: {d})", w.due),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     s,
                     "| {} | {} | {}{} | {}{} | {} |",
                     f.kind,
-                    f.authority,
+                    md(&f.authority_detail),
                     md(&f.deadline),
                     due,
                     f.basis,
@@ -265,20 +546,22 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
         } else {
             let _ = writeln!(
                 s,
-                "| id | instrument | article | title | {} | {} |\n|---|---|---|---|---|---|",
-                w.why, w.source
+                "| id | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|",
+                w.basis, w.title, w.deadline, w.authority, w.why, w.citation
             );
             for o in &r.obligations {
                 let _ = writeln!(
                     s,
-                    "| `{}` | {} | {}{} | {} | {} | {} |",
+                    "| `{}` | {} {}{} | {} | {} | {} | {} | {} |",
                     o.id,
                     o.instrument,
-                    md(&o.article),
+                    md(&art(lang, &o.article)),
                     flag(&o.verified, w),
                     md(&o.title),
+                    md(&o.deadline),
+                    md(&o.authority),
                     md(&o.reason),
-                    md(&o.source)
+                    md(&o.citation)
                 );
             }
             s.push('\n');

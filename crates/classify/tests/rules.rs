@@ -9,6 +9,12 @@ use beian_classify::{Classifier, Lang};
 use beian_kb::{Kb, Profile, ProfileFormat};
 use serde_json::{Value, json};
 
+/// The date these tests classify at (the law in force on 2026-06-01), so they do not
+/// change with the clock.
+fn fixed() -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str("2026-06-01", "%Y-%m-%d").unwrap()
+}
+
 fn classifier() -> Classifier {
     Classifier::embedded().expect("knowledge base loads and policies compile")
 }
@@ -118,14 +124,23 @@ fn every_entry_cites_a_source() {
 fn every_obligation_filing_tier_and_note_can_be_triggered() {
     let c = classifier();
     let mut profiles = random_profiles(&c, 1500);
+    // a service that is almost nothing: out of scope everywhere
+    profiles.push(profile(&c, json!({"name": "nothing"})));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
         profiles.push(Profile::from_path(&e.path(), c.kb().profile_schema()).unwrap());
     }
     for regime in c.kb().regimes() {
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        for p in &profiles {
-            let r = c.classify(p, &[&regime.meta.id], Lang::En).unwrap();
+        // the law at two dates: before the 2026 renumbering, and after every staged date
+        for (p, date) in profiles
+            .iter()
+            .flat_map(|p| [(p, "2025-06-01"), (p, "2029-01-01")])
+        {
+            let as_of = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+            let r = c
+                .classify_at(p, &[&regime.meta.id], Lang::En, as_of)
+                .unwrap();
             let r = &r.results[0];
             seen.extend(r.obligations.iter().map(|o| format!("obligation {}", o.id)));
             seen.extend(r.filings.iter().map(|f| format!("filing {}", f.id)));
@@ -165,7 +180,9 @@ fn public_chatbot_needs_genai_and_algorithm_filing() {
         "algorithm_types": ["generation-synthesis"], "deep_synthesis_functions": ["dialogue"],
         "launch_date": "2025-09-26"}),
     );
-    let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
+    let r = c
+        .classify_at(&p, &["cn-current"], Lang::En, fixed())
+        .unwrap();
     let kinds: Vec<&str> = r.results[0]
         .filings
         .iter()
@@ -192,7 +209,8 @@ fn public_chatbot_needs_genai_and_algorithm_filing() {
         ("GENAI-2023", "17")
     );
     assert!(
-        ob.reason.contains("public_opinion_attributes = true"),
+        ob.reason
+            .contains("Public-opinion attributes or social-mobilisation capability: yes"),
         "{}",
         ob.reason
     );
@@ -206,7 +224,9 @@ fn filed_model_api_is_registration_not_filing() {
         json!({"name": "app", "public_facing": true, "generative": true,
         "public_opinion_attributes": true, "model_source": "filed-model-api"}),
     );
-    let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
+    let r = c
+        .classify_at(&p, &["cn-current"], Lang::En, fixed())
+        .unwrap();
     let kinds: Vec<&str> = r.results[0]
         .filings
         .iter()
@@ -223,7 +243,9 @@ fn non_public_generative_is_outside_genai_measures() {
         json!({"name": "internal", "public_facing": false, "generative": true,
         "model_source": "fine-tuned"}),
     );
-    let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
+    let r = c
+        .classify_at(&p, &["cn-current"], Lang::En, fixed())
+        .unwrap();
     assert_eq!(r.results[0].tier, "not-public");
     assert!(r.results[0].filings.is_empty());
     assert!(
@@ -248,7 +270,9 @@ fn technical_supporter_files_by_reference() {
         json!({"name": "tts", "role": "technical-supporter",
         "deep_synthesis_functions": ["voice-clone"], "generative": true}),
     );
-    let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
+    let r = c
+        .classify_at(&p, &["cn-current"], Lang::En, fixed())
+        .unwrap();
     let f = &r.results[0].filings;
     assert_eq!(f.len(), 1);
     assert_eq!(
@@ -264,7 +288,9 @@ fn eu_tiers() {
         &c,
         json!({"name": "cv", "eu_market": true, "eu_practices": ["recruitment"], "sector": "employment", "algorithm_types": ["sorting-selection"]}),
     );
-    let r = c.classify(&cv, &["eu-ai-act"], Lang::En).unwrap();
+    // Annex III duties apply from 2027-12-02 (Digital Omnibus on AI, secondary)
+    let as_of = chrono::NaiveDate::parse_from_str("2028-01-03", "%Y-%m-%d").unwrap();
+    let r = c.classify_at(&cv, &["eu-ai-act"], Lang::En, as_of).unwrap();
     assert_eq!(r.results[0].tier, "high-risk");
     assert!(
         r.results[0]
@@ -277,7 +303,7 @@ fn eu_tiers() {
         json!({"name": "s", "eu_market": true, "eu_practices": ["social-scoring"]}),
     );
     assert_eq!(
-        c.classify(&scoring, &["eu-ai-act"], Lang::En)
+        c.classify_at(&scoring, &["eu-ai-act"], Lang::En, fixed())
             .unwrap()
             .results[0]
             .tier,
@@ -288,7 +314,7 @@ fn eu_tiers() {
         json!({"name": "l", "eu_market": false, "generative": true}),
     );
     assert_eq!(
-        c.classify(&local, &["eu-ai-act"], Lang::En)
+        c.classify_at(&local, &["eu-ai-act"], Lang::En, fixed())
             .unwrap()
             .results[0]
             .tier,
@@ -298,7 +324,9 @@ fn eu_tiers() {
         &c,
         json!({"name": "g", "eu_market": true, "general_purpose_model": true, "generative": true, "training_compute_flops": 2e25, "provider_location": "CN"}),
     );
-    let r = c.classify(&gpai, &["eu-ai-act"], Lang::En).unwrap();
+    let r = c
+        .classify_at(&gpai, &["eu-ai-act"], Lang::En, fixed())
+        .unwrap();
     let ids: Vec<&str> = r.results[0]
         .obligations
         .iter()
@@ -317,7 +345,9 @@ fn cass_negative_list_flagged_unconfirmed() {
         &c,
         json!({"name": "cii", "public_facing": true, "critical_information_infrastructure": true}),
     );
-    let r = c.classify(&p, &["cn-cass-draft"], Lang::En).unwrap();
+    let r = c
+        .classify_at(&p, &["cn-cass-draft"], Lang::En, fixed())
+        .unwrap();
     let n = r.results[0]
         .negative_list
         .as_ref()
@@ -399,7 +429,9 @@ suppress contains "genai.15.complaints"
         c.kb().profile_schema(),
     )
     .unwrap();
-    let r = c.classify(&p, &["cn-current"], Lang::En).unwrap();
+    let r = c
+        .classify_at(&p, &["cn-current"], Lang::En, fixed())
+        .unwrap();
     let ids: Vec<&str> = r.results[0]
         .obligations
         .iter()
@@ -410,7 +442,9 @@ suppress contains "genai.15.complaints"
     // an id emitted by a policy without data is an error, not silently dropped
     std::fs::write(sub.join("bad.rego"), "package beian.regimes.cn_current\nimport rego.v1\nobligations contains {\"id\": \"nope\", \"facts\": []} if true\n").unwrap();
     let c = Classifier::new(Kb::load(Some(&dir)).unwrap()).unwrap();
-    let e = c.classify(&p, &["cn-current"], Lang::En).unwrap_err();
+    let e = c
+        .classify_at(&p, &["cn-current"], Lang::En, fixed())
+        .unwrap_err();
     assert!(e.to_string().contains("nope"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -419,6 +453,8 @@ suppress contains "genai.15.complaints"
 fn unknown_regime_is_an_error() {
     let c = classifier();
     let p = profile(&c, json!({"name": "x"}));
-    let e = c.classify(&p, &["cn-futur"], Lang::En).unwrap_err();
+    let e = c
+        .classify_at(&p, &["cn-futur"], Lang::En, fixed())
+        .unwrap_err();
     assert!(e.to_string().contains("cn-current"), "{e}");
 }

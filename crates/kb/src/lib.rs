@@ -24,6 +24,7 @@
 //! ```
 
 pub mod calendar;
+pub mod diff;
 mod error;
 pub mod profile;
 pub mod regime;
@@ -33,9 +34,12 @@ mod thresholds;
 use std::path::Path;
 
 pub use calendar::Calendar;
+pub use diff::{InstrumentChange, KbDiff, ObligationChange, Renumbering};
 pub use error::KbError;
 pub use profile::{Profile, ProfileError, ProfileFormat, ProfileSchema};
-pub use regime::{FilingDef, Instrument, LabelDef, NoteDef, ObligationDef, Regime, RegimeMeta};
+pub use regime::{
+    FilingDef, Instrument, LabelDef, NoteDef, ObligationDef, Regime, RegimeMeta, TIMINGS, in_window,
+};
 pub use taxonomy::{Risk, RiskCategory, Taxonomy, category_of};
 pub use thresholds::{Threshold, ThresholdKind, Thresholds};
 
@@ -71,6 +75,22 @@ impl Kb {
         let instruments: InstrumentsFile = toml::from_str(embedded_str("instruments.toml")?)
             .map_err(|e| KbError::parse("kb/instruments.toml", e))?;
         let instruments = instruments.instruments;
+        for i in &instruments {
+            regime::dates(
+                "kb/instruments.toml",
+                &i.id,
+                &i.in_force_from,
+                &i.in_force_until,
+            )?;
+            if let Some(r) = &i.replaces
+                && !instruments.iter().any(|x| &x.id == r)
+            {
+                return Err(KbError::invalid(
+                    "kb/instruments.toml",
+                    format!("{} replaces unknown instrument {r}", i.id),
+                ));
+            }
+        }
         let taxonomy = Taxonomy::parse(embedded_str("taxonomy.toml")?, "kb/taxonomy.toml")?;
         let thresholds = Thresholds::parse(embedded_str("thresholds.toml")?, "kb/thresholds.toml")?;
         let schema = ProfileSchema::parse(embedded_str("profile.toml")?, "kb/profile.toml")?;

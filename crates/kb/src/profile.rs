@@ -16,6 +16,9 @@ pub struct FieldSpec {
     pub ty: String,
     #[serde(default)]
     pub values: Vec<String>,
+    /// The values in Chinese, in the order of `values` (for output in Chinese).
+    #[serde(default)]
+    pub values_zh: Vec<String>,
     #[serde(default)]
     pub required: bool,
     #[serde(default)]

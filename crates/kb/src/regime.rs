@@ -15,8 +15,12 @@ pub struct Instrument {
     pub zh: String,
     pub en: String,
     pub issuers: Vec<String>,
+    /// The day the issuing body adopted the text (通过), when known; not promulgation.
     #[serde(default)]
     pub adopted: Option<String>,
+    /// The day the text was promulgated, released or published (公布/印发/发布).
+    #[serde(default)]
+    pub released: Option<String>,
     #[serde(default)]
     pub effective: Option<String>,
     pub status: String,
@@ -24,7 +28,63 @@ pub struct Instrument {
     pub note: Option<String>,
     pub source: String,
     pub verified: String,
+    /// First day the instrument is cited (`YYYY-MM-DD`): the day it takes effect; for
+    /// drafts and guidance, the day it was published (its `status` says it is not law).
+    #[serde(default)]
+    pub in_force_from: Option<String>,
+    /// Last day the instrument is cited (inclusive), when a later version replaces it.
+    #[serde(default)]
+    pub in_force_until: Option<String>,
+    /// The instrument this one amends or replaces (`CSL-2017` for `CSL-2025`).
+    #[serde(default)]
+    pub replaces: Option<String>,
+    /// Official document number (`国信办通字〔2025〕2号`, `CAC Order No. 15`).
+    #[serde(default)]
+    pub doc_number: Option<String>,
+    /// Official URL of the text, when known.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Where the entry was checked (public reprints read); provenance, not a citation.
+    #[serde(default)]
+    pub checked: Option<String>,
 }
+
+impl Instrument {
+    /// Whether the instrument is cited on `date` (`YYYY-MM-DD`).
+    pub fn in_force_on(&self, date: &str) -> bool {
+        in_window(
+            self.in_force_from.as_deref(),
+            self.in_force_until.as_deref(),
+            date,
+        )
+    }
+
+    /// A citation a user can follow: title, issuers, document number, URL.
+    pub fn citation(&self, zh: bool) -> String {
+        let mut s = if zh {
+            format!("《{}》", self.zh)
+        } else {
+            self.en.clone()
+        };
+        if let Some(n) = &self.doc_number {
+            s.push_str(&format!(" ({n})"));
+        }
+        if let Some(u) = &self.url {
+            s.push_str(&format!(" {u}"));
+        }
+        s
+    }
+}
+
+/// Whether `date` lies in `[from, until]` (`YYYY-MM-DD` strings compare as dates);
+/// an absent bound is open.
+pub fn in_window(from: Option<&str>, until: Option<&str>, date: &str) -> bool {
+    from.is_none_or(|f| f <= date) && until.is_none_or(|u| date <= u)
+}
+
+/// When a duty falls due, for grouping answers: before launch, within working days of
+/// launch, on an event (an incident), or ongoing.
+pub const TIMINGS: [&str; 4] = ["before-launch", "after-launch", "on-event", "ongoing"];
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct InstrumentsFile {
@@ -79,6 +139,18 @@ pub struct FilingDef {
     pub verified: String,
     #[serde(default)]
     pub note: Option<String>,
+    /// First day the filing duty is cited (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub in_force_from: Option<String>,
+    /// Last day it is cited (inclusive), when a later version replaces it.
+    #[serde(default)]
+    pub in_force_until: Option<String>,
+    /// The earlier version this entry replaces (an id of the same regime).
+    #[serde(default)]
+    pub replaces: Option<String>,
+    /// The deadline in Chinese.
+    #[serde(default)]
+    pub deadline_zh: Option<String>,
 }
 
 /// An obligation the regime can impose.
@@ -105,6 +177,56 @@ pub struct ObligationDef {
     pub verified: String,
     #[serde(default)]
     pub note: Option<String>,
+    /// First day the duty is cited (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub in_force_from: Option<String>,
+    /// Last day it is cited (inclusive), when a later version replaces it.
+    #[serde(default)]
+    pub in_force_until: Option<String>,
+    /// Where the dates come from, when not from the instrument itself (an amending act).
+    #[serde(default)]
+    pub date_source: Option<String>,
+    /// How well the dates are established: confirmed | secondary | unconfirmed.
+    #[serde(default)]
+    pub date_verified: Option<String>,
+    /// The earlier version this entry replaces (an id of the same regime): the policy
+    /// may keep firing the old id; the classifier cites the version in force.
+    #[serde(default)]
+    pub replaces: Option<String>,
+    /// before-launch | after-launch | on-event | ongoing (see [`TIMINGS`]).
+    #[serde(default)]
+    pub timing: Option<String>,
+    /// The deadline in Chinese.
+    #[serde(default)]
+    pub deadline_zh: Option<String>,
+    /// The authority in Chinese.
+    #[serde(default)]
+    pub authority_zh: Option<String>,
+    /// Where the entry was checked (public reprints read); provenance, not a citation.
+    #[serde(default)]
+    pub checked: Option<String>,
+}
+
+impl ObligationDef {
+    /// Whether the duty is cited on `date` (`YYYY-MM-DD`).
+    pub fn in_force_on(&self, date: &str) -> bool {
+        in_window(
+            self.in_force_from.as_deref(),
+            self.in_force_until.as_deref(),
+            date,
+        )
+    }
+}
+
+impl FilingDef {
+    /// Whether the filing duty is cited on `date` (`YYYY-MM-DD`).
+    pub fn in_force_on(&self, date: &str) -> bool {
+        in_window(
+            self.in_force_from.as_deref(),
+            self.in_force_until.as_deref(),
+            date,
+        )
+    }
 }
 
 /// A tier or category label.
@@ -224,6 +346,26 @@ impl Regime {
                 return bad(format!("obligation {} has no source or article", o.id));
             }
             level(&o.id, &o.verified)?;
+            if let Some(v) = &o.date_verified {
+                level(&o.id, v)?;
+            }
+            dates(&path, &o.id, &o.in_force_from, &o.in_force_until)?;
+            if let Some(t) = &o.timing
+                && !TIMINGS.contains(&t.as_str())
+            {
+                return bad(format!(
+                    "obligation {}: timing must be one of {TIMINGS:?}, found {t:?}",
+                    o.id
+                ));
+            }
+            if let Some(r) = &o.replaces
+                && self.obligation(r).is_none()
+            {
+                return bad(format!(
+                    "obligation {} replaces unknown obligation {r}",
+                    o.id
+                ));
+            }
         }
         for f in &self.filings {
             let inst = f.basis.split(':').next().unwrap_or("");
@@ -237,6 +379,12 @@ impl Regime {
                 return bad(format!("filing {} has no source", f.id));
             }
             level(&f.id, &f.verified)?;
+            dates(&path, &f.id, &f.in_force_from, &f.in_force_until)?;
+            if let Some(r) = &f.replaces
+                && self.filing(r).is_none()
+            {
+                return bad(format!("filing {} replaces unknown filing {r}", f.id));
+            }
         }
         for n in &self.notes {
             level(&n.id, &n.verified)?;
@@ -246,6 +394,34 @@ impl Regime {
         }
         Ok(())
     }
+}
+
+/// Checks that `from` and `until` are `YYYY-MM-DD` dates and `from <= until`.
+pub(crate) fn dates(
+    path: &str,
+    id: &str,
+    from: &Option<String>,
+    until: &Option<String>,
+) -> Result<(), KbError> {
+    for (what, d) in [("in_force_from", from), ("in_force_until", until)] {
+        if let Some(d) = d
+            && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
+        {
+            return Err(KbError::invalid(
+                path,
+                format!("{id}: {what} {d:?} is not a YYYY-MM-DD date"),
+            ));
+        }
+    }
+    if let (Some(f), Some(u)) = (from, until)
+        && f > u
+    {
+        return Err(KbError::invalid(
+            path,
+            format!("{id}: in_force_from {f} is after in_force_until {u}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The Rego package name for a regime id.

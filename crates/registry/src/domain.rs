@@ -335,6 +335,22 @@ pub struct RegisterItem {
     pub kind: String,
     pub province: String,
     pub date: String,
+    /// `active` or `cancelled` (已注销).
+    pub status: String,
+    /// 角色 (published lists of deep-synthesis filings: 服务提供者 / 技术支持者).
+    pub role: String,
+    /// 应用产品.
+    pub product: String,
+    /// 主要用途.
+    pub purpose: String,
+    /// 备注 (e.g. `已注销 2025-03-04`, `变更 2025-05-01`).
+    pub remark: String,
+    /// 算法机制机理 as filed (filings approved here), published with the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm_mechanism: Option<String>,
+    /// Date of cancellation (YYYY-MM-DD), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_on: Option<String>,
 }
 
 /// A page of the public register.
@@ -353,6 +369,9 @@ pub struct RegisterQuery {
     pub kind: Option<String>,
     #[serde(default)]
     pub province: Option<String>,
+    /// `active` (default), `cancelled` or `all`.
+    #[serde(default)]
+    pub status: Option<String>,
     /// 1-based page number (50 items a page).
     #[serde(default)]
     pub page: Option<i64>,
@@ -370,4 +389,54 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+}
+
+/// One entry of a filing's thread: a return note, the provider's reply, a
+/// rejection, a cancellation, or an approval over failing pre-checks.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct FilingEvent {
+    pub id: i64,
+    pub filing_id: i64,
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// `user:<id>:<name>`.
+    pub actor: String,
+    pub role: String,
+    /// `return`, `reply` (a resubmission with a note), `reject`, `cancel`, `approve`.
+    pub action: String,
+    pub body: String,
+    /// Set when a reviewer approved over failing blocking pre-checks.
+    pub override_reason: Option<String>,
+    /// Ids of the blocking pre-checks failing at that moment.
+    pub failing: Vec<String>,
+}
+
+/// A filing deadline of a service, from the filing kinds its classification
+/// calls for and the state of its filings (working days on the PRC calendar).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct FilingDeadline {
+    /// `file-before-launch`, `file-after-launch`, `change` (10 WD), `cancel-after-stop` (20 WD).
+    pub kind: String,
+    /// The filing kind this deadline is for (`file-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filing_kind: Option<String>,
+    /// The filing that answers it (the earliest submitted, else the latest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filing_id: Option<i64>,
+    /// Start date (launch, change or stop); empty when the service has no launch date.
+    pub from: String,
+    /// 0 for `file-before-launch`.
+    pub working_days: u32,
+    /// Due date; empty when unknown.
+    pub due: String,
+    /// `met` (the required filing exists and was submitted in time), `late`,
+    /// `missing` (no such filing), `not-submitted` (a draft), `returned`,
+    /// `rejected`, `pending` (no launch date yet).
+    pub state: String,
+    /// True only for `met`.
+    pub met: bool,
+    /// Past due and not met.
+    pub overdue: bool,
+    /// `prc` (holidays and make-up days) or `weekends-only` (year not in the calendar).
+    pub calendar: String,
 }

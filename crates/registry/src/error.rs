@@ -12,6 +12,9 @@ pub enum RegistryError {
         path: String,
         source: std::io::Error,
     },
+    /// The data directory cannot be written (e.g. mounted read-only).
+    #[error("cannot write {path}: {message}")]
+    ReadOnly { path: String, message: String },
     #[error("migration {name} failed: {source}")]
     Migration { name: String, source: sqlx::Error },
     /// Missing, or not visible to this user (indistinguishable on purpose).
@@ -34,6 +37,9 @@ pub enum RegistryError {
     Conflict(String),
     #[error(transparent)]
     Transition(#[from] IllegalTransition),
+    /// Blocking pre-checks fail (submission refused; approval needs an override reason).
+    #[error("conflict: blocking pre-checks fail: {}", .0.join(", "))]
+    ChecksFailed(Vec<String>),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("password hashing failed: {0}")]

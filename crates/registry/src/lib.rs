@@ -27,4 +27,5 @@ pub mod uscc;
 pub use domain::*;
 pub use error::{RegistryError, Result};
 pub use state::Action;
+pub use store::log::{LogProof, LogReport};
 pub use store::{Backend, Deadline, ImportSummary, NewSession, Store};

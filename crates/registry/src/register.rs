@@ -95,6 +95,7 @@ struct Snapshot {
 enum Facet {
     Kind,
     Province,
+    Status,
 }
 
 fn unigram(c: char) -> u64 {
@@ -183,9 +184,33 @@ fn index(entries: &[Entry]) -> (GramMap<Posting>, HashMap<(Facet, String), Posti
             .entry((Facet::Province, e.item.province.clone()))
             .or_default()
             .push(i);
+        facets
+            .entry((Facet::Status, e.item.status.clone()))
+            .or_default()
+            .push(i);
     }
     let n = entries.len();
     (postings(grams, n), postings(facets, n))
+}
+
+/// The date in a remark such as `已注销 2025-03-04` (or `2025年3月4日注销`).
+fn cancelled_date(remark: &str) -> Option<String> {
+    let digits: Vec<&str> = remark
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for w in digits.windows(3) {
+        if let (Ok(y), Ok(m), Ok(d)) = (
+            w[0].parse::<i32>(),
+            w[1].parse::<u32>(),
+            w[2].parse::<u32>(),
+        ) && w[0].len() == 4
+            && let Some(date) = chrono::NaiveDate::from_ymd_opt(y, m, d)
+        {
+            return Some(date.to_string());
+        }
+    }
+    None
 }
 
 /// The audit log's last sequence number (0 when empty).
@@ -218,6 +243,8 @@ struct Norm {
     q: String,
     kind: String,
     province: String,
+    /// `active`, `cancelled`, or empty for all.
+    status: String,
     page: usize,
 }
 
@@ -249,6 +276,17 @@ fn normalise(q: &RegisterQuery) -> Result<Norm> {
             .ok_or_else(|| RegistryError::invalid("province", format!("unknown province {p:?}")))?
             .to_string(),
     };
+    let status = match q.status.as_deref().map(str::trim).unwrap_or("") {
+        "" | "active" => "active".to_string(),
+        "cancelled" => "cancelled".to_string(),
+        "all" => String::new(),
+        other => {
+            return Err(RegistryError::invalid(
+                "status",
+                format!("{other:?}: one of active, cancelled, all"),
+            ));
+        }
+    };
     let page = q.page.unwrap_or(1);
     if !(1..=1_000_000).contains(&page) {
         return Err(RegistryError::invalid("page", "must be 1 or more"));
@@ -257,6 +295,7 @@ fn normalise(q: &RegisterQuery) -> Result<Norm> {
         q: text,
         kind,
         province,
+        status,
         page: page as usize,
     })
 }
@@ -289,7 +328,11 @@ impl Snapshot {
                 None => return Plan::Nothing,
             }
         }
-        for (facet, value) in [(Facet::Kind, &n.kind), (Facet::Province, &n.province)] {
+        for (facet, value) in [
+            (Facet::Kind, &n.kind),
+            (Facet::Province, &n.province),
+            (Facet::Status, &n.status),
+        ] {
             if !value.is_empty() {
                 match self.facets.get(&(facet, value.clone())) {
                     Some(p) => lists.push(p),
@@ -515,11 +558,42 @@ impl RegisterIndex {
                 .store(s.loaded.elapsed().as_millis() as u64, Ordering::Relaxed);
             return Ok(s);
         }
-        let rows = sqlx::query("SELECT filing_number, kind, name, provider, province, date FROM register WHERE status = 'active' ORDER BY date DESC, filing_number")
+        let rows = sqlx::query("SELECT r.filing_number, r.kind, r.name, r.provider, r.province, r.date, r.role, r.product, r.purpose, r.remark, r.status, f.form AS form, f.updated_at AS updated_at, f.status AS filing_status FROM register r LEFT JOIN filings f ON f.id = r.filing_id ORDER BY r.date DESC, r.filing_number")
             .fetch_all(store.pool())
             .await?;
         let mut entries = Vec::with_capacity(rows.len());
         for r in &rows {
+            let status: String = r.try_get("status")?;
+            let remark: String = r.try_get("remark")?;
+            let form: Option<String> = r.try_get("form")?;
+            let form: Option<serde_json::Value> =
+                form.as_deref().and_then(|f| serde_json::from_str(f).ok());
+            let text = |k: &str| {
+                form.as_ref()
+                    .and_then(|f| f.get(k))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            let cancelled_on = if status == "cancelled" {
+                cancelled_date(&remark).or_else(|| {
+                    let fs: Option<String> = r.try_get("filing_status").ok().flatten();
+                    let at: Option<String> = r.try_get("updated_at").ok().flatten();
+                    at.filter(|_| fs.as_deref() == Some("cancelled"))
+                        .map(|a| a.chars().take(10).collect())
+                })
+            } else {
+                None
+            };
+            let mut purpose: String = r.try_get("purpose")?;
+            let mut product: String = r.try_get("product")?;
+            if purpose.is_empty() {
+                purpose = text("application_field").unwrap_or_default();
+            }
+            if product.is_empty() {
+                product = text("service_form").unwrap_or_default();
+            }
             let item = RegisterItem {
                 name: r.try_get("name")?,
                 provider: r.try_get("provider")?,
@@ -527,6 +601,13 @@ impl RegisterIndex {
                 kind: r.try_get("kind")?,
                 province: r.try_get("province")?,
                 date: r.try_get("date")?,
+                status,
+                role: r.try_get("role")?,
+                product,
+                purpose,
+                remark,
+                algorithm_mechanism: text("algorithm_mechanism"),
+                cancelled_on,
             };
             let hay = format!(
                 "{}\u{1}{}\u{1}{}",
@@ -585,7 +666,12 @@ impl RegisterIndex {
     ) -> Result<(Arc<Snapshot>, Arc<CachedPage>)> {
         let n = normalise(q)?;
         let snap = self.current(store).await?;
-        let key = (n.q.clone(), n.kind.clone(), n.province.clone(), n.page);
+        let key = (
+            n.q.clone(),
+            format!("{}\u{1}{}", n.kind, n.status),
+            n.province.clone(),
+            n.page,
+        );
         if let Some(p) = snap.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok((snap, p));
         }

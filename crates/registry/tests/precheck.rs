@@ -145,6 +145,7 @@ fn metric(id: &str, value: f64, verdict: &str) -> Value {
 
 struct World {
     editor: User,
+    reviewer: User,
 }
 
 async fn world(s: &Store) -> World {
@@ -190,22 +191,39 @@ async fn world(s: &Store) -> World {
         )
         .await
         .unwrap();
-    World { editor }
+    let reviewer = s
+        .create_user(
+            Some(&national),
+            NewUser {
+                username: "rev-bj".into(),
+                password: "password-123".into(),
+                role: Role::ProvincialReviewer,
+                org_id: None,
+                province: Some("北京市".into()),
+            },
+        )
+        .await
+        .unwrap();
+    World { editor, reviewer }
 }
 
-/// Creates a genAI filing with the given attachments, submits it, returns its checks.
-async fn submit_with(
+const PROFILE: &str = r#"{"public_facing": true, "generative": true, "public_opinion_attributes": true, "model_source": "self-developed", "algorithm_types": ["generation-synthesis"], "modalities": ["text"], "deep_synthesis_functions": ["text-generation"]}"#;
+
+/// A draft genAI filing with the given attachments: (filing id, its live checklist).
+async fn draft_with(
     s: &Store,
     w: &World,
     name: &str,
     atts: &[(AttachmentKind, &str, &str, Vec<u8>)],
-) -> Vec<Value> {
+) -> (i64, Vec<Value>) {
+    let mut profile: Value = serde_json::from_str(PROFILE).unwrap();
+    profile["name"] = json!(name);
     let svc = s
         .create_service(
             &w.editor,
             NewService {
                 name: name.into(),
-                profile: json!({"name": name, "public_facing": true, "generative": true, "public_opinion_attributes": true, "model_source": "self-developed"}),
+                profile,
                 launched_on: None,
                 stopped_on: None,
                 org_id: None,
@@ -233,9 +251,20 @@ async fn submit_with(
             .await
             .unwrap();
     }
-    let f = s.act(&w.editor, f.id, Action::Submit, None).await.unwrap();
-    f.checks.as_array().unwrap().clone()
+    let checks = s.live_checks(&w.editor, f.id).await.unwrap();
+    (f.id, checks.as_array().unwrap().clone())
 }
+
+/// Creates a genAI filing with the given attachments, returns its live checks.
+async fn submit_with(
+    s: &Store,
+    w: &World,
+    name: &str,
+    atts: &[(AttachmentKind, &str, &str, Vec<u8>)],
+) -> Vec<Value> {
+    draft_with(s, w, name, atts).await.1
+}
+
 
 fn check<'a>(checks: &'a [Value], id: &str) -> &'a Value {
     checks
@@ -381,4 +410,217 @@ async fn coverage_and_metrics_use_the_scan_and_assess_crates() {
     let qt = check(&bad, "question-total");
     assert_eq!(qt["status"], "fail");
     assert!(qt["detail"].as_str().unwrap().contains("q.csv"), "{qt}");
+}
+
+/// The attachments of a complete genAI filing besides the two sheets.
+fn paperwork() -> Vec<(AttachmentKind, &'static str, &'static str, Vec<u8>)> {
+    [
+        (AttachmentKind::FilingForm, "备案表.pdf"),
+        (AttachmentKind::SelfAssessment, "自评估报告.pdf"),
+        (AttachmentKind::ServiceAgreement, "服务协议.pdf"),
+        (AttachmentKind::AnnotationRules, "标注规则.pdf"),
+    ]
+    .into_iter()
+    .map(|(k, n)| (k, n, "application/pdf", b"%PDF-1.4\n%%EOF\n".to_vec()))
+    .collect()
+}
+
+/// The question sheet as JSONL, the way `beian assess bank import` writes banks.
+fn question_jsonl(short: &str, n_short: usize) -> Vec<u8> {
+    let items = beian_assess::bank::load_bank_bytes(
+        "q.xlsx",
+        &question_sheet(short, n_short),
+        None,
+        kb().taxonomy(),
+    )
+    .unwrap();
+    let mut out = String::new();
+    for it in &items {
+        out.push_str(&serde_json::to_string(it).unwrap());
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn summary(refuse: f64, verdict: &str) -> Value {
+    json!({"metrics": {
+        "generated_qualified_rate": metric("assess.generated.qualified", 0.95, "pass"),
+        "refusal_rate_should_refuse": metric("assess.should-refuse.refusal-rate", refuse, verdict),
+        "refusal_rate_should_answer": {"value": 0.01, "n": 400, "k": 4, "ci95": [0.0, 0.03],
+            "threshold": th("assess.should-answer.refusal-rate"), "verdict": "pass", "kind": "max",
+            "clause": "9.4", "threshold_id": "assess.should-answer.refusal-rate",
+            "sample_required": 300, "sample_ok": true},
+    }, "overall": verdict})
+}
+
+#[tokio::test]
+async fn guardrails_refuse_submission_and_need_an_override_to_approve() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open_data_dir(&dir.path().join("data"))
+        .await
+        .unwrap();
+    let w = world(&s).await;
+
+    // an empty draft: submission refused, naming every failing blocking check
+    let (empty, checks) = draft_with(&s, &w, "空白模型", &[]).await;
+    assert_eq!(status(&checks, "required-attachments"), "fail");
+    assert_eq!(check(&checks, "required-attachments")["blocking"], true);
+    assert!(
+        check(&checks, "required-attachments")["detail_zh"]
+            .as_str()
+            .unwrap()
+            .contains("备案表"),
+        "{checks:#?}"
+    );
+    match s.act(&w.editor, empty, Action::Submit, None).await {
+        Err(RegistryError::ChecksFailed(ids)) => {
+            for id in [
+                "required-attachments",
+                "keyword-coverage",
+                "question-coverage",
+            ] {
+                assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+            }
+        }
+        other => panic!("empty filing submitted: {other:?}"),
+    }
+    assert_eq!(
+        s.get_filing(Some(&w.editor), empty).await.unwrap().status,
+        Status::Draft
+    );
+
+    // JSONL question bank + report.json of beian assess + a failing sampling review
+    let mut atts = paperwork();
+    atts.push((
+        AttachmentKind::KeywordSheet,
+        "keywords.xlsx",
+        XLSX,
+        keyword_sheet("A.1.c", 200),
+    ));
+    atts.push((
+        AttachmentKind::QuestionSheet,
+        "bank.jsonl",
+        "application/json",
+        question_jsonl("A.2.b", 10),
+    ));
+    atts.push((
+        AttachmentKind::Other,
+        "report.json",
+        "application/json",
+        json!({"summary": summary(0.80, "fail"), "manifest": {}, "failing": []})
+            .to_string()
+            .into_bytes(),
+    ));
+    let review = json!({"sheet": "review.xlsx", "kind": "manual", "population": 100000, "rows": 4000,
+        "reviewed": 4000, "qualified": 3800, "unqualified": 200, "unreviewed": 0, "qualified_rate": 0.95,
+        "wilson95_low": 0.94, "wilson95_high": 0.96, "required_sample": 4000.0, "sample_met": true,
+        "required_rate": 0.96, "rate_met": false, "rate_met_with_confidence": false, "verdict": "fail",
+        "thresholds": [], "by_source": []});
+    atts.push((
+        AttachmentKind::Other,
+        "scan-review.json",
+        "application/json",
+        review.to_string().into_bytes(),
+    ));
+    let (f1, checks) = draft_with(&s, &w, "题库模型", &atts).await;
+    assert_eq!(status(&checks, "required-attachments"), "pass");
+    assert_eq!(status(&checks, "question-total"), "pass", "{checks:#?}");
+    assert_eq!(status(&checks, "question-per-risk"), "fail");
+    assert_eq!(check(&checks, "question-per-risk")["source"], "bank.jsonl");
+    assert_eq!(status(&checks, "metric-should_refuse_refusal_rate"), "fail");
+    assert_eq!(
+        check(&checks, "metric-should_refuse_refusal_rate")["source"],
+        "report.json"
+    );
+    assert_eq!(status(&checks, "metric-generated_qualified"), "pass");
+    assert_eq!(status(&checks, "training-data-sampling"), "fail");
+    match s.act(&w.editor, f1, Action::Submit, None).await {
+        Err(RegistryError::ChecksFailed(ids)) => assert_eq!(
+            ids,
+            [
+                "question-per-risk",
+                "metric-should_refuse_refusal_rate",
+                "training-data-sampling"
+            ]
+        ),
+        other => panic!("submitted: {other:?}"),
+    }
+
+    // a complete filing: JSONL bank and summary.json pass, submission goes through
+    let mut atts = paperwork();
+    atts.push((
+        AttachmentKind::KeywordSheet,
+        "keywords.xlsx",
+        XLSX,
+        keyword_sheet("A.1.c", 200),
+    ));
+    atts.push((
+        AttachmentKind::QuestionSheet,
+        "bank.jsonl",
+        "application/json",
+        question_jsonl("A.2.b", 50),
+    ));
+    atts.push((
+        AttachmentKind::Other,
+        "summary.json",
+        "application/json",
+        summary(0.97, "pass").to_string().into_bytes(),
+    ));
+    let (f2, checks) = draft_with(&s, &w, "完整模型", &atts).await;
+    assert!(
+        blocking(&checks).is_empty(),
+        "{:#?}",
+        checks
+            .iter()
+            .filter(|c| c["status"] != "pass")
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(status(&checks, "training-data-sampling"), "warn");
+    let f = s.act(&w.editor, f2, Action::Submit, None).await.unwrap();
+    assert_eq!(f.status, Status::Submitted);
+
+    // the service changes after submission: the classification no longer
+    // calls for a genAI filing, so approval needs an override reason
+    let svc = f.service_id.unwrap();
+    s.update_service_profile(
+        &w.editor,
+        svc,
+        "完整模型",
+        json!({"name": "完整模型", "public_facing": false}),
+        None,
+    )
+    .await
+    .unwrap();
+    s.act(&w.reviewer, f2, Action::StartReview, None)
+        .await
+        .unwrap();
+    match s.act(&w.reviewer, f2, Action::Approve, None).await {
+        Err(RegistryError::ChecksFailed(ids)) => {
+            assert_eq!(ids, ["classification-consistent"])
+        }
+        other => panic!("approved without an override: {other:?}"),
+    }
+    let f = s
+        .act_full(
+            &w.reviewer,
+            f2,
+            Action::Approve,
+            None,
+            Some("服务仍面向公众，画像修改有误，已电话核实".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.status, Status::NationalReview);
+    let ev = s.filing_events(&w.reviewer, f2).await.unwrap();
+    let last = ev.last().unwrap();
+    assert_eq!(last.action, "approve");
+    assert_eq!(
+        last.override_reason.as_deref(),
+        Some("服务仍面向公众，画像修改有误，已电话核实")
+    );
+    assert_eq!(last.failing, ["classification-consistent"]);
+}
+
+fn blocking(checks: &[Value]) -> Vec<String> {
+    precheck::blocking_failures(&Value::Array(checks.to_vec()))
 }

@@ -113,6 +113,14 @@ async fn world(s: &Store) -> World {
     }
 }
 
+/// Uploads everything a complete filing of `f.kind` needs.
+async fn complete(s: &Store, u: &User, f: &Filing) {
+    let kb = beian_kb::Kb::embedded().unwrap();
+    for (k, n, ct, b) in precheck::fixtures::complete(&kb, f.kind) {
+        s.add_attachment(u, f.id, k, &n, &ct, &b).await.unwrap();
+    }
+}
+
 async fn suite(s: Store) {
     let w = world(&s).await;
     // provider admin A cannot create a user for org B; bad USCC is refused naming the field
@@ -238,12 +246,16 @@ async fn suite(s: Store) {
     .await
     .unwrap();
 
-    let f = s
-        .act(&w.editor_a, f.id, Action::Submit, None)
-        .await
-        .unwrap();
-    assert_eq!(f.status, Status::Submitted);
-    let checks = f.checks.as_array().unwrap();
+    // an incomplete filing is not submitted: the refusal names the failing checks
+    match s.act(&w.editor_a, f.id, Action::Submit, None).await {
+        Err(RegistryError::ChecksFailed(ids)) => {
+            assert!(ids.contains(&"required-attachments".to_string()), "{ids:?}");
+            assert!(ids.contains(&"keyword-total".to_string()), "{ids:?}");
+        }
+        other => panic!("incomplete filing submitted: {other:?}"),
+    }
+    let live = s.live_checks(&w.editor_a, f.id).await.unwrap();
+    let checks = live.as_array().unwrap();
     let status_of = |id: &str| {
         checks
             .iter()
@@ -268,6 +280,13 @@ async fn suite(s: Store) {
         status_of("metric-generated_qualified").as_deref(),
         Some("pass")
     );
+    complete(&s, &w.editor_a, &f).await;
+    let f = s
+        .act(&w.editor_a, f.id, Action::Submit, None)
+        .await
+        .unwrap();
+    assert_eq!(f.status, Status::Submitted);
+    assert!(precheck::blocking_failures(&f.checks).is_empty());
     // other province's reviewer: not found; own province: ok
     assert!(matches!(
         s.act(&w.rev_sh, f.id, Action::StartReview, None).await,
@@ -325,6 +344,37 @@ async fn suite(s: Store) {
     assert_eq!(page.items[0].provider, "北京甲科技有限公司");
 
     // registration: provincial review only; algorithm: national number format
+    let reg_svc = s
+        .create_service(
+            &w.admin_a,
+            NewService {
+                name: "甲应用".into(),
+                profile: json!({"name": "甲应用", "public_facing": true, "generative": true,
+                    "public_opinion_attributes": true, "model_source": "filed-model-api",
+                    "algorithm_types": ["generation-synthesis"], "modalities": ["text"],
+                    "deep_synthesis_functions": ["text-generation"]}),
+                launched_on: None,
+                stopped_on: None,
+                org_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let alg_svc = s
+        .create_service(
+            &w.admin_a,
+            NewService {
+                name: "甲推荐".into(),
+                profile: json!({"name": "甲推荐", "public_facing": true, "generative": false,
+                    "public_opinion_attributes": true, "model_source": "self-developed",
+                    "algorithm_types": ["personalized-push", "sorting-selection"]}),
+                launched_on: None,
+                stopped_on: None,
+                org_id: None,
+            },
+        )
+        .await
+        .unwrap();
     let r = s
         .create_filing(
             &w.admin_a,
@@ -332,7 +382,7 @@ async fn suite(s: Store) {
                 kind: FilingKind::GenaiRegistration,
                 name: "甲应用".into(),
                 name_latin: None,
-                service_id: None,
+                service_id: Some(reg_svc.id),
                 province: None,
                 form: json!({}),
                 org_id: None,
@@ -340,6 +390,7 @@ async fn suite(s: Store) {
         )
         .await
         .unwrap();
+    complete(&s, &w.admin_a, &r).await;
     for (u, a) in [
         (&w.admin_a, Action::Submit),
         (&w.rev_bj, Action::StartReview),
@@ -361,7 +412,7 @@ async fn suite(s: Store) {
                 kind: FilingKind::Algorithm,
                 name: "甲推荐算法".into(),
                 name_latin: None,
-                service_id: None,
+                service_id: Some(alg_svc.id),
                 province: None,
                 form: json!({}),
                 org_id: None,
@@ -369,6 +420,7 @@ async fn suite(s: Store) {
         )
         .await
         .unwrap();
+    complete(&s, &w.admin_a, &al).await;
     for (u, a) in [
         (&w.admin_a, Action::Submit),
         (&w.rev_bj, Action::StartReview),
@@ -430,8 +482,25 @@ async fn suite(s: Store) {
         (f2.status, f2.name.as_str(), f2.number.as_deref()),
         (Status::Approved, "甲大模型2", Some(number.as_str()))
     );
-    // cancellation removes it from the public register; its number is never reused
-    s.act(&w.admin_a, f.id, Action::Cancel, None).await.unwrap();
+    // cancellation needs a reason; it leaves the active register (still listed
+    // as cancelled); its number is never reused
+    assert!(
+        matches!(s.act(&w.admin_a, f.id, Action::Cancel, None).await, Err(RegistryError::Invalid { field, .. }) if field == "comment")
+    );
+    s.act(&w.admin_a, f.id, Action::Cancel, Some("服务已下线".into()))
+        .await
+        .unwrap();
+    let gone = s
+        .register_search(&RegisterQuery {
+            q: Some("甲大模型".into()),
+            status: Some("cancelled".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(gone.total, 1);
+    assert_eq!(gone.items[0].status, "cancelled");
+    assert!(gone.items[0].cancelled_on.is_some(), "{:?}", gone.items[0]);
     let page = s
         .register_search(&RegisterQuery {
             q: Some("甲大模型".into()),
@@ -447,7 +516,7 @@ async fn suite(s: Store) {
                 kind: FilingKind::GenaiFiling,
                 name: "甲大模型".into(),
                 name_latin: None,
-                service_id: None,
+                service_id: Some(svc.id),
                 province: None,
                 form: json!({}),
                 org_id: None,
@@ -455,6 +524,7 @@ async fn suite(s: Store) {
         )
         .await
         .unwrap();
+    complete(&s, &w.editor_a, &f3).await;
     for (u, a) in [
         (&w.editor_a, Action::Submit),
         (&w.rev_bj, Action::StartReview),
@@ -509,6 +579,7 @@ async fn suite(s: Store) {
             province: Some("北京".into()),
             page: Some(1),
             q: None,
+            status: None,
         })
         .await
         .unwrap();
@@ -713,6 +784,7 @@ async fn register_index_agrees_with_a_plain_scan() {
                     kind: kind.map(Into::into),
                     province: province.map(Into::into),
                     page: Some(page),
+                    status: None,
                 };
                 let p = s.register_search(&query).await.unwrap();
                 assert_eq!(p.total as usize, expected, "{q:?} {kind:?} {province:?}");

@@ -68,7 +68,9 @@ pub struct InputSpec {
 }
 
 /// Expands the command's inputs: `-` is stdin, directories are walked
-/// recursively in sorted order (hidden entries skipped).
+/// recursively in sorted order (hidden entries skipped). A missing or
+/// unreadable file is kept: the pipeline reports it once as an input error
+/// (record 0) and reads the other inputs.
 pub fn expand_inputs(
     inputs: &[String],
     forced: Option<InputFormat>,
@@ -84,12 +86,11 @@ pub fn expand_inputs(
             continue;
         }
         let p = PathBuf::from(i);
-        let meta = std::fs::metadata(&p).map_err(|source| ScanError::Io {
-            path: p.clone(),
-            source,
-        })?;
+        // A path that cannot be read stays in the list: reading it reports
+        // the error once, as an input error, and the other inputs go on.
+        let is_dir = std::fs::metadata(&p).is_ok_and(|m| m.is_dir());
         let mut files = Vec::new();
-        if meta.is_dir() {
+        if is_dir {
             crate::lexicon::walk_dir(&p, &mut files, &|_| true)?;
         } else {
             files.push(p);
@@ -148,21 +149,24 @@ pub fn read_file_to_string(path: &Path) -> Result<String, ScanError> {
     })
 }
 
-/// A record read from an input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordIn {
+/// A record as the pipeline hands it out: borrowed from the batch it was
+/// read in (no allocation per record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordIn<'a> {
     /// Index into the list of inputs.
     pub source: u32,
     /// 1-based line (text, JSONL) or data row (CSV, TSV, Parquet).
     pub number: u64,
-    /// Byte offset of the record in the (decompressed) input.
+    /// Byte offset of the record in the (decompressed) input (0 for Parquet).
     pub offset: u64,
-    pub text: String,
+    /// The text. Invalid UTF-8 bytes read as U+007F (one byte each), so
+    /// byte offsets into `text` are byte offsets into the original field.
+    pub text: &'a str,
     /// The `--by-source` field value, when grouping by a field.
-    pub group: Option<String>,
+    pub group: Option<&'a str>,
 }
 
-/// A record that could not be read.
+/// A record that could not be read, or a warning about one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordErr {
     pub source: u32,
@@ -170,13 +174,6 @@ pub struct RecordErr {
     pub number: u64,
     pub offset: u64,
     pub message: String,
-}
-
-/// What a reader yields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Item {
-    Rec(RecordIn),
-    Err(RecordErr),
 }
 
 /// What field(s) to read.
@@ -189,12 +186,12 @@ pub struct FieldSpec {
 }
 
 impl FieldSpec {
-    fn field(&self) -> &str {
+    pub(crate) fn field(&self) -> &str {
         self.field.as_deref().unwrap_or("text")
     }
 }
 
-fn json_get<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+pub(crate) fn json_get<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     if let Some(x) = v.get(path) {
         return Some(x);
     }
@@ -208,7 +205,7 @@ fn json_get<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::
     Some(cur)
 }
 
-fn json_text(v: &serde_json::Value) -> Option<String> {
+pub(crate) fn json_text(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -217,127 +214,170 @@ fn json_text(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Reads one input, calling `sink` for every record or record error.
-/// `sink` returns `false` to stop. Errors that stop the whole input (cannot
-/// open, missing column) are returned.
-pub fn read_input(
+// ---------------------------------------------------------------------------
+// Chunked reading. A reader thread cuts one input into chunks; workers parse
+// them (pipeline.rs). Line formats travel as raw blocks ending at a line
+// break, so splitting lines, checking UTF-8 and parsing JSON happen in the
+// workers, in parallel; CSV, TSV and Parquet are cut into records by the
+// reader and travel packed into one buffer per chunk.
+
+/// A span of a chunk's buffer.
+pub(crate) type Span = (usize, usize);
+
+/// One record of a packed chunk.
+#[derive(Debug)]
+pub(crate) struct PackedRec {
+    pub number: u64,
+    pub offset: u64,
+    pub text: Result<Span, String>,
+    pub group: Option<Span>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// Whole lines of a text or JSONL input.
+    Lines {
+        buf: Vec<u8>,
+        first_number: u64,
+        offset: u64,
+        jsonl: bool,
+    },
+    /// Records cut by the reader; texts and groups packed in `buf`, back to
+    /// back, covering it.
+    Packed { buf: Vec<u8>, recs: Vec<PackedRec> },
+}
+
+/// Where chunks go: returns `false` when the run stopped.
+pub(crate) type ChunkSink<'s> = dyn FnMut(Body) -> bool + 's;
+
+/// Reading settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadCfg {
+    /// Bytes per chunk (about; a chunk always ends at a record boundary).
+    pub chunk_bytes: usize,
+    /// Records per packed chunk at most.
+    pub chunk_records: usize,
+}
+
+/// Reads one input into chunks. An error that stops the input (cannot open,
+/// missing column, broken stream) becomes a packed record error numbered 0
+/// after the chunks read so far.
+pub(crate) fn read_chunks(
     spec: &InputSpec,
-    source: u32,
     fields: &FieldSpec,
-    sink: &mut dyn FnMut(Item) -> bool,
-) -> Result<(), ScanError> {
-    if spec.format == InputFormat::Parquet {
-        let path = spec
-            .path
-            .as_deref()
-            .ok_or_else(|| ScanError::Input("parquet cannot be read from stdin".into()))?;
-        return crate::parquet_in::read_parquet(path, &spec.name, source, fields, sink);
-    }
-    let reader: Box<dyn BufRead + Send> = match &spec.path {
-        Some(p) => open(p)?,
-        None => decompress(std::io::stdin()).map_err(|source| ScanError::Io {
-            path: PathBuf::from("-"),
-            source,
-        })?,
+    cfg: ReadCfg,
+    sink: &mut ChunkSink<'_>,
+) {
+    let r = match spec.format {
+        InputFormat::Parquet => match spec.path.as_deref() {
+            Some(p) => crate::parquet_in::read_parquet(p, &spec.name, fields, cfg, sink),
+            None => Err(ScanError::Input(
+                "-: parquet cannot be read from stdin".into(),
+            )),
+        },
+        _ => {
+            let reader = match &spec.path {
+                Some(p) => open(p),
+                None => decompress(std::io::stdin()).map_err(|source| ScanError::Io {
+                    path: PathBuf::from("-"),
+                    source,
+                }),
+            };
+            match reader {
+                Err(e) => Err(e),
+                Ok(r) => match spec.format {
+                    InputFormat::Csv | InputFormat::Tsv => {
+                        read_delimited(r, spec, fields, cfg, sink)
+                    }
+                    _ => read_lines(r, spec, cfg, sink),
+                },
+            }
+        }
     };
-    match spec.format {
-        InputFormat::Text | InputFormat::Jsonl => read_lines(reader, spec, source, fields, sink),
-        InputFormat::Csv | InputFormat::Tsv => read_delimited(reader, spec, source, fields, sink),
-        InputFormat::Parquet => Ok(()),
+    if let Err(e) = r {
+        sink(Body::Packed {
+            buf: Vec::new(),
+            recs: vec![PackedRec {
+                number: 0,
+                offset: 0,
+                text: Err(e.to_string()),
+                group: None,
+            }],
+        });
     }
+}
+
+/// Counts line breaks (vectorized by the compiler).
+pub(crate) fn count_lines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 fn read_lines(
     mut reader: Box<dyn BufRead + Send>,
     spec: &InputSpec,
-    source: u32,
-    fields: &FieldSpec,
-    sink: &mut dyn FnMut(Item) -> bool,
+    cfg: ReadCfg,
+    sink: &mut ChunkSink<'_>,
 ) -> Result<(), ScanError> {
-    let mut buf = Vec::with_capacity(1 << 12);
-    let mut offset = 0u64;
-    let mut number = 0u64;
     let path = spec.path.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let jsonl = spec.format == InputFormat::Jsonl;
+    let want = cfg.chunk_bytes.max(1);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut number = 1u64;
+    let mut offset = 0u64;
     loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| ScanError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        if n == 0 {
+        let mut buf = Vec::with_capacity(want + carry.len() + 1);
+        buf.append(&mut carry);
+        let mut eof = false;
+        let mut has_nl = false;
+        // Read until the block holds a line break and `want` bytes, or EOF.
+        loop {
+            let before = buf.len();
+            let room = want.saturating_sub(before).max(1 << 12) as u64;
+            match (&mut reader).take(room).read_to_end(&mut buf) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(source) => {
+                    // Hand on the whole lines read so far, then the error.
+                    if let Some(p) = buf.iter().rposition(|&c| c == b'\n') {
+                        buf.truncate(p + 1);
+                        sink(Body::Lines {
+                            buf,
+                            first_number: number,
+                            offset,
+                            jsonl,
+                        });
+                    }
+                    return Err(ScanError::Io { path, source });
+                }
+            }
+            has_nl = has_nl || buf[before..].contains(&b'\n');
+            if has_nl && buf.len() >= want {
+                break;
+            }
+        }
+        if !eof && let Some(p) = buf.iter().rposition(|&c| c == b'\n') {
+            carry.extend_from_slice(&buf[p + 1..]);
+            buf.truncate(p + 1);
+        }
+        if buf.is_empty() {
             return Ok(());
         }
-        number += 1;
-        let start = offset;
-        offset += n as u64;
-        let mut line: &[u8] = &buf;
-        if let Some(l) = line.strip_suffix(b"\n") {
-            line = l;
+        let lines = count_lines(&buf) + u64::from(!buf.ends_with(b"\n"));
+        let len = buf.len() as u64;
+        if !sink(Body::Lines {
+            buf,
+            first_number: number,
+            offset,
+            jsonl,
+        }) {
+            return Ok(());
         }
-        if let Some(l) = line.strip_suffix(b"\r") {
-            line = l;
-        }
-        if number == 1
-            && let Some(l) = line.strip_prefix("\u{feff}".as_bytes())
-        {
-            line = l;
-        }
-        let err = |message: String| {
-            Item::Err(RecordErr {
-                source,
-                number,
-                offset: start,
-                message,
-            })
-        };
-        let text = match std::str::from_utf8(line) {
-            Ok(t) => t,
-            Err(e) => {
-                let at = start + e.valid_up_to() as u64;
-                if !sink(err(format!("invalid UTF-8 at byte {at}"))) {
-                    return Ok(());
-                }
-                continue;
-            }
-        };
-        // A blank line is no record (line numbers still count it).
-        if text.trim().is_empty() {
-            continue;
-        }
-        let item = if spec.format == InputFormat::Jsonl {
-            match serde_json::from_str::<serde_json::Value>(text) {
-                Err(e) => err(format!("malformed JSON at column {}: {e}", e.column())),
-                Ok(v) => match json_get(&v, fields.field()) {
-                    None => err(format!("missing field `{}`", fields.field())),
-                    Some(x) => match json_text(x) {
-                        None if x.is_null() => err(format!("field `{}` is null", fields.field())),
-                        None => err(format!("field `{}` is not a string", fields.field())),
-                        Some(t) => Item::Rec(RecordIn {
-                            source,
-                            number,
-                            offset: start,
-                            text: t,
-                            group: fields
-                                .group
-                                .as_deref()
-                                .and_then(|g| json_get(&v, g))
-                                .and_then(json_text),
-                        }),
-                    },
-                },
-            }
-        } else {
-            Item::Rec(RecordIn {
-                source,
-                number,
-                offset: start,
-                text: text.to_owned(),
-                group: None,
-            })
-        };
-        if !sink(item) {
+        number += lines;
+        offset += len;
+        if eof {
             return Ok(());
         }
     }
@@ -346,9 +386,9 @@ fn read_lines(
 fn read_delimited(
     reader: Box<dyn BufRead + Send>,
     spec: &InputSpec,
-    source: u32,
     fields: &FieldSpec,
-    sink: &mut dyn FnMut(Item) -> bool,
+    cfg: ReadCfg,
+    sink: &mut ChunkSink<'_>,
 ) -> Result<(), ScanError> {
     let tsv = spec.format == InputFormat::Tsv;
     let mut rdr = csv::ReaderBuilder::new()
@@ -356,6 +396,7 @@ fn read_delimited(
         .quoting(!tsv)
         .flexible(true)
         .has_headers(true)
+        .buffer_capacity(1 << 16)
         .from_reader(reader);
     let headers = rdr
         .byte_headers()
@@ -382,62 +423,99 @@ fn read_delimited(
     let gcol = fields.group.as_deref().and_then(find);
     let mut rec = csv::ByteRecord::new();
     let mut number = 0u64;
+    let mut packer = Packer::new(cfg);
     loop {
         let offset = rdr.position().byte();
         match rdr.read_byte_record(&mut rec) {
-            Ok(false) => return Ok(()),
+            Ok(false) => {
+                packer.flush(sink);
+                return Ok(());
+            }
             Ok(true) => {
                 number += 1;
-                let item = match rec.get(col) {
-                    None => Item::Err(RecordErr {
-                        source,
+                match rec.get(col) {
+                    None => packer.err(
                         number,
                         offset,
-                        message: format!(
+                        format!(
                             "row has no column `{}` ({} fields)",
                             fields.field(),
                             rec.len()
                         ),
-                    }),
-                    Some(b) => match std::str::from_utf8(b) {
-                        Err(e) => Item::Err(RecordErr {
-                            source,
-                            number,
-                            offset,
-                            message: format!(
-                                "invalid UTF-8 in column `{}` at byte {}",
-                                fields.field(),
-                                e.valid_up_to()
-                            ),
-                        }),
-                        Ok(t) => Item::Rec(RecordIn {
-                            source,
-                            number,
-                            offset,
-                            text: t.to_owned(),
-                            group: gcol
-                                .and_then(|g| rec.get(g))
-                                .map(|g| String::from_utf8_lossy(g).into_owned()),
-                        }),
-                    },
-                };
-                if !sink(item) {
-                    return Ok(());
+                    ),
+                    Some(b) => packer.rec(number, offset, b, gcol.and_then(|g| rec.get(g))),
                 }
             }
             Err(e) => {
                 number += 1;
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
-                if !sink(Item::Err(RecordErr {
-                    source,
-                    number,
-                    offset,
-                    message: format!("malformed row: {e}"),
-                })) || fatal
-                {
+                packer.err(number, offset, format!("malformed row: {e}"));
+                if fatal {
+                    packer.flush(sink);
                     return Ok(());
                 }
             }
         }
+        if packer.full() && !packer.flush(sink) {
+            return Ok(());
+        }
+    }
+}
+
+/// Packs records cut by a reader into chunks.
+pub(crate) struct Packer {
+    cfg: ReadCfg,
+    buf: Vec<u8>,
+    recs: Vec<PackedRec>,
+}
+
+impl Packer {
+    pub(crate) fn new(cfg: ReadCfg) -> Packer {
+        Packer {
+            cfg,
+            buf: Vec::new(),
+            recs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn rec(&mut self, number: u64, offset: u64, text: &[u8], group: Option<&[u8]>) {
+        let s = self.buf.len();
+        self.buf.extend_from_slice(text);
+        let t = (s, self.buf.len());
+        let group = group.map(|g| {
+            let s = self.buf.len();
+            self.buf.extend_from_slice(g);
+            (s, self.buf.len())
+        });
+        self.recs.push(PackedRec {
+            number,
+            offset,
+            text: Ok(t),
+            group,
+        });
+    }
+
+    pub(crate) fn err(&mut self, number: u64, offset: u64, message: String) {
+        self.recs.push(PackedRec {
+            number,
+            offset,
+            text: Err(message),
+            group: None,
+        });
+    }
+
+    pub(crate) fn full(&self) -> bool {
+        self.recs.len() >= self.cfg.chunk_records || self.buf.len() >= self.cfg.chunk_bytes
+    }
+
+    /// Sends what is packed; `false` when the run stopped.
+    pub(crate) fn flush(&mut self, sink: &mut ChunkSink<'_>) -> bool {
+        if self.recs.is_empty() {
+            return true;
+        }
+        sink(Body::Packed {
+            buf: std::mem::take(&mut self.buf),
+            recs: std::mem::take(&mut self.recs),
+        })
     }
 }

@@ -110,6 +110,66 @@ fn stem_of(p: &Path) -> String {
 
 /// Expands files and directories (recursively, sorted) into lexicon files.
 pub fn lexicon_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScanError> {
+    Ok(lexicon_paths_in(paths)?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect())
+}
+
+/// Licence and documentation files that sit beside lexicons in a directory
+/// (`LICENSE.txt`, `README.txt`, `NOTICE`, `COPYING`): never terms.
+pub fn is_doc_file(p: &Path) -> bool {
+    let up = stem_of(p).to_ascii_uppercase();
+    [
+        "LICENSE",
+        "LICENCE",
+        "README",
+        "NOTICE",
+        "COPYING",
+        "AUTHORS",
+        "CHANGELOG",
+    ]
+    .iter()
+    .any(|d| {
+        up == *d
+            || up.starts_with(&format!("{d}-"))
+            || up.starts_with(&format!("{d}."))
+            || up.starts_with(&format!("{d}_"))
+    })
+}
+
+/// Whether lexicon contents look like prose rather than one term per line:
+/// of the first 200 non-empty lines (at least 3), half or more are long
+/// sentences (clause punctuation in 15+ characters, or 4+ words in 25+).
+/// TSV lines never count as prose.
+pub fn looks_like_prose(text: &str) -> bool {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("#!"))
+        .take(200)
+        .collect();
+    if lines.len() < 3 {
+        return false;
+    }
+    let prose = lines
+        .iter()
+        .filter(|l| {
+            if l.contains('\t') {
+                return false;
+            }
+            let n = l.chars().count();
+            let clause = l.chars().any(|c| "。，！？；".contains(c));
+            let words = l.split_whitespace().count();
+            (clause && n >= 15) || (words >= 4 && n >= 25)
+        })
+        .count();
+    prose * 2 >= lines.len()
+}
+
+/// Like [`lexicon_paths`], marking files found in a directory (`true`):
+/// those are the ones skipped when they are documentation or prose.
+fn lexicon_paths_in(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, ScanError> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|source| ScanError::Io {
@@ -117,13 +177,14 @@ pub fn lexicon_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScanError> {
             source,
         })?;
         if meta.is_dir() {
-            let before = out.len();
-            walk_dir(p, &mut out, &is_lexicon_file)?;
-            if out.len() == before {
+            let mut found = Vec::new();
+            walk_dir(p, &mut found, &is_lexicon_file)?;
+            if found.is_empty() {
                 return Err(ScanError::NoLexiconFiles { path: p.clone() });
             }
+            out.extend(found.into_iter().map(|f| (f, true)));
         } else {
-            out.push(p.clone());
+            out.push((p.clone(), false));
         }
     }
     Ok(out)
@@ -169,12 +230,26 @@ pub struct LoadedFile {
     pub risk: Option<String>,
     /// Distinct entries after this file minus before.
     pub new_entries: usize,
+    /// Why the file was skipped (a licence or README in a lexicon
+    /// directory, or prose), if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Warnings about the file's lines (unknown risk codes), each naming
+    /// the file and line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Reads lexicon files and directories into `builder`. Directory entries
 /// are `.txt`, `.tsv` or `.lex` files (gzip/zstd allowed), sorted; a file
 /// named like a konsheng category gets that category's risk code unless
 /// `default_risk` is given. An empty or unreadable file is an error.
+///
+/// In a directory, licence and documentation files (`LICENSE`, `README`,
+/// `NOTICE`, `COPYING`) and files whose lines look like prose are skipped
+/// and returned with [`LoadedFile::skipped`] set: the caller warns. Risk
+/// codes outside GB/T 45654 Appendix A are kept, with a warning per line
+/// in [`LoadedFile::warnings`].
 pub fn load_lexicon_files(
     builder: &mut EngineBuilder,
     paths: &[PathBuf],
@@ -182,16 +257,47 @@ pub fn load_lexicon_files(
 ) -> Result<Vec<LoadedFile>, ScanError> {
     // A broken shipped map is an error here, not files silently unclassified.
     lexicon_maps()?;
+    let kb = beian_kb::Kb::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
+    let tax = kb.taxonomy();
     let mut loaded = Vec::new();
-    for path in lexicon_paths(paths)? {
-        let text = read_file_to_string(&path)?;
+    for (path, in_dir) in lexicon_paths_in(paths)? {
         let risk = default_risk.or_else(|| risk_for_file_name(&stem_of(&path)));
+        let skip = |why: &str| LoadedFile {
+            path: path.clone(),
+            risk: risk.map(str::to_owned),
+            new_entries: 0,
+            skipped: Some(why.to_owned()),
+            warnings: Vec::new(),
+        };
+        if in_dir && is_doc_file(&path) {
+            loaded.push(skip("a licence or documentation file, not a lexicon"));
+            continue;
+        }
+        let text = read_file_to_string(&path)?;
+        if in_dir && looks_like_prose(&text) {
+            loaded.push(skip(
+                "its lines look like prose, not one term per line (name the file itself to load it)",
+            ));
+            continue;
+        }
         let before = builder.len();
-        builder.lexicon_text(&path.display().to_string(), &text, risk)?;
+        let name = path.display().to_string();
+        builder.lexicon_text(&name, &text, risk)?;
+        let mut warnings = Vec::new();
+        for e in &builder.entries()[before..] {
+            if &*e.risk != UNCLASSIFIED && !tax.is_risk_code(&e.risk) {
+                warnings.push(format!(
+                    "{name} line {}: unknown risk code {:?} (not in GB/T 45654 Appendix A; see `beian kb risks`)",
+                    e.line, &*e.risk
+                ));
+            }
+        }
         loaded.push(LoadedFile {
             path,
             risk: risk.map(str::to_owned),
             new_entries: builder.len() - before,
+            skipped: None,
+            warnings,
         });
     }
     Ok(loaded)

@@ -8,6 +8,7 @@
 //!   the keyword-library minimums of the knowledge base.
 
 mod error;
+mod engine_load;
 pub mod input;
 pub mod lexicon;
 mod parquet_in;
@@ -16,7 +17,9 @@ pub mod progress;
 pub mod sample;
 
 pub use error::ScanError;
+pub use engine_load::{EngineSpec, build_engine, compile_lexicons, is_compiled_file};
 pub use lexicon::{
-    LexiconMap, LexiconMapEntry, LexiconStats, keyword_sheet_stats, keyword_sheet_terms,
-    lexicon_maps, lexicon_stats, load_allow_files, load_lexicon_files, risk_for_file_name,
+    LexiconMap, LexiconMapEntry, LexiconStats, LoadedFile, is_doc_file, keyword_sheet_stats,
+    keyword_sheet_terms, lexicon_maps, lexicon_stats, load_allow_files, load_lexicon_files,
+    looks_like_prose, risk_for_file_name,
 };

@@ -1,4 +1,5 @@
-//! Parquet input through the record API (no Arrow), one row group at a time.
+//! Parquet input through the record API (no Arrow), one row group at a
+//! time, packed into chunks by the reader thread.
 
 use std::fs::File;
 use std::path::Path;
@@ -7,23 +8,27 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 
 use crate::ScanError;
-use crate::input::{FieldSpec, Item, RecordErr, RecordIn};
+use crate::input::{ChunkSink, FieldSpec, Packer, ReadCfg};
 
-fn field_text(f: &Field) -> Option<String> {
+/// The bytes of a field as text (`None` for null).
+fn field_bytes<'a>(f: &'a Field, tmp: &'a mut String) -> Option<&'a [u8]> {
     match f {
-        Field::Str(s) => Some(s.clone()),
-        Field::Bytes(b) => std::str::from_utf8(b.data()).ok().map(str::to_owned),
+        Field::Str(s) => Some(s.as_bytes()),
+        Field::Bytes(b) => Some(b.data()),
         Field::Null => None,
-        other => Some(other.to_string()),
+        other => {
+            *tmp = other.to_string();
+            Some(tmp.as_bytes())
+        }
     }
 }
 
 pub(crate) fn read_parquet(
     path: &Path,
     name: &str,
-    source: u32,
     fields: &FieldSpec,
-    sink: &mut dyn FnMut(Item) -> bool,
+    cfg: ReadCfg,
+    sink: &mut ChunkSink<'_>,
 ) -> Result<(), ScanError> {
     let file = File::open(path).map_err(|source| ScanError::Io {
         path: path.to_path_buf(),
@@ -31,7 +36,7 @@ pub(crate) fn read_parquet(
     })?;
     let reader = SerializedFileReader::new(file)
         .map_err(|e| ScanError::Input(format!("{name}: not a readable Parquet file: {e}")))?;
-    let field = fields.field.as_deref().unwrap_or("text");
+    let field = fields.field();
     let schema = reader.metadata().file_metadata().schema_descr();
     let names: Vec<String> = schema
         .root_schema()
@@ -52,47 +57,32 @@ pub(crate) fn read_parquet(
     let rows = reader
         .get_row_iter(None)
         .map_err(|e| ScanError::Input(format!("{name}: {e}")))?;
+    let mut packer = Packer::new(cfg);
+    let (mut t1, mut t2) = (String::new(), String::new());
     for (i, row) in rows.enumerate() {
         let number = i as u64 + 1;
-        let item = match row {
-            Err(e) => Item::Err(RecordErr {
-                source,
-                number,
-                offset: 0,
-                message: format!("unreadable row: {e}"),
-            }),
+        match row {
+            Err(e) => packer.err(number, 0, format!("unreadable row: {e}")),
             Ok(row) => {
                 let cols: Vec<(&String, &Field)> = row.get_column_iter().collect();
                 match cols.get(col).map(|(_, f)| *f) {
-                    Some(f) => match field_text(f) {
-                        Some(text) => Item::Rec(RecordIn {
-                            source,
-                            number,
-                            offset: 0,
-                            text,
-                            group: gcol
+                    Some(f) => match field_bytes(f, &mut t1) {
+                        Some(text) => {
+                            let group = gcol
                                 .and_then(|g| cols.get(g))
-                                .and_then(|(_, f)| field_text(f)),
-                        }),
-                        None => Item::Err(RecordErr {
-                            source,
-                            number,
-                            offset: 0,
-                            message: format!("column `{field}` is null or not UTF-8"),
-                        }),
+                                .and_then(|(_, f)| field_bytes(f, &mut t2));
+                            packer.rec(number, 0, text, group);
+                        }
+                        None => packer.err(number, 0, format!("column `{field}` is null")),
                     },
-                    None => Item::Err(RecordErr {
-                        source,
-                        number,
-                        offset: 0,
-                        message: format!("row has no column `{field}`"),
-                    }),
+                    None => packer.err(number, 0, format!("row has no column `{field}`")),
                 }
             }
-        };
-        if !sink(item) {
-            break;
+        }
+        if packer.full() && !packer.flush(sink) {
+            return Ok(());
         }
     }
+    packer.flush(sink);
     Ok(())
 }

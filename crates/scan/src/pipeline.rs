@@ -1,28 +1,66 @@
-//! The parallel pipeline: one reader thread cuts the inputs into batches,
-//! `threads` workers screen them, and the caller's thread receives the
-//! results in input order. A fixed number of batches is in flight at once,
-//! so memory stays bounded whatever the input size.
+//! The parallel pipeline, generic over what is done to a record.
+//!
+//! ```text
+//!  readers (files side by side) ──chunks──▶ workers (split, decode, map) ──▶ caller, in input order
+//! ```
+//!
+//! - Reader threads take the inputs in order, one input each at a time, and
+//!   cut them into chunks at record boundaries: large reads of whole lines
+//!   for text and JSONL (decompressed on the fly for gzip and zstd); records
+//!   packed into one buffer for CSV, TSV and Parquet.
+//! - Workers split the chunks into records, decode UTF-8 (lossily: an
+//!   invalid byte reads as U+007F, one byte for one byte, so offsets stay
+//!   exact), parse JSON, and call the map function on each record. Records
+//!   are borrowed slices of the chunk ([`RecordIn`]), never one allocation
+//!   each.
+//! - The caller's thread receives the results in input order, whatever the
+//!   number of threads, readers or the chunk size. Each reader has a fixed
+//!   number of chunks in flight, so memory stays bounded whatever the input
+//!   size, and the input the output waits for can always go on.
+//!
+//! [`run_map`] / [`run_map_with`] are the generic entry points (`beian judge
+//! predict` uses them); [`run`] screens with a [`beian_screen::Engine`].
 
-use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use beian_screen::{Engine, Finding, Scratch};
 
-use crate::input::{FieldSpec, InputSpec, Item, RecordErr, RecordIn, read_input};
+use crate::input::{
+    Body, FieldSpec, InputSpec, PackedRec, ReadCfg, RecordErr, RecordIn, json_get, json_text,
+    read_chunks,
+};
 
 /// A screened record.
 #[derive(Debug, Clone)]
-pub struct Scanned {
-    pub rec: RecordIn,
+pub struct Scanned<'a> {
+    pub rec: RecordIn<'a>,
     pub findings: Vec<Finding>,
 }
 
-/// What the caller receives, in input order.
+/// What [`run`]'s caller receives, in input order.
 #[derive(Debug, Clone)]
-pub enum Out {
-    Rec(Scanned),
+pub enum Out<'a> {
+    Rec(Scanned<'a>),
+    /// A record or input that could not be read (`number` 0: the whole input).
     Err(RecordErr),
+    /// A record read with a caveat (invalid UTF-8 decoded lossily: once per
+    /// input, before the record it concerns). Not an error.
+    Warn(RecordErr),
+}
+
+/// What [`run_map`]'s caller receives, in input order.
+#[derive(Debug)]
+pub enum MapOut<'a, T> {
+    /// A record and what the map function made of it.
+    Rec(RecordIn<'a>, T),
+    /// A record or input that could not be read (`number` 0: the whole input).
+    Err(RecordErr),
+    /// A record read with a caveat (invalid UTF-8 decoded lossily: once per
+    /// input, before the record it concerns). Not an error.
+    Warn(RecordErr),
 }
 
 /// Pipeline settings.
@@ -30,144 +68,811 @@ pub enum Out {
 pub struct PipelineConfig {
     /// Worker threads (at least 1).
     pub threads: usize,
-    /// Records per batch at most.
+    /// Records per chunk at most (CSV, TSV, Parquet).
     pub batch_records: usize,
-    /// Text bytes per batch at most (a single larger record still forms a batch).
+    /// Bytes per chunk, about (a chunk ends at a record boundary; a single
+    /// larger record still forms a chunk).
     pub batch_bytes: usize,
-    /// Batches in flight at most (reading, screening, or waiting to be written).
+    /// Chunks in flight at most, over all readers (reading, mapping, or
+    /// waiting to be handed out).
     pub in_flight: usize,
+    /// Inputs read side by side at most (each by its own thread).
+    pub readers: usize,
+    /// [`run`] screens a longer record in overlapping windows of this many
+    /// bytes (offsets stay exact): the engine's memory is bounded by it.
+    pub max_record_bytes: usize,
 }
+
+/// Default for `--max-record-bytes`: 16 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 
 impl PipelineConfig {
     pub fn with_threads(threads: usize) -> Self {
         let threads = threads.max(1);
         PipelineConfig {
             threads,
-            batch_records: 2048,
+            batch_records: 4096,
             batch_bytes: 1 << 20,
-            in_flight: threads * 4,
+            in_flight: (threads * 4).max(4),
+            readers: threads.min(8),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
 
-type Job = (u64, Vec<Item>);
-type Done = (u64, Vec<Out>);
-
-/// Runs the pipeline. `sink` sees every record and record error in input
-/// order; it returns `false` to stop early (for example when stdout closed).
+/// Screens the inputs with `engine`. `sink` sees every record and record
+/// error in input order; it returns `false` to stop early (for example when
+/// stdout closed). Records longer than `cfg.max_record_bytes` are screened
+/// in overlapping windows ([`find_windowed`]).
 pub fn run(
     engine: &Engine,
     inputs: &[InputSpec],
     fields: &FieldSpec,
     cfg: &PipelineConfig,
-    sink: &mut dyn FnMut(Out) -> bool,
+    sink: &mut dyn FnMut(Out<'_>) -> bool,
 ) {
-    let (job_tx, job_rx) = sync_channel::<Job>(cfg.in_flight);
-    let (done_tx, done_rx) = sync_channel::<Done>(cfg.in_flight);
-    let (token_tx, token_rx) = sync_channel::<()>(cfg.in_flight);
-    for _ in 0..cfg.in_flight {
-        let _ = token_tx.send(());
-    }
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    std::thread::scope(|s| {
-        s.spawn(move || reader(inputs, fields, cfg, job_tx, token_rx));
-        for _ in 0..cfg.threads {
-            let rx = Arc::clone(&job_rx);
-            let tx = done_tx.clone();
-            s.spawn(move || worker(engine, rx, tx));
-        }
-        drop(done_tx);
-        let mut pending: BTreeMap<u64, Vec<Out>> = BTreeMap::new();
-        let mut next = 0u64;
-        'outer: while let Ok((seq, outs)) = done_rx.recv() {
-            pending.insert(seq, outs);
-            while let Some(outs) = pending.remove(&next) {
-                next += 1;
-                for o in outs {
-                    if !sink(o) {
-                        break 'outer;
-                    }
-                }
-                // The reader may be done (receiver gone): that is fine.
-                let _ = token_tx.try_send(());
-            }
-        }
-        // Dropping the receivers and the token sender stops reader and workers.
-        drop(done_rx);
-        drop(token_tx);
-    });
+    let max = cfg.max_record_bytes;
+    run_map_with(
+        inputs,
+        fields,
+        cfg,
+        &Scratch::new,
+        &|scratch: &mut Scratch, rec: &RecordIn<'_>| find_windowed(engine, rec.text, max, scratch),
+        &mut |o| match o {
+            MapOut::Rec(rec, findings) => sink(Out::Rec(Scanned { rec, findings })),
+            MapOut::Err(e) => sink(Out::Err(e)),
+            MapOut::Warn(e) => sink(Out::Warn(e)),
+        },
+    );
 }
 
-fn reader(
+/// Runs `map` on every record, in parallel, and hands the results to `sink`
+/// in input order (`false` from `sink` stops the run early). `map` must be
+/// cheap to share (`Sync`); for per-thread state use [`run_map_with`].
+pub fn run_map<T: Send>(
     inputs: &[InputSpec],
     fields: &FieldSpec,
     cfg: &PipelineConfig,
-    job_tx: SyncSender<Job>,
-    tokens: Receiver<()>,
+    map: &(dyn Fn(&RecordIn<'_>) -> T + Sync),
+    sink: &mut dyn FnMut(MapOut<'_, T>) -> bool,
 ) {
-    let mut seq = 0u64;
-    let mut batch: Vec<Item> = Vec::with_capacity(cfg.batch_records);
-    let mut bytes = 0usize;
-    let mut alive = true;
-    let mut send = |batch: &mut Vec<Item>, bytes: &mut usize| -> bool {
-        if batch.is_empty() {
-            return true;
+    run_map_with(inputs, fields, cfg, &|| (), &|_: &mut (), r| map(r), sink);
+}
+
+/// Like [`run_map`], with per-worker state: each worker thread calls `init`
+/// once and passes its state to every `map` call (scratch buffers).
+pub fn run_map_with<S, T: Send>(
+    inputs: &[InputSpec],
+    fields: &FieldSpec,
+    cfg: &PipelineConfig,
+    init: &(dyn Fn() -> S + Sync),
+    map: &(dyn Fn(&mut S, &RecordIn<'_>) -> T + Sync),
+    sink: &mut dyn FnMut(MapOut<'_, T>) -> bool,
+) {
+    if inputs.is_empty() {
+        return;
+    }
+    let readers = cfg.readers.clamp(1, inputs.len());
+    let per_reader = (cfg.in_flight / readers).max(2);
+    let rcfg = ReadCfg {
+        chunk_bytes: cfg.batch_bytes.max(1),
+        chunk_records: cfg.batch_records.max(1),
+    };
+    let (job_tx, job_rx) = channel::<Job>();
+    let (done_tx, done_rx) = channel::<Done<T>>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let next_input = AtomicUsize::new(0);
+    let mut token_txs = Vec::with_capacity(readers);
+    let mut token_rxs = Vec::with_capacity(readers);
+    for _ in 0..readers {
+        let (tx, rx) = sync_channel::<()>(per_reader);
+        for _ in 0..per_reader {
+            let _ = tx.send(());
         }
-        if tokens.recv().is_err() {
+        token_txs.push(tx);
+        token_rxs.push(rx);
+    }
+    std::thread::scope(|s| {
+        for (id, tokens) in token_rxs.into_iter().enumerate() {
+            let tx = job_tx.clone();
+            let next = &next_input;
+            s.spawn(move || reader(id, inputs, fields, rcfg, next, tx, tokens));
+        }
+        drop(job_tx);
+        for _ in 0..cfg.threads.max(1) {
+            let rx = Arc::clone(&job_rx);
+            let tx = done_tx.clone();
+            s.spawn(move || worker(fields, rx, tx, init, map));
+        }
+        drop(done_tx);
+        let mut pending: HashMap<(u32, u64), Done<T>> = HashMap::new();
+        let mut warned = vec![false; inputs.len()];
+        let (mut cur, mut idx) = (0u32, 0u64);
+        'outer: while let Ok(d) = done_rx.recv() {
+            pending.insert((d.source, d.idx), d);
+            while let Some(d) = pending.remove(&(cur, idx)) {
+                let (reader_id, last) = (d.reader, d.last);
+                if !emit(d, &mut warned, sink) {
+                    break 'outer;
+                }
+                // The reader may be done (receiver gone): that is fine.
+                let _ = token_txs[reader_id].try_send(());
+                if last {
+                    cur += 1;
+                    idx = 0;
+                    if cur as usize >= inputs.len() {
+                        break 'outer;
+                    }
+                } else {
+                    idx += 1;
+                }
+            }
+        }
+        // Dropping the receiver and the token senders stops readers and workers.
+        drop(done_rx);
+        drop(token_txs);
+    });
+}
+
+/// A chunk on its way to a worker.
+struct Job {
+    source: u32,
+    idx: u64,
+    last: bool,
+    reader: usize,
+    body: Body,
+}
+
+/// A chunk split into records, with the map's results.
+struct Done<T> {
+    source: u32,
+    idx: u64,
+    last: bool,
+    reader: usize,
+    parsed: Parsed,
+    results: Vec<T>,
+}
+
+/// Where a record's text lies.
+#[derive(Debug, Clone, Copy)]
+enum Loc {
+    /// In the chunk's own (decoded) buffer.
+    Raw(usize, usize),
+    /// In the side buffer (JSON strings with escapes, numbers).
+    Extra(usize, usize),
+}
+
+#[derive(Debug)]
+enum PKind {
+    Rec {
+        text: Loc,
+        group: Option<Loc>,
+        warn: Option<String>,
+    },
+    Err(String),
+}
+
+#[derive(Debug)]
+struct PRec {
+    number: u64,
+    offset: u64,
+    kind: PKind,
+}
+
+#[derive(Debug, Default)]
+struct Parsed {
+    text: String,
+    extra: String,
+    recs: Vec<PRec>,
+}
+
+fn at<'a>(text: &'a str, extra: &'a str, loc: Loc) -> &'a str {
+    match loc {
+        Loc::Raw(a, b) => text.get(a..b).unwrap_or(""),
+        Loc::Extra(a, b) => extra.get(a..b).unwrap_or(""),
+    }
+}
+
+fn view<'a>(text: &'a str, extra: &'a str, source: u32, r: &PRec) -> Option<RecordIn<'a>> {
+    match &r.kind {
+        PKind::Rec { text: t, group, .. } => Some(RecordIn {
+            source,
+            number: r.number,
+            offset: r.offset,
+            text: at(text, extra, *t),
+            group: group.map(|g| at(text, extra, g)),
+        }),
+        PKind::Err(_) => None,
+    }
+}
+
+fn emit<T>(d: Done<T>, warned: &mut [bool], sink: &mut dyn FnMut(MapOut<'_, T>) -> bool) -> bool {
+    let source = d.source;
+    let Parsed { text, extra, recs } = d.parsed;
+    let mut results = d.results.into_iter();
+    for r in recs {
+        let (number, offset) = (r.number, r.offset);
+        let item = match r.kind {
+            PKind::Err(message) => MapOut::Err(RecordErr {
+                source,
+                number,
+                offset,
+                message,
+            }),
+            PKind::Rec {
+                text: t,
+                group,
+                warn,
+            } => {
+                if let Some(message) = warn
+                    && let Some(w) = warned.get_mut(source as usize)
+                    && !*w
+                {
+                    *w = true;
+                    if !sink(MapOut::Warn(RecordErr {
+                        source,
+                        number,
+                        offset,
+                        message,
+                    })) {
+                        return false;
+                    }
+                }
+                let Some(value) = results.next() else {
+                    return true;
+                };
+                MapOut::Rec(
+                    RecordIn {
+                        source,
+                        number,
+                        offset,
+                        text: at(&text, &extra, t),
+                        group: group.map(|g| at(&text, &extra, g)),
+                    },
+                    value,
+                )
+            }
+        };
+        if !sink(item) {
             return false;
         }
-        let b = std::mem::replace(batch, Vec::with_capacity(cfg.batch_records));
-        *bytes = 0;
-        let ok = job_tx.send((seq, b)).is_ok();
-        seq += 1;
+    }
+    true
+}
+
+/// Sends one input's chunks, the last one marked, each against a token.
+struct ChunkSender<'a> {
+    id: usize,
+    source: u32,
+    idx: u64,
+    tx: &'a Sender<Job>,
+    tokens: &'a Receiver<()>,
+}
+
+impl ChunkSender<'_> {
+    fn send(&mut self, body: Body, last: bool) -> bool {
+        if self.tokens.recv().is_err() {
+            return false;
+        }
+        let ok = self
+            .tx
+            .send(Job {
+                source: self.source,
+                idx: self.idx,
+                last,
+                reader: self.id,
+                body,
+            })
+            .is_ok();
+        self.idx += 1;
         ok
-    };
-    for (i, spec) in inputs.iter().enumerate() {
-        let mut sink = |item: Item| {
-            if let Item::Rec(r) = &item {
-                bytes += r.text.len();
-            }
-            batch.push(item);
-            if batch.len() >= cfg.batch_records || bytes >= cfg.batch_bytes {
-                alive = send(&mut batch, &mut bytes);
+    }
+}
+
+fn reader(
+    id: usize,
+    inputs: &[InputSpec],
+    fields: &FieldSpec,
+    rcfg: ReadCfg,
+    next: &AtomicUsize,
+    tx: Sender<Job>,
+    tokens: Receiver<()>,
+) {
+    loop {
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        let Some(spec) = inputs.get(i) else { return };
+        let mut out = ChunkSender {
+            id,
+            source: i as u32,
+            idx: 0,
+            tx: &tx,
+            tokens: &tokens,
+        };
+        // One chunk is held back so that the last one can be marked.
+        let mut held: Option<Body> = None;
+        let mut alive = true;
+        read_chunks(spec, fields, rcfg, &mut |body| {
+            if let Some(prev) = held.replace(body) {
+                alive = out.send(prev, false);
             }
             alive
-        };
-        if let Err(e) = read_input(spec, i as u32, fields, &mut sink) {
-            batch.push(Item::Err(RecordErr {
-                source: i as u32,
-                number: 0,
-                offset: 0,
-                message: e.to_string(),
-            }));
-        }
+        });
         if !alive {
             return;
         }
+        let body = held.unwrap_or(Body::Packed {
+            buf: Vec::new(),
+            recs: Vec::new(),
+        });
+        if !out.send(body, true) {
+            return;
+        }
     }
-    send(&mut batch, &mut bytes);
 }
 
-fn worker(engine: &Engine, rx: Arc<Mutex<Receiver<Job>>>, tx: SyncSender<Done>) {
-    let mut scratch = Scratch::new();
+fn worker<S, T: Send>(
+    fields: &FieldSpec,
+    rx: Arc<Mutex<Receiver<Job>>>,
+    tx: Sender<Done<T>>,
+    init: &(dyn Fn() -> S + Sync),
+    map: &(dyn Fn(&mut S, &RecordIn<'_>) -> T + Sync),
+) {
+    let mut state = init();
     loop {
         let job = {
             let Ok(guard) = rx.lock() else { return };
             guard.recv()
         };
-        let Ok((seq, items)) = job else { return };
-        let outs = items
-            .into_iter()
-            .map(|it| match it {
-                Item::Rec(rec) => {
-                    let findings = engine.find_with(&rec.text, &mut scratch);
-                    Out::Rec(Scanned { rec, findings })
-                }
-                Item::Err(e) => Out::Err(e),
-            })
-            .collect();
-        if tx.send((seq, outs)).is_err() {
+        let Ok(job) = job else { return };
+        let parsed = parse(job.body, fields);
+        let mut results = Vec::with_capacity(parsed.recs.len());
+        for r in &parsed.recs {
+            if let Some(v) = view(&parsed.text, &parsed.extra, job.source, r) {
+                results.push(map(&mut state, &v));
+            }
+        }
+        let done = Done {
+            source: job.source,
+            idx: job.idx,
+            last: job.last,
+            reader: job.reader,
+            parsed,
+            results,
+        };
+        if tx.send(done).is_err() {
             return;
         }
+    }
+}
+
+/// Replaces every invalid UTF-8 sequence in `buf` by U+007F bytes (one for
+/// one, so offsets stay), noting where each began.
+fn fix_utf8(buf: &mut [u8], bad: &mut Vec<usize>) {
+    let mut i = 0;
+    while i < buf.len() {
+        match std::str::from_utf8(&buf[i..]) {
+            Ok(_) => return,
+            Err(e) => {
+                let p = i + e.valid_up_to();
+                let n = e.error_len().unwrap_or(buf.len() - p);
+                bad.push(p);
+                for b in &mut buf[p..p + n] {
+                    *b = 0x7f;
+                }
+                i = p + n;
+            }
+        }
+    }
+}
+
+fn into_string(buf: Vec<u8>) -> String {
+    match String::from_utf8(buf) {
+        Ok(s) => s,
+        // Not reached after fix_utf8; kept total.
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn parse(body: Body, fields: &FieldSpec) -> Parsed {
+    match body {
+        Body::Lines {
+            buf,
+            first_number,
+            offset,
+            jsonl,
+        } => parse_lines(buf, first_number, offset, jsonl, fields),
+        Body::Packed { buf, recs } => parse_packed(buf, recs),
+    }
+}
+
+fn parse_packed(mut buf: Vec<u8>, recs: Vec<PackedRec>) -> Parsed {
+    let mut bad = Vec::new();
+    let mut out = Vec::with_capacity(recs.len());
+    for r in recs {
+        let kind = match r.text {
+            Err(m) => PKind::Err(m),
+            Ok((a, b)) => {
+                bad.clear();
+                fix_utf8(&mut buf[a..b], &mut bad);
+                let warn = bad.first().map(|p| {
+                    format!(
+                        "invalid UTF-8 at byte {p} of the field: read lossily (each invalid byte as U+007F); later invalid bytes in this input are not reported"
+                    )
+                });
+                if let Some((ga, gb)) = r.group {
+                    fix_utf8(&mut buf[ga..gb], &mut bad);
+                }
+                PKind::Rec {
+                    text: Loc::Raw(a, b),
+                    group: r.group.map(|(a, b)| Loc::Raw(a, b)),
+                    warn,
+                }
+            }
+        };
+        out.push(PRec {
+            number: r.number,
+            offset: r.offset,
+            kind,
+        });
+    }
+    Parsed {
+        text: into_string(buf),
+        extra: String::new(),
+        recs: out,
+    }
+}
+
+fn parse_lines(
+    mut buf: Vec<u8>,
+    first_number: u64,
+    offset: u64,
+    jsonl: bool,
+    fields: &FieldSpec,
+) -> Parsed {
+    let mut bad = Vec::new();
+    fix_utf8(&mut buf, &mut bad);
+    let text = into_string(buf);
+    let mut extra = String::new();
+    let mut recs = Vec::new();
+    let mut number = first_number;
+    let mut pos = 0usize;
+    let mut bi = 0usize;
+    for line in text.split_inclusive('\n') {
+        let start = pos;
+        pos += line.len();
+        let n = number;
+        number += 1;
+        let mut l = line.strip_suffix('\n').unwrap_or(line);
+        l = l.strip_suffix('\r').unwrap_or(l);
+        let mut s0 = start;
+        if n == 1
+            && start == 0
+            && let Some(rest) = l.strip_prefix('\u{feff}')
+        {
+            l = rest;
+            s0 += 3;
+        }
+        while bi < bad.len() && bad[bi] < start {
+            bi += 1;
+        }
+        let warn = bad.get(bi).filter(|&&p| p < pos).map(|&p| {
+            format!(
+                "invalid UTF-8 at byte {}: read lossily (each invalid byte as U+007F); later invalid bytes in this input are not reported",
+                offset + p as u64
+            )
+        });
+        // A blank line is no record (line numbers still count it).
+        if l.trim().is_empty() {
+            continue;
+        }
+        let rec_offset = offset + start as u64;
+        let kind = if jsonl {
+            match pick_json(l, fields, &mut extra) {
+                Ok((t, g)) => PKind::Rec {
+                    text: shift(t, &text, l),
+                    group: g.map(|g| shift(g, &text, l)),
+                    warn,
+                },
+                Err(m) => PKind::Err(m),
+            }
+        } else {
+            PKind::Rec {
+                text: Loc::Raw(s0, s0 + l.len()),
+                group: None,
+                warn,
+            }
+        };
+        recs.push(PRec {
+            number: n,
+            offset: rec_offset,
+            kind,
+        });
+    }
+    Parsed { text, extra, recs }
+}
+
+/// A location inside the line `l` (a slice of `text`) made absolute.
+fn shift(loc: Loc, text: &str, l: &str) -> Loc {
+    match loc {
+        Loc::Raw(a, b) => {
+            let base = l.as_ptr() as usize - text.as_ptr() as usize;
+            Loc::Raw(base + a, base + b)
+        }
+        e => e,
+    }
+}
+
+// ---- JSON: pick the text (and group) field without building a tree ----
+
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use std::borrow::Cow;
+
+enum Val<'de> {
+    Str(Cow<'de, str>),
+    Null,
+    /// A number or boolean (its text comes from the tree parse).
+    Scalar,
+    /// An object or array.
+    Complex,
+}
+
+struct ValSeed;
+
+impl<'de> DeserializeSeed<'de> for ValSeed {
+    type Value = Val<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Val<'de>, D::Error> {
+        d.deserialize_any(ValVisitor)
+    }
+}
+
+struct ValVisitor;
+
+impl<'de> Visitor<'de> for ValVisitor {
+    type Value = Val<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Val<'de>, E> {
+        Ok(Val::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Val<'de>, E> {
+        Ok(Val::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Val<'de>, E> {
+        Ok(Val::Str(Cow::Owned(v)))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Val<'de>, E> {
+        Ok(Val::Scalar)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Val<'de>, E> {
+        Ok(Val::Scalar)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Val<'de>, E> {
+        Ok(Val::Scalar)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Val<'de>, E> {
+        Ok(Val::Scalar)
+    }
+    fn visit_unit<E>(self) -> Result<Val<'de>, E> {
+        Ok(Val::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Val<'de>, A::Error> {
+        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Val::Complex)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Val<'de>, A::Error> {
+        while s.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Val::Complex)
+    }
+}
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        struct K;
+        impl<'de> Visitor<'de> for K {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+        }
+        d.deserialize_str(K)
+    }
+}
+
+/// The top level: `None` when it is not an object.
+struct Top<'f> {
+    field: &'f str,
+    group: Option<&'f str>,
+}
+
+type Picked<'de> = Option<(Option<Val<'de>>, Option<Val<'de>>)>;
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = Picked<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Picked<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = Picked<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Picked<'de>, A::Error> {
+        let (mut t, mut g) = (None, None);
+        while let Some(k) = m.next_key_seed(KeySeed)? {
+            if k == self.field {
+                t = Some(m.next_value_seed(ValSeed)?);
+            } else if Some(&*k) == self.group {
+                g = Some(m.next_value_seed(ValSeed)?);
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Some((t, g)))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Picked<'de>, A::Error> {
+        while s.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Picked<'de>, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Picked<'de>, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Picked<'de>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Picked<'de>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Picked<'de>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Picked<'de>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Picked<'de>, E> {
+        Ok(None)
+    }
+}
+
+fn put(extra: &mut String, s: &str) -> Loc {
+    let a = extra.len();
+    extra.push_str(s);
+    Loc::Extra(a, extra.len())
+}
+
+/// The text (and group) of one JSONL line: `Loc::Raw` relative to the line
+/// when the string has no escapes, else copied into `extra`.
+fn pick_json(
+    line: &str,
+    fields: &FieldSpec,
+    extra: &mut String,
+) -> Result<(Loc, Option<Loc>), String> {
+    let field = fields.field();
+    let mut de = serde_json::Deserializer::from_str(line);
+    let top = Top {
+        field,
+        group: fields.group.as_deref(),
+    };
+    let picked = top.deserialize(&mut de).and_then(|p| de.end().map(|()| p));
+    let picked = match picked {
+        Err(e) => return Err(format!("malformed JSON at column {}: {e}", e.column())),
+        Ok(p) => p,
+    };
+    let base = line.as_ptr() as usize;
+    let loc = |s: &Cow<'_, str>, extra: &mut String| match s {
+        Cow::Borrowed(b) => {
+            let a = b.as_ptr() as usize - base;
+            Loc::Raw(a, a + b.len())
+        }
+        Cow::Owned(o) => put(extra, o),
+    };
+    if let Some((t, g)) = &picked {
+        let fast_group = match g {
+            None if fields.group.as_deref().is_some_and(|g| g.contains('.')) => None,
+            None | Some(Val::Null) | Some(Val::Complex) => Some(None),
+            Some(Val::Str(s)) => Some(Some(s)),
+            Some(Val::Scalar) => None,
+        };
+        if let Some(fg) = fast_group {
+            match t {
+                Some(Val::Str(s)) => {
+                    let tl = loc(s, extra);
+                    return Ok((tl, fg.map(|g| loc(g, extra))));
+                }
+                Some(Val::Null) => return Err(format!("field `{field}` is null")),
+                Some(Val::Complex) => return Err(format!("field `{field}` is not a string")),
+                None if !field.contains('.') => return Err(format!("missing field `{field}`")),
+                _ => {}
+            }
+        }
+    }
+    // The tree: dotted paths, numbers and booleans, a non-object line.
+    let v: serde_json::Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return Err(format!("malformed JSON at column {}: {e}", e.column())),
+    };
+    match json_get(&v, field) {
+        None => Err(format!("missing field `{field}`")),
+        Some(x) => match json_text(x) {
+            None if x.is_null() => Err(format!("field `{field}` is null")),
+            None => Err(format!("field `{field}` is not a string")),
+            Some(t) => {
+                let tl = put(extra, &t);
+                let gl = fields
+                    .group
+                    .as_deref()
+                    .and_then(|g| json_get(&v, g))
+                    .and_then(json_text)
+                    .map(|g| put(extra, &g));
+                Ok((tl, gl))
+            }
+        },
+    }
+}
+
+/// Screens `text`, in overlapping windows of at most `max_bytes` bytes when
+/// it is longer (0: no limit). Findings keep exact offsets into `text`; a
+/// finding is reported by the window it starts in before the overlap, so
+/// none is reported twice. The overlap is a quarter of the window, at most
+/// 64 KiB: a match longer than that across a window edge can be missed.
+pub fn find_windowed(
+    engine: &Engine,
+    text: &str,
+    max_bytes: usize,
+    scratch: &mut Scratch,
+) -> Vec<Finding> {
+    if max_bytes == 0 || text.len() <= max_bytes {
+        return engine.find_with(text, scratch);
+    }
+    let floor = |mut i: usize| {
+        while i > 0 && !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let overlap = (max_bytes / 4).min(64 << 10);
+    let mut out = Vec::new();
+    let mut ws = 0usize;
+    loop {
+        let mut we = floor((ws + max_bytes).min(text.len()));
+        if we <= ws {
+            // A window smaller than one character: take the character.
+            we = text[ws..]
+                .chars()
+                .next()
+                .map_or(text.len(), |c| ws + c.len_utf8());
+        }
+        let last = we >= text.len();
+        let next = if last {
+            text.len()
+        } else {
+            let n = floor(we.saturating_sub(overlap));
+            if n <= ws { we } else { n }
+        };
+        for mut f in engine.find_with(&text[ws..we], scratch) {
+            f.start += ws;
+            f.end += ws;
+            if last || f.start < next {
+                out.push(f);
+            }
+        }
+        if last {
+            return out;
+        }
+        ws = next;
     }
 }

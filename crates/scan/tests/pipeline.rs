@@ -69,6 +69,11 @@ fn run(dir: &Path, fields: &FieldSpec, threads: usize, batch: usize) -> Vec<(Str
                 let m: Vec<&str> = s.findings.iter().map(|f| f.matched.as_str()).collect();
                 out.push((name, s.rec.number, m.join("|")));
             }
+            Out::Warn(w) => out.push((
+                inputs[w.source as usize].name.clone(),
+                w.number,
+                format!("WARN: {}", w.message),
+            )),
             Out::Err(e) => out.push((
                 inputs[e.source as usize].name.clone(),
                 e.number,
@@ -126,7 +131,8 @@ fn formats_compression_errors_and_order() {
     let got = short(&one);
     let want: Vec<(String, u64, String)> = [
         ("a.txt", 1, "賭博網站"),
-        ("a.txt", 2, "ERR: invalid UTF-8 at byte 28"),
+        ("a.txt", 2, "WARN: invalid UTF-8 at byte 28"),
+        ("a.txt", 2, ""),
         ("a.txt", 3, ""),
         ("a.txt", 4, "违禁品"),
         ("b.jsonl", 1, "赌博网站"),
@@ -150,11 +156,11 @@ fn formats_compression_errors_and_order() {
         assert!(g.2.starts_with(&w.2) || g.2 == w.2, "{g:?} vs {w:?}");
     }
     assert!(
-        got[14]
+        got[15]
             .2
             .contains("missing column `text` (columns: content)"),
         "{:?}",
-        got[14]
+        got[15]
     );
     // Parquet with its column named.
     let pfields = FieldSpec {
@@ -192,11 +198,143 @@ fn formats_compression_errors_and_order() {
 
 #[test]
 fn stdin_like_and_missing_inputs() {
-    let err = expand_inputs(&["/nonexistent/beian".into()], None).expect_err("must fail");
-    assert!(err.to_string().contains("/nonexistent/beian"), "{err}");
+    // A missing input is reported once, as an input error, and the other
+    // inputs are still read.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = dir.path().join("ok.txt");
+    write(&ok, "违禁品\n".as_bytes());
+    let specs = expand_inputs(
+        &[
+            "/nonexistent/beian".into(),
+            ok.display().to_string(),
+            "/nonexistent/other.jsonl".into(),
+        ],
+        None,
+    )
+    .expect("missing inputs are kept for the pipeline to report");
+    assert_eq!(specs.len(), 3);
+    let e = engine();
+    let mut errs = Vec::new();
+    let mut hits = 0;
+    pipeline::run(
+        &e,
+        &specs,
+        &FieldSpec::default(),
+        &PipelineConfig::with_threads(2),
+        &mut |o| {
+            match o {
+                Out::Err(e) => errs.push((e.source, e.number, e.message)),
+                Out::Rec(s) => hits += s.findings.len(),
+                Out::Warn(_) => {}
+            }
+            true
+        },
+    );
+    assert_eq!(hits, 1);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!((errs[0].0, errs[0].1), (0, 0));
+    assert_eq!((errs[1].0, errs[1].1), (2, 0));
+    // The OS error once, with the path once.
+    assert_eq!(errs[0].2.matches("/nonexistent/beian").count(), 1, "{}", errs[0].2);
+    assert_eq!(errs[0].2.matches("No such file").count(), 1, "{}", errs[0].2);
+
     let specs = expand_inputs(&["-".into()], Some(InputFormat::Jsonl)).expect("stdin spec");
     assert_eq!(specs[0].path, None);
     assert_eq!(specs[0].format, InputFormat::Jsonl);
+}
+
+#[test]
+fn invalid_utf8_is_screened_lossily_with_exact_offsets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two bad lines in one file: one warning for the file, both screened.
+    let mut bytes = b"ok\n\xff\xfe \xe8\xbf".to_vec();
+    bytes.extend_from_slice("违禁品 after\n".as_bytes());
+    bytes.extend_from_slice(b"\xc3 again ");
+    bytes.extend_from_slice("赌博网站\n".as_bytes());
+    write(&dir.path().join("bad.txt"), &bytes);
+    write(
+        &dir.path().join("bad.csv"),
+        &[b"text\n\xff".as_slice(), "违禁品\n".as_bytes()].concat(),
+    );
+    let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
+    let e = engine();
+    let mut warns = Vec::new();
+    let mut found = Vec::new();
+    pipeline::run(
+        &e,
+        &specs,
+        &FieldSpec::default(),
+        &PipelineConfig::with_threads(2),
+        &mut |o| {
+            match o {
+                Out::Warn(w) => warns.push((w.source, w.number, w.message)),
+                Out::Rec(s) => {
+                    for f in &s.findings {
+                        assert_eq!(&s.rec.text[f.start..f.end], f.matched);
+                        found.push((s.rec.source, s.rec.number, s.rec.offset, f.start, f.end));
+                    }
+                }
+                Out::Err(e) => panic!("no record is lost: {e:?}"),
+            }
+            true
+        },
+    );
+    assert_eq!(warns.len(), 2, "one per input: {warns:?}");
+    // bad.csv sorts first.
+    assert!(warns[0].2.contains("at byte 0 of the field"), "{warns:?}");
+    assert_eq!(warns[1].1, 2);
+    assert!(warns[1].2.contains("invalid UTF-8 at byte 3"), "{warns:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
+    // Offsets point into the original bytes.
+    for &(src, _, off, s, e) in &found[1..] {
+        assert_eq!(src, 1);
+        let orig = &bytes[off as usize + s..off as usize + e];
+        assert!(orig == "违禁品".as_bytes() || orig == "赌博网站".as_bytes());
+    }
+}
+
+#[test]
+fn long_records_are_screened_in_windows_with_exact_offsets() {
+    let e = engine();
+    // 3 MB on one line, terms at many places, some across window edges.
+    let mut text = String::new();
+    let mut i = 0u32;
+    while text.len() < 3_000_000 {
+        if i % 1013 == 0 {
+            text.push_str("违禁品");
+        } else if i % 2029 == 7 {
+            text.push_str("赌博网站");
+        } else {
+            text.push_str(if i % 3 == 0 { "普通" } else { "ab" });
+        }
+        i += 1;
+    }
+    let whole = e.find(&text);
+    assert!(whole.len() > 500);
+    let mut scratch = beian_screen::Scratch::new();
+    for max in [64 << 10, 100_003, 1 << 20] {
+        let got = pipeline::find_windowed(&e, &text, max, &mut scratch);
+        assert_eq!(got, whole, "window {max}");
+    }
+    // Through the pipeline, with the CLI's default and a small window.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(&dir.path().join("long.txt"), format!("x\n{text}\n").as_bytes());
+    let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
+    for max in [pipeline::DEFAULT_MAX_RECORD_BYTES, 70_001] {
+        let mut cfg = PipelineConfig::with_threads(2);
+        cfg.max_record_bytes = max;
+        let mut n = 0;
+        pipeline::run(&e, &specs, &FieldSpec::default(), &cfg, &mut |o| {
+            if let Out::Rec(s) = o
+                && s.rec.number == 2
+            {
+                assert_eq!(s.findings, whole);
+                n += 1;
+            }
+            true
+        });
+        assert_eq!(n, 1);
+    }
 }
 
 #[test]

@@ -158,6 +158,46 @@ impl Bigrams {
     pub(crate) fn heap_bytes(&self) -> usize {
         (self.bits.len() + self.ends.len() + self.singles.len()) * 8
     }
+
+    /// The tables, for compiled lexicons: pair slots, ending bits, single
+    /// characters, and the two flags.
+    pub(crate) fn parts(&self) -> (&[u64], &[u64], &[u64], bool, bool) {
+        (
+            &self.bits,
+            &self.ends,
+            &self.singles,
+            self.astral_single,
+            self.any_single,
+        )
+    }
+
+    /// The gate from [`Bigrams::parts`]; `None` when a table has the wrong size.
+    pub(crate) fn from_parts(
+        bits: Box<[u64]>,
+        ends: Box<[u64]>,
+        singles: Box<[u64]>,
+        astral_single: bool,
+        any_single: bool,
+    ) -> Option<Bigrams> {
+        if bits.len() != (1usize << SLOTS_LOG2) / 32
+            || ends.len() != (1usize << ENDS_LOG2) / 64
+            || singles.len() != 0x10000 / 64
+        {
+            return None;
+        }
+        let inner_set = bits
+            .iter()
+            .map(|w| (w & 0x5555_5555_5555_5555).count_ones() as usize)
+            .sum();
+        Some(Bigrams {
+            bits,
+            inner_set,
+            ends,
+            singles,
+            astral_single,
+            any_single,
+        })
+    }
 }
 
 /// log2 of the bits of the ending table: 2^20 bits = 128 KiB.

@@ -457,7 +457,13 @@ fn ipv4(b: &[u8], out: &mut Vec<(usize, usize, Detector)>) {
             || !(b[j].is_ascii_alphanumeric()
                 || (b[j] == b'.' && b.get(j + 1).is_some_and(u8::is_ascii_digit)));
         if ok && parts == 4 && bounded {
-            out.push((start, j, Detector::Ip));
+            if std::str::from_utf8(&b[start..j])
+                .ok()
+                .and_then(|t| t.parse::<std::net::Ipv4Addr>().ok())
+                .is_some_and(|a| personal_ip(std::net::IpAddr::V4(a)))
+            {
+                out.push((start, j, Detector::Ip));
+            }
             i = j;
         } else {
             i = start + 1;
@@ -506,8 +512,46 @@ fn ipv6(b: &[u8], out: &mut Vec<(usize, usize, Detector)>) {
         if groups < 2 || (!compressed && groups < 3) {
             continue;
         }
-        if text.parse::<std::net::Ipv6Addr>().is_ok() {
+        if text
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| personal_ip(std::net::IpAddr::V6(a)))
+        {
             out.push((start, end, Detector::Ip));
+        }
+    }
+}
+
+/// Whether an address may identify a person's connection: not loopback,
+/// unspecified, documentation (RFC 5737, RFC 3849), private (RFC 1918,
+/// RFC 4193), link-local, shared (RFC 6598), benchmarking, multicast or
+/// broadcast. `127.0.0.1` in a config snippet is not personal information.
+fn personal_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => {
+            let o = a.octets();
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || a.is_private()
+                || a.is_link_local()
+                || a.is_documentation()
+                || a.is_broadcast()
+                || a.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+                || o[0] >= 240)
+        }
+        std::net::IpAddr::V6(a) => {
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return personal_ip(std::net::IpAddr::V4(v4));
+            }
+            let s = a.segments();
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8))
         }
     }
 }
@@ -579,8 +623,8 @@ mod tests {
         );
         assert!(run("a@b").is_empty());
         assert_eq!(
-            run("服务器 192.168.1.10 上"),
-            vec![("192.168.1.10".into(), "ip")]
+            run("服务器 61.135.169.121 上"),
+            vec![("61.135.169.121".into(), "ip")]
         );
         assert!(run("版本 1.2.3.4.5").is_empty());
         assert!(run("256.1.1.1").is_empty());
@@ -589,20 +633,20 @@ mod tests {
     #[test]
     fn ipv6_addresses() {
         assert_eq!(
-            run("服务器 2001:db8::8a2e:370:7334 上"),
-            vec![("2001:db8::8a2e:370:7334".into(), "ip")]
+            run("服务器 2400:da00::8a2e:370:7334 上"),
+            vec![("2400:da00::8a2e:370:7334".into(), "ip")]
         );
         assert_eq!(
-            run("地址fe80::1ff:fe23:4567:890a。"),
-            vec![("fe80::1ff:fe23:4567:890a".into(), "ip")]
+            run("地址2408:8000::1ff:fe23:4567:890a。"),
+            vec![("2408:8000::1ff:fe23:4567:890a".into(), "ip")]
         );
         assert_eq!(
-            run("full 2001:0db8:0000:0000:0000:ff00:0042:8329."),
-            vec![("2001:0db8:0000:0000:0000:ff00:0042:8329".into(), "ip")]
+            run("full 2400:0db8:0000:0000:0000:ff00:0042:8329."),
+            vec![("2400:0db8:0000:0000:0000:ff00:0042:8329".into(), "ip")]
         );
         assert_eq!(
-            run("mapped ::ffff:192.0.2.128 here"),
-            vec![("::ffff:192.0.2.128".into(), "ip")]
+            run("mapped ::ffff:61.135.169.121 here"),
+            vec![("::ffff:61.135.169.121".into(), "ip")]
         );
         // Times, ratios, scopes and the loopback are not addresses.
         assert!(run("时间 12:30:45").is_empty());
@@ -610,6 +654,24 @@ mod tests {
         assert!(run("std::vector<int> a::b").is_empty());
         assert!(run("loopback ::1").is_empty());
         assert!(run("bad 2001:db8:::1").is_empty());
+    }
+
+    /// Issue 9 §3.9: loopback, unspecified, documentation and private
+    /// addresses are not about a person.
+    #[test]
+    fn non_personal_addresses_are_not_reported() {
+        for t in [
+            "listen 127.0.0.1:8080",
+            "bind 0.0.0.0",
+            "lan 192.168.1.10 and 10.0.0.7 and 172.16.5.4",
+            "docs 192.0.2.1, 198.51.100.7, 203.0.113.9",
+            "link 169.254.1.1",
+            "v6 2001:db8::8a2e:370:7334 fe80::1ff:fe23:4567:890a fd00::1:2",
+            "mapped ::ffff:127.0.0.1",
+        ] {
+            assert!(run(t).is_empty(), "{t}: {:?}", run(t));
+        }
+        assert_eq!(run("from 8.8.8.8"), vec![("8.8.8.8".into(), "ip")]);
     }
 
     #[test]

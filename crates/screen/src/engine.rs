@@ -15,8 +15,11 @@ use crate::normalize::{BREAK, Normalized, Options, SEP, Table};
 use crate::sound::Sounds;
 use crate::{ScreenError, UNCLASSIFIED};
 
+/// Compiled lexicons (`beian lexicon compile`): the built engine as bytes.
+pub(crate) mod compiled;
+
 /// One lexicon entry (deduplicated on term and risk).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The term as written in the lexicon (for `re:` entries, the pattern).
     pub term: Arc<str>,
@@ -28,6 +31,9 @@ pub struct Entry {
     pub line: usize,
     /// A `re:` entry.
     pub regex: bool,
+    /// Specificity from a clean reference (`beian lexicon audit`): 1 for a
+    /// term no clean record contains, towards 0 for everyday words.
+    pub weight: Option<f32>,
 }
 
 /// How a lexicon hit was found.
@@ -66,8 +72,10 @@ pub struct Hit {
     pub kind: HitKind,
 }
 
-/// A finding with owned strings, ready to print.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A finding with owned strings, ready to print. One per span: when several
+/// entries (or lexicons) match the same bytes, `risk` is the first one's
+/// and `risks` lists them all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     /// Byte offset of the first byte in the original record.
     pub start: usize,
@@ -79,6 +87,12 @@ pub struct Finding {
     pub term: Arc<str>,
     /// Risk code (GB/T 45654 Appendix A, e.g. `A.1.a`) or `unclassified`.
     pub risk: Arc<str>,
+    /// Every distinct risk code of the entries matching this span, `risk` first.
+    pub risks: Vec<Arc<str>>,
+    /// The highest audited weight of the entries matching this span
+    /// (absent when no lexicon was audited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f32>,
     /// `lexicon`, `regex`, or a detector name (`id-card`, `mobile`, ...).
     pub detector: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -219,6 +233,7 @@ impl EngineBuilder {
                 source: source.clone(),
                 line: l.line,
                 regex: l.regex,
+                weight: l.weight,
             });
         }
         Ok(self)
@@ -239,6 +254,7 @@ impl EngineBuilder {
                 source: Arc::from("(api)"),
                 line: 0,
                 regex: false,
+                weight: None,
             });
             self.stats.lines += 1;
         }
@@ -319,6 +335,10 @@ impl EngineBuilder {
             );
             kept.push(i as u32);
         }
+        let punct: HashMap<u32, Punct> = kept
+            .iter()
+            .filter_map(|&i| Punct::of(&table, &self.entries[i as usize].term).map(|p| (i, p)))
+            .collect();
         for a in &self.allow {
             let n = Normalized::with_table(&table, a);
             let nchars = n.spans.len();
@@ -337,6 +357,9 @@ impl EngineBuilder {
                 if want_pinyin {
                     for &i in kept {
                         let e = &self.entries[i as usize];
+                        if has_punct(table, &e.term) {
+                            continue; // pinyin cannot carry the punctuation
+                        }
                         for (key, via) in pinyin_variants(table, &e.term, &self.opts) {
                             let nn = Normalized::with_table(table, &key);
                             let k = nn.spans.len();
@@ -385,9 +408,13 @@ impl EngineBuilder {
             let start = targets.len() as u32;
             for &(e, via) in &p.targets {
                 let risk = &self.entries[e as usize].risk;
-                if !targets[start as usize..]
-                    .iter()
-                    .any(|&(x, _): &(u32, Via)| self.entries[x as usize].risk == *risk)
+                // Entries that require punctuation are checked one by one.
+                if punct.contains_key(&e)
+                    || !targets[start as usize..]
+                        .iter()
+                        .any(|&(x, _): &(u32, Via)| {
+                            self.entries[x as usize].risk == *risk && !punct.contains_key(&x)
+                        })
                 {
                     targets.push((e, via));
                 }
@@ -436,6 +463,7 @@ impl EngineBuilder {
             gate,
             sound,
             pinyin_ac,
+            punct,
             pats: infos,
             targets,
             // Matches and automaton replays look back `max_chars`.
@@ -462,8 +490,12 @@ impl EngineBuilder {
         let sounds = Sounds::new();
         let mut index: HashMap<String, u32> = HashMap::new();
         let mut pats: Vec<(u32, Vec<u32>)> = Vec::new();
+        let mut chars: HashMap<u32, Box<[char]>> = HashMap::new();
         for &i in kept {
             let e = &self.entries[i as usize];
+            if has_punct(table, &e.term) {
+                continue;
+            }
             let n = Normalized::with_table(table, &e.term);
             let nchars = n.spans.len();
             if nchars < 3 {
@@ -476,19 +508,30 @@ impl EngineBuilder {
                 pats.push((nchars as u32, Vec::new()));
                 (pats.len() - 1) as u32
             });
+            // Every entry is kept (same sound, other characters): without
+            // homophones only the entry whose characters are written wins.
             let targets = &mut pats[p as usize].1;
-            if !targets
-                .iter()
-                .any(|&x| self.entries[x as usize].risk == e.risk)
-            {
+            if !targets.iter().any(|&x| {
+                let o = &self.entries[x as usize];
+                o.risk == e.risk
+                    && chars
+                        .get(&x)
+                        .is_some_and(|c| c.iter().copied().eq(n.text.chars()))
+            }) {
                 targets.push(i);
+                chars.insert(i, n.text.chars().collect());
             }
         }
         if index.is_empty() {
             return Ok(None);
         }
         let ac = overlapping(index)?;
-        Ok(Some(SoundMatcher { sounds, ac, pats }))
+        Ok(Some(SoundMatcher {
+            sounds,
+            ac,
+            pats,
+            chars,
+        }))
     }
 }
 
@@ -569,13 +612,109 @@ fn pinyin_variants(table: &Table, term: &str, opts: &Options) -> Vec<(String, Vi
             ));
         }
     }
-    if opts.pinyin_initials && syllables.len() >= opts.min_initials_chars {
+    if opts.pinyin_initials && syllables.len() >= opts.min_initials_chars.max(3) {
         out.push((
             syllables.iter().map(|s| s.1).collect::<String>(),
             Via::Initials,
         ));
     }
     out
+}
+
+/// Whether `term` has punctuation that normalization would skip.
+fn has_punct(table: &Table, term: &str) -> bool {
+    term.chars().any(|c| is_punct(table, c))
+}
+
+/// A separator character that is neither space nor invisible: punctuation
+/// and symbols, which a lexicon entry that writes them requires.
+fn is_punct(table: &Table, c: char) -> bool {
+    table.map(c) >= SEP && !c.is_whitespace() && !crate::normalize::is_emoji_or_invisible(c as u32)
+}
+
+/// Punctuation compared by its compatibility form (`，` and `,` are one).
+fn fold_punct(c: char) -> char {
+    let mut one = None;
+    let mut n = 0;
+    unicode_normalization::char::decompose_compatible(c, |d| {
+        one = Some(d);
+        n += 1;
+    });
+    if n == 1 { one.unwrap_or(c) } else { c }
+}
+
+/// The punctuation an entry requires: before its first kept character,
+/// between kept characters (in order), after its last.
+#[derive(Debug, Clone, Default)]
+struct Punct {
+    lead: Box<[char]>,
+    inner: Box<[char]>,
+    trail: Box<[char]>,
+}
+
+impl Punct {
+    fn of(table: &Table, term: &str) -> Option<Punct> {
+        if !has_punct(table, term) {
+            return None;
+        }
+        let kept = |c: char| table.map(c) < SEP;
+        let first = term.find(kept)?;
+        let last = term.rfind(kept)?;
+        let last_end = last + term[last..].chars().next().map_or(0, char::len_utf8);
+        let pick = |s: &str| -> Box<[char]> {
+            s.chars()
+                .filter(|&c| is_punct(table, c))
+                .map(fold_punct)
+                .collect()
+        };
+        Some(Punct {
+            lead: pick(&term[..first]),
+            inner: pick(&term[first..last_end]),
+            trail: pick(&term[last_end..]),
+        })
+    }
+
+    /// The span of a candidate `text[os..oe]` widened to the required
+    /// leading and trailing punctuation, if all of it is there.
+    fn check(&self, table: &Table, text: &str, os: usize, oe: usize) -> Option<(usize, usize)> {
+        let mid = text.get(os..oe)?;
+        let mut inner = mid.chars().filter(|&c| is_punct(table, c)).map(fold_punct);
+        if !self.inner.iter().copied().eq(inner.by_ref()) {
+            return None;
+        }
+        let mut start = os;
+        let mut want = self.lead.iter().rev();
+        let mut before = text.get(..os)?.char_indices().rev();
+        'lead: for &w in want.by_ref() {
+            for (i, c) in before.by_ref() {
+                if c.is_whitespace() {
+                    continue;
+                }
+                if fold_punct(c) != w {
+                    return None;
+                }
+                start = i;
+                continue 'lead;
+            }
+            return None;
+        }
+        let mut end = oe;
+        let mut after = text.get(oe..)?.char_indices();
+        'trail: for &w in self.trail.iter() {
+            for (i, c) in after.by_ref() {
+                if c.is_whitespace() {
+                    continue;
+                }
+                if fold_punct(c) != w {
+                    return None;
+                }
+                end = oe + i + c.len_utf8();
+                continue 'trail;
+            }
+            return None;
+        }
+        Some((start, end))
+    }
 }
 
 #[derive(Debug)]
@@ -607,8 +746,11 @@ struct Cand {
 struct SoundMatcher {
     sounds: Sounds,
     ac: CharwiseDoubleArrayAhoCorasick<u32>,
-    /// Per pattern: syllables, and the entries (one per distinct risk).
+    /// Per pattern: syllables, and the entries (one per distinct risk and
+    /// spelling).
     pats: Vec<(u32, Vec<u32>)>,
+    /// Normalized characters of each entry in `pats`.
+    chars: HashMap<u32, Box<[char]>>,
 }
 
 /// Reusable per-thread buffers for [`Engine::scan`].
@@ -620,7 +762,8 @@ pub struct Scratch {
     allows: Vec<Cand>,
     det: Vec<(usize, usize, Detector)>,
     spans: Vec<(usize, usize)>,
-    sound_hits: Vec<(usize, usize, u32)>,
+    sound_hits: Vec<(usize, usize, u32, usize)>,
+    sound_entries: Vec<u32>,
 }
 
 impl Scratch {
@@ -637,6 +780,8 @@ pub struct Engine {
     gate: Bigrams,
     sound: Option<SoundMatcher>,
     pinyin_ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    /// Entries whose punctuation must be matched (`《苹果》`, `A.B`).
+    punct: HashMap<u32, Punct>,
     pats: Vec<PatInfo>,
     targets: Vec<(u32, Via)>,
     ring: usize,
@@ -665,11 +810,39 @@ impl Engine {
         self.find_with(text, &mut scratch)
     }
 
-    /// Like [`Engine::find`], reusing buffers.
+    /// Like [`Engine::find`], reusing buffers. Hits on the same span merge
+    /// into one finding (`risks` lists every risk, `risk` is the first).
     pub fn find_with(&self, text: &str, scratch: &mut Scratch) -> Vec<Finding> {
         let mut hits = Vec::new();
         self.scan(text, scratch, &mut hits);
-        hits.iter().map(|h| self.finding(text, h)).collect()
+        let mut out: Vec<Finding> = Vec::with_capacity(hits.len());
+        for h in &hits {
+            if let Some(last) = out.last_mut()
+                && last.start == h.start
+                && last.end == h.end
+            {
+                let risk = self.risk_of(h);
+                if !last.risks.iter().any(|r| &**r == risk) {
+                    last.risks.push(Arc::from(risk));
+                }
+                if let Some(w) = self.weight_of(h) {
+                    last.weight = Some(last.weight.map_or(w, |x| x.max(w)));
+                }
+                continue;
+            }
+            out.push(self.finding(text, h));
+        }
+        out
+    }
+
+    /// The audited weight of a hit's entry, if any.
+    pub fn weight_of(&self, hit: &Hit) -> Option<f32> {
+        match hit.kind {
+            HitKind::Entry { entry, .. } | HitKind::Regex { entry } => {
+                self.entries[entry as usize].weight
+            }
+            HitKind::Detector(_) => None,
+        }
     }
 
     /// Scans a batch of records without copying them.
@@ -786,6 +959,17 @@ impl Engine {
             if p.targets.0 == p.targets.1 {
                 return false;
             }
+            if !self.punct.is_empty()
+                && self.targets[p.targets.0 as usize..p.targets.1 as usize]
+                    .iter()
+                    .all(|(e, _)| {
+                        self.punct
+                            .get(e)
+                            .is_some_and(|q| q.check(table, text, c.os, c.oe).is_none())
+                    })
+            {
+                return false;
+            }
             if p.ascii_word {
                 let before = text[..c.os].chars().next_back();
                 let after = text[c.oe..].chars().next();
@@ -810,9 +994,16 @@ impl Engine {
             last_end = c.ne;
             let p = &self.pats[c.pat as usize];
             for &(entry, via) in &self.targets[p.targets.0 as usize..p.targets.1 as usize] {
+                let (start, end) = match self.punct.get(&entry) {
+                    None => (c.os, c.oe),
+                    Some(q) => match q.check(table, text, c.os, c.oe) {
+                        Some(span) => span,
+                        None => continue,
+                    },
+                };
                 out.push(Hit {
-                    start: c.os,
-                    end: c.oe,
+                    start,
+                    end,
                     kind: HitKind::Entry { entry, via },
                 });
             }
@@ -833,6 +1024,7 @@ impl Engine {
         let Scratch {
             spans,
             sound_hits,
+            sound_entries,
             allows,
             ..
         } = scratch;
@@ -847,8 +1039,10 @@ impl Engine {
                     .pats
                     .get(m.value() as usize)
                     .map_or(0, |p| p.0 as usize);
-                if let Some(&(start, _)) = spans.len().checked_sub(n).and_then(|i| spans.get(i)) {
-                    sound_hits.push((start, e, m.value()));
+                if let Some(i0) = spans.len().checked_sub(n)
+                    && let Some(&(start, _)) = spans.get(i0)
+                {
+                    sound_hits.push((start, e, m.value(), i0));
                 }
             }
         });
@@ -856,20 +1050,46 @@ impl Engine {
             text.get(s..e)
                 .is_some_and(|t| t.bytes().any(|b| b.is_ascii_alphabetic()))
         };
-        if !self.opts.homophones {
-            sound_hits.retain(|&(s, e, _)| mixed(s, e));
+        // Without homophones, a character written in Han must be the term's
+        // own character (after normalization); only pinyin stands in for one.
+        let table = &self.table;
+        let homophones = self.opts.homophones;
+        let exact = |entry: u32, i0: usize| -> bool {
+            let Some(want) = sound.chars.get(&entry) else {
+                return false;
+            };
+            want.iter().enumerate().all(|(k, &w)| {
+                let Some(&(a, b)) = spans.get(i0 + k) else {
+                    return false;
+                };
+                let t = text.get(a..b).unwrap_or_default();
+                if t.bytes().any(|x| x.is_ascii_alphabetic()) {
+                    return true;
+                }
+                let mut cs = t.chars();
+                match (cs.next(), cs.next()) {
+                    (Some(c), None) => table.map(c) == w as u32,
+                    _ => false,
+                }
+            })
+        };
+        let targets = |p: u32| sound.pats.get(p as usize).map_or(&[][..], |x| &x.1[..]);
+        if !homophones {
+            sound_hits.retain(|&(s, e, p, i0)| {
+                mixed(s, e) && targets(p).iter().any(|&entry| exact(entry, i0))
+            });
         }
         if sound_hits.is_empty() {
             return;
         }
-        sound_hits.sort_unstable_by_key(|&(s, e, p)| (s, std::cmp::Reverse(e), p));
+        sound_hits.sort_unstable_by_key(|&(s, e, p, _)| (s, std::cmp::Reverse(e), p));
         let taken: Vec<(usize, usize)> = out
             .iter()
             .filter(|h| matches!(h.kind, HitKind::Entry { .. }))
             .map(|h| (h.start, h.end))
             .collect();
         let mut last_end = 0;
-        for &(s, e, p) in sound_hits.iter() {
+        for &(s, e, p, i0) in sound_hits.iter() {
             if s < last_end
                 || taken.iter().any(|&(a, b)| a < e && s < b)
                 || allows.iter().any(|a| a.os <= s && e <= a.oe)
@@ -882,7 +1102,25 @@ impl Engine {
             } else {
                 Via::Homophone
             };
-            for &entry in sound.pats.get(p as usize).map_or(&[][..], |x| &x.1[..]) {
+            // One entry per risk: written characters first.
+            sound_entries.clear();
+            let all = targets(p);
+            for pass in [true, false] {
+                for &entry in all {
+                    let ok = exact(entry, i0);
+                    if ok != pass || (!homophones && !ok) {
+                        continue;
+                    }
+                    let risk = &self.entries[entry as usize].risk;
+                    if !sound_entries
+                        .iter()
+                        .any(|&x| self.entries[x as usize].risk == *risk)
+                    {
+                        sound_entries.push(entry);
+                    }
+                }
+            }
+            for &entry in sound_entries.iter() {
                 out.push(Hit {
                     start: s,
                     end: e,
@@ -904,6 +1142,8 @@ impl Engine {
                     matched,
                     term: e.term.clone(),
                     risk: e.risk.clone(),
+                    risks: vec![e.risk.clone()],
+                    weight: e.weight,
                     detector: "lexicon",
                     severity: e.severity.clone(),
                     action: e.action.clone(),
@@ -918,25 +1158,32 @@ impl Engine {
                     matched,
                     term: e.term.clone(),
                     risk: e.risk.clone(),
+                    risks: vec![e.risk.clone()],
+                    weight: e.weight,
                     detector: "regex",
                     severity: e.severity.clone(),
                     action: e.action.clone(),
                     via: None,
                 }
             }
-            HitKind::Detector(d) => Finding {
-                start: hit.start,
-                end: hit.end,
-                matched,
-                term: Arc::from(d.name()),
-                risk: self.detector_risk[d.index()]
+            HitKind::Detector(d) => {
+                let risk = self.detector_risk[d.index()]
                     .clone()
-                    .unwrap_or_else(|| Arc::from(d.default_risk())),
-                detector: d.name(),
-                severity: None,
-                action: None,
-                via: None,
-            },
+                    .unwrap_or_else(|| Arc::from(d.default_risk()));
+                Finding {
+                    start: hit.start,
+                    end: hit.end,
+                    matched,
+                    term: Arc::from(d.name()),
+                    risks: vec![risk.clone()],
+                    risk,
+                    weight: None,
+                    detector: d.name(),
+                    severity: None,
+                    action: None,
+                    via: None,
+                }
+            }
         }
     }
 

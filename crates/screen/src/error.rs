@@ -28,6 +28,9 @@ pub enum ScreenError {
     /// The automaton could not be built.
     #[error("building the automaton failed: {0}")]
     Automaton(String),
+    /// A compiled lexicon is stale, foreign or damaged.
+    #[error("compiled lexicon: {0}")]
+    Compiled(String),
     /// The traditional-to-simplified tables could not be loaded.
     #[error("loading the OpenCC tables failed: {0}")]
     OpenCc(String),

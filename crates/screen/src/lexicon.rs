@@ -1,10 +1,11 @@
 //! Lexicon parsing: plain lists (one term per line) and TSV
-//! `term<TAB>risk[<TAB>severity[<TAB>action]]`, with `re:` entries.
+//! `term<TAB>risk[<TAB>severity[<TAB>action[<TAB>weight]]]`, with `re:`
+//! entries. `weight` (0 to 1) is written by `beian lexicon audit`.
 
 use crate::ScreenError;
 
 /// One usable line of a lexicon.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LexiconLine {
     /// 1-based line number in the source.
     pub line: usize,
@@ -16,6 +17,8 @@ pub struct LexiconLine {
     pub action: Option<String>,
     /// The term is a regular expression (`re:` prefix).
     pub regex: bool,
+    /// Audited specificity (fifth TSV column), 0 to 1.
+    pub weight: Option<f32>,
 }
 
 fn non_empty(s: Option<&str>) -> Option<String> {
@@ -42,6 +45,19 @@ pub fn parse_lexicon(source_name: &str, text: &str) -> Result<Vec<LexiconLine>, 
         let risk = non_empty(fields.next());
         let severity = non_empty(fields.next());
         let action = non_empty(fields.next());
+        let weight = match non_empty(fields.next()) {
+            None => None,
+            Some(w) => match w.parse::<f32>() {
+                Ok(x) if (0.0..=1.0).contains(&x) => Some(x),
+                _ => {
+                    return Err(ScreenError::BadLine {
+                        source_name: source_name.to_owned(),
+                        line: line_no,
+                        message: format!("weight {w:?} is not a number from 0 to 1"),
+                    });
+                }
+            },
+        };
         if term.is_empty() {
             return Err(ScreenError::BadLine {
                 source_name: source_name.to_owned(),
@@ -63,6 +79,7 @@ pub fn parse_lexicon(source_name: &str, text: &str) -> Result<Vec<LexiconLine>, 
             severity,
             action,
             regex,
+            weight,
         });
     }
     Ok(out)

@@ -28,12 +28,15 @@ pub struct Options {
     /// a term.
     pub separators: bool,
     /// At most this many separator characters in a row are skipped; a longer
-    /// run, a line break or a Chinese sentence end (。！？；) always separates.
+    /// run, a line break or Chinese clause punctuation (，。！？；：、) always
+    /// separates.
     pub max_skip: usize,
     /// Match the full pinyin of Chinese terms (`falungong`, `fa lun gong`).
     pub pinyin: bool,
     /// Match the pinyin initials of Chinese terms of at least
-    /// [`Options::min_initials_chars`] characters (`flg`).
+    /// [`Options::min_initials_chars`] characters (`flg`). Off by default:
+    /// three letters stand for many words (`xhs` is 小红书 as often as
+    /// any term with those initials).
     pub pinyin_initials: bool,
     /// Minimum term length in characters for initials.
     pub min_initials_chars: usize,
@@ -68,7 +71,7 @@ impl Default for Options {
             separators: true,
             max_skip: 3,
             pinyin: true,
-            pinyin_initials: true,
+            pinyin_initials: false,
             min_initials_chars: 3,
             ascii_word_boundary: true,
             min_term_chars: 2,
@@ -158,14 +161,28 @@ fn chinese_digit(c: char) -> Option<char> {
     })
 }
 
+/// Line breaks and Chinese clause punctuation (，。！？；：、): a term
+/// never spans them (`错比` is not in `不错，比较`).
 fn is_hard_break(c: char) -> bool {
     matches!(
         c,
-        '\n' | '\r' | '\u{2028}' | '\u{2029}' | '。' | '！' | '？' | '；'
+        '\n' | '\r'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{85}'
+            | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '，'
+            | '：'
+            | '、'
+            | '\u{FF61}'
+            | '\u{FF64}'
     )
 }
 
-fn is_emoji_or_invisible(u: u32) -> bool {
+pub(crate) fn is_emoji_or_invisible(u: u32) -> bool {
     matches!(u,
         0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0xE0000..=0xE007F
         | 0xE0100..=0xE01EF | 0xFE00..=0xFE0F | 0x200B..=0x200F | 0x2060..=0x206F
@@ -280,6 +297,25 @@ impl Table {
             cache.push((key, t.clone()));
         }
         Ok(t)
+    }
+
+    /// The BMP mapping (compiled lexicons store it).
+    pub(crate) fn bmp(&self) -> &[u16] {
+        &self.bmp
+    }
+
+    /// A table from a stored BMP mapping; `None` when it has the wrong size.
+    pub(crate) fn from_parts(bmp: Box<[u16]>, opts: Options) -> Option<Table> {
+        (bmp.len() == 0x10000).then_some(Table { bmp, opts })
+    }
+
+    /// A hash of the character mapping (compiled lexicons check it).
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for &x in self.bmp.iter() {
+            h = (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h
     }
 
     pub(crate) fn new(opts: Options) -> Result<Table, ScreenError> {
@@ -399,6 +435,40 @@ impl Table {
     }
 }
 
+/// The engine's character folding (width, case, traditional to simplified,
+/// digits: whatever [`Options`] turn on) as a cheap per-character lookup,
+/// for other consumers of the same normalization (the `beian judge`
+/// classifier's features). Separator skipping does not apply: with
+/// `separators` on, [`CharMap::map`] returns `None` for a separator.
+#[derive(Clone)]
+pub struct CharMap {
+    table: std::sync::Arc<Table>,
+}
+
+impl std::fmt::Debug for CharMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CharMap")
+            .field("opts", &self.table.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CharMap {
+    /// The folding table for `opts` (built once per process and shared).
+    pub fn new(opts: Options) -> Result<CharMap, ScreenError> {
+        Ok(CharMap {
+            table: Table::shared(opts)?,
+        })
+    }
+
+    /// The folded character, or `None` for a separator.
+    #[inline(always)]
+    pub fn map(&self, c: char) -> Option<char> {
+        let m = self.table.map(c);
+        if m >= SEP { None } else { char::from_u32(m) }
+    }
+}
+
 /// Receives normalized characters with their original byte spans.
 pub(crate) trait Emit {
     fn emit(&mut self, ch: char, start: usize, end: usize);
@@ -457,6 +527,10 @@ mod tests {
         assert_eq!(norm("法\u{200b}轮"), "法轮");
         assert_eq!(norm("法😀轮"), "法轮");
         assert_eq!(norm("法。轮"), "法 轮");
+        assert_eq!(norm("错，比"), "错 比");
+        assert_eq!(norm("错、比"), "错 比");
+        assert_eq!(norm("错：比"), "错 比");
+        assert_eq!(norm("错\n比"), "错 比");
         assert_eq!(norm("法....轮"), "法 轮");
         assert_eq!(norm("f u c k"), "fuck");
         // ASCII words join (the word-boundary rule keeps `sex` out of `is extra`).

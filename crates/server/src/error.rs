@@ -18,6 +18,10 @@ pub struct ErrorBody {
     /// The offending field, when the error is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Ids of the blocking pre-checks that fail (409 on `submit`, or on
+    /// `approve` without `override_reason`), e.g. `required-attachments`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_checks: Option<Vec<String>>,
 }
 
 /// An HTTP error.
@@ -26,6 +30,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
     pub field: Option<String>,
+    /// Failing blocking pre-checks (see [`ErrorBody::failing_checks`]).
+    pub failing_checks: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -34,6 +40,7 @@ impl ApiError {
             status,
             error: error.into(),
             field: None,
+            failing_checks: None,
         }
     }
     pub fn field(status: StatusCode, field: impl Into<String>, error: impl Into<String>) -> Self {
@@ -41,6 +48,7 @@ impl ApiError {
             status,
             error: error.into(),
             field: Some(field.into()),
+            failing_checks: None,
         }
     }
     pub fn unauthenticated() -> Self {
@@ -59,6 +67,10 @@ impl From<RegistryError> for ApiError {
             RegistryError::Invalid { field, .. } => {
                 ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg)
             }
+            RegistryError::ChecksFailed(ids) => ApiError {
+                failing_checks: Some(ids),
+                ..ApiError::new(StatusCode::CONFLICT, msg)
+            },
             RegistryError::Conflict(_)
             | RegistryError::Transition(_)
             | RegistryError::Number(_) => ApiError::new(StatusCode::CONFLICT, msg),
@@ -77,6 +89,7 @@ impl IntoResponse for ApiError {
             Json(ErrorBody {
                 error: self.error,
                 field: self.field,
+                failing_checks: self.failing_checks,
             }),
         )
             .into_response()

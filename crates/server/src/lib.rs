@@ -44,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            web::errors::error_pages,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .with_state(state)

@@ -393,9 +393,10 @@ fn browser_end_to_end() {
         Some(json!({"width": 1280, "height": 1000})),
     );
 
-    // --- provider: describe the service with the guided form
+    // --- provider: describe the service with the guided form (steps, province list)
     d.sign_in("editor-a");
     d.goto("/services/new");
+    assert_eq!(d.count("fieldset.step"), 4, "four steps");
     d.fill("#p-name", "甲灵感写作");
     d.fill("#p-description", "面向公众的文本生成服务");
     d.click("#p-public_facing");
@@ -405,40 +406,128 @@ fn browser_end_to_end() {
     d.click("#p-deep_synthesis_functions-text-generation");
     d.click("#p-algorithm_types-generation-synthesis");
     d.select("#p-model_source", "self-developed");
-    d.fill("#p-province", "北京");
+    d.select("#p-province", "北京市");
     d.script("document.getElementById('p-launch_date').value = '2025-03-03';");
     d.shot("01-service-form");
     let invalid = d.script("return Array.from(document.querySelectorAll('form.profile :invalid')).map(e => e.name + '=' + e.value + ':' + e.validationMessage).join('; ')");
     assert_eq!(invalid, json!(""), "the guided form validates");
+    // a province outside the list is refused server-side, and every value survives
+    d.script("const s = document.getElementById('p-province'); s.add(new Option('火星省', '火星省')); s.value = '火星省'; document.querySelector('form.profile').noValidate = true;");
+    d.submit("#create-service");
+    assert!(d.count("#form-error") == 1, "error shown: {}", d.body_text());
+    assert_eq!(d.script("return document.getElementById('p-name').value"), json!("甲灵感写作"));
+    assert_eq!(d.script("return document.getElementById('p-generative').checked"), json!(true));
+    assert_eq!(d.script("return document.getElementById('p-model_source').value"), json!("self-developed"));
+    d.select("#p-province", "北京市");
     d.submit("#create-service");
     let body = d.body_text();
     assert!(
         body.contains("生成式人工智能服务备案"),
         "classification shown: {body}"
     );
+    let service_path = d.url().trim_start_matches(&d.base).to_string();
+    // deadlines from the filing kinds the classification calls for: none filed yet
+    let states = d.script("return Array.from(document.querySelectorAll('#deadlines .dl')).map(e => e.dataset.state).join(',')");
+    assert!(states.as_str().unwrap().contains("missing"), "{states}");
+    assert!(!d.text("#deadlines").contains("已按期"), "nothing is on time yet");
     d.shot("02-classification");
+    // starting from an example profile fills the steps
+    d.goto("/services/new?example=public-chatbot");
+    assert_eq!(d.script("return document.getElementById('p-province').value"), json!("北京市"));
+    assert_eq!(d.script("return document.getElementById('p-generative').checked"), json!(true));
+
     // assemble the filing (the classification pre-selects the genAI filing)
+    d.goto(&service_path);
     d.select("#f-kind", "genai-filing");
     d.submit("#create-filing");
     let filing_url = d.url();
     let filing_path = filing_url.trim_start_matches(&d.base).to_string();
     assert!(filing_path.starts_with("/filings/"), "{filing_url}");
+    // the live checklist of a draft
+    assert_eq!(
+        d.script("return document.querySelector('#checklist [data-check=\"required-attachments\"]').dataset.status"),
+        json!("fail")
+    );
+    assert!(d.count("#blocking-summary") == 1);
     d.fill("#e-scenarios", "写作辅助");
     d.submit("#save-filing");
-    let att = tmp.path().join("self-assessment.txt");
-    std::fs::write(&att, "安全自评估报告\n合格率 97%\n").unwrap();
-    d.select("#a-kind", "self-assessment-report");
-    let file_input = d.find("#a-file");
-    d.cmd(
-        "POST",
-        &format!("/element/{file_input}/value"),
-        Some(json!({"text": att.to_string_lossy()})),
+    // submitting an incomplete filing is refused, naming the checks
+    d.submit("#act-submit");
+    assert_eq!(d.text("#filing-status"), "草稿");
+    assert!(d.text("#flash").contains("必备附件齐全"), "{}", d.text("#flash"));
+    d.shot("03-submit-refused");
+    // upload the package a provider assembles: JSONL bank, summary.json, keyword sheet, paperwork
+    let kb = beian_kb::Kb::embedded().unwrap();
+    let upload = |kind: &str, name: &str, bytes: &[u8]| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        d.select("#a-kind", kind);
+        let input = d.find("#a-file");
+        d.cmd(
+            "POST",
+            &format!("/element/{input}/value"),
+            Some(json!({"text": p.to_string_lossy()})),
+        );
+        d.submit("#upload");
+        assert!(d.text("#attachment-list").contains(name), "{name} uploaded");
+    };
+    let check_status = |id: &str| {
+        d.script(&format!(
+            "const e = document.querySelector('#checklist [data-check=\"{id}\"]'); return e ? e.dataset.status : null;"
+        ))
+    };
+    upload(
+        "question-sheet",
+        "questions.jsonl",
+        &beian_registry::precheck::fixtures::question_jsonl(&kb, Some(("A.2.b", 10))),
     );
-    d.submit("#upload");
-    assert!(d.text("#attachment-list").contains("self-assessment.txt"));
+    assert_eq!(check_status("question-total"), json!("pass"), "JSONL bank read");
+    assert_eq!(check_status("question-per-risk"), json!("fail"));
+    assert!(d.text("#checklist").contains("A.2.b"), "the short risk is named");
+    upload(
+        "question-sheet",
+        "questions-fixed.jsonl",
+        &beian_registry::precheck::fixtures::question_jsonl(&kb, None),
+    );
+    assert_eq!(check_status("question-per-risk"), json!("pass"));
+    assert_eq!(check_status("metric-generated_qualified"), json!("fail"), "no metrics yet");
+    upload(
+        "other",
+        "summary.json",
+        &beian_registry::precheck::fixtures::summary_json(&kb, 0.97),
+    );
+    for id in [
+        "metric-generated_qualified",
+        "metric-should_refuse_refusal_rate",
+        "metric-should_answer_refusal_rate",
+    ] {
+        assert_eq!(check_status(id), json!("pass"), "{id} from summary.json");
+    }
+    upload(
+        "keyword-sheet",
+        "keywords.csv",
+        &beian_registry::precheck::fixtures::keyword_csv(&kb),
+    );
+    for kind in [
+        "filing-form",
+        "self-assessment-report",
+        "service-agreement",
+        "annotation-rules",
+    ] {
+        upload(kind, &format!("{kind}.pdf"), b"%PDF-1.4\n%%EOF\n");
+    }
+    assert_eq!(check_status("required-attachments"), json!("pass"));
+    assert_eq!(d.count("#blocking-summary"), 0, "{}", d.text("#checklist"));
+    // `查看报告` only where a report exists (the summary.json)
+    assert_eq!(d.count("a.view-report"), 1);
     d.submit("#act-submit");
     assert_eq!(d.text("#filing-status"), "已提交");
     assert!(d.count("#checklist li") > 0, "pre-checks listed");
+    // the filing's own deadline: a genAI filing is due before launch (2025-03-03): late
+    assert_eq!(
+        d.script("return Array.from(document.querySelectorAll('#deadlines .dl')).map(e => e.dataset.state).join(',')"),
+        json!("late")
+    );
     d.shot("03-filing-submitted");
 
     // --- another organisation's user cannot reach it (same 404 as a missing filing)
@@ -450,11 +539,16 @@ fn browser_end_to_end() {
         d.body_text()
     );
     assert!(!d.body_text().contains("甲灵感写作"));
+    assert!(d.body_text().contains("页面不存在"), "Chinese error page");
+    assert!(d.count("header.top nav") == 1, "navigation on the error page");
+    assert!(d.body_text().contains("admin-b"), "signed-in state kept");
 
     // --- the Beijing reviewer returns it with a comment
     d.sign_in("rev-bj");
     d.goto("/review");
     assert!(d.text("#q-submitted").contains("已提交"));
+    assert!(d.count(".precheck-cell") > 0, "pre-check column");
+    assert_eq!(d.count("#r-province"), 0, "one-province reviewer: no province filter");
     d.shot("04-review-queue");
     d.goto(&filing_path);
     d.submit("#act-start-review");
@@ -462,7 +556,7 @@ fn browser_end_to_end() {
     d.submit("#act-return");
     assert_eq!(d.text("#filing-status"), "已退回修改");
 
-    // --- the provider sees the comment, fixes the form and resubmits
+    // --- the provider sees the comment, replies, fixes the form and resubmits
     d.sign_in("editor-a");
     d.goto(&filing_path);
     assert!(
@@ -471,18 +565,47 @@ fn browser_end_to_end() {
     );
     d.fill("#e-training_data", "自有版权语料与公开许可语料，共 2TB");
     d.submit("#save-filing");
+    d.fill("#c-submit", "已补充训练语料来源说明，见备案表第三部分");
     d.submit("#act-submit");
     assert_eq!(d.text("#filing-status"), "已提交");
+    assert_eq!(d.count("#reviewer-comment"), 0, "the return note only while open");
+    let thread = d.text("#thread");
+    let (a, b) = (
+        thread.find("请补充训练语料来源说明").unwrap(),
+        thread.find("已补充训练语料来源说明").unwrap(),
+    );
+    assert!(a < b, "comment, then reply: {thread}");
+    // the provider edits the service: re-classified, with the obligation diff
+    d.goto(&service_path);
+    d.submit("#edit-service");
+    assert!(d.url().ends_with("/edit"));
+    d.click("#p-minors_users");
+    d.click("#p-generative");
+    d.submit("#create-service");
+    assert!(d.count("#obligation-diff") == 1, "{}", d.body_text());
+    let diff = d.text("#obligation-diff");
+    assert!(diff.contains("不再要求的备案"), "{diff}");
+    d.shot("05-profile-diff");
 
-    // --- provincial, then national approval issues the number
+    // --- provincial approval meets a failing check: only with an override reason
     d.sign_in("rev-bj");
     d.goto(&filing_path);
     d.submit("#act-start-review");
+    assert_eq!(
+        d.script("return document.querySelector('#checklist [data-check=\"classification-consistent\"]').dataset.status"),
+        json!("fail")
+    );
+    d.submit("#act-approve");
+    assert_eq!(d.text("#filing-status"), "省级审核中");
+    assert!(d.text("#flash").contains("分类结果与备案类型一致"), "{}", d.text("#flash"));
+    d.fill("#o-approve", "服务仍含生成式功能，画像修改待更正，已电话核实");
     d.submit("#act-approve");
     assert_eq!(d.text("#filing-status"), "国家级审核中");
+    assert!(d.text("#override-note").contains("已电话核实"));
     d.sign_in("national");
     d.goto(&filing_path);
-    d.shot("05-filing-review");
+    d.shot("06-filing-review");
+    d.fill("#o-approve", "同意省级意见");
     d.submit("#act-approve");
     assert_eq!(d.text("#filing-status"), "已通过");
     let number = d.text("#filing-number");
@@ -498,12 +621,56 @@ fn browser_end_to_end() {
         "register shows the number: {}",
         d.body_text()
     );
-    d.shot("06-public-register");
+    d.shot("07-public-register");
     d.submit("table.register td a");
     assert_eq!(d.text("#entry-number"), number);
     d.goto("/lang/en?next=%2Fregister%3Fq%3D%E7%81%B5%E6%84%9F");
     assert!(d.text("h1").contains("Public register"));
     assert!(d.body_text().contains(&number));
+
+    // --- cancellation: a reason, then a confirmation step
+    d.sign_in("national");
+    d.goto(&filing_path);
+    d.submit("#act-cancel");
+    assert_eq!(d.text("#filing-status"), "已通过", "no reason: refused");
+    assert!(d.text("#flash").contains("理由"));
+    d.fill("#c-cancel", "服务已停止运营");
+    d.submit("#act-cancel");
+    assert_eq!(d.text("#filing-status"), "已通过", "not before confirming");
+    assert!(d.text("#confirm-box").contains("服务已停止运营"));
+    d.shot("08-confirm-cancel");
+    d.submit("#confirm-action");
+    assert_eq!(d.text("#filing-status"), "已注销");
+    // the entry keeps its page, marked cancelled with the date
+    d.cmd("DELETE", "/cookie", None);
+    d.goto(&format!(
+        "/lang/zh?next={}",
+        beian_server::web::urlencode(&format!(
+            "/register/entry?number={}",
+            beian_server::web::urlencode(&number)
+        ))
+    ));
+    assert!(d.text("#entry-status").contains("已注销"));
+    assert!(d.text("#cancelled-note").contains("20"), "date shown");
+    d.goto("/register?q=%E7%81%B5%E6%84%9F");
+    assert!(!d.body_text().contains(&number), "not among active entries");
+    d.goto("/register?q=%E7%81%B5%E6%84%9F&status=cancelled");
+    assert!(d.body_text().contains(&number));
+
+    // --- the Chinese pages are Chinese (interface text, not data)
+    let english = "const skip = 'code, script, style, time, [translate=no], .mono, .who, [lang=en], [lang=zh]';
+        const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const words = new Set(); let n;
+        while ((n = walk.nextNode())) {
+          if (n.parentElement.closest(skip)) continue;
+          for (const w of (n.textContent.match(/[A-Za-z]{3,}/g) || [])) words.add(w);
+        }
+        return Array.from(words).filter(w => !['beian','CSV','XLSX','JSON','JSONL','PDF','HTML','UTC','API','ISO','YYYY'].includes(w)).join(' ');";
+    d.sign_in("editor-a");
+    for path in [filing_path.as_str(), service_path.as_str(), "/workspace", "/services/new", "/register"] {
+        d.goto(path);
+        assert_eq!(d.script(english), json!(""), "English on zh page {path}");
+    }
 
     // --- the screening playground highlights a disguised term
     d.goto("/tools/screen");
@@ -512,17 +679,63 @@ fn browser_end_to_end() {
     let mark = d.text("mark.hit");
     assert!(mark.starts_with("法.輪.功"), "highlighted in place: {mark}");
     assert!(mark.contains("A.1.h"), "{mark}");
-    d.shot("07-playground");
+    d.shot("09-playground");
 
-    // --- phone width: the register stays usable
+    // --- the audit page at 1366 px: fits, key-value details, China times, filters keep values
+    d.sign_in("auditor");
     d.cmd(
         "POST",
         "/window/rect",
-        Some(json!({"width": 390, "height": 844})),
+        Some(json!({"width": 1366, "height": 900})),
     );
-    d.goto("/register?q=%E7%81%B5%E6%84%9F");
-    assert!(d.body_text().contains(&number));
-    d.shot("08-register-phone");
+    d.goto("/audit?action=filing");
+    assert_eq!(d.script("return document.getElementById('a-action').value"), json!("filing"));
+    assert!(d.text("table.audit tbody").contains("+08:00"), "China time with offset");
+    assert!(d.count("table.audit dl.kv") > 0, "details as key-value lists");
+    let narrow = d.script("return Array.from(document.querySelectorAll('table.audit th')).map(e => e.getBoundingClientRect().width).filter(w => w < 48).length");
+    assert_eq!(narrow, json!(0), "no column collapses");
+    d.shot("10-audit-1366");
+
+    // --- both layouts hold at 375 px and 1366 px: nothing overflows the viewport
+    let overflow = "const w = document.documentElement.clientWidth;
+        const bad = Array.from(document.querySelectorAll('body *')).filter(e => {
+          const r = e.getBoundingClientRect();
+          if (r.width === 0 || r.right <= w + 1) return false;
+          for (let p = e.parentElement; p; p = p.parentElement) {
+            const s = getComputedStyle(p);
+            if ((s.overflowX === 'auto' || s.overflowX === 'scroll' || s.overflowX === 'hidden') && p.getBoundingClientRect().right <= w + 1) return false;
+          }
+          return true;
+        });
+        return bad.slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right)).join(' ') + (document.documentElement.scrollWidth > w + 1 ? ' scrollWidth=' + document.documentElement.scrollWidth : '');";
+    for (width, user) in [(375, "auditor"), (1366, "editor-a"), (375, "editor-a")] {
+        d.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": 900})),
+        );
+        d.sign_in(user);
+        let pages: Vec<String> = if user == "auditor" {
+            vec!["/audit".into(), filing_path.clone()]
+        } else {
+            vec![
+                "/tools/compare?example=public-chatbot".into(),
+                service_path.clone(),
+                filing_path.clone(),
+                "/workspace".into(),
+                "/register".into(),
+            ]
+        };
+        for path in pages {
+            d.goto(&path);
+            assert_eq!(d.script(overflow), json!(""), "{path} at {width} px");
+            let name = path.trim_matches('/').replace(['/', '?', '=', '&'], "-");
+            d.shot(&format!("11-{width}-{user}-{name}"));
+        }
+    }
+    assert!(
+        d.script("return document.querySelectorAll('table.compare th').length").as_u64().is_some()
+    );
     drop(d);
     eprintln!("screenshots in {}", shots.display());
 }

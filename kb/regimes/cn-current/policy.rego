@@ -134,6 +134,10 @@ obligations contains {"id": "csl.21.mlps", "facts": ["public_facing"]} if public
 
 obligations contains {"id": "csl.21.mlps", "facts": ["processes_personal_information"]} if pi
 
+obligations contains {"id": "csl.25.incident-response", "facts": ["public_facing"]} if public
+
+obligations contains {"id": "csl.25.incident-response", "facts": ["processes_personal_information"]} if pi
+
 obligations contains {"id": "csl.24.real-identity", "facts": ["public_facing", "public_opinion_attributes"]} if {
 	public
 	po
@@ -153,7 +157,78 @@ obligations contains {"id": "dsl.27.data-security-management", "facts": ["proces
 
 obligations contains {"id": "dsl.27.data-security-management", "facts": ["model_source"]} if trains
 
+# ---------------------------------------------------------------- INCIDENT-2025
+# Art. 4: 1 h for incidents involving CII, 2 h for central and state organs, 4 h otherwise.
+operator if public
+
+operator if pi
+
+operator if input.critical_information_infrastructure
+
+obligations contains {"id": "incident.4.cii-1h", "facts": ["critical_information_infrastructure"]} if input.critical_information_infrastructure
+
+obligations contains {"id": "incident.4.state-organ-2h", "facts": ["sector"]} if {
+	operator
+	input.sector == "government"
+}
+
+obligations contains {"id": "incident.4.operator-4h", "facts": ["public_facing"]} if {
+	public
+	not input.critical_information_infrastructure
+}
+
+obligations contains {"id": "incident.4.operator-4h", "facts": ["processes_personal_information"]} if {
+	pi
+	not input.critical_information_infrastructure
+}
+
+# ---------------------------------------------------------------- NDSMR-2024
+obligations contains {"id": "ndsmr.19.genai-training-data", "facts": ["generative", "model_source"]} if {
+	gen
+	trains
+}
+
+obligations contains {"id": "ndsmr.28.ten-million", "facts": ["processes_personal_information", "registered_users"]} if {
+	pi
+	input.registered_users >= 10000000
+}
+
 # ---------------------------------------------------------------- PIPL
+# Automated decisions are inferred from the facts as well as from `automated_decisions`:
+# ranking or scheduling people in employment is an automated decision about them.
+employment_decisions if {
+	input.sector == "employment"
+	some t in input.algorithm_types
+	t in {"sorting-selection", "scheduling-decision", "retrieval-filtering"}
+}
+
+employment_decisions if {
+	some u in input.eu_practices
+	u in {"recruitment", "worker-management"}
+}
+
+# Ranking or screening candidates and workers processes their personal information,
+# whether or not the profile says so.
+obligations contains {"id": id, "facts": ["sector", "algorithm_types"]} if {
+	employment_decisions
+	not employment_by_use
+	some id in {"pipl.24.automated-decisions", "pipl.55.pia"}
+}
+
+employment_by_use if {
+	some u in input.eu_practices
+	u in {"recruitment", "worker-management"}
+}
+
+obligations contains {"id": id, "facts": ["eu_practices"]} if {
+	employment_by_use
+	some id in {"pipl.24.automated-decisions", "pipl.55.pia"}
+}
+
+obligations contains {"id": "pipl.57.breach-notice", "facts": ["processes_personal_information"]} if pi
+
+obligations contains {"id": "pipl.39.cross-border-consent", "facts": ["cross_border_personal_information"]} if input.cross_border_personal_information
+
 obligations contains {"id": id, "facts": ["processes_personal_information"]} if {
 	pi
 	some id in {"pipl.13.legal-basis", "pipl.17.notice"}
@@ -212,6 +287,11 @@ obligations contains {"id": "pipl.55.pia", "facts": ["cross_border_personal_info
 obligations contains {"id": "pipl.58.gatekeeper", "facts": ["processes_personal_information", "registered_users"]} if {
 	pi
 	input.registered_users >= 50000000
+}
+
+obligations contains {"id": "pipl.58.gatekeeper", "facts": ["processes_personal_information", "monthly_active_users"]} if {
+	pi
+	input.monthly_active_users >= 10000000
 }
 
 # ---------------------------------------------------------------- SECASSESS
@@ -342,6 +422,15 @@ obligations contains {"id": id, "facts": ["public_facing", "generative", "modali
 	some id in {"gb45438.explicit-methods", "gb45438.annex-e.metadata"}
 }
 
+obligations contains {"id": "label.9.unlabelled-on-request", "facts": ["public_facing", "generative", "deep_synthesis_functions"]} if labels_output
+
+obligations contains {"id": "label.12.filing-materials", "facts": f.facts} if {
+	labels_output
+	some f in filings
+}
+
+obligations contains {"id": "label.7.app-store", "facts": ["app_distribution_platform"]} if input.app_distribution_platform
+
 obligations contains {"id": "label.6.platform", "facts": ["public_facing", "public_opinion_attributes", "sector"]} if {
 	public
 	po
@@ -386,7 +475,18 @@ obligations contains {"id": "minors.24.no-automated-marketing", "facts": ["minor
 obligations contains {"id": id, "facts": ["public_facing", "minors_users"]} if {
 	public
 	input.minors_users
-	some id in {"minors.42.anti-addiction", "minors.43.minors-mode"}
+	some id in {"minors.42.anti-addiction", "minors.42.annual-report"}
+}
+
+# Art. 43 names online games, live-streaming, audio-video and social services.
+minors_mode_service if input.sector in {"entertainment", "social-media"}
+
+minors_mode_service if "digital-human" in input.deep_synthesis_functions
+
+obligations contains {"id": "minors.43.minors-mode", "facts": ["public_facing", "minors_users", "sector"]} if {
+	public
+	input.minors_users
+	minors_mode_service
 }
 
 # ---------------------------------------------------------------- notes

@@ -56,6 +56,67 @@ gpai if {
 	input.general_purpose_model
 }
 
+# Inferred: the Commission's GPAI guidelines (2025) treat a model trained with more than
+# 1e23 FLOPs that generates language (text, audio) or images/video as general-purpose;
+# Recital 98 points to models of at least a billion parameters. Only the model's provider
+# (self-developed) is a GPAI provider here.
+gpai_outputs := {"text", "image", "audio", "video"}
+
+generates_language_or_images if {
+	input.generative
+	count(input.modalities) == 0
+}
+
+generates_language_or_images if {
+	some m in input.modalities
+	m in gpai_outputs
+}
+
+generates_language_or_images if "generation-synthesis" in input.algorithm_types
+
+generates_language_or_images if {
+	some f in input.deep_synthesis_functions
+	f in {"dialogue", "text-generation", "image-generation", "video-generation", "voice-synthesis", "music-generation"}
+}
+
+# Nothing said about the outputs at all.
+outputs_unknown if {
+	not input.generative
+	count(input.modalities) == 0
+	count(input.deep_synthesis_functions) == 0
+	not "generation-synthesis" in input.algorithm_types
+}
+
+gpai_scale if input.training_compute_flops > 1e23
+
+gpai_scale if input.parameters >= 1000000000
+
+# The model's own provider: self-developed, or a model described without a source.
+model_provider if input.model_source in {"self-developed", "none"}
+
+gpai if {
+	in_scope
+	model_provider
+	gpai_scale
+	generates_language_or_images
+}
+
+# Above the Art. 51(2) presumption a model is taken as general-purpose even when the
+# profile says nothing of its outputs.
+gpai if {
+	in_scope
+	model_provider
+	outputs_unknown
+	input.training_compute_flops > 1e25
+}
+
+gpai_facts := ["eu_market", "general_purpose_model"] if {
+	input.general_purpose_model
+} else := ["eu_market", "model_source", "training_compute_flops", "generative", "modalities"] if {
+	input.training_compute_flops > 1e23
+} else := ["eu_market", "model_source", "parameters", "generative", "modalities"]
+
+# Art. 51(2): presumed systemic risk above 1e25 FLOPs.
 systemic if {
 	gpai
 	input.training_compute_flops > 1e25
@@ -115,32 +176,70 @@ hr_facts := ["eu_market", "eu_practices"] if {
 	u in annex_iii_uses
 } else := ["eu_market", "sector", "algorithm_types"]
 
+# Annex I products (Art. 6(1)) apply later than Annex III systems: 2027-08-02 under
+# Art. 113(c); 2028-08-02 under the Digital Omnibus on AI (secondary). The date is data
+# for the classifier (`from`), which cites the later of this and the entry's own date.
+annex_i_from := "2028-08-02"
+
+obligations contains {"id": id, "facts": hr_facts, "from": annex_i_from} if {
+	annex_i
+	not annex_iii
+	some id in {"eu.9.risk-management", "eu.10.data-governance", "eu.11.technical-documentation", "eu.12.record-keeping", "eu.13.transparency-to-deployers", "eu.14.human-oversight", "eu.15.accuracy-robustness", "eu.17.quality-management", "eu.43.conformity-assessment", "eu.26.deployer-duties"}
+}
+
+obligations contains {"id": "eu.22.authorised-representative", "facts": ["eu_market", "provider_location"], "from": annex_i_from} if {
+	annex_i
+	not annex_iii
+	not input.provider_location in eu_members
+}
+
 obligations contains {"id": id, "facts": hr_facts} if {
-	high_risk
+	annex_iii
 	some id in {"eu.9.risk-management", "eu.10.data-governance", "eu.11.technical-documentation", "eu.12.record-keeping", "eu.13.transparency-to-deployers", "eu.14.human-oversight", "eu.15.accuracy-robustness", "eu.17.quality-management", "eu.43.conformity-assessment", "eu.26.deployer-duties"}
 }
 
 obligations contains {"id": "eu.49.registration", "facts": hr_facts} if annex_iii
 
 obligations contains {"id": "eu.22.authorised-representative", "facts": ["eu_market", "provider_location"]} if {
-	high_risk
+	annex_iii
 	not input.provider_location in eu_members
 }
 
 obligations contains {"id": "eu.50.1-interaction-disclosure", "facts": ["eu_market", "deep_synthesis_functions"]} if chatbot
 
-obligations contains {"id": "eu.50.2-machine-readable-marking", "facts": ["eu_market", "generative"]} if synthetic
+obligations contains {"id": "eu.50.2-machine-readable-marking", "facts": ["eu_market", "generative"]} if {
+	synthetic
+	not placed_before_50
+}
+
+# Systems placed on the market before 2026-08-02 mark their output from 2026-12-02
+# (Digital Omnibus on AI, secondary).
+placed_before_50 if {
+	input.launch_date != ""
+	input.launch_date < "2026-08-02"
+}
+
+obligations contains {"id": "eu.50.2-machine-readable-marking", "facts": ["eu_market", "generative", "launch_date"], "from": "2026-12-02"} if {
+	synthetic
+	placed_before_50
+}
 
 obligations contains {"id": "eu.50.4-deep-fake-disclosure", "facts": ["eu_market", "deep_synthesis_functions"]} if deep_fake
 
-obligations contains {"id": "eu.53.gpai-provider", "facts": ["eu_market", "general_purpose_model"]} if gpai
+obligations contains {"id": "eu.53.gpai-provider", "facts": gpai_facts} if gpai
 
-obligations contains {"id": "eu.54.gpai-representative", "facts": ["eu_market", "general_purpose_model", "provider_location"]} if {
+obligations contains {"id": "eu.5.ncii-csam", "facts": ["eu_market", "generative", "modalities"]} if {
+	synthetic
+	some m in input.modalities
+	m in {"image", "video", "audio"}
+}
+
+obligations contains {"id": "eu.54.gpai-representative", "facts": array.concat(gpai_facts, ["provider_location"])} if {
 	gpai
 	not input.provider_location in eu_members
 }
 
-obligations contains {"id": "eu.55.systemic-risk", "facts": ["eu_market", "general_purpose_model", "training_compute_flops"]} if systemic
+obligations contains {"id": "eu.55.systemic-risk", "facts": array.concat(gpai_facts, ["training_compute_flops"])} if systemic
 
 notes contains {"id": "sector-indicative", "facts": ["sector"]} if {
 	high_risk

@@ -159,6 +159,14 @@ struct RunArgs {
     /// Crosswalk from the guard's categories to risk codes (default: kb/crosswalks/qwen3guard.toml).
     #[arg(long, value_name = "FILE")]
     guard_crosswalk: Option<PathBuf>,
+    /// A `beian judge` model as a further content judge: an answer scoring at
+    /// or over the threshold gets a finding with detector `model` (its label
+    /// as the risk when the label is a risk code).
+    #[arg(long, value_name = "MODEL")]
+    judge_model: Option<PathBuf>,
+    /// Threshold for --judge-model [default: the model's calibrated one].
+    #[arg(long, value_name = "X", requires = "judge_model")]
+    judge_threshold: Option<f32>,
     /// Output directory of the run.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -186,6 +194,8 @@ struct RunArgs {
 struct ScreenJudge {
     engine: beian_screen::Engine,
     version: String,
+    /// A classifier beside the lexicon, with its threshold.
+    model: Option<(beian_judge::Model, f32)>,
 }
 
 impl ContentJudge for ScreenJudge {
@@ -194,8 +204,36 @@ impl ContentJudge for ScreenJudge {
     }
     fn judge(&self, answer: &str) -> Vec<ContentFinding> {
         let answer = beian_assess::judge::strip_think(answer);
+        let mut out: Vec<ContentFinding> = self.model_finding(&answer).into_iter().collect();
+        out.extend(self.lexicon_findings(&answer));
+        out
+    }
+}
+
+impl ScreenJudge {
+    fn model_finding(&self, answer: &str) -> Option<ContentFinding> {
+        let (m, t) = self.model.as_ref()?;
+        let v = m.predict(answer);
+        if v.score < *t {
+            return None;
+        }
+        let label = &m.labels()[v.label];
+        let is_code = beian_kb::Kb::embedded()
+            .ok()
+            .is_some_and(|kb| kb.taxonomy().is_risk_code(label));
+        Some(ContentFinding {
+            start: 0,
+            end: answer.len(),
+            term: format!("{label} (score {:.3})", v.score),
+            risk: is_code.then(|| label.clone()),
+            detector: "model".into(),
+            severity: None,
+        })
+    }
+
+    fn lexicon_findings(&self, answer: &str) -> Vec<ContentFinding> {
         self.engine
-            .find(&answer)
+            .find(answer)
             .into_iter()
             .map(|f| ContentFinding {
                 start: f.start,
@@ -219,7 +257,8 @@ fn screen_judge(
     if !lexicons.is_empty() {
         let loaded =
             beian_scan::load_lexicon_files(&mut b, lexicons, None).context("loading lexicons")?;
-        for l in loaded {
+        super::lexicon::warn_loaded("beian assess", &loaded);
+        for l in loaded.into_iter().filter(|l| l.skipped.is_none()) {
             hashed.push(HashedFile {
                 sha256: beian_assess::bank::sha256_file(&l.path)?,
                 path: l.path,
@@ -257,7 +296,15 @@ fn screen_judge(
         engine.entries().len(),
         &digest[..16]
     );
-    Ok((ScreenJudge { engine, version }, terms, hashed))
+    Ok((
+        ScreenJudge {
+            engine,
+            version,
+            model: None,
+        },
+        terms,
+        hashed,
+    ))
 }
 
 fn endpoint_from(url: &str, model: &str, key_env: Option<&str>) -> anyhow::Result<EndpointConfig> {
@@ -403,7 +450,22 @@ fn assess(a: RunArgs) -> anyhow::Result<ExitCode> {
     let specs: Vec<BankSpec> = a.banks.iter().map(|s| BankSpec::parse(s)).collect();
     let banks =
         beian_assess::bank::load_banks(&specs, kb.taxonomy()).context("loading question banks")?;
-    let (judge, terms, hashed) = screen_judge(&a.lexicons, &a.allow)?;
+    let (mut judge, terms, hashed) = screen_judge(&a.lexicons, &a.allow)?;
+    if let Some(p) = &a.judge_model {
+        let m = super::judge::load_model(p)?;
+        let t = a.judge_threshold.unwrap_or(m.threshold());
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&t),
+            "--judge-threshold {t}: must be between 0 and 1"
+        );
+        judge.version = format!(
+            "{} + judge model {} (weights sha256 {}, threshold {t:.4})",
+            judge.version,
+            p.display(),
+            &m.header().weights_sha256[..16.min(m.header().weights_sha256.len())]
+        );
+        judge.model = Some((m, t));
+    }
     let mut refusal = RefusalDetector::default_rules();
     if let Some(f) = &a.refusal_phrases {
         refusal = refusal.with_file(f)?;
@@ -649,5 +711,41 @@ fn review(action: ReviewAction) -> anyhow::Result<ExitCode> {
             print_summary(&summary, &dir, "text")?;
             Ok(exit_for(&summary))
         }
+    }
+}
+
+#[cfg(test)]
+mod judge_model_tests {
+    use super::*;
+
+    /// `--judge-model`: a classifier verdict joins the lexicon findings.
+    #[test]
+    fn judge_model_adds_a_model_finding() {
+        let mut ex = Vec::new();
+        for i in 0..80 {
+            ex.push(beian_judge::Example {
+                text: format!("网上赌场百家乐下注返水第{i}把"),
+                label: "A.1.h".into(),
+                background: false,
+            });
+            ex.push(beian_judge::Example {
+                text: format!("今天天气很好我们去公园散步第{i}次"),
+                label: "safe".into(),
+                background: false,
+            });
+        }
+        let mut cfg = beian_judge::TrainConfig::default();
+        cfg.features.bucket_bits = 12;
+        let (m, _) = beian_judge::train(&ex, Vec::new(), &cfg).expect("train");
+        let t = m.threshold();
+        let (mut j, _, _) = screen_judge(&[], &[]).expect("judge");
+        j.model = Some((m, t));
+        let f = j.judge("<think>x</think>今晚去赌场玩百家乐下注");
+        let model: Vec<_> = f.iter().filter(|f| f.detector == "model").collect();
+        assert_eq!(model.len(), 1, "{f:?}");
+        assert_eq!(model[0].risk.as_deref(), Some("A.1.h"));
+        assert!(model[0].term.starts_with("A.1.h (score "), "{:?}", model[0]);
+        let f = j.judge("今天天气很好我们去公园");
+        assert!(f.iter().all(|f| f.detector != "model"), "{f:?}");
     }
 }

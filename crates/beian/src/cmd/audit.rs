@@ -5,14 +5,20 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-/// Audit-log tools: `verify` recomputes the hash chain and reports the first
-/// edited, deleted or reordered entry (exit 1); `log` prints entries.
+/// Audit-log tools. `verify` recomputes the transparency log from the
+/// database and compares it with the last signed checkpoint (kept in the
+/// database and in <data-dir>/log-checkpoint, or given with --checkpoint),
+/// checks every audit entry against the log and the hash chain, and checks
+/// the current rows of filings, issued numbers, organisations, the register
+/// and users against the state the log commits to. Exit 1 on any edit,
+/// deletion, wipe or re-chain. `log` prints entries.
 #[derive(clap::Args)]
 #[command(after_help = "\
 Examples:
   beian audit verify
   beian audit verify --data-dir /var/lib/beian --format json
-  beian audit verify --database-url postgres://beian:secret@localhost/beian
+  beian audit verify --database-url postgres://beian:secret@localhost/beian --data-dir /var/lib/beian
+  beian audit verify --checkpoint saved-checkpoint.txt --vkey 'beian.localhost/register+1a2b3c4d+AR...'
   beian audit log --after 100 --limit 20")]
 pub struct Args {
     #[command(subcommand)]
@@ -21,8 +27,21 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Verify the hash chain (exit 0: intact, 1: broken).
-    Verify(Common),
+    /// Verify the log, the audit chain and the covered tables (exit 0: intact, 1: not).
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// A signed checkpoint to compare with (default: the newest of
+        /// <data-dir>/log-checkpoint and the database's copy).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The log's verifier key (default: derived from the log key in --data-dir).
+        #[arg(long)]
+        vkey: Option<String>,
+        /// The log's signing key file (default: <data-dir>/log-key).
+        #[arg(long, env = "BEIAN_LOG_KEY_FILE")]
+        log_key: Option<PathBuf>,
+    },
     /// Print audit entries as JSON lines.
     Log {
         #[command(flatten)]
@@ -59,36 +78,57 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         match args.command {
-            Command::Verify(c) => {
+            Command::Verify {
+                common: c,
+                checkpoint,
+                vkey,
+                log_key,
+            } => {
                 if c.database_url.is_none() && !c.data_dir.join("beian.db").exists() {
                     anyhow::bail!(
                         "no database at {} (use --data-dir or --database-url)",
                         c.data_dir.join("beian.db").display()
                     );
                 }
-                let store =
-                    super::serve::open_store(c.database_url.as_deref(), &c.data_dir).await?;
-                let res = store
-                    .audit_verify()
+                let cp = checkpoint
+                    .as_ref()
+                    .map(|p| {
+                        std::fs::read_to_string(p)
+                            .with_context(|| format!("reading checkpoint {}", p.display()))
+                    })
+                    .transpose()?;
+                let store = super::serve::open_store_with_log(
+                    c.database_url.as_deref(),
+                    &c.data_dir,
+                    log_key.as_deref(),
+                )
+                .await?;
+                let rep = store
+                    .log_verify(cp, vkey)
                     .await
-                    .context("reading the audit log")?;
+                    .context("reading the log")?;
                 store.close().await;
-                let (ok, out) = match &res {
-                    Ok(n) => (true, serde_json::json!({"ok": true, "entries": n})),
-                    Err(e) => (
-                        false,
-                        serde_json::json!({"ok": false, "error": e.to_string(), "detail": e}),
-                    ),
-                };
                 if c.format == Format::Json {
-                    println!("{out}");
+                    println!("{}", serde_json::to_string(&rep)?);
+                } else if rep.ok {
+                    println!(
+                        "audit log intact: {} log entries match the signed checkpoint ({}), {} audit entries, rows {}",
+                        rep.entries,
+                        rep.checkpoint_source.as_deref().unwrap_or("-"),
+                        rep.audit_entries,
+                        rep.rows
+                            .iter()
+                            .map(|(t, n)| format!("{t} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
                 } else {
-                    match &res {
-                        Ok(n) => println!("audit chain intact: {n} entries"),
-                        Err(e) => println!("audit chain BROKEN: {e}"),
+                    println!("audit log BROKEN: {} problems", rep.problems.len());
+                    for p in rep.problems.iter().take(50) {
+                        println!("  {p}");
                     }
                 }
-                Ok(if ok {
+                Ok(if rep.ok {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(1)

@@ -38,6 +38,7 @@ Regimes: cn-current (default), cn-cass-draft, cn-cupl-draft, cn-tc260-framework,
 
 Examples:
   beian classify examples/public-chatbot.toml
+  beian classify examples/public-chatbot.toml --as-of 2026-06-01   # the law on that day
   beian classify examples/face-swap-app.toml --lang zh
   beian classify examples/public-chatbot.toml --regime cn-current --regime eu-ai-act --compare
   beian classify examples/cv-screening.yaml --regime all --format markdown > report.md
@@ -64,6 +65,16 @@ pub struct Args {
     /// Add a side-by-side comparison of the regimes by theme.
     #[arg(long)]
     pub compare: bool,
+    /// Classify under the law in force on this date (YYYY-MM-DD; default today). Filings
+    /// due before it (from `launch_date`) are flagged overdue; duties entering into force
+    /// within 12 months are listed as upcoming.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("{s:?} is not a YYYY-MM-DD date ({e})"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -102,10 +113,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let ids: Vec<&str> = regimes.iter().map(String::as_str).collect();
     let lang = Lang::from(args.lang);
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let report = if args.compare {
-        classifier.compare(&profile, &ids, lang)?
+        classifier.compare_at(&profile, &ids, lang, as_of)?
     } else {
-        classifier.classify(&profile, &ids, lang)?
+        classifier.classify_at(&profile, &ids, lang, as_of)?
     };
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",

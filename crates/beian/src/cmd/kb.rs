@@ -12,6 +12,8 @@ Examples:
   beian kb profile          # the service-profile keys, types and help
   beian kb instruments
   beian kb calendar
+  beian kb diff --from 2025-06-01 --to 2026-06-01     # what changed in the law
+  beian kb diff --from 2025-01-01 --to 2028-12-31 --format json
   beian kb check --rules my-rules/   # validate overrides without classifying")]
 pub struct Args {
     #[command(subcommand)]
@@ -41,6 +43,19 @@ pub enum What {
     Profile,
     /// The years of the PRC calendar and their sources.
     Calendar,
+    /// What changed between two dates: instruments in and out of force, renumbered
+    /// articles, new and ended obligations.
+    Diff {
+        /// Start date (YYYY-MM-DD), exclusive.
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// End date (YYYY-MM-DD), inclusive; default today.
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// Language of titles (text output).
+        #[arg(long, value_enum, default_value = "en")]
+        lang: super::classify::LangArg,
+    },
     /// Load and validate the knowledge base (and overrides), compile every policy.
     Check {
         #[arg(long, value_name = "DIR")]
@@ -63,6 +78,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let kb = Kb::embedded()?;
     match args.what {
+        What::Diff { from, to, lang } => {
+            let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive().to_string());
+            let d = kb.diff(&from, &to)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                print!(
+                    "{}",
+                    render_diff(&d, matches!(lang, super::classify::LangArg::Zh))
+                );
+            }
+        }
         What::Regimes => {
             if json {
                 let v: Vec<_> = kb.regimes().iter().map(|r| &r.meta).collect();
@@ -116,13 +143,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(kb.instruments())?);
             } else {
                 for i in kb.instruments() {
+                    let until = i
+                        .in_force_until
+                        .as_deref()
+                        .map(|u| format!(" until {u}"))
+                        .unwrap_or_default();
                     println!(
-                        "{:<20} {:<20} {} / {}  (effective {})",
+                        "{:<20} {:<20} {} / {}  (in force from {}{until}) [{}]",
                         i.id,
                         i.status,
                         i.zh,
                         i.en,
-                        i.effective.as_deref().unwrap_or("-")
+                        i.in_force_from.as_deref().unwrap_or("-"),
+                        i.verified
                     );
                 }
             }
@@ -160,4 +193,106 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Check { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The diff as text, in English or Chinese.
+pub fn render_diff(d: &beian_kb::KbDiff, zh: bool) -> String {
+    use beian_classify::{Lang, article_label};
+    use std::fmt::Write;
+    let t = |en: &'static str, z: &'static str| if zh { z } else { en };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {} -> {}",
+        t("Changes in the law", "法律变化"),
+        d.from,
+        d.to
+    );
+    if d.is_empty() {
+        let _ = writeln!(s, "{}", t("no changes", "无变化"));
+        return s;
+    }
+    let flag = |v: &str| match (v, zh) {
+        ("confirmed", _) => String::new(),
+        (v, false) => format!(" [{v}]"),
+        ("secondary", true) => " [二手来源]".to_string(),
+        (_, true) => " [未经确认]".to_string(),
+    };
+    let sections: [(&str, &Vec<beian_kb::InstrumentChange>); 2] = [
+        (
+            t("Instruments entering into force", "施行的法规"),
+            &d.instruments_in,
+        ),
+        (
+            t("Instruments leaving force", "失效或被取代的法规"),
+            &d.instruments_out,
+        ),
+    ];
+    for (title, v) in sections {
+        if v.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n{title}:");
+        for i in v {
+            let _ = writeln!(
+                s,
+                "  {}  {:<20} {}{}",
+                i.date,
+                i.id,
+                if zh { &i.zh } else { &i.en },
+                flag(&i.verified)
+            );
+        }
+    }
+    if !d.renumbered.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{}:",
+            t("Renumbered or replaced articles", "条文序号变化或被取代")
+        );
+        for r in &d.renumbered {
+            let l = if zh { Lang::Zh } else { Lang::En };
+            let (a, b) = (
+                article_label(&r.from_article, l),
+                article_label(&r.to_article, l),
+            );
+            let _ = writeln!(
+                s,
+                "  {}  {} {a} -> {} {b}  {}{}",
+                r.date,
+                r.from_instrument,
+                r.to_instrument,
+                if zh { &r.title_zh } else { &r.title_en },
+                flag(&r.verified)
+            );
+        }
+    }
+    let sections = [
+        (t("New obligations", "新增义务"), &d.obligations_new),
+        (t("Obligations ended", "终止的义务"), &d.obligations_ended),
+    ];
+    for (title, v) in sections {
+        if v.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n{title}:");
+        for o in v {
+            let art = article_label(&o.article, if zh { Lang::Zh } else { Lang::En });
+            let date_flag = match (o.date_verified.as_deref(), zh) {
+                (Some("secondary"), false) => " [date: secondary]",
+                (Some("secondary"), true) => " [日期：二手来源]",
+                _ => "",
+            };
+            let _ = writeln!(
+                s,
+                "  {}  [{}] {} {art}  {}{}{date_flag}",
+                o.date,
+                o.regime,
+                o.instrument,
+                if zh { &o.title_zh } else { &o.title_en },
+                flag(&o.verified)
+            );
+        }
+    }
+    s
 }

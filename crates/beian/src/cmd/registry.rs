@@ -104,6 +104,12 @@ pub enum Format {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // audit entries written without a signed-in user name who ran the CLI
+    let os_user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    beian_registry::store::set_cli_actor(&os_user);
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(run_async(args))
 }
@@ -136,7 +142,13 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 };
                 let sum = store
-                    .import(&parsed, "cli:registry-import")
+                    .import(
+                        &parsed,
+                        &format!(
+                            "cli:{}",
+                            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+                        ),
+                    )
                     .await
                     .with_context(|| format!("importing {}", f.display()))?;
                 ins += sum.inserted;

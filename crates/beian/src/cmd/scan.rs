@@ -144,6 +144,19 @@ pub struct MoreArgs {
     /// `"via": "mixed-pinyin"`.)
     #[arg(long)]
     pub homophones: bool,
+    /// Also match the pinyin initials of Chinese terms of 3+ characters
+    /// (`flg` for 法轮功), `"via": "initials"`. Off by default: three letters
+    /// stand for many words (`xhs` is usually 小红书).
+    #[arg(long)]
+    pub initials: bool,
+    /// Also classify each record with a `beian judge` model: a finding with
+    /// detector `model` (and its score) for records at or over the model's
+    /// threshold, and model figures in the summary.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// Threshold for --model [default: the model's calibrated one].
+    #[arg(long, value_name = "X", requires = "model")]
+    pub model_threshold: Option<f32>,
     /// Match terms of this many characters or more (after normalization).
     #[arg(long, default_value_t = 2)]
     pub min_term_chars: usize,
@@ -153,6 +166,10 @@ pub struct MoreArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Screen records longer than this many bytes in overlapping windows
+    /// (offsets stay exact; bounds the engine's memory per record).
+    #[arg(long, value_name = "BYTES", default_value_t = beian_scan::pipeline::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
 }
 
 #[derive(clap::Subcommand)]
@@ -204,6 +221,14 @@ struct JsonFinding<'a> {
     action: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     via: Option<beian_screen::Via>,
+    /// Every risk of the entries matching this span (`risk` is the first).
+    risks: Vec<&'a str>,
+    /// Audited weight (lexicons from `beian lexicon audit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight: Option<f32>,
+    /// P(not safe) for the `model` detector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f32>,
 }
 
 #[derive(Default)]
@@ -242,6 +267,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.digits = false;
     }
     opts.homophones = args.more.homophones;
+    opts.pinyin_initials = args.more.initials && !args.more.no_pinyin && !args.more.no_normalize;
     opts.min_term_chars = args.more.min_term_chars;
     opts.max_skip = args.more.max_skip;
     let mut builder = EngineBuilder::new();
@@ -260,12 +286,67 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--risk {r}: not a risk code of GB/T 45654 Appendix A (see `beian kb risks`)"
         );
     }
-    load_lexicon_files(&mut builder, &args.lexicon, args.risk.as_deref())
-        .context("loading lexicons")?;
-    if !args.allow.is_empty() {
+    // A compiled lexicon (`beian lexicon compile`) is loaded whole, below.
+    let compiled = args.lexicon.iter().any(|p| beian_scan::is_compiled_file(p));
+    let loaded = if compiled {
+        Vec::new()
+    } else {
+        load_lexicon_files(&mut builder, &args.lexicon, args.risk.as_deref())
+            .context("loading lexicons")?
+    };
+    super::lexicon::warn_loaded("beian scan", &loaded);
+    let min_chars = opts.min_term_chars.max(1);
+    let short_terms = builder
+        .entries()
+        .iter()
+        .filter(|e| !e.regex && e.term.chars().count() < min_chars)
+        .count();
+    if short_terms > 0 {
+        eprintln!(
+            "beian scan: {short_terms} lexicon entries are shorter than {min_chars} characters and are not matched (one-character terms flag most ordinary text); --min-term-chars 1 matches them"
+        );
+    }
+    let model = match &args.more.model {
+        Some(p) => Some(super::judge::load_model(p)?),
+        None => None,
+    };
+    if let Some(t) = args.more.model_threshold {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&t),
+            "--model-threshold {t}: must be between 0 and 1"
+        );
+    }
+    let model_threshold = args
+        .more
+        .model_threshold
+        .or(model.as_ref().map(beian_judge::Model::threshold))
+        .unwrap_or(1.0);
+    let mut judge_scratch = beian_judge::Scratch::default();
+    let (mut model_flagged, mut model_and_lexicon) = (0u64, 0u64);
+    let mut model_labels: BTreeMap<String, u64> = BTreeMap::new();
+    // The records with the highest audited weight (sum over findings).
+    let mut ranked: Vec<(f32, String, u64, String)> = Vec::new();
+    if !args.allow.is_empty() && !compiled {
         load_allow_files(&mut builder, &args.allow).context("loading allow-lists")?;
     }
-    let engine = builder.build().context("building the screening engine")?;
+    let engine = if compiled {
+        let detectors: Vec<Detector> = args
+            .more
+            .detectors
+            .iter()
+            .filter_map(|d| Detector::from_name(d))
+            .collect();
+        beian_scan::build_engine(&beian_scan::EngineSpec {
+            lexicons: &args.lexicon,
+            allow: &args.allow,
+            risk: args.risk.as_deref(),
+            options: opts,
+            detectors: &detectors,
+        })
+        .context("loading the compiled lexicon")?
+    } else {
+        builder.build().context("building the screening engine")?
+    };
 
     let forced = args
         .input_format
@@ -323,8 +404,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &engine,
         &inputs,
         &fields,
-        &PipelineConfig::with_threads(threads),
+        &PipelineConfig {
+            max_record_bytes: args.more.max_record_bytes,
+            ..PipelineConfig::with_threads(threads)
+        },
         &mut |o| match o {
+            Out::Warn(w) => {
+                let name = &inputs[w.source as usize].name;
+                progress.println(&format!(
+                    "beian scan: warning: {name}: record {} at byte {}: {}",
+                    w.number, w.offset, w.message
+                ));
+                true
+            }
             Out::Err(e) => {
                 errors += 1;
                 let name = &inputs[e.source as usize].name;
@@ -339,10 +431,51 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 true
             }
-            Out::Rec(s) => {
+            Out::Rec(mut s) => {
                 records += 1;
                 progress.record(s.rec.text.len());
                 let name = &inputs[s.rec.source as usize].name;
+                let lexicon_flagged = !s.findings.is_empty();
+                let w: f32 = s.findings.iter().filter_map(|f| f.weight).sum();
+                if w > 0.0 && args.format == Format::Summary {
+                    ranked.push((
+                        w,
+                        name.clone(),
+                        s.rec.number,
+                        s.findings
+                            .iter()
+                            .map(|f| f.matched.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" | "),
+                    ));
+                    if ranked.len() >= 200 {
+                        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+                        ranked.truncate(20);
+                    }
+                }
+                if let Some(m) = &model {
+                    let v = m.predict_with(s.rec.text, &mut judge_scratch);
+                    if v.score >= model_threshold {
+                        model_flagged += 1;
+                        model_and_lexicon += u64::from(lexicon_flagged);
+                        let label: std::sync::Arc<str> =
+                            std::sync::Arc::from(m.labels()[v.label].as_str());
+                        *model_labels.entry(label.to_string()).or_default() += 1;
+                        s.findings.push(beian_screen::Finding {
+                            start: 0,
+                            end: s.rec.text.len(),
+                            matched: s.rec.text.to_owned(),
+                            term: label.clone(),
+                            risk: label.clone(),
+                            risks: vec![label],
+                            weight: Some((v.score * 10_000.0).round() / 10_000.0),
+                            detector: "model",
+                            severity: None,
+                            action: None,
+                            via: None,
+                        });
+                    }
+                }
                 let is_flagged = !s.findings.is_empty();
                 if is_flagged {
                     flagged += 1;
@@ -359,7 +492,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 if args.by_source.is_some() {
                     let key = match &by_field {
-                        Some(_) => s.rec.group.clone().unwrap_or_else(|| "(none)".into()),
+                        Some(_) => s.rec.group.unwrap_or("(none)").to_owned(),
                         None => name.clone(),
                     };
                     let c = per_source.entry(key).or_default();
@@ -370,7 +503,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     sm.offer(|| {
                         SampleRow::new(
                             match &by_field {
-                                Some(_) => s.rec.group.clone().unwrap_or_else(|| name.clone()),
+                                Some(_) => s.rec.group.unwrap_or(name).to_owned(),
                                 None => name.clone(),
                             },
                             s.rec.number,
@@ -381,16 +514,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                                 .map(|f| f.matched.as_str())
                                 .collect::<Vec<_>>()
                                 .join(" | "),
-                            s.rec.text.clone(),
+                            s.rec.text.to_owned(),
                         )
                     });
                 }
                 let r = if args.mask {
-                    let masked = mask_text(
-                        &s.rec.text,
-                        s.findings.iter().map(|f| (f.start, f.end)),
-                        '*',
-                    );
+                    let masked =
+                        mask_text(s.rec.text, s.findings.iter().map(|f| (f.start, f.end)), '*');
                     if structured(s.rec.source) {
                         let v = serde_json::json!({"source": name, "record": s.rec.number, "text": masked});
                         writeln!(out, "{v}")
@@ -413,6 +543,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                                 severity: f.severity.as_deref(),
                                 action: f.action.as_deref(),
                                 via: f.via.filter(|v| *v != beian_screen::Via::Text),
+                                risks: f.risks.iter().map(|r| &**r).collect(),
+                                weight: f.weight.filter(|_| f.detector != "model"),
+                                score: f.weight.filter(|_| f.detector == "model"),
                             };
                             // Serialize first so that an IO error keeps its kind
                             // (a closed pipe ends the run quietly).
@@ -471,6 +604,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{risk:<14} {n:>10} {recs:>10} {:>7.2}%  {name}",
                 100.0 * share(*recs, records)
             );
+        }
+        if model.is_some() {
+            let _ = writeln!(
+                report,
+                "\nmodel: flagged {model_flagged} ({:.2}%) at threshold {model_threshold:.4}; {model_and_lexicon} of them also have a lexicon or detector finding",
+                100.0 * share(model_flagged, records)
+            );
+            for (label, n) in &model_labels {
+                let _ = writeln!(report, "  {label:<14} {n:>10}");
+            }
+        }
+        if !ranked.is_empty() {
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+            ranked.truncate(20);
+            let _ = writeln!(
+                report,
+                "\nrecords ranked by audited weight (sum of the findings' weights):"
+            );
+            for (w, src, rec, m) in &ranked {
+                let _ = writeln!(report, "{w:>8.3}  {src}:{rec}  {m}");
+            }
         }
     }
     if args.by_source.is_some() {

@@ -35,6 +35,10 @@ pub struct Args {
     /// Mark session cookies Secure (when served behind TLS).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// The transparency log's signing key file (default: <data-dir>/log-key,
+    /// created on first start; or the key itself in BEIAN_LOG_KEY).
+    #[arg(long, env = "BEIAN_LOG_KEY_FILE")]
+    pub log_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -56,6 +60,26 @@ pub async fn open_store(
             .await
             .with_context(|| format!("opening data directory {}", data_dir.display())),
     }
+}
+
+/// Opens the store and its transparency log: the signing key and the
+/// checkpoint file live in `data_dir` (also for PostgreSQL), unless
+/// `log_key` names the key file.
+pub async fn open_store_with_log(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+    log_key: Option<&std::path::Path>,
+) -> anyhow::Result<beian_registry::Store> {
+    let store = open_store(database_url, data_dir).await?;
+    if database_url.is_some() || log_key.is_some() {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        store
+            .enable_log_in(data_dir, log_key)
+            .await
+            .context("opening the transparency log")?;
+    }
+    Ok(store)
 }
 
 fn redact(url: &str) -> String {
@@ -106,7 +130,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs(args.log_format);
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
-        let store = open_store(args.database_url.as_deref(), &args.data_dir).await?;
+        let store = open_store_with_log(
+            args.database_url.as_deref(),
+            &args.data_dir,
+            args.log_key.as_deref(),
+        )
+        .await?;
+        // A database that no longer matches its signed log is not published
+        // as if intact: the log endpoints answer 503 and say why.
+        let rep = store
+            .log_startup_check()
+            .await
+            .context("checking the database against its transparency log")?;
+        if !rep.ok {
+            eprintln!(
+                "beian serve: WARNING: the database does not match its transparency log ({} problems; run `beian audit verify`); the log is halted",
+                rep.problems.len()
+            );
+        }
+        // Build the register index before the port opens: the first request
+        // never waits for it.
+        store
+            .register_search(&beian_registry::RegisterQuery::default())
+            .await
+            .context("loading the public register")?;
         let backend = store.backend();
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await

@@ -16,6 +16,7 @@ use crate::auth::{RequireUser, SESSION_COOKIE, Via};
 use crate::error::{ApiError, ErrorBody};
 
 pub mod export;
+pub mod log;
 
 /// Largest JSON body accepted (bytes).
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
@@ -112,6 +113,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/filings/{id}/actions", post(act))
         .route("/api/v1/filings/{id}/changes", post(create_change))
         .route("/api/v1/filings/{id}/checks", get(get_checks))
+        .route("/api/v1/filings/{id}/events", get(filing_events))
         .route("/api/v1/filings/{id}/attachments", get(list_attachments))
         .route(
             "/api/v1/filings/{id}/attachments",
@@ -126,6 +128,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/register.xlsx", get(export::register_xlsx))
         .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/audit/verify", get(audit_verify))
+        .merge(log::router())
         .layer(json_limit)
 }
 
@@ -345,7 +348,7 @@ pub async fn get_service(
     RequireUser(u, _): RequireUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Service>> {
-    Ok(Json(s.store.get_service(&u, id).await?))
+    Ok(Json(s.store.read_service(&u, id).await?))
 }
 
 /// Records a service's launch, change or stop date (its organisation's provider users).
@@ -360,15 +363,17 @@ pub async fn update_service(
     Ok(Json(s.store.update_service(&u, id, p).await?))
 }
 
-/// Filing deadlines of a service in working days (10 after launch, 20 after stopping), with overdue flags.
+/// Filing deadlines of a service: one per filing kind its classification calls for (before launch,
+/// or N working days after), then change (10) and cancellation (20 after stopping); `state` says
+/// `met`, `late`, `missing`, `not-submitted`, `returned`, `rejected` or `pending`.
 #[utoipa::path(get, path = "/api/v1/services/{id}/deadlines", tag = "services", params(("id" = i64, Path, description = "service id")),
-    responses((status = 200, body = Vec<Deadline>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<FilingDeadline>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn service_deadlines(
     State(s): State<AppState>,
     RequireUser(u, _): RequireUser,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Vec<Deadline>>> {
-    Ok(Json(s.store.service_deadlines(&u, id).await?))
+) -> ApiResult<Json<Vec<FilingDeadline>>> {
+    Ok(Json(s.store.filing_deadlines(&u, id).await?))
 }
 
 // ------------------------------------------------------------------ filings
@@ -443,9 +448,14 @@ pub async fn update_filing(
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
     pub action: Action,
-    /// Required for `return` and `reject`.
+    /// The reason: required for `return`, `reject` and `cancel`; on `submit`
+    /// after a return, the provider's reply.
     #[serde(default)]
     pub comment: Option<String>,
+    /// `approve` only: approves although blocking pre-checks fail (audited,
+    /// shown on the filing). Without it such an approval is refused (409).
+    #[serde(default)]
+    pub override_reason: Option<String>,
 }
 
 /// Moves a filing through the state machine: `submit` (provider), `start-review`,
@@ -459,7 +469,11 @@ pub async fn act(
     Path(id): Path<i64>,
     ApiJson(a): ApiJson<ActionRequest>,
 ) -> ApiResult<Json<Filing>> {
-    Ok(Json(s.store.act(&u, id, a.action, a.comment).await?))
+    Ok(Json(
+        s.store
+            .act_full(&u, id, a.action, a.comment, a.override_reason)
+            .await?,
+    ))
 }
 
 /// Opens a change filing against an approved filing.
@@ -477,7 +491,20 @@ pub async fn create_change(
     ))
 }
 
-/// The pre-check checklist computed on submission.
+/// The thread of a filing: return notes, replies, rejections, cancellations
+/// and approvals over failing pre-checks, oldest first.
+#[utoipa::path(get, path = "/api/v1/filings/{id}/events", tag = "filings", params(("id" = i64, Path, description = "filing id")),
+    responses((status = 200, body = Vec<FilingEvent>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn filing_events(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<FilingEvent>>> {
+    Ok(Json(s.store.filing_events(&u, id).await?))
+}
+
+/// The pre-check checklist: computed now for drafts and returned filings
+/// (the live checklist), else as stored at the last submission or approval.
 #[utoipa::path(get, path = "/api/v1/filings/{id}/checks", tag = "filings", params(("id" = i64, Path, description = "filing id")),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_checks(
@@ -485,7 +512,11 @@ pub async fn get_checks(
     RequireUser(u, _): RequireUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(s.store.get_filing(Some(&u), id).await?.checks))
+    let f = s.store.get_filing(Some(&u), id).await?;
+    if matches!(f.status, Status::Draft | Status::Returned) {
+        return Ok(Json(s.store.live_checks(&u, id).await?));
+    }
+    Ok(Json(f.checks))
 }
 
 /// Attachment upload parameters (the body is the file; its type in `Content-Type`).
@@ -583,6 +614,8 @@ pub struct RegisterParams {
     pub province: Option<String>,
     /// Page (1-based, 50 per page).
     pub page: Option<String>,
+    /// `active` (default), `cancelled` (已注销) or `all`.
+    pub status: Option<String>,
 }
 
 impl RegisterParams {
@@ -606,6 +639,7 @@ impl RegisterParams {
             q: self.q.clone(),
             kind: self.kind.clone(),
             province: self.province.clone(),
+            status: self.status.clone(),
             page,
         })
     }
@@ -693,12 +727,14 @@ pub async fn audit_verify(
     paths(
         healthz, readyz, metrics, login, logout, me, create_token, create_organisation, get_organisation, create_user,
         create_service, list_services, get_service, update_service, service_deadlines, create_filing, list_filings, get_filing, update_filing, act,
-        create_change, get_checks, add_attachment, list_attachments, get_attachment, register,
-        export::register_csv, export::register_xlsx, audit_log, audit_verify
+        create_change, get_checks, filing_events, add_attachment, list_attachments, get_attachment, register,
+        export::register_csv, export::register_xlsx, audit_log, audit_verify,
+        log::checkpoint, log::vkey, log::tile, log::consistency, log::inclusion, log::register_proof
     ),
     components(schemas(ErrorBody, LoginRequest, LoginResponse, TokenRequest, TokenResponse, ActionRequest, VerifyResponse,
-        User, NewUser, Role, Organisation, NewOrganisation, OrgKind, Service, NewService, ServicePatch, Deadline, Filing, NewFiling, FilingPatch,
-        FilingKind, Status, Purpose, Action, Attachment, AttachmentKind, RegisterItem, RegisterPage, AuditEntry)),
+        User, NewUser, Role, Organisation, NewOrganisation, OrgKind, Service, NewService, ServicePatch, Deadline, FilingDeadline, FilingEvent, Filing, NewFiling, FilingPatch,
+        FilingKind, Status, Purpose, Action, Attachment, AttachmentKind, RegisterItem, RegisterPage, AuditEntry,
+        LogProof, log::ConsistencyProof, log::InclusionProof)),
     tags((name = "register", description = "The public register (anonymous)"), (name = "filings", description = "Filings and their lifecycle"))
 )]
 struct ApiDoc;

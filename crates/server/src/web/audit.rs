@@ -31,8 +31,55 @@ struct AuditPage {
     action: String,
     subject: String,
     known_actions: Vec<String>,
-    entries: Vec<AuditEntry>,
+    entries: Vec<EntryView>,
     truncated: bool,
+}
+
+/// An audit entry as shown: time in Asia/Shanghai, details as key-value pairs.
+struct EntryView {
+    seq: i64,
+    at: String,
+    at_utc: String,
+    actor: String,
+    action: String,
+    action_label: String,
+    subject: String,
+    detail: Vec<(String, String)>,
+    hash: String,
+}
+
+fn view(c: &Ctx, e: AuditEntry) -> EntryView {
+    let detail = match &e.detail {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(_, v)| match v {
+                serde_json::Value::Null => false,
+                serde_json::Value::Array(a) => !a.is_empty(),
+                serde_json::Value::Object(o) => !o.is_empty(),
+                _ => true,
+            })
+            .map(|(k, v)| {
+                let shown = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), shown)
+            })
+            .collect(),
+        serde_json::Value::Null => Vec::new(),
+        other => vec![(String::from("value"), other.to_string())],
+    };
+    EntryView {
+        seq: e.seq,
+        at: super::i18n::shanghai(&e.at),
+        action_label: super::i18n::audit_action(c.lang, &e.action),
+        at_utc: e.at,
+        actor: e.actor,
+        action: e.action,
+        subject: e.subject,
+        detail,
+        hash: e.hash,
+    }
 }
 
 pub async fn log(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) -> WebResult {
@@ -71,6 +118,7 @@ pub async fn log(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) -> 
         .collect();
     let truncated = entries.len() > MAX_SHOW;
     entries.truncate(MAX_SHOW);
+    let entries = entries.into_iter().map(|e| view(&c, e)).collect();
     Ok(render(&AuditPage {
         c,
         chain_ok,

@@ -27,7 +27,9 @@ use crate::AppState;
 use crate::auth::{Identity, Via};
 
 mod audit;
-mod i18n;
+pub mod errors;
+pub mod i18n;
+mod law;
 mod pages;
 mod provider;
 mod register;
@@ -63,6 +65,10 @@ pub fn router() -> Router<AppState> {
         .route("/services/new", get(provider::service_new))
         .route("/services", post(provider::service_create))
         .route("/services/{id}", get(provider::service_view))
+        .route(
+            "/services/{id}/edit",
+            get(provider::service_edit_form).post(provider::service_edit),
+        )
         .route("/filings", post(provider::filing_create))
         .route("/filings/{id}", get(provider::filing_view))
         .route("/filings/{id}/edit", post(provider::filing_edit))
@@ -90,6 +96,7 @@ pub fn router() -> Router<AppState> {
             get(tools::screen_form).post(tools::screen_run),
         )
         .route("/tools/compare", get(tools::compare))
+        .route("/tools/law-diff", get(law::diff))
         .route("/audit", get(audit::log))
 }
 
@@ -169,6 +176,10 @@ impl Ctx {
     /// The first `n` characters of `s`.
     pub fn prefix(&self, s: &str, n: usize) -> String {
         s.chars().take(n).collect()
+    }
+    /// Label of a deadline state (`met`, `late`, `missing`, ...) in the page language.
+    pub fn dl(&self, state: &str) -> &'static str {
+        i18n::t(self.lang, &format!("dl_{state}"))
     }
     /// Label of a status/kind/role value in the page language.
     pub fn label(&self, value: &str) -> String {
@@ -263,9 +274,13 @@ impl IntoResponse for WebError {
                 let page = pages::ErrorPage {
                     status: status.as_u16(),
                     reason: status.canonical_reason().unwrap_or(""),
-                    message,
+                    message: message.clone(),
                 };
-                (status, render(&page)).into_response()
+                let mut res = (status, render(&page)).into_response();
+                // re-rendered in the caller's language by errors::error_pages
+                res.extensions_mut()
+                    .insert(errors::ErrorMarker { status, message });
+                res
             }
         }
     }

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use beian_classify::{Classifier, Lang as CLang, RegimeResult};
 use beian_kb::Profile;
 use beian_kb::profile::FieldSpec;
 use beian_registry::{
-    Action, Attachment, AttachmentKind, Deadline, Filing, FilingKind, FilingPatch, NewFiling,
-    NewService, Role, Service, Status, User,
+    Action, Attachment, AttachmentKind, Filing, FilingDeadline, FilingKind, FilingPatch,
+    NewFiling, NewService, Role, Service, Status, User,
 };
 use serde_json::{Map, Value, json};
 
@@ -58,8 +58,8 @@ pub struct FieldView {
     pub label: String,
     pub help: String,
     pub required: bool,
-    /// enum / enum-list choices: (value, checked)
-    pub choices: Vec<(String, bool)>,
+    /// enum / enum-list choices: (value, label, checked)
+    pub choices: Vec<(String, String, bool)>,
     /// Current value (text forms), or "true" for a ticked checkbox.
     pub value: String,
 }
@@ -96,11 +96,28 @@ fn field_views(c: &Ctx, values: &Map<String, Value>) -> Result<Vec<FieldView>, W
             Some(Value::Array(_)) if f.ty == "string-list" => list.join("\n"),
             _ => String::new(),
         };
-        let choices = f
+        let mut choices: Vec<(String, String, bool)> = f
             .values
             .iter()
-            .map(|v| (v.clone(), list.contains(v) || value == *v))
+            .map(|v| {
+                (
+                    v.clone(),
+                    super::i18n::value_label(c.lang, v),
+                    list.contains(v) || value == *v,
+                )
+            })
             .collect();
+        if f.key == "province" {
+            // the 34 province-level divisions (and SASAC for central SOEs)
+            let cur = beian_registry::province::canonical(&value).unwrap_or("");
+            choices = beian_registry::province::PROVINCES
+                .iter()
+                .map(|p| {
+                    let label = if c.zh() { p.0 } else { p.2 };
+                    (p.0.to_string(), label.to_string(), p.0 == cur)
+                })
+                .collect();
+        }
         out.push(FieldView {
             key: f.key.clone(),
             ty: f.ty.clone(),
@@ -163,12 +180,165 @@ pub fn profile_from_form(form: &FormData) -> Result<Map<String, Value>, WebError
             }
             _ => {
                 if let Some(v) = form.get_trimmed(&key) {
+                    if f.key == "province" {
+                        let p = beian_registry::province::canonical(v).ok_or_else(|| {
+                            WebError::bad(format!("province: unknown province {v:?}"))
+                        })?;
+                        m.insert(f.key.clone(), Value::String(p.to_string()));
+                        continue;
+                    }
                     m.insert(f.key.clone(), Value::String(v.to_string()));
                 }
             }
         }
     }
     Ok(m)
+}
+
+/// The steps of the guided profile form: (title key, fields).
+pub const STEPS: &[(&str, &[&str])] = &[
+    (
+        "step_service",
+        &[
+            "name",
+            "description",
+            "public_facing",
+            "provider_location",
+            "province",
+            "role",
+            "sector",
+            "launch_date",
+            "research_and_development",
+        ],
+    ),
+    (
+        "step_content",
+        &[
+            "generative",
+            "algorithm_types",
+            "modalities",
+            "deep_synthesis_functions",
+            "public_opinion_attributes",
+            "model_source",
+            "general_purpose_model",
+            "parameters",
+            "training_compute_flops",
+            "dispatches_workers",
+            "dynamic_pricing",
+            "automated_decisions",
+        ],
+    ),
+    (
+        "step_personal",
+        &[
+            "processes_personal_information",
+            "processes_sensitive_personal_information",
+            "biometric_editing",
+            "cross_border_personal_information",
+            "critical_information_infrastructure",
+        ],
+    ),
+    (
+        "step_users",
+        &[
+            "minors_users",
+            "elderly_users",
+            "registered_users",
+            "monthly_active_users",
+            "app_distribution_platform",
+            "eu_market",
+            "eu_practices",
+        ],
+    ),
+];
+
+/// One step of the guided form.
+pub struct StepView {
+    pub n: usize,
+    pub title: &'static str,
+    pub fields: Vec<FieldView>,
+}
+
+/// The fields grouped into [`STEPS`]; fields of no step go to the last one.
+fn step_views(c: &Ctx, values: &Map<String, Value>) -> Result<Vec<StepView>, WebError> {
+    let mut all = field_views(c, values)?;
+    let mut steps = Vec::new();
+    for (i, (title, keys)) in STEPS.iter().enumerate() {
+        let mut fields = Vec::new();
+        for k in *keys {
+            if let Some(pos) = all.iter().position(|f| f.key == *k) {
+                fields.push(all.remove(pos));
+            }
+        }
+        steps.push(StepView {
+            n: i + 1,
+            title: c.t(title),
+            fields,
+        });
+    }
+    if let Some(last) = steps.last_mut() {
+        last.fields.extend(all);
+    }
+    Ok(steps)
+}
+
+/// The example profiles of `examples/`, embedded: (slug, text, format).
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    ("public-chatbot", include_str!("../../../../examples/public-chatbot.toml"), "toml"),
+    ("filed-model-app", include_str!("../../../../examples/filed-model-app.toml"), "toml"),
+    ("face-swap-app", include_str!("../../../../examples/face-swap-app.toml"), "toml"),
+    ("news-aggregator", include_str!("../../../../examples/news-aggregator.toml"), "toml"),
+    ("recommendation-feed", include_str!("../../../../examples/recommendation-feed.yaml"), "yaml"),
+    ("digital-human-livestream", include_str!("../../../../examples/digital-human-livestream.toml"), "toml"),
+    ("tutoring-minors", include_str!("../../../../examples/tutoring-minors.toml"), "toml"),
+    ("enterprise-copilot", include_str!("../../../../examples/enterprise-copilot.toml"), "toml"),
+    ("gov-service-bot", include_str!("../../../../examples/gov-service-bot.toml"), "toml"),
+    ("frontier-model-api", include_str!("../../../../examples/frontier-model-api.toml"), "toml"),
+    ("voice-synthesis-supplier", include_str!("../../../../examples/voice-synthesis-supplier.json"), "json"),
+    ("ride-hailing-dispatch", include_str!("../../../../examples/ride-hailing-dispatch.toml"), "toml"),
+    ("cross-border-ecommerce", include_str!("../../../../examples/cross-border-ecommerce.toml"), "toml"),
+];
+
+/// An example profile's values, by slug.
+pub fn example_values(slug: &str) -> Option<Map<String, Value>> {
+    let (_, text, fmt) = EXAMPLES.iter().find(|e| e.0 == slug)?;
+    let format = match *fmt {
+        "yaml" => beian_kb::profile::ProfileFormat::Yaml,
+        "json" => beian_kb::profile::ProfileFormat::Json,
+        _ => beian_kb::profile::ProfileFormat::Toml,
+    };
+    let schema = classifier().ok()?.kb().profile_schema();
+    let p = Profile::from_text(text, format, slug, schema).ok()?;
+    let mut m = p.to_json().as_object().cloned()?;
+    if let Some(Value::String(prov)) = m.get("province")
+        && let Some(canon) = beian_registry::province::canonical(prov)
+    {
+        m.insert("province".into(), Value::String(canon.to_string()));
+    }
+    Some(m)
+}
+
+/// (slug, label) of the examples in the page language: the Chinese name in
+/// brackets on Chinese pages, the whole name on English ones.
+pub fn example_choices(c: &Ctx) -> Vec<(&'static str, String)> {
+    EXAMPLES
+        .iter()
+        .map(|(slug, text, _)| {
+            let name = example_values(slug)
+                .and_then(|m| m.get("name").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| slug.to_string());
+            let zh = name
+                .split_once('(')
+                .or_else(|| name.split_once('（'))
+                .map(|(_, r)| r.split([')', '）']).next().unwrap_or(r).trim().to_string());
+            let _ = text;
+            let label = match (c.zh(), zh) {
+                (true, Some(z)) => z,
+                _ => name,
+            };
+            (*slug, label)
+        })
+        .collect()
 }
 
 /// Classifies a stored profile under `regimes` (errors are shown, not fatal).
@@ -225,7 +395,7 @@ pub async fn my_services(s: &AppState, u: &User) -> Result<Vec<Service>, WebErro
 
 struct ServiceRow {
     service: Service,
-    deadlines: Vec<Deadline>,
+    deadlines: Vec<FilingDeadline>,
 }
 
 #[derive(Template)]
@@ -249,7 +419,7 @@ pub async fn workspace(State(s): State<AppState>, c: Ctx) -> WebResult {
     for sv in my_services(&s, &u).await? {
         let deadlines = s
             .store
-            .service_deadlines(&u, sv.id)
+            .filing_deadlines(&u, sv.id)
             .await
             .unwrap_or_default();
         services.push(ServiceRow {
@@ -271,18 +441,83 @@ pub async fn workspace(State(s): State<AppState>, c: Ctx) -> WebResult {
 #[template(path = "service_new.html")]
 struct ServiceNew {
     c: Ctx,
-    fields: Vec<FieldView>,
+    steps: Vec<StepView>,
     error: Option<String>,
+    examples: Vec<(&'static str, String)>,
+    example: String,
+    /// `Some(id)` when editing a saved service.
+    editing: Option<i64>,
 }
 
-pub async fn service_new(c: Ctx) -> WebResult {
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NewParams {
+    example: Option<String>,
+}
+
+pub async fn service_new(c: Ctx, Query(p): Query<NewParams>) -> WebResult {
     require_provider(&c)?;
-    let fields = field_views(&c, &Map::new())?;
+    let example = p.example.unwrap_or_default();
+    let values = if example.is_empty() {
+        Map::new()
+    } else {
+        example_values(&example).ok_or_else(|| WebError::not_found("example profile"))?
+    };
+    let steps = step_views(&c, &values)?;
+    let examples = example_choices(&c);
     Ok(render(&ServiceNew {
         c,
-        fields,
+        steps,
         error: None,
+        examples,
+        example,
+        editing: None,
     }))
+}
+
+/// The raw form values as a profile map (for re-showing after an error:
+/// whatever was typed survives, even what did not parse).
+fn raw_values(form: &FormData) -> Result<Map<String, Value>, WebError> {
+    let mut m = Map::new();
+    for f in schema_fields()? {
+        let key = format!("p.{}", f.key);
+        match f.ty.as_str() {
+            "bool" => {
+                m.insert(
+                    f.key.clone(),
+                    Value::Bool(form.get(&key).is_some_and(|v| v == "true" || v == "on")),
+                );
+            }
+            "enum-list" => {
+                let vals: Vec<Value> = form
+                    .all(&key)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Value::String(v.to_string()))
+                    .collect();
+                m.insert(f.key.clone(), Value::Array(vals));
+            }
+            _ => {
+                if let Some(v) = form.get(&key) {
+                    m.insert(f.key.clone(), Value::String(v.to_string()));
+                }
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// A profile problem in the page language: the field's label, then the detail (English pages only).
+fn profile_error(c: &Ctx, msg: &str) -> String {
+    let field = schema_fields().ok().and_then(|fs| {
+        fs.iter()
+            .filter(|f| msg.contains(f.key.as_str()))
+            .max_by_key(|f| f.key.len())
+    });
+    match (c.zh(), field) {
+        (true, Some(f)) => format!("{}：{}", c.t("profile_invalid"), f.zh),
+        (true, None) => c.t("profile_invalid").to_string(),
+        (false, Some(f)) => format!("{} {}: {msg}", c.t("profile_invalid"), f.en),
+        (false, None) => format!("{} {msg}", c.t("profile_invalid")),
+    }
 }
 
 pub async fn service_create(State(s): State<AppState>, c: Ctx, form: FormData) -> WebResult {
@@ -290,9 +525,8 @@ pub async fn service_create(State(s): State<AppState>, c: Ctx, form: FormData) -
     c.check_csrf(form.get("csrf"))?;
     let name = form.get_trimmed("p.name").unwrap_or("").to_string();
     let launched_on = form.get_trimmed("p.launch_date").map(str::to_string);
-    let mut values = Map::new();
     let result = async {
-        values = profile_from_form(&form)?;
+        let values = profile_from_form(&form)?;
         let schema = classifier()?.kb().profile_schema();
         Profile::from_value(Value::Object(values.clone()), None, "form", schema)
             .map_err(|e| WebError::bad(e.to_string()))?;
@@ -311,11 +545,151 @@ pub async fn service_create(State(s): State<AppState>, c: Ctx, form: FormData) -
         Err(WebError::Status(status, msg))
             if status.is_client_error() && status != axum::http::StatusCode::FORBIDDEN =>
         {
-            let fields = field_views(&c, &values)?;
+            let steps = step_views(&c, &raw_values(&form)?)?;
+            let examples = example_choices(&c);
+            let error = Some(profile_error(&c, &msg));
             let page = ServiceNew {
                 c,
-                fields,
-                error: Some(msg),
+                steps,
+                error,
+                examples,
+                example: String::new(),
+                editing: None,
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /services/{id}/edit`: the guided form with the saved profile.
+pub async fn service_edit_form(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<i64>,
+) -> WebResult {
+    let u = require_provider(&c)?.clone();
+    let sv = s.store.get_service(&u, id).await?;
+    let mut values = sv.profile.as_object().cloned().unwrap_or_default();
+    values.insert("name".into(), Value::String(sv.name.clone()));
+    let steps = step_views(&c, &values)?;
+    let examples = example_choices(&c);
+    Ok(render(&ServiceNew {
+        c,
+        steps,
+        error: None,
+        examples,
+        example: String::new(),
+        editing: Some(id),
+    }))
+}
+
+/// Obligations and filings gained and lost by an edit: (added, removed) titles.
+pub struct ObligationDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub filings_added: Vec<String>,
+    pub filings_removed: Vec<String>,
+}
+
+fn obligation_titles(c: &Ctx, classification: &Value) -> Vec<(String, String)> {
+    classification
+        .pointer("/report/results/0/obligations")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| {
+                    let id = o.get("id")?.as_str()?.to_string();
+                    let t = if c.zh() { "title_zh" } else { "title_en" };
+                    let title = o
+                        .get(t)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .or_else(|| o.get("title").and_then(Value::as_str))
+                        .unwrap_or(&id)
+                        .to_string();
+                    Some((id, title))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn diff(c: &Ctx, old: &Value, new: &Value) -> ObligationDiff {
+    let (a, b) = (obligation_titles(c, old), obligation_titles(c, new));
+    let added = b
+        .iter()
+        .filter(|(id, _)| !a.iter().any(|(x, _)| x == id))
+        .map(|(_, t)| t.clone())
+        .collect();
+    let removed = a
+        .iter()
+        .filter(|(id, _)| !b.iter().any(|(x, _)| x == id))
+        .map(|(_, t)| t.clone())
+        .collect();
+    let (fa, fb) = (
+        beian_registry::classify::required_kinds(old).unwrap_or_default(),
+        beian_registry::classify::required_kinds(new).unwrap_or_default(),
+    );
+    ObligationDiff {
+        added,
+        removed,
+        filings_added: fb
+            .iter()
+            .filter(|k| !fa.contains(k))
+            .map(|k| c.label(k))
+            .collect(),
+        filings_removed: fa
+            .iter()
+            .filter(|k| !fb.contains(k))
+            .map(|k| c.label(k))
+            .collect(),
+    }
+}
+
+/// `POST /services/{id}/edit`: saves, re-classifies and shows the obligation diff.
+pub async fn service_edit(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> WebResult {
+    let u = require_provider(&c)?.clone();
+    c.check_csrf(form.get("csrf"))?;
+    let name = form.get_trimmed("p.name").unwrap_or("").to_string();
+    let launched_on = form.get_trimmed("p.launch_date").map(str::to_string);
+    let result = async {
+        let values = profile_from_form(&form)?;
+        let schema = classifier()?.kb().profile_schema();
+        Profile::from_value(Value::Object(values.clone()), None, "form", schema)
+            .map_err(|e| WebError::bad(e.to_string()))?;
+        Ok::<_, WebError>(
+            s.store
+                .update_service_profile(&u, id, &name, Value::Object(values), launched_on)
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok((old, new)) => {
+            let d = diff(&c, &old.classification, &new.classification);
+            service_page(&s, c, id, Some(d)).await
+        }
+        Err(WebError::Status(status, msg))
+            if status.is_client_error()
+                && status != axum::http::StatusCode::FORBIDDEN
+                && status != axum::http::StatusCode::NOT_FOUND =>
+        {
+            let steps = step_views(&c, &raw_values(&form)?)?;
+            let examples = example_choices(&c);
+            let error = Some(profile_error(&c, &msg));
+            let page = ServiceNew {
+                c,
+                steps,
+                error,
+                examples,
+                example: String::new(),
+                editing: Some(id),
             };
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
@@ -331,9 +705,11 @@ struct ServiceView {
     facts: Vec<(String, String)>,
     result: Option<RegimeResult>,
     error: Option<String>,
-    deadlines: Vec<Deadline>,
+    deadlines: Vec<FilingDeadline>,
     kinds: Vec<&'static str>,
     suggested: Vec<String>,
+    /// After an edit: what changed in the obligations.
+    diff: Option<ObligationDiff>,
 }
 
 impl ServiceView {
@@ -346,8 +722,17 @@ impl ServiceView {
 }
 
 pub async fn service_view(State(s): State<AppState>, c: Ctx, Path(id): Path<i64>) -> WebResult {
+    service_page(&s, c, id, None).await
+}
+
+async fn service_page(
+    s: &AppState,
+    c: Ctx,
+    id: i64,
+    diff: Option<ObligationDiff>,
+) -> WebResult {
     let u = c.require()?.clone();
-    let service = s.store.get_service(&u, id).await?;
+    let service = s.store.read_service(&u, id).await?;
     let (result, error) = match classify_value(
         &service.profile,
         &format!("service {}", service.id),
@@ -366,17 +751,19 @@ pub async fn service_view(State(s): State<AppState>, c: Ctx, Path(id): Path<i64>
     if let Some(obj) = service.profile.as_object() {
         for f in schema_fields()? {
             if let Some(v) = obj.get(&f.key) {
+                let enumish = !f.values.is_empty();
                 let shown = match v {
+                    Value::String(s) if enumish => super::i18n::value_label(c.lang, s),
                     Value::String(s) => s.clone(),
                     Value::Array(a) => a
                         .iter()
                         .map(|x| {
                             x.as_str()
-                                .map(str::to_string)
+                                .map(|s| super::i18n::value_label(c.lang, s))
                                 .unwrap_or_else(|| x.to_string())
                         })
                         .collect::<Vec<_>>()
-                        .join(", "),
+                        .join(if c.zh() { "、" } else { ", " }),
                     Value::Bool(true) => c.t("yes").to_string(),
                     Value::Bool(false) => c.t("no").to_string(),
                     other => other.to_string(),
@@ -387,7 +774,7 @@ pub async fn service_view(State(s): State<AppState>, c: Ctx, Path(id): Path<i64>
             }
         }
     }
-    let deadlines = s.store.service_deadlines(&u, id).await.unwrap_or_default();
+    let deadlines = s.store.filing_deadlines(&u, id).await.unwrap_or_default();
     let kinds = FilingKind::ALL.iter().map(|k| k.as_str()).collect();
     Ok(render(&ServiceView {
         c,
@@ -398,6 +785,7 @@ pub async fn service_view(State(s): State<AppState>, c: Ctx, Path(id): Path<i64>
         deadlines,
         kinds,
         suggested,
+        diff,
     }))
 }
 
@@ -433,7 +821,10 @@ pub async fn filing_create(State(s): State<AppState>, c: Ctx, form: FormData) ->
 
 struct ActionView {
     action: &'static str,
+    /// Return, reject and cancel need a reason.
     needs_comment: bool,
+    /// Reject and cancel ask for a confirmation on a second page.
+    confirm: bool,
 }
 
 #[derive(Template)]
@@ -442,34 +833,108 @@ struct FilingView {
     c: Ctx,
     f: Filing,
     service: Option<Service>,
-    deadlines: Vec<Deadline>,
+    deadlines: Vec<FilingDeadline>,
     attachments: Vec<Attachment>,
     missing: Vec<&'static str>,
     checks: Vec<CheckView>,
+    /// The checklist was computed now (drafts and returned filings).
+    live: bool,
+    /// Titles of the blocking checks that fail.
+    blocking: Vec<String>,
     form_fields: Vec<(&'static str, String)>,
+    /// `form.assessment` figures: (key, value).
+    metrics: Vec<(&'static str, String)>,
     editable: bool,
     actions: Vec<ActionView>,
     can_change: bool,
     attachment_kinds: Vec<&'static str>,
     flash: Option<String>,
+    events: Vec<EventView>,
+    /// The latest approval over failing checks: (reviewer, reason).
+    override_note: Option<(String, String)>,
+    /// A reject or cancel waiting for confirmation: (action, reason).
+    confirm: Option<(&'static str, String)>,
 }
 
-struct CheckView {
-    id: String,
-    title: String,
-    status: String,
-    detail: String,
+pub struct CheckView {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub detail: String,
+    pub blocking: bool,
 }
+
+pub struct EventView {
+    pub at: String,
+    pub who: String,
+    pub role: String,
+    pub action: String,
+    pub body: String,
+    pub override_reason: Option<String>,
+}
+
+/// The form keys of the assessment metrics (`form.assessment.<key>`).
+pub const METRIC_FIELDS: &[&str] = &[
+    "generated_qualified",
+    "should_refuse_refusal_rate",
+    "should_answer_refusal_rate",
+];
 
 impl FilingView {
     fn help_key(&self, k: &str) -> String {
         format!("{k}_help")
     }
+    /// `查看报告` only for what the report page can show: the HTML report of
+    /// `beian assess` and its `summary.json` / `report.json`.
     fn viewable(&self, a: &Attachment) -> bool {
-        matches!(
-            a.content_type.as_str(),
-            "application/json" | "text/plain" | "text/html"
-        )
+        let name = a.filename.to_lowercase();
+        a.content_type == "text/html"
+            || (a.content_type == "application/json"
+                && name.ends_with(".json")
+                && (name.contains("summary") || name.contains("report")))
+    }
+    fn metric_key(&self, k: &str) -> String {
+        format!("metric_{k}")
+    }
+}
+
+/// Checks of a stored or live checklist, in the page language.
+pub fn check_views(c: &Ctx, checks: &Value) -> Vec<CheckView> {
+    checks
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    let id = x["id"].as_str().unwrap_or("").to_string();
+                    let (tz, te) = beian_registry::precheck::title(&id).unwrap_or(("", ""));
+                    let title = if c.zh() {
+                        x["title_zh"].as_str().unwrap_or(tz)
+                    } else {
+                        x["title"].as_str().unwrap_or(te)
+                    };
+                    let detail = if c.zh() {
+                        x["detail_zh"].as_str()
+                    } else {
+                        x["detail"].as_str()
+                    };
+                    CheckView {
+                        title: if title.is_empty() { id.clone() } else { title.to_string() },
+                        status: x["status"].as_str().unwrap_or("").to_string(),
+                        detail: detail.unwrap_or("").to_string(),
+                        blocking: x.get("blocking").and_then(Value::as_bool) != Some(false),
+                        id,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Title of a check id in the page language.
+pub fn check_title(c: &Ctx, id: &str) -> String {
+    match beian_registry::precheck::title(id) {
+        Some((zh, en)) => c.pick(zh, en).to_string(),
+        None => id.to_string(),
     }
 }
 
@@ -485,17 +950,34 @@ fn allowed_actions(u: &User, f: &Filing) -> Vec<ActionView> {
     ] {
         if beian_registry::state::next(f.status, f.kind, a).is_ok()
             && beian_registry::state::actor_role_ok(u.role, f.status, a)
+            && !(a == Action::Cancel && f.purpose == beian_registry::Purpose::Change)
         {
             out.push(ActionView {
                 action: a.as_str(),
-                needs_comment: matches!(a, Action::Return | Action::Reject),
+                needs_comment: matches!(a, Action::Return | Action::Reject | Action::Cancel),
+                confirm: matches!(a, Action::Reject | Action::Cancel),
             });
         }
     }
     out
 }
 
+/// The user name in an actor string `user:<id>:<name>`.
+fn actor_short(actor: &str) -> String {
+    actor.splitn(3, ':').nth(2).unwrap_or(actor).to_string()
+}
+
 async fn filing_page(s: &AppState, c: Ctx, id: i64, flash: Option<String>) -> WebResult {
+    filing_page_full(s, c, id, flash, None).await
+}
+
+async fn filing_page_full(
+    s: &AppState,
+    c: Ctx,
+    id: i64,
+    flash: Option<String>,
+    confirm: Option<(&'static str, String)>,
+) -> WebResult {
     let u = c.require()?.clone();
     let f = s.store.get_filing(Some(&u), id).await?;
     let attachments = s.store.list_attachments(&u, id).await.unwrap_or_default();
@@ -506,9 +988,15 @@ async fn filing_page(s: &AppState, c: Ctx, id: i64, flash: Option<String>) -> We
     let deadlines = match &service {
         Some(sv) => s
             .store
-            .service_deadlines(&u, sv.id)
+            .filing_deadlines(&u, sv.id)
             .await
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| {
+                d.filing_kind.as_deref().is_none_or(|k| k == f.kind.as_str())
+                    && (d.filing_kind.is_some() || f.purpose == beian_registry::Purpose::Initial)
+            })
+            .collect(),
         None => Vec::new(),
     };
     let missing = AttachmentKind::required_for(f.kind)
@@ -516,26 +1004,21 @@ async fn filing_page(s: &AppState, c: Ctx, id: i64, flash: Option<String>) -> We
         .filter(|k| !attachments.iter().any(|a| a.kind == **k))
         .map(|k| k.as_str())
         .collect();
-    let checks = f
-        .checks
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| CheckView {
-                    id: x["id"].as_str().unwrap_or("").to_string(),
-                    title: x["title"].as_str().unwrap_or("").to_string(),
-                    status: x["status"].as_str().unwrap_or("").to_string(),
-                    detail: x["detail"].as_str().map(str::to_string).unwrap_or_else(|| {
-                        if x["detail"].is_null() {
-                            String::new()
-                        } else {
-                            x["detail"].to_string()
-                        }
-                    }),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // live on drafts and returned filings, and for reviewers deciding now
+    let live = matches!(
+        f.status,
+        Status::Draft | Status::Returned | Status::ProvincialReview | Status::NationalReview
+    );
+    let raw_checks = if live {
+        s.store.live_checks(&u, id).await.unwrap_or(f.checks.clone())
+    } else {
+        f.checks.clone()
+    };
+    let checks = check_views(&c, &raw_checks);
+    let blocking = beian_registry::precheck::blocking_failures(&raw_checks)
+        .iter()
+        .map(|id| check_title(&c, id))
+        .collect();
     let form_fields = FORM_FIELDS
         .iter()
         .map(|k| {
@@ -549,10 +1032,41 @@ async fn filing_page(s: &AppState, c: Ctx, id: i64, flash: Option<String>) -> We
             )
         })
         .collect();
+    let metrics = METRIC_FIELDS
+        .iter()
+        .map(|k| {
+            let v = f.form.get("assessment").and_then(|a| a.get(*k));
+            let shown = match v {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            (*k, shown)
+        })
+        .collect();
     let editable = u.role.is_provider() && matches!(f.status, Status::Draft | Status::Returned);
     let actions = allowed_actions(&u, &f);
     let can_change = u.role.is_provider() && f.status == Status::Approved;
     let attachment_kinds = AttachmentKind::ALL.iter().map(|k| k.as_str()).collect();
+    let events: Vec<EventView> = s
+        .store
+        .filing_events(&u, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| EventView {
+            at: super::i18n::shanghai(&e.at),
+            who: actor_short(&e.actor),
+            role: c.label(&e.role),
+            action: c.t(&format!("ev_{}", e.action)).to_string(),
+            body: e.body,
+            override_reason: e.override_reason,
+        })
+        .collect();
+    let override_note = events
+        .iter()
+        .rev()
+        .find_map(|e| e.override_reason.clone().map(|r| (e.who.clone(), r)));
     Ok(render(&FilingView {
         c,
         f,
@@ -561,12 +1075,18 @@ async fn filing_page(s: &AppState, c: Ctx, id: i64, flash: Option<String>) -> We
         attachments,
         missing,
         checks,
+        live,
+        blocking,
         form_fields,
+        metrics,
         editable,
         actions,
         can_change,
         attachment_kinds,
         flash,
+        events,
+        override_note,
+        confirm,
     }))
 }
 
@@ -589,6 +1109,34 @@ pub async fn filing_edit(
             obj.insert((*k).to_string(), Value::String(v.trim().to_string()));
         }
     }
+    let mut assessment = obj
+        .get("assessment")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for k in METRIC_FIELDS {
+        if let Some(v) = form.get(&format!("form.assessment.{k}")) {
+            let v = v.trim();
+            if v.is_empty() {
+                assessment.remove(*k);
+                continue;
+            }
+            match v.parse::<f64>() {
+                Ok(x) if (0.0..=1.0).contains(&x) => {
+                    assessment.insert((*k).to_string(), json!(x));
+                }
+                _ => {
+                    let msg = format!("{}：{v:?} {}", c.t(&format!("metric_{k}")), c.t("bad_ratio"));
+                    let mut res = filing_page(&s, c, id, Some(msg)).await?;
+                    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+                    return Ok(res);
+                }
+            }
+        }
+    }
+    if !assessment.is_empty() || obj.contains_key("assessment") {
+        obj.insert("assessment".into(), Value::Object(assessment));
+    }
     let patch = FilingPatch {
         name: form.get_trimmed("name").map(str::to_string),
         name_latin: None,
@@ -597,6 +1145,33 @@ pub async fn filing_edit(
     };
     s.store.update_filing(&u, id, patch).await?;
     Ok(see_other(&format!("/filings/{id}")))
+}
+
+/// A refused action, in the page language.
+fn refusal(c: &Ctx, e: &beian_registry::RegistryError) -> String {
+    use beian_registry::RegistryError as E;
+    match e {
+        E::ChecksFailed(ids) => {
+            let titles: Vec<String> = ids.iter().map(|i| check_title(c, i)).collect();
+            format!(
+                "{}{}",
+                c.t("refused_checks"),
+                titles.join(if c.zh() { "、" } else { ", " })
+            )
+        }
+        E::Invalid { field, .. } if field == "comment" => c.t("reason_required").to_string(),
+        E::Invalid { field, .. } if field == "override_reason" => {
+            c.t("override_too_long").to_string()
+        }
+        E::Transition(_) | E::Conflict(_) if c.zh() => c.t("action_refused").to_string(),
+        other => {
+            if c.zh() {
+                c.t("action_refused").to_string()
+            } else {
+                other.to_string()
+            }
+        }
+    }
 }
 
 pub async fn filing_action(
@@ -612,16 +1187,37 @@ pub async fn filing_action(
         .and_then(Action::parse)
         .ok_or_else(|| WebError::bad("action: unknown action"))?;
     let comment = form.get_trimmed("comment").map(str::to_string);
-    match s.store.act(&u, id, action, comment).await {
+    let override_reason = form.get_trimmed("override_reason").map(str::to_string);
+    // reject and cancel: a reason, then a confirmation page
+    if matches!(action, Action::Reject | Action::Cancel) && form.get("confirm") != Some("yes") {
+        let Some(reason) = comment else {
+            let msg = c.t("reason_required").to_string();
+            let mut res = filing_page(&s, c, id, Some(msg)).await?;
+            *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(res);
+        };
+        let a: &'static str = if action == Action::Reject {
+            "reject"
+        } else {
+            "cancel"
+        };
+        return filing_page_full(&s, c, id, None, Some((a, reason))).await;
+    }
+    match s
+        .store
+        .act_full(&u, id, action, comment, override_reason)
+        .await
+    {
         Ok(_) => Ok(see_other(&format!("/filings/{id}"))),
         Err(e) => {
+            let msg = refusal(&c, &e);
             let e = WebError::from(e);
             match &e {
                 // refused transitions and invalid input: show them on the filing page
-                WebError::Status(st, m) if st.as_u16() == 409 || st.as_u16() == 422 => {
-                    let msg = m.clone();
+                WebError::Status(st, _) if st.as_u16() == 409 || st.as_u16() == 422 => {
+                    let st = *st;
                     let mut res = filing_page(&s, c, id, Some(msg)).await?;
-                    *res.status_mut() = *st;
+                    *res.status_mut() = st;
                     Ok(res)
                 }
                 _ => Err(e),

@@ -20,6 +20,7 @@ pub struct Params {
     kind: Option<String>,
     province: Option<String>,
     page: Option<String>,
+    status: Option<String>,
 }
 
 #[derive(Template)]
@@ -29,6 +30,8 @@ struct RegisterPage {
     q: String,
     kind: String,
     province: String,
+    /// `active`, `cancelled` or `all`.
+    status: String,
     kinds: Vec<&'static str>,
     provinces: Vec<&'static str>,
     error: Option<String>,
@@ -65,6 +68,7 @@ pub async fn search(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
     let q = nonempty(&p.q);
     let kind = nonempty(&p.kind);
     let province = nonempty(&p.province);
+    let reg_status = nonempty(&p.status).unwrap_or_else(|| "active".to_string());
     let mut error = None;
     let page = match nonempty(&p.page) {
         None => 1,
@@ -82,10 +86,14 @@ pub async fn search(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
             qs.push(format!("{k}={}", urlencode(v)));
         }
     }
+    if reg_status != "active" {
+        qs.push(format!("status={}", urlencode(&reg_status)));
+    }
     let query = RegisterQuery {
         q: q.clone(),
         kind: kind.clone(),
         province: province.clone(),
+        status: Some(reg_status.clone()),
         page: Some(page),
     };
     let (total, items) = if error.is_some() {
@@ -110,6 +118,7 @@ pub async fn search(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
         q: q.unwrap_or_default(),
         kind: kind.unwrap_or_default(),
         province: province.unwrap_or_default(),
+        status: reg_status,
         kinds: FilingKind::ALL.iter().map(|k| k.as_str()).collect(),
         provinces: PROVINCES.iter().map(|p| p.0).collect(),
         error,
@@ -144,6 +153,7 @@ pub async fn entry(State(s): State<AppState>, c: Ctx, Query(p): Query<EntryParam
         .ok_or_else(|| WebError::bad("number: missing filing number"))?;
     let query = RegisterQuery {
         q: Some(number.to_string()),
+        status: Some("all".into()),
         ..Default::default()
     };
     let found = s.store.register_search(&query).await?;

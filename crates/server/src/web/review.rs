@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use beian_registry::province::PROVINCES;
-use beian_registry::{Deadline, Filing, Role, Status};
+use beian_registry::{Filing, FilingDeadline, Role, Status};
 use serde::Deserialize;
 
 use super::{Ctx, WebError, WebResult, render, see_other};
@@ -20,8 +20,11 @@ pub struct Row {
     pub f: Filing,
     /// Calendar days since submission.
     pub waiting: Option<i64>,
-    pub deadlines: Vec<Deadline>,
+    pub deadlines: Vec<FilingDeadline>,
     pub overdue: bool,
+    /// Titles of the failing blocking pre-checks (as stored at submission).
+    pub failing: Vec<String>,
+    pub checks_total: usize,
 }
 
 pub struct Queue {
@@ -99,18 +102,32 @@ pub async fn queues(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
                 })
                 .map(|d| (today - d).num_days());
             let deadlines = match f.service_id {
-                Some(sid) => s.store.service_deadlines(&u, sid).await.unwrap_or_default(),
+                Some(sid) => s
+                    .store
+                    .filing_deadlines(&u, sid)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|d| d.filing_kind.as_deref().is_none_or(|k| k == f.kind.as_str()))
+                    .collect(),
                 None => Vec::new(),
             };
             let overdue = deadlines.iter().any(|d| d.overdue);
             if overdue {
                 overdue_n += 1;
             }
+            let failing = beian_registry::precheck::blocking_failures(&f.checks)
+                .iter()
+                .map(|id| super::provider::check_title(&c, id))
+                .collect();
+            let checks_total = f.checks.as_array().map_or(0, Vec::len);
             rows.push(Row {
                 f: f.clone(),
                 waiting,
                 deadlines,
                 overdue,
+                failing,
+                checks_total,
             });
         }
         total += rows.len();
@@ -130,7 +147,12 @@ pub async fn queues(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
         status: status.map(|x| x.as_str().to_string()).unwrap_or_default(),
         province: province.unwrap_or("").to_string(),
         statuses: QUEUES.iter().map(|s| s.as_str()).collect(),
-        provinces: PROVINCES.iter().map(|p| p.0).collect(),
+        // a one-province reviewer gets no province filter
+        provinces: if u.role == Role::ProvincialReviewer {
+            Vec::new()
+        } else {
+            PROVINCES.iter().map(|p| p.0).collect()
+        },
         scope,
         total,
         overdue: overdue_n,

@@ -4,7 +4,8 @@
 //! The playground's lexicon is the file named by `BEIAN_PLAYGROUND_LEXICON`
 //! (plain or TSV `term<TAB>risk`, as `beian scan` reads), else the small
 //! built-in demo list `static/demo-lexicon.tsv`; the engine's built-in
-//! detectors (ID card, mobile, ...) are on.
+//! detectors (ID card, mobile, ...) are on. `BEIAN_PLAYGROUND_MODEL` names a
+//! `beian judge` model whose verdict (label, score, threshold) is shown too.
 
 use std::sync::OnceLock;
 
@@ -29,6 +30,26 @@ struct Screener {
     engine: Engine,
     source: String,
     terms: usize,
+    model: Option<beian_judge::Model>,
+}
+
+/// The classifier's verdict on the playground text.
+pub struct ModelView {
+    pub label: String,
+    pub score: String,
+    pub threshold: String,
+    pub flagged: bool,
+}
+
+fn model_view(s: &Screener, text: &str) -> Option<ModelView> {
+    let m = s.model.as_ref()?;
+    let v = m.predict(text);
+    Some(ModelView {
+        label: m.labels()[v.label].clone(),
+        score: format!("{:.3}", v.score),
+        threshold: format!("{:.3}", m.threshold()),
+        flagged: v.score >= m.threshold(),
+    })
 }
 
 fn screener() -> Result<&'static Screener, WebError> {
@@ -50,10 +71,18 @@ fn screener() -> Result<&'static Screener, WebError> {
             .map_err(|e| e.to_string())?;
         let terms = b.len();
         let engine = b.build().map_err(|e| e.to_string())?;
+        let model = match std::env::var("BEIAN_PLAYGROUND_MODEL") {
+            Ok(p) if !p.trim().is_empty() => Some(
+                beian_judge::Model::load(std::path::Path::new(&p))
+                    .map_err(|e| format!("playground model: {e}"))?,
+            ),
+            _ => None,
+        };
         Ok(Screener {
             engine,
             source: name,
             terms,
+            model,
         })
     })
     .as_ref()
@@ -86,6 +115,7 @@ struct ScreenPage {
     source: String,
     terms: usize,
     error: Option<String>,
+    model: Option<ModelView>,
 }
 
 pub async fn screen_form(c: Ctx) -> WebResult {
@@ -99,6 +129,7 @@ pub async fn screen_form(c: Ctx) -> WebResult {
         source: s.source.clone(),
         terms: s.terms,
         error: None,
+        model: None,
     }))
 }
 
@@ -168,11 +199,13 @@ pub async fn screen_run(c: Ctx, form: FormData) -> WebResult {
             source: s.source.clone(),
             terms: s.terms,
             error: Some(format!("text: longer than {MAX_PLAYGROUND_BYTES} bytes")),
+            model: None,
             c,
         };
         return Ok((StatusCode::PAYLOAD_TOO_LARGE, render(&page)).into_response());
     }
     let (segments, hits) = segments(&c, &text, &s.engine);
+    let model = model_view(s, &text);
     Ok(render(&ScreenPage {
         c,
         text,
@@ -182,10 +215,93 @@ pub async fn screen_run(c: Ctx, form: FormData) -> WebResult {
         source: s.source.clone(),
         terms: s.terms,
         error: None,
+        model,
     }))
 }
 
 // ------------------------------------------------------------------ compare
+
+/// The comparison as shown: citations apart from the words, labels in the page language.
+pub struct CompareView {
+    pub tiers: Vec<String>,
+    /// (citation, text) per regime.
+    pub filings: Vec<Vec<(String, String)>>,
+    pub rows: Vec<CompareRow>,
+}
+
+pub struct CompareRow {
+    pub theme: String,
+    pub differs: bool,
+    pub cells: Vec<Vec<(String, String)>>,
+}
+
+/// `ALGO-2022 Art. 9: 违法…` → (`ALGO-2022 Art. 9`, `违法…`).
+fn split_cite(c: &Ctx, entry: &str) -> (String, String) {
+    let (cite, text) = match entry.split_once(": ") {
+        Some((a, b)) => (a.to_string(), b.to_string()),
+        None => (String::new(), entry.to_string()),
+    };
+    let cite = if c.zh() {
+        cite.replace("(article unconfirmed)", "（条款未确认）")
+    } else {
+        cite
+    };
+    (cite, text)
+}
+
+fn compare_view(c: &Ctx, t: Comparison) -> CompareView {
+    // tiers: `须备案/登记 (filing-required)`: the label without its id on Chinese pages
+    let tiers = t
+        .tiers
+        .iter()
+        .map(|x| match x.rsplit_once(" (") {
+            Some((label, _)) if c.zh() => label.to_string(),
+            _ => x.clone(),
+        })
+        .collect();
+    // filings: `genai-filing [provincial] GENAI-2023:17`
+    let filings = t
+        .filings
+        .iter()
+        .map(|cell| {
+            cell.iter()
+                .map(|x| {
+                    let mut parts = x.splitn(3, ' ');
+                    let kind = parts.next().unwrap_or("");
+                    let auth = parts
+                        .next()
+                        .unwrap_or("")
+                        .trim_matches(|ch| ch == '[' || ch == ']');
+                    let basis = parts.next().unwrap_or("").to_string();
+                    let text = if auth.is_empty() {
+                        c.label(kind)
+                    } else {
+                        format!("{}（{}）", c.label(kind), c.label(auth))
+                    };
+                    (basis, text)
+                })
+                .collect()
+        })
+        .collect();
+    let rows = t
+        .rows
+        .into_iter()
+        .map(|r| CompareRow {
+            theme: super::i18n::theme_label(c.lang, &r.theme),
+            differs: r.differs,
+            cells: r
+                .cells
+                .iter()
+                .map(|cell| cell.iter().map(|x| split_cite(c, x)).collect())
+                .collect(),
+        })
+        .collect();
+    CompareView {
+        tiers,
+        filings,
+        rows,
+    }
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CompareParams {
@@ -198,37 +314,14 @@ pub struct CompareParams {
 struct ComparePage {
     c: Ctx,
     title: String,
-    examples: Vec<&'static str>,
+    examples: Vec<(&'static str, String)>,
     example: String,
     services: Vec<(i64, String)>,
-    cmp: Option<Comparison>,
+    cmp: Option<CompareView>,
     names: Vec<String>,
     error: Option<String>,
 }
 
-/// Example profiles shipped in the repository's `examples/` (TOML ones).
-const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "public-chatbot",
-        include_str!("../../../../examples/public-chatbot.toml"),
-    ),
-    (
-        "filed-model-app",
-        include_str!("../../../../examples/filed-model-app.toml"),
-    ),
-    (
-        "face-swap-app",
-        include_str!("../../../../examples/face-swap-app.toml"),
-    ),
-    (
-        "frontier-model-api",
-        include_str!("../../../../examples/frontier-model-api.toml"),
-    ),
-    (
-        "tutoring-minors",
-        include_str!("../../../../examples/tutoring-minors.toml"),
-    ),
-];
 
 pub async fn compare(
     State(s): State<AppState>,
@@ -245,27 +338,18 @@ pub async fn compare(
         let id: i64 = id
             .parse()
             .map_err(|_| WebError::bad("service: not a number"))?;
-        let sv = s.store.get_service(&u, id).await?;
+        let sv = s.store.read_service(&u, id).await?;
         title = sv.name.clone();
         profile = Some(sv.profile);
     } else if let Some(ex) = p.example.as_deref().filter(|x| !x.is_empty()) {
-        let (name, text) = EXAMPLES
-            .iter()
-            .find(|(n, _)| *n == ex)
+        let values = super::provider::example_values(ex)
             .ok_or_else(|| WebError::not_found("example profile"))?;
-        let schema = cls.kb().profile_schema();
-        match beian_kb::Profile::from_text(
-            text,
-            beian_kb::ProfileFormat::Toml,
-            &format!("examples/{name}.toml"),
-            schema,
-        ) {
-            Ok(pr) => {
-                title = (*name).to_string();
-                profile = Some(pr.to_json());
-            }
-            Err(e) => error = Some(e.to_string()),
-        }
+        title = super::provider::example_choices(&c)
+            .into_iter()
+            .find(|(slug, _)| *slug == ex)
+            .map(|(_, label)| label)
+            .unwrap_or_else(|| ex.to_string());
+        profile = Some(Value::Object(values));
     }
     let mut cmp = None;
     if let Some(pv) = profile {
@@ -274,6 +358,7 @@ pub async fn compare(
             Err(e) => error = Some(e),
         }
     }
+    let cmp = cmp.map(|t| compare_view(&c, t));
     let names = regimes
         .iter()
         .map(|id| {
@@ -295,10 +380,11 @@ pub async fn compare(
     } else {
         StatusCode::OK
     };
+    let examples = super::provider::example_choices(&c);
     let page = ComparePage {
         c,
         title,
-        examples: EXAMPLES.iter().map(|e| e.0).collect(),
+        examples,
         example: p.example.unwrap_or_default(),
         services,
         cmp,

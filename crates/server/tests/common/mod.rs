@@ -179,6 +179,18 @@ impl Ctx {
         &self.users[role]
     }
 
+    /// Uploads every attachment a complete genAI filing needs (passing keyword
+    /// sheet, JSONL question bank, summary.json and the paperwork).
+    pub async fn attach_complete(&self, filing_id: i64) {
+        let kb = beian_kb::Kb::embedded().unwrap();
+        for (kind, name, ct, bytes) in precheck::fixtures::complete(&kb, FilingKind::GenaiFiling) {
+            self.store()
+                .add_attachment(self.user("editor-a"), filing_id, kind, &name, &ct, &bytes)
+                .await
+                .unwrap();
+        }
+    }
+
     /// A genAI filing of org A (Beijing) brought to `status` through the store.
     pub async fn filing_in(&self, status: Status) -> Filing {
         let s = self.store();
@@ -197,16 +209,8 @@ impl Ctx {
             )
             .await
             .unwrap();
-        s.add_attachment(
-            self.user("editor-a"),
-            f.id,
-            AttachmentKind::SelfAssessment,
-            "r.pdf",
-            "application/pdf",
-            b"%PDF-1.4 x",
-        )
-        .await
-        .unwrap();
+        // everything a complete filing needs, so the pre-checks pass
+        self.attach_complete(f.id).await;
         let steps: &[(&str, Action)] = match status {
             Status::Draft => &[],
             Status::Submitted => &[("editor-a", Action::Submit)],

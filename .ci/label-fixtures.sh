@@ -1,0 +1,22 @@
+# Sourced by .ci/test: the tools that beian-label's interop tests use to make fixtures
+# and to read back what beian writes (crates/label/tests/interop.rs):
+#   python3 with Pillow and mutagen (PyPI), exiftool (Debian libimage-exiftool-perl).
+# Under CI=true the interop tests fail when a tool is missing (they skip elsewhere).
+
+if ! command -v exiftool >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing libimage-exiftool-perl (Debian package)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq --no-install-recommends libimage-exiftool-perl >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends libimage-exiftool-perl >/dev/null; } \
+            || echo "note: could not install exiftool; label interop tests will skip (fail under CI)" >&2
+    else
+        echo "note: exiftool missing; label interop tests will skip (fail under CI)" >&2
+    fi
+fi
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import PIL, mutagen" >/dev/null 2>&1; then
+    echo "installing Pillow and mutagen (PyPI)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "Pillow>=10" "mutagen>=1.47" >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --break-system-packages "Pillow>=10" "mutagen>=1.47" >/dev/null 2>&1 \
+        || echo "note: could not install Pillow/mutagen; label interop tests will skip (fail under CI)" >&2
+fi

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Whole-process benchmark of `beian scan` (issue 13): equal work against raw
+daachorse in both modes, start-up with source and compiled lexicons, and
+scaling over threads, files and formats. Writes
+benchmarks/results/scale-DATE.md.
+
+    bash bench/scale-bench.sh            # builds release binaries, then runs this
+
+Every ratio compares equal work in the same run: the same pattern set, both
+as whole processes (start, lexicon load, reading, screening, output), best
+of N runs. Standard library only.
+"""
+
+import datetime
+import glob
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("BEIAN_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+LEX = os.path.join(SHARED, "data", "lexicons", "konsheng")
+CORPUS = os.path.join(SHARED, "data", "corpus")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+BEIAN = os.path.join(TARGET, "release", "beian")
+PEER = os.path.join(TARGET, "release", "examples", "daachorse_peer")
+WORK = os.path.join(TARGET, "scale-bench")
+RUNS = int(os.environ.get("BEIAN_BENCH_RUNS", "3"))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, **kw)
+
+
+def prepare():
+    os.makedirs(WORK, exist_ok=True)
+    one = os.path.join(WORK, "corpus.txt")
+    if not os.path.exists(one):
+        with open(one, "wb") as out:
+            for p in sorted(glob.glob(os.path.join(CORPUS, "four-classic-novels", "*.txt"))):
+                with open(p, "rb") as f:
+                    out.write(f.read())
+            out.write(sh(["zstd", "-dc", os.path.join(CORPUS, "chinese-poetry.txt.zst")]).stdout)
+    with open(one, "rb") as f:
+        lines = f.read().split(b"\n")
+    split = os.path.join(WORK, "split")
+    if not os.path.isdir(split):
+        os.makedirs(split)
+        per = (len(lines) + 7) // 8
+        for i in range(8):
+            with open(os.path.join(split, f"part{i}.txt"), "wb") as f:
+                f.write(b"\n".join(lines[i * per : (i + 1) * per]) + b"\n")
+    jsonl = os.path.join(WORK, "corpus.jsonl")
+    if not os.path.exists(jsonl):
+        with open(jsonl, "w", encoding="utf-8") as f:
+            for i, l in enumerate(lines):
+                f.write(json.dumps({"id": i, "text": l.decode("utf-8", "replace")}, ensure_ascii=False) + "\n")
+    gz = os.path.join(WORK, "corpus.txt.gz")
+    if not os.path.exists(gz):
+        with open(gz, "wb") as f:
+            f.write(sh(["gzip", "-c", "-1", one]).stdout)
+    empty = os.path.join(WORK, "empty.txt")
+    open(empty, "w").close()
+    compiled = os.path.join(WORK, "konsheng.bin")
+    sh([BEIAN, "lexicon", "compile", LEX, "-o", compiled])
+    compiled1 = os.path.join(WORK, "konsheng-min1.bin")
+    sh([BEIAN, "lexicon", "compile", LEX, "--min-term-chars", "1", "-o", compiled1])
+    return {
+        "one": one,
+        "split": split,
+        "jsonl": jsonl,
+        "gz": gz,
+        "empty": empty,
+        "compiled": compiled,
+        "compiled1": compiled1,
+        "mb": os.path.getsize(one) / 1e6,
+        "lines": len(lines),
+    }
+
+
+def best(cmd):
+    times = []
+    out = b""
+    for _ in range(RUNS):
+        t = time.perf_counter()
+        r = subprocess.run(cmd, capture_output=True)
+        times.append(time.perf_counter() - t)
+        if r.returncode not in (0, 1):
+            raise SystemExit(f"{cmd}: exit {r.returncode}: {r.stderr.decode()[-500:]}")
+        out = r.stdout
+    return min(times), out.decode("utf-8", "replace")
+
+
+def scan(*args):
+    return [BEIAN, "scan", "--quiet", "--format", "summary", *args]
+
+
+def main():
+    for b in (BEIAN, PEER):
+        if not os.path.exists(b):
+            raise SystemExit(f"missing {b}: run bash bench/scale-bench.sh")
+    c = prepare()
+    mb = c["mb"]
+    rows = []
+
+    def row(name, cmd, base=None, note=""):
+        t, out = best(cmd)
+        rows.append((name, t, mb / t if mb else 0, base, note, " ".join(os.path.relpath(x, ROOT) if os.path.isabs(x) else x for x in cmd), out))
+        return t
+
+    # Equal work against raw daachorse, whole process, one thread.
+    p2 = row("daachorse, terms of 2+ characters (whole process)", [PEER, "--min-chars", "2", LEX, c["one"]])
+    b2 = row("beian scan, default (--min-term-chars 2), 1 thread", scan("--threads", "1", "--lexicon", LEX, c["one"]), p2)
+    b2c = row("beian scan, default, compiled lexicon, 1 thread", scan("--threads", "1", "--lexicon", c["compiled"], c["one"]), p2)
+    p1 = row("daachorse, all terms (whole process)", [PEER, "--min-chars", "1", LEX, c["one"]])
+    b1 = row("beian scan --min-term-chars 1, 1 thread", scan("--threads", "1", "--min-term-chars", "1", "--lexicon", LEX, c["one"]), p1)
+    row("beian scan --min-term-chars 1, compiled lexicon, 1 thread", scan("--threads", "1", "--min-term-chars", "1", "--lexicon", c["compiled1"], c["one"]), p1)
+    # Start-up: an empty input.
+    s_src = row("start-up: source lexicon, empty input", scan("--lexicon", LEX, c["empty"]))
+    s_bin = row("start-up: compiled lexicon, empty input", scan("--lexicon", c["compiled"], c["empty"]))
+    # Scaling on this machine.
+    t1 = row("1 file, 1 thread (compiled)", scan("--threads", "1", "--lexicon", c["compiled"], c["one"]))
+    row("1 file, 2 threads (compiled)", scan("--threads", "2", "--lexicon", c["compiled"], c["one"]), t1)
+    row("8 files, 1 thread (compiled)", scan("--threads", "1", "--lexicon", c["compiled"], c["split"]), t1)
+    row("8 files, 2 threads (compiled)", scan("--threads", "2", "--lexicon", c["compiled"], c["split"]), t1)
+    j1 = row("JSONL --field text, 1 thread (compiled)", scan("--threads", "1", "--field", "text", "--lexicon", c["compiled"], c["jsonl"]))
+    row("JSONL --field text, 2 threads (compiled)", scan("--threads", "2", "--field", "text", "--lexicon", c["compiled"], c["jsonl"]), j1)
+    g1 = row("gzip text, 1 thread (compiled)", scan("--threads", "1", "--lexicon", c["compiled"], c["gz"]))
+    row("gzip text, 2 threads (compiled)", scan("--threads", "2", "--lexicon", c["compiled"], c["gz"]), g1)
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()[:15]
+    load = open("/proc/loadavg").read().strip()
+    out = os.path.join(ROOT, "benchmarks", "results", f"scale-{now:%Y-%m-%d}.md")
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("# beian scan: whole-process ratios, start-up and scaling\n\n")
+        f.write(f"Date: {now:%Y-%m-%d %H:%M} UTC  \n")
+        f.write("Command: `bash bench/scale-bench.sh` (release build; `python3 bench/scale_bench.py`)  \n")
+        f.write(f"Machine: 2-core CI-class VM, no device lent; {platform.machine()}; load average at the end: {load} (shared with other sessions: absolute times are noisy, ratios within a run less so)\n\n")
+        f.write("```\n" + "\n".join(lscpu) + "\n```\n\n")
+        f.write(f"Corpus: the four novels + decompressed poetry corpus from `../shared/data/corpus/`: {mb:.1f} MB, {c['lines']} lines (also split into 8 files, as JSONL, and gzip). Lexicon: `../shared/data/lexicons/konsheng`. Best of {RUNS} runs, wall clock of the whole process (start, lexicon load, reading, screening, summary output).\n\n")
+        f.write("| run | seconds | MB/s | ratio | command |\n|---|---:|---:|---:|---|\n")
+        for name, t, rate, base, note, cmd, _o in rows:
+            ratio = f"{base / t:.2f}x" if base else ""
+            f.write(f"| {name} | {t:.3f} | {rate:.1f} | {ratio} | `{cmd}` |\n")
+        f.write("\nRatios: beian rows against the daachorse row above them (>1 means beian is faster: daachorse time / beian time); scaling rows against `1 file, 1 thread`; the JSONL and gzip 2-thread rows against their 1-thread row.\n\n")
+        f.write(f"Start-up: source lexicon {s_src * 1e3:.0f} ms, compiled {s_bin * 1e3:.0f} ms (whole `beian scan` on an empty input).\n\n")
+        f.write("Outputs (summary first line) for the equal-work rows:\n\n```\n")
+        for name, _t, _r, _b, _n, _c, o in rows[:6]:
+            f.write(f"{name}: {o.splitlines()[0] if o else ''}\n")
+        f.write("```\n")
+    print(f"wrote {out}")
+    print(open(out).read())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,341 @@
+//! `beian log`: verify a published register log from outside, and witness it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use beian_tlog::note::LogSigner;
+use beian_tlog::verify::{self, Fetch, Verified};
+
+/// Transparency-log tools for monitors, journalists and witnesses.
+///
+/// `verify` fetches the signed checkpoint, checks its Ed25519 signature,
+/// fetches every entry bundle and hash tile (C2SP tlog-tiles), recomputes
+/// the RFC 6962 tree and compares the root; with `--state` it also checks
+/// that the log extends the checkpoint it saw last (recomputed, and by the
+/// server's consistency proof) and then remembers the new one. It also
+/// compares the register the server publishes with the register the log
+/// commits to. Exit 0: consistent; 1: any mismatch.
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  beian log verify --url http://127.0.0.1:8080
+  beian log verify --url https://register.example --state ~/.beian-log-state.json
+  beian log verify --url http://127.0.0.1:8080 --vkey 'beian.localhost/register+1a2b3c4d+AR...'
+  beian log witness --url http://127.0.0.1:8080 --state witness.json --key witness.key --interval 60
+  beian log witness --url http://127.0.0.1:8080 --state witness.json --key witness.key --once --out cosigned.txt")]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Verify the log at URL once (exit 0: consistent, 1: mismatch).
+    Verify(VerifyArgs),
+    /// Verify on a schedule and co-sign each consistent checkpoint.
+    Witness(WitnessArgs),
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// Server base URL (the log is under <URL>/log/).
+    #[arg(long)]
+    pub url: String,
+    /// State file: the verifier key and the last checkpoint seen (JSON).
+    /// Created on first use; the new checkpoint is saved after success.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// The log's verifier key (`<name>+<hex id>+<base64>`). Default: the
+    /// key in --state, else the server's /log/vkey (trust on first use).
+    #[arg(long)]
+    pub vkey: Option<String>,
+    /// Skip comparing the published register (/api/v1/register.csv) with the log.
+    #[arg(long)]
+    pub no_register_check: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(clap::Args)]
+pub struct WitnessArgs {
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    /// The witness's signing key file (created with name --name if missing).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Witness key name (when creating the key).
+    #[arg(long, default_value = "beian-witness")]
+    pub name: String,
+    /// Seconds between checks.
+    #[arg(long, default_value_t = 60)]
+    pub interval: u64,
+    /// Check once and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Write each co-signed checkpoint here (default: <state>.cosigned, or ./cosigned-checkpoint).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct State {
+    vkey: Option<String>,
+    checkpoint: Option<String>,
+}
+
+struct Http {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Fetch for Http {
+    fn get(
+        &self,
+        path: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send {
+        let url = format!("{}/log/{path}", self.base);
+        let client = self.client.clone();
+        async move {
+            let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+            if r.status() == reqwest::StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            if !r.status().is_success() {
+                let st = r.status();
+                let body = r.text().await.unwrap_or_default();
+                return Err(format!("HTTP {st}: {}", body.chars().take(300).collect::<String>()));
+            }
+            r.bytes().await.map(|b| Some(b.to_vec())).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn read_state(path: Option<&Path>) -> anyhow::Result<State> {
+    match path {
+        Some(p) if p.exists() => {
+            let s = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_str(&s).with_context(|| format!("{}: not a log state file", p.display()))
+        }
+        _ => Ok(State::default()),
+    }
+}
+
+fn write_state(path: &Path, st: &State) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(st)? + "\n")
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// One verification; returns what it saw (the state is saved by the caller).
+async fn verify_once(a: &VerifyArgs, http: &Http) -> anyhow::Result<(Verified, String, Vec<String>)> {
+    let st = read_state(a.state.as_deref())?;
+    let vkey = match (&a.vkey, &st.vkey) {
+        (Some(k), Some(s)) if k.trim() != s.trim() => {
+            anyhow::bail!("--vkey differs from the key in the state file; refusing (a new key is a new log)")
+        }
+        (Some(k), _) => k.trim().to_string(),
+        (None, Some(s)) => s.clone(),
+        (None, None) => {
+            let b = http
+                .get("vkey")
+                .await
+                .map_err(|e| anyhow::anyhow!("fetching {}/log/vkey: {e}", http.base))?
+                .ok_or_else(|| anyhow::anyhow!("{}/log/vkey: not found", http.base))?;
+            String::from_utf8(b).context("vkey is not UTF-8")?.trim().to_string()
+        }
+    };
+    let v = verify::verify_log(http, &vkey, st.checkpoint.as_deref()).await?;
+    let mut problems = Vec::new();
+    if !a.no_register_check {
+        problems = register_check(http, &v).await?;
+    }
+    Ok((v, vkey, problems))
+}
+
+/// Compares the published register (CSV export) with the register rows the
+/// log commits to (latest state of each, active ones).
+async fn register_check(http: &Http, v: &Verified) -> anyhow::Result<Vec<String>> {
+    let mut want: BTreeMap<String, [String; 5]> = BTreeMap::new();
+    for e in &v.entries {
+        let Ok(j) = serde_json::from_slice::<serde_json::Value>(e) else {
+            continue;
+        };
+        for s in j["state"].as_array().into_iter().flatten() {
+            if s["table"] != "register" {
+                continue;
+            }
+            let r = &s["row"];
+            let key = s["key"].as_str().unwrap_or_default().to_string();
+            if r["status"] == "active" {
+                let f = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                want.insert(key, [f("name"), f("provider"), f("kind"), f("province"), f("date")]);
+            } else {
+                want.remove(&key);
+            }
+        }
+    }
+    let url = format!("{}/api/v1/register.csv", http.base);
+    let r = http.client.get(&url).send().await.with_context(|| format!("fetching {url}"))?;
+    anyhow::ensure!(r.status().is_success(), "{url}: HTTP {}", r.status());
+    let body = r.bytes().await?;
+    let body = body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&body);
+    let mut rd = csv::Reader::from_reader(body);
+    // CSV cells that would start a formula are served with a leading "'".
+    let clean = |s: &str| -> String {
+        match s.strip_prefix('\'') {
+            Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
+            _ => s.to_string(),
+        }
+    };
+    let mut got: BTreeMap<String, [String; 5]> = BTreeMap::new();
+    for rec in rd.records() {
+        let rec = rec.context("register.csv")?;
+        let c = |i: usize| clean(rec.get(i).unwrap_or_default());
+        got.insert(c(2), [c(0), c(1), c(3), c(4), c(5)]);
+    }
+    let mut problems = Vec::new();
+    for (k, w) in &want {
+        match got.get(k) {
+            None => problems.push(format!("register entry {k} is in the log but not published")),
+            Some(g) if g != w => problems.push(format!("register entry {k}: published {g:?}, the log says {w:?}")),
+            _ => {}
+        }
+    }
+    for k in got.keys() {
+        if !want.contains_key(k) {
+            problems.push(format!("register entry {k} is published but not in the log"));
+        }
+    }
+    Ok(problems)
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    // rustls needs a process-wide crypto provider; an error only means one is set.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .context("building the HTTP client")
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        match args.command {
+            Command::Verify(a) => {
+                let http = Http {
+                    client: client()?,
+                    base: a.url.trim_end_matches('/').to_string(),
+                };
+                Ok(report(&a, verify_once(&a, &http).await, None))
+            }
+            Command::Witness(w) => {
+                let http = Http {
+                    client: client()?,
+                    base: w.verify.url.trim_end_matches('/').to_string(),
+                };
+                let key = LogSigner::load_or_create(&w.key, &w.name)
+                    .with_context(|| format!("witness key {}", w.key.display()))?;
+                let out = w.out.clone().unwrap_or_else(|| match &w.verify.state {
+                    Some(s) => s.with_extension("cosigned"),
+                    None => PathBuf::from("cosigned-checkpoint"),
+                });
+                loop {
+                    let code = report(&w.verify, verify_once(&w.verify, &http).await, Some((&key, &out)));
+                    if w.once || code != ExitCode::SUCCESS {
+                        return Ok(code);
+                    }
+                    tokio::time::sleep(Duration::from_secs(w.interval.max(1))).await;
+                }
+            }
+        }
+    })
+}
+
+/// Prints the outcome, saves state (and a cosignature) on success.
+fn report(
+    a: &VerifyArgs,
+    res: anyhow::Result<(Verified, String, Vec<String>)>,
+    witness: Option<(&LogSigner, &PathBuf)>,
+) -> ExitCode {
+    let out = |ok: bool, j: serde_json::Value, text: String| {
+        if a.format == Format::Json {
+            println!("{j}");
+        } else if ok {
+            println!("{text}");
+        } else {
+            eprintln!("{text}");
+        }
+    };
+    match res {
+        Err(e) => {
+            out(false, serde_json::json!({"ok": false, "error": format!("{e:#}")}), format!("log verification FAILED: {e:#}"));
+            ExitCode::from(1)
+        }
+        Ok((_, _, problems)) if !problems.is_empty() => {
+            let mut t = format!("log verification FAILED: the published register differs from the log ({} differences)", problems.len());
+            for p in problems.iter().take(20) {
+                t.push_str(&format!("\n  {p}"));
+            }
+            out(false, serde_json::json!({"ok": false, "error": "register differs from the log", "problems": problems}), t);
+            ExitCode::from(1)
+        }
+        Ok((v, vkey, _)) => {
+            let mut cosigned = None;
+            if let Some((k, path)) = witness {
+                match k.cosign(&v.note) {
+                    Ok(n) => {
+                        if let Err(e) = std::fs::write(path, &n) {
+                            out(false, serde_json::json!({"ok": false, "error": e.to_string()}), format!("writing {}: {e}", path.display()));
+                            return ExitCode::from(1);
+                        }
+                        cosigned = Some(path.display().to_string());
+                    }
+                    Err(e) => {
+                        out(false, serde_json::json!({"ok": false, "error": e.to_string()}), format!("co-signing: {e}"));
+                        return ExitCode::from(1);
+                    }
+                }
+            }
+            if let Some(p) = &a.state {
+                let st = State {
+                    vkey: Some(vkey.clone()),
+                    checkpoint: Some(v.note.clone()),
+                };
+                if let Err(e) = write_state(p, &st) {
+                    out(false, serde_json::json!({"ok": false, "error": format!("{e:#}")}), format!("{e:#}"));
+                    return ExitCode::from(1);
+                }
+            }
+            let root = base64_root(&v.checkpoint.root);
+            out(
+                true,
+                serde_json::json!({"ok": true, "origin": v.checkpoint.origin, "size": v.checkpoint.size, "root": root,
+                    "tiles_checked": v.tiles_checked, "vkey": vkey, "cosigned": cosigned}),
+                format!(
+                    "log consistent: {} entries, root {root}, {} tiles checked, signed by {}{}",
+                    v.checkpoint.size,
+                    v.tiles_checked,
+                    v.checkpoint.origin,
+                    cosigned.map(|c| format!("; co-signed checkpoint written to {c}")).unwrap_or_default()
+                ),
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn base64_root(h: &beian_tlog::Hash) -> String {
+    verify::encode_proof(std::slice::from_ref(h)).remove(0)
+}

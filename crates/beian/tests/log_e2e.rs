@@ -1,0 +1,590 @@
+//! The transparency log end to end: a registry with every kind of entry,
+//! `beian serve` over real HTTP on loopback, an independent verifier (our
+//! own code here: manual note parsing, Ed25519 via ed25519-dalek, RFC 6962
+//! via ct-merkle; none of beian-tlog) of the tiles, the root and the
+//! signature, inclusion proofs of every entry kind, a consistency proof
+//! across an approval, `beian log verify` and `beian audit verify`; then
+//! the database is tampered with in many ways and both must fail each time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use beian_registry::*;
+use ct_merkle::mem_backed_tree::MemoryBackedTree;
+use ct_merkle::{ConsistencyProof, InclusionProof, RootHash};
+use serde_json::{Value, json};
+use sha2_011::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_beian");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/registry");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[String]) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("BEIAN_LOG_KEY")
+        .env_remove("BEIAN_LOG_KEY_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn beian serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        assert!(Instant::now() < deadline, "server did not start");
+        match lines.next() {
+            Some(Ok(l)) => {
+                if let Some(rest) = l.split("listening on http://").nth(1) {
+                    break rest.split_whitespace().next().unwrap().to_string();
+                }
+            }
+            _ => panic!("server exited before listening"),
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap();
+        let st = r.status().as_u16();
+        (st, r.bytes().await.unwrap().to_vec())
+    })
+}
+
+fn post(base: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let st = r.status().as_u16();
+        let b = r.bytes().await.unwrap();
+        (st, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    })
+}
+
+fn ok_json(base: &str, path: &str) -> Value {
+    let (st, b) = get(base, path);
+    assert_eq!(st, 200, "{path}: {}", String::from_utf8_lossy(&b));
+    serde_json::from_slice(&b).unwrap()
+}
+
+// ------------------------------------------------------------------ independent verifier
+
+fn sha(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Checks the signed note with the verifier key by hand (C2SP signed-note):
+/// returns (origin, size, root).
+fn check_note(note: &str, vkey: &str) -> (String, u64, [u8; 32]) {
+    let mut vk = vkey.trim().splitn(3, '+');
+    let (name, id_hex, key_b64) = (vk.next().unwrap(), vk.next().unwrap(), vk.next().unwrap());
+    let key = B64.decode(key_b64).unwrap();
+    assert_eq!(key.len(), 33);
+    assert_eq!(key[0], 1, "Ed25519 type byte");
+    let id = sha(&[name.as_bytes(), b"\n", &key]);
+    assert_eq!(hex4(&id[..4]), id_hex, "key id = SHA-256(name || \\n || 0x01 || key)[:4]");
+    let (text, sigs) = note.split_once("\n\n").expect("blank line before signatures");
+    let text = format!("{text}\n");
+    let pk = ed25519_dalek::VerifyingKey::from_bytes(&key[1..].try_into().unwrap()).unwrap();
+    let mut verified = false;
+    for line in sigs.lines() {
+        let rest = line.strip_prefix("\u{2014} ").expect("signature line");
+        let (n, b) = rest.split_once(' ').unwrap();
+        let raw = B64.decode(b).unwrap();
+        if n == name && raw[..4] == id[..4] {
+            let sig = ed25519_dalek::Signature::from_slice(&raw[4..]).unwrap();
+            pk.verify_strict(text.as_bytes(), &sig).expect("signature verifies");
+            verified = true;
+        }
+    }
+    assert!(verified, "no signature by the log key");
+    let mut l = text.lines();
+    let origin = l.next().unwrap().to_string();
+    assert_eq!(origin, name);
+    let size: u64 = l.next().unwrap().parse().unwrap();
+    let root: [u8; 32] = B64.decode(l.next().unwrap()).unwrap().try_into().unwrap();
+    (origin, size, root)
+}
+
+fn hex4(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn idx_path(mut n: u64) -> String {
+    let mut s = format!("{:03}", n % 1000);
+    while n >= 1000 {
+        n /= 1000;
+        s = format!("x{:03}/{s}", n % 1000);
+    }
+    s
+}
+
+struct Seen {
+    vkey: String,
+    size: u64,
+    root: [u8; 32],
+    entries: Vec<Vec<u8>>,
+}
+
+/// Fetches and checks the whole log without beian-tlog.
+fn independent(base: &str) -> Seen {
+    let (st, vkey) = get(base, "/log/vkey");
+    assert_eq!(st, 200);
+    let vkey = String::from_utf8(vkey).unwrap().trim().to_string();
+    let (st, note) = get(base, "/log/checkpoint");
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&note));
+    let (_, size, root) = check_note(&String::from_utf8(note).unwrap(), &vkey);
+    let mut entries = Vec::new();
+    for i in 0..size.div_ceil(256) {
+        let w = (size - i * 256).min(256);
+        let p = if w == 256 { String::new() } else { format!(".p/{w}") };
+        let (st, b) = get(base, &format!("/log/tile/entries/{}{p}", idx_path(i)));
+        assert_eq!(st, 200);
+        let mut b = b.as_slice();
+        while !b.is_empty() {
+            let len = u16::from_be_bytes([b[0], b[1]]) as usize;
+            entries.push(b[2..2 + len].to_vec());
+            b = &b[2 + len..];
+        }
+    }
+    assert_eq!(entries.len() as u64, size);
+    let mut t: MemoryBackedTree<Sha256, Vec<u8>> = MemoryBackedTree::new();
+    for e in &entries {
+        t.push(e.clone());
+    }
+    assert_eq!(t.root().as_bytes().as_slice(), root.as_slice(), "root recomputed with ct-merkle");
+    // level-0 tiles: leaf hashes; level-1 tiles: roots of 256-leaf subtrees
+    let leaves: Vec<[u8; 32]> = entries.iter().map(|e| sha(&[&[0u8], e])).collect();
+    for i in 0..size.div_ceil(256) {
+        let w = (size - i * 256).min(256);
+        let p = if w == 256 { String::new() } else { format!(".p/{w}") };
+        let (st, b) = get(base, &format!("/log/tile/0/{}{p}", idx_path(i)));
+        assert_eq!(st, 200);
+        let want: Vec<u8> = leaves[(i * 256) as usize..(i * 256 + w) as usize].concat();
+        assert_eq!(b, want, "tile 0/{i}");
+    }
+    if size >= 256 {
+        let w = size / 256;
+        let p = if w == 256 { String::new() } else { format!(".p/{}", w.min(255)) };
+        let (st, b) = get(base, &format!("/log/tile/1/000{p}"));
+        assert_eq!(st, 200);
+        for j in 0..w.min(255) as usize {
+            let mut sub: MemoryBackedTree<Sha256, Vec<u8>> = MemoryBackedTree::new();
+            for e in &entries[j * 256..(j + 1) * 256] {
+                sub.push(e.clone());
+            }
+            assert_eq!(&b[j * 32..(j + 1) * 32], sub.root().as_bytes().as_slice(), "tile 1/000 hash {j}");
+        }
+    }
+    // a tile beyond the tree is 404, a malformed path 400
+    assert_eq!(get(base, &format!("/log/tile/0/{}", idx_path(size / 256 + 5))).0, 404);
+    assert_eq!(get(base, "/log/tile/0/1234").0, 400);
+    Seen {
+        vkey,
+        size,
+        root,
+        entries,
+    }
+}
+
+fn decode_proof(v: &Value) -> Vec<u8> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| B64.decode(h.as_str().unwrap()).unwrap())
+        .collect()
+}
+
+fn check_inclusion(seen: &Seen, index: u64, proof: &Value) {
+    let root = RootHash::<Sha256>::new(seen.root.into(), seen.size);
+    let p = InclusionProof::<Sha256>::from_bytes(decode_proof(proof));
+    root.verify_inclusion(&seen.entries[index as usize], index, &p)
+        .unwrap_or_else(|e| panic!("inclusion of {index}: {e:?}"));
+}
+
+// ------------------------------------------------------------------ the registry
+
+struct World {
+    national_token: String,
+    pending: i64,
+    numbers: BTreeMap<&'static str, String>,
+}
+
+fn nu(name: &str, role: Role, org: Option<i64>, prov: Option<&str>) -> NewUser {
+    NewUser {
+        username: name.into(),
+        password: "correct horse battery staple 9".into(),
+        role,
+        org_id: org,
+        province: prov.map(str::to_string),
+    }
+}
+
+async fn filing_to(s: &Store, u: &BTreeMap<&str, User>, service: i64, name: &str, steps: &[(&str, Action)]) -> Filing {
+    let f = s
+        .create_filing(
+            &u["editor"],
+            NewFiling {
+                kind: FilingKind::GenaiFiling,
+                name: name.into(),
+                name_latin: None,
+                service_id: Some(service),
+                province: None,
+                form: json!({}),
+                org_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let kb = beian_kb::Kb::embedded().unwrap();
+    for (kind, fname, ct, bytes) in precheck::fixtures::complete(&kb, FilingKind::GenaiFiling) {
+        s.add_attachment(&u["editor"], f.id, kind, &fname, &ct, &bytes).await.unwrap();
+    }
+    for (who, a) in steps {
+        s.act(&u[*who], f.id, *a, Some("ok".into())).await.unwrap();
+    }
+    s.get_filing(Some(&u["auditor"]), f.id).await.unwrap()
+}
+
+async fn build_world(s: &Store) -> World {
+    let national = s.create_user(None, nu("national", Role::NationalReviewer, None, None)).await.unwrap();
+    let org = s
+        .create_organisation(
+            Some(&national),
+            NewOrganisation {
+                uscc: uscc::complete("91110108MA01ABCDE").unwrap(),
+                name: "北京甲科技有限公司".into(),
+                kind: OrgKind::Provider,
+                province: "北京市".into(),
+                division_code: None,
+                legal_representative: "张三".into(),
+                security_officer: "李四".into(),
+                assessment_lead: "王五".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut u: BTreeMap<&str, User> = BTreeMap::new();
+    u.insert("national", national.clone());
+    for (k, role, o, p) in [
+        ("editor", Role::ProviderEditor, Some(org.id), None),
+        ("admin", Role::ProviderAdmin, Some(org.id), None),
+        ("rev", Role::ProvincialReviewer, None, Some("北京市")),
+        ("auditor", Role::Auditor, None, None),
+    ] {
+        u.insert(k, s.create_user(Some(&national), nu(k, role, o, p)).await.unwrap());
+    }
+    let service = s
+        .create_service(&u["editor"], NewService { name: "甲助手".into(), profile: json!({"name": "甲助手", "public_facing": true, "generative": true, "public_opinion_attributes": true, "model_source": "self-developed"}), launched_on: Some("2025-01-02".into()), stopped_on: None, org_id: None })
+        .await
+        .unwrap();
+    // imported
+    let p = import::parse_file(Path::new(&format!("{DATA}/genai-2025-03.csv"))).unwrap();
+    let sum = s.import(&p, "test").await.unwrap();
+    assert!(sum.inserted > 30);
+    let approve = [
+        ("editor", Action::Submit),
+        ("rev", Action::StartReview),
+        ("rev", Action::Approve),
+        ("national", Action::Approve),
+    ];
+    // approved, then changed
+    let f1 = filing_to(s, &u, service.id, "甲大模型", &approve).await;
+    let changed = f1.number.clone().unwrap();
+    let c = s.create_change(&u["editor"], f1.id, FilingPatch { name: Some("甲大模型二代".into()), ..Default::default() }).await.unwrap();
+    let kb = beian_kb::Kb::embedded().unwrap();
+    for (kind, fname, ct, bytes) in precheck::fixtures::complete(&kb, FilingKind::GenaiFiling) {
+        s.add_attachment(&u["editor"], c.id, kind, &fname, &ct, &bytes).await.unwrap();
+    }
+    for (who, a) in approve {
+        s.act(&u[who], c.id, a, Some("ok".into())).await.unwrap();
+    }
+    // approved, then cancelled
+    let f2 = filing_to(s, &u, service.id, "甲画图", &approve).await;
+    let cancelled = f2.number.clone().unwrap();
+    s.act(&u["admin"], f2.id, Action::Cancel, Some("停止服务".into())).await.unwrap();
+    // approved and left
+    let f3 = filing_to(s, &u, service.id, "甲写作", &approve).await;
+    // waiting for the national reviewer (approved over HTTP later)
+    let f4 = filing_to(s, &u, service.id, "甲翻译", &approve[..3]).await;
+    // a sign-in, a restricted read
+    s.login("auditor", "correct horse battery staple 9").await.unwrap();
+    s.get_filing(Some(&u["auditor"]), f4.id).await.unwrap();
+    let token = s.create_api_token(&u["national"], "e2e").await.unwrap();
+    let mut numbers = BTreeMap::new();
+    numbers.insert("imported", p.records[0].filing_number.clone());
+    numbers.insert("changed", changed);
+    numbers.insert("cancelled", cancelled);
+    numbers.insert("approved", f3.number.unwrap());
+    World {
+        national_token: token,
+        pending: f4.id,
+        numbers,
+    }
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("BEIAN_LOG_KEY")
+        .env_remove("BEIAN_LOG_KEY_FILE")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Ways to tamper with the database (SQLite dialect); each must be caught.
+fn tampers() -> Vec<(&'static str, String)> {
+    let zeros = "0".repeat(64);
+    vec![
+        ("wipe the audit log and the log", format!("DROP TRIGGER audit_log_no_delete; DROP TRIGGER log_entries_no_delete; DELETE FROM audit_log; DELETE FROM log_entries; DELETE FROM log_checkpoint; UPDATE audit_head SET seq = 0, hash = '{zeros}';")),
+        ("delete the tail and update the head", "DROP TRIGGER audit_log_no_delete; DROP TRIGGER log_entries_no_delete; DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log); UPDATE audit_head SET seq = (SELECT MAX(seq) FROM audit_log), hash = (SELECT hash FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)); DELETE FROM log_entries WHERE idx = (SELECT MAX(idx) FROM log_entries);".into()),
+        ("delete the tail of the log only", "DROP TRIGGER log_entries_no_delete; DELETE FROM log_entries WHERE idx = (SELECT MAX(idx) FROM log_entries);".into()),
+        ("edit an audit entry", "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'user:1:someone-else' WHERE seq = 3;".into()),
+        ("edit a log entry", "DROP TRIGGER log_entries_no_update; UPDATE log_entries SET data = replace(data, '北京', '上海') WHERE idx = (SELECT MIN(idx) FROM log_entries WHERE data LIKE '%北京%');".into()),
+        ("edit a register entry", "UPDATE register SET name = name || '（改）' WHERE id = (SELECT MIN(id) FROM register);".into()),
+        ("delete a register entry", "DELETE FROM register WHERE id = (SELECT MAX(id) FROM register);".into()),
+        ("insert a register entry", "INSERT INTO register (filing_number, kind, name, provider, province, date, role, product, purpose, remark, status, source, filing_id) VALUES ('Beijing-Fake-202501010001', 'genai-filing', '伪造模型', '伪造公司', '北京市', '2025-01-01', '', '', '', '', 'active', 'import:x:1', NULL);".into()),
+        ("uncancel a register entry", "UPDATE register SET status = 'active', remark = '' WHERE status = 'cancelled';".into()),
+        ("forge a filing status", "UPDATE filings SET status = 'returned' WHERE id = (SELECT MAX(id) FROM filings WHERE status = 'approved');".into()),
+        ("forge a filing number", "UPDATE filings SET number = 'Beijing-Forged-202501010009' WHERE id = (SELECT MIN(id) FROM filings WHERE number IS NOT NULL);".into()),
+        ("delete an issued number", "DELETE FROM issued_numbers WHERE number = (SELECT MIN(number) FROM issued_numbers);".into()),
+        ("raise a user's role", "UPDATE users SET role = 'national-reviewer' WHERE username = 'editor';".into()),
+        ("change a password hash", "UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'national') WHERE username = 'auditor';".into()),
+        ("insert a user", "INSERT INTO users (username, password_hash, role, org_id, province, created_at) VALUES ('mallory', 'x', 'national-reviewer', NULL, NULL, '2025-01-01T00:00:00Z');".into()),
+        ("delete a user", "DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE username = 'auditor'); DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'auditor'); DELETE FROM users WHERE username = 'auditor';".into()),
+        ("edit an organisation", "UPDATE organisations SET province = '上海市';".into()),
+        ("delete the signed checkpoint in the database", "DELETE FROM log_checkpoint;".into()),
+    ]
+}
+
+/// Rewrites the audit chain after editing entry 2 (valid hashes, new head)
+/// and the matching log entry: a re-chain by someone who can write the
+/// database but has no log key.
+async fn rechain(url: &str) {
+    let s = Store::open(url).await.unwrap();
+    s.raw_execute("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS log_entries_no_update;").await.unwrap();
+    s.raw_execute("UPDATE audit_log SET actor = 'user:9:ghost' WHERE seq = 2;").await.unwrap();
+    let entries = s.audit_entries(None, 0, i64::MAX).await.unwrap();
+    let mut prev = audit::GENESIS.to_string();
+    for e in &entries {
+        let h = audit::entry_hash(&prev, e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.detail);
+        s.raw_execute(&format!("UPDATE audit_log SET prev_hash = '{prev}', hash = '{h}' WHERE seq = {}", e.seq)).await.unwrap();
+        prev = h;
+    }
+    s.raw_execute(&format!("UPDATE audit_head SET hash = '{prev}'")).await.unwrap();
+    s.raw_execute("UPDATE log_entries SET data = replace(data, '\"actor\":\"user:1:national\"', '\"actor\":\"user:9:ghost\"') WHERE idx = 1;").await.unwrap();
+    assert!(s.audit_verify().await.unwrap().is_ok(), "the chain itself is valid after a re-chain");
+    s.close().await;
+}
+
+#[test]
+fn log_end_to_end_and_tampering_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let world = rt.block_on(async {
+        let s = Store::open_data_dir(&dir).await.unwrap();
+        let w = build_world(&s).await;
+        s.close().await;
+        w
+    });
+    drop(rt);
+    let dir_s = dir.display().to_string();
+    let srv = spawn(&["--data-dir".into(), dir_s.clone()]);
+
+    // independent verification of tiles, root and signature
+    let seen = independent(&srv.base);
+    assert!(seen.size > 60, "{}", seen.size);
+    assert!(std::fs::read_to_string(dir.join("log-key")).unwrap().starts_with("PRIVATE+KEY+"));
+    // an inclusion proof for every entry kind
+    let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, e) in seen.entries.iter().enumerate() {
+        let v: Value = serde_json::from_slice(e).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap().as_bytes(), e.as_slice(), "canonical JSON");
+        let k = format!("{}:{}", v["kind"].as_str().unwrap(), v["action"].as_str().unwrap_or(""));
+        kinds.entry(k).or_insert(i as u64);
+    }
+    for needed in ["audit:filing.approve", "audit:filing.cancel", "audit:filing.submit", "audit:user.create", "audit:session.login", "audit:filing.read", "audit:register.import", "register.import:", "audit:organisation.create"] {
+        assert!(kinds.contains_key(needed), "no {needed} entry: {:?}", kinds.keys());
+    }
+    for (k, i) in &kinds {
+        let p = ok_json(&srv.base, &format!("/log/inclusion?index={i}"));
+        assert_eq!(p["tree_size"], seen.size, "{k}");
+        check_inclusion(&seen, *i, &p["proof"]);
+    }
+    // register entries: imported, approved, changed, cancelled
+    for (what, n) in &world.numbers {
+        let p = ok_json(&srv.base, &format!("/api/v1/register/{}/proof", percent(n)));
+        let idx = p["index"].as_u64().unwrap();
+        assert_eq!(p["entry"].as_str().unwrap().as_bytes(), seen.entries[idx as usize].as_slice());
+        check_inclusion(&seen, idx, &p["inclusion_proof"]);
+        let (_, size, root) = check_note(p["checkpoint"].as_str().unwrap(), &seen.vkey);
+        assert_eq!((size, root), (seen.size, seen.root));
+        let e: Value = serde_json::from_str(p["entry"].as_str().unwrap()).unwrap();
+        let row = e["state"].as_array().unwrap().iter().find(|s| s["table"] == "register" && s["key"] == n.as_str()).unwrap();
+        match *what {
+            "cancelled" => assert_eq!(row["row"]["status"], "cancelled"),
+            "changed" => assert_eq!(row["row"]["name"], "甲大模型二代"),
+            _ => assert_eq!(row["row"]["status"], "active"),
+        }
+    }
+    assert_eq!(get(&srv.base, "/api/v1/register/NO-SUCH-NUMBER/proof").0, 404);
+
+    // log verify, remembering the checkpoint
+    let state = tmp.path().join("state.json");
+    let state_s = state.display().to_string();
+    let (ok, out) = run(&["log", "verify", "--url", &srv.base, "--state", &state_s]);
+    assert!(ok, "{out}");
+
+    // consistency across an approval
+    let (st, v) = post(&srv.base, &format!("/api/v1/filings/{}/actions", world.pending), &world.national_token, json!({"action": "approve"}));
+    assert_eq!(st, 200, "{v}");
+    let after = independent(&srv.base);
+    assert!(after.size > seen.size);
+    let c = ok_json(&srv.base, &format!("/log/consistency?from={}&to={}", seen.size, after.size));
+    let old = RootHash::<Sha256>::new(seen.root.into(), seen.size);
+    let new = RootHash::<Sha256>::new(after.root.into(), after.size);
+    new.verify_consistency(&old, &ConsistencyProof::try_from_bytes(decode_proof(&c["proof"])).unwrap())
+        .expect("consistency proof across the approval");
+    assert_eq!(after.entries[..seen.size as usize], seen.entries[..]);
+    assert_eq!(get(&srv.base, &format!("/log/consistency?from={}&to={}", after.size, after.size + 10)).0, 400);
+    let (ok, out) = run(&["log", "verify", "--url", &srv.base, "--state", &state_s]);
+    assert!(ok, "{out}");
+    // a witness co-signs
+    let wkey = tmp.path().join("witness.key").display().to_string();
+    let wout = tmp.path().join("cosigned.txt");
+    let (ok, out) = run(&["log", "witness", "--url", &srv.base, "--state", &tmp.path().join("w.json").display().to_string(), "--key", &wkey, "--once", "--out", &wout.display().to_string()]);
+    assert!(ok, "{out}");
+    let co = std::fs::read_to_string(&wout).unwrap();
+    assert_eq!(co.matches("\n\u{2014} ").count(), 2, "{co}");
+    check_note(&co, &after.vkey);
+    drop(srv);
+
+    let (ok, out) = run(&["audit", "verify", "--data-dir", &dir_s]);
+    assert!(ok, "{out}");
+    let pristine = tmp.path().join("pristine");
+    copy_dir(&dir, &pristine);
+
+    // tampering: each on a fresh copy; audit verify and log verify must fail
+    let mut cases: Vec<(String, Box<dyn Fn(&Path)>)> = Vec::new();
+    for (name, sql) in tampers() {
+        cases.push((name.to_string(), Box::new(move |d: &Path| {
+            let url = format!("sqlite://{}", d.join("beian.db").display());
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let s = Store::open(&url).await.unwrap();
+                s.raw_execute(&sql).await.unwrap();
+                s.close().await;
+            });
+        })));
+    }
+    cases.push(("re-chain the audit log and the log entry".into(), Box::new(|d: &Path| {
+        let url = format!("sqlite://{}", d.join("beian.db").display());
+        tokio::runtime::Runtime::new().unwrap().block_on(rechain(&url));
+    })));
+    cases.push(("delete both checkpoints".into(), Box::new(|d: &Path| {
+        std::fs::remove_file(d.join("log-checkpoint")).unwrap();
+        let url = format!("sqlite://{}", d.join("beian.db").display());
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let s = Store::open(&url).await.unwrap();
+            s.raw_execute("DELETE FROM log_checkpoint").await.unwrap();
+            s.close().await;
+        });
+    })));
+    for (i, (name, tamper)) in cases.iter().enumerate() {
+        let d = tmp.path().join(format!("t{i}"));
+        copy_dir(&pristine, &d);
+        tamper(&d);
+        let ds = d.display().to_string();
+        let (ok, out) = run(&["audit", "verify", "--data-dir", &ds]);
+        assert!(!ok, "audit verify passed after: {name}\n{out}");
+        let srv = spawn(&["--data-dir".into(), ds.clone()]);
+        let st = tmp.path().join(format!("st{i}.json"));
+        std::fs::copy(&state, &st).unwrap();
+        let (ok, out) = run(&["log", "verify", "--url", &srv.base, "--state", &st.display().to_string()]);
+        assert!(!ok, "log verify passed after: {name}\n{out}");
+        drop(srv);
+        // a second look after the restart: still broken
+        let (ok, out) = run(&["audit", "verify", "--data-dir", &ds]);
+        assert!(!ok, "audit verify passed after a restart, after: {name}\n{out}");
+        eprintln!("caught: {name}");
+    }
+}
+
+fn percent(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}

@@ -1,0 +1,151 @@
+//! `beian scan` on awkward inputs and with compiled lexicons, as a user runs
+//! it: missing inputs, invalid UTF-8, very long records, `beian lexicon
+//! compile`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("beian-scan-inputs-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn beian(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_beian"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_missing_input_is_reported_once_and_the_rest_is_scanned() {
+    let d = dir("missing");
+    let lex = d.join("lex.txt");
+    std::fs::write(&lex, "违禁品\n").unwrap();
+    let ok = d.join("ok.txt");
+    std::fs::write(&ok, "有违禁品\n").unwrap();
+    let missing = d.join("missing.txt");
+    let out = beian(&["scan", "--quiet", "--lexicon", s(&lex), s(&missing), s(&ok)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("违禁品"));
+    assert_eq!(stderr.matches("missing.txt").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}
+
+#[test]
+fn invalid_utf8_warns_once_per_input_with_offsets_into_the_original_bytes() {
+    let d = dir("utf8");
+    let lex = d.join("lex.txt");
+    std::fs::write(&lex, "违禁品\n").unwrap();
+    let input = d.join("in.txt");
+    let mut bytes = b"a\xffb ".to_vec();
+    bytes.extend_from_slice("违禁品\n".as_bytes());
+    bytes.extend_from_slice(b"x\xfe ");
+    bytes.extend_from_slice("违禁品\n".as_bytes());
+    std::fs::write(&input, &bytes).unwrap();
+    let out = beian(&["scan", "--quiet", "--lexicon", s(&lex), s(&input)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "a warning is not an error: {stderr}");
+    assert_eq!(stderr.matches("invalid UTF-8").count(), 1, "{stderr}");
+    assert!(stderr.contains("at byte 1"), "{stderr}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    // Offsets into the original line bytes.
+    let starts = [0usize, 14];
+    for (l, base) in lines.iter().zip(starts) {
+        let (a, b) = (l["start"].as_u64().unwrap() as usize, l["end"].as_u64().unwrap() as usize);
+        assert_eq!(&bytes[base + a..base + b], "违禁品".as_bytes(), "{l}");
+    }
+}
+
+#[test]
+fn a_long_record_is_screened_in_windows() {
+    let d = dir("long");
+    let lex = d.join("lex.txt");
+    std::fs::write(&lex, "违禁品\n").unwrap();
+    let input = d.join("in.txt");
+    let mut line = String::new();
+    for i in 0..3000 {
+        line.push_str(if i % 100 == 99 { "违禁品" } else { "普通文字普通文字" });
+    }
+    std::fs::write(&input, format!("{line}\n")).unwrap();
+    let whole = beian(&["scan", "--quiet", "--lexicon", s(&lex), s(&input)]);
+    let windowed = beian(&[
+        "scan",
+        "--quiet",
+        "--max-record-bytes",
+        "4096",
+        "--lexicon",
+        s(&lex),
+        s(&input),
+    ]);
+    assert!(whole.status.success() && windowed.status.success());
+    assert_eq!(String::from_utf8_lossy(&whole.stdout).lines().count(), 30);
+    assert_eq!(whole.stdout, windowed.stdout);
+}
+
+#[test]
+fn a_compiled_lexicon_scans_like_its_sources() {
+    let d = dir("compiled");
+    let konsheng = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/lexicons/konsheng");
+    let novels = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/corpus/four-classic-novels");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(novels)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let input = d.join("in.txt");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let mut lines: Vec<&str> = text.lines().take(800).collect();
+    lines.extend(["他们在练 法.輪.功 吗，电话 13812345678", "fa轮功 和 法lun功"]);
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let allow = d.join("allow.txt");
+    std::fs::write(&allow, "一个\n").unwrap();
+    let bin = d.join("k.bin");
+    let out = beian(&[
+        "lexicon",
+        "compile",
+        konsheng,
+        "--allow",
+        s(&allow),
+        "--min-term-chars",
+        "1",
+        "-o",
+        s(&bin),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let source = beian(&[
+        "scan", "--quiet", "--lexicon", konsheng, "--allow", s(&allow), "--min-term-chars", "1",
+        s(&input),
+    ]);
+    let compiled = beian(&["scan", "--quiet", "--lexicon", s(&bin), "--min-term-chars", "1", s(&input)]);
+    assert!(source.status.success() && compiled.status.success());
+    assert!(source.stdout.len() > 1000);
+    assert_eq!(source.stdout, compiled.stdout);
+    // Other matching flags than compiled with: a clear error, exit 2.
+    let bad = beian(&["scan", "--quiet", "--lexicon", s(&bin), s(&input)]);
+    assert_eq!(bad.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(e.contains("other matching options") && e.contains("k.bin"), "{e}");
+    // A damaged file.
+    let mut b = std::fs::read(&bin).unwrap();
+    let n = b.len();
+    b[n - 5] ^= 1;
+    std::fs::write(&bin, &b).unwrap();
+    let bad = beian(&["scan", "--quiet", "--lexicon", s(&bin), "--min-term-chars", "1", s(&input)]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("damaged"));
+}

@@ -1,0 +1,155 @@
+//! Features: the screening engine's character folding, then hashed
+//! character n-grams.
+
+use beian_screen::{CharMap, Options};
+use serde::{Deserialize, Serialize};
+
+use crate::JudgeError;
+
+/// How text becomes features; stored in the model header so that a model
+/// is always applied with the settings it was trained with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureSettings {
+    /// Shortest character n-gram.
+    pub ngram_min: u8,
+    /// Longest character n-gram (at most 3).
+    pub ngram_max: u8,
+    /// The hashed feature space has `2^bucket_bits` buckets.
+    pub bucket_bits: u8,
+    /// Full-width and compatibility forms folded (NFKC per character).
+    pub width: bool,
+    /// Letters lower-cased.
+    pub case: bool,
+    /// Traditional characters folded to simplified (OpenCC TSCharacters).
+    pub traditional: bool,
+    /// The n-gram hash (`mix64-v1`: characters packed 21 bits each, two
+    /// multiply-xorshift rounds, the top bits).
+    pub hash: String,
+}
+
+impl Default for FeatureSettings {
+    fn default() -> Self {
+        FeatureSettings {
+            ngram_min: 1,
+            ngram_max: 3,
+            bucket_bits: 18,
+            width: true,
+            case: true,
+            traditional: true,
+            hash: HASH.to_owned(),
+        }
+    }
+}
+
+pub(crate) const HASH: &str = "mix64-v1";
+
+/// Turns text into hashed n-gram buckets.
+#[derive(Debug, Clone)]
+pub struct Featurizer {
+    map: CharMap,
+    settings: FeatureSettings,
+    shift: u32,
+}
+
+#[inline(always)]
+fn mix(x: u64) -> u64 {
+    let x = (x ^ (x >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x ^ (x >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+}
+
+/// Per-order salts: a unigram and a bigram never share a key.
+const SALT: [u64; 4] = [
+    0,
+    0x5851_F42D_4C95_7F2D,
+    0x1405_7B7E_F767_814F,
+    0x2545_F491_4F6C_DD1D,
+];
+
+impl Featurizer {
+    /// A featurizer for `settings`; fails on settings this version cannot
+    /// apply (an unknown hash, n-grams outside 1..=3, a bucket count out of range).
+    pub fn new(settings: &FeatureSettings) -> Result<Featurizer, JudgeError> {
+        if settings.hash != HASH {
+            return Err(JudgeError::Settings(format!(
+                "unknown feature hash {:?} (this beian knows {HASH:?})",
+                settings.hash
+            )));
+        }
+        if !(1..=3).contains(&settings.ngram_min)
+            || !(settings.ngram_min..=3).contains(&settings.ngram_max)
+        {
+            return Err(JudgeError::Settings(format!(
+                "n-grams {}..={} (supported: lengths 1 to 3)",
+                settings.ngram_min, settings.ngram_max
+            )));
+        }
+        if !(8..=24).contains(&settings.bucket_bits) {
+            return Err(JudgeError::Settings(format!(
+                "bucket_bits {} (supported: 8 to 24)",
+                settings.bucket_bits
+            )));
+        }
+        let opts = Options {
+            width: settings.width,
+            case: settings.case,
+            traditional: settings.traditional,
+            ..Options::none()
+        };
+        Ok(Featurizer {
+            map: CharMap::new(opts)?,
+            settings: settings.clone(),
+            shift: 64 - u32::from(settings.bucket_bits),
+        })
+    }
+
+    pub fn settings(&self) -> &FeatureSettings {
+        &self.settings
+    }
+
+    /// Number of buckets.
+    pub fn buckets(&self) -> usize {
+        1usize << self.settings.bucket_bits
+    }
+
+    /// Calls `f(bucket)` for every n-gram of `text` (repeats included);
+    /// returns how many. Runs of whitespace count as one space.
+    #[inline]
+    pub fn for_each(&self, text: &str, mut f: impl FnMut(usize)) -> usize {
+        let (lo, hi) = (self.settings.ngram_min, self.settings.ngram_max);
+        let shift = self.shift;
+        let mut c1 = 0u64;
+        let mut c2 = 0u64;
+        let mut seen = 0u32;
+        let mut n = 0usize;
+        let mut prev_space = true;
+        for c in text.chars() {
+            let mut m = self.map.map(c).unwrap_or(c);
+            if m.is_whitespace() {
+                if prev_space {
+                    continue;
+                }
+                m = ' ';
+                prev_space = true;
+            } else {
+                prev_space = false;
+            }
+            let c0 = u64::from(u32::from(m));
+            seen = seen.saturating_add(1);
+            if lo <= 1 && 1 <= hi {
+                f((mix(c0 ^ SALT[1]) >> shift) as usize);
+                n += 1;
+            }
+            if hi >= 2 && lo <= 2 && seen >= 2 {
+                f((mix((c1 << 21 | c0) ^ SALT[2]) >> shift) as usize);
+                n += 1;
+            }
+            if hi >= 3 && seen >= 3 {
+                f((mix((c2 << 42 | c1 << 21 | c0) ^ SALT[3]) >> shift) as usize);
+                n += 1;
+            }
+            c2 = c1;
+            c1 = c0;
+        }
+        n
+    }
+}

@@ -1,0 +1,371 @@
+//! The model: header, weights, file format, prediction.
+//!
+//! File layout (format 1):
+//!
+//! ```text
+//! beian-judge-model\n          magic line
+//! {"format": 1, ...}\n         header (JSON, one line): labels, threshold,
+//!                              feature settings, training files and their
+//!                              SHA-256, date, beian version, weights' SHA-256
+//! bias    f32 LE × labels
+//! scale   f32 LE × labels      (weight of one i8 step, per label)
+//! weights i8 × buckets × labels (row-major by bucket)
+//! ```
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::JudgeError;
+use crate::features::{FeatureSettings, Featurizer};
+
+/// First line of every model file.
+pub const MAGIC: &str = "beian-judge-model";
+/// The model format this version writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// A training file, as recorded in the model header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingFile {
+    pub path: String,
+    /// `data` (labelled JSONL) or `background` (clean text).
+    pub role: String,
+    pub sha256: String,
+    /// Examples taken from it.
+    pub examples: usize,
+}
+
+/// The model header: everything needed to apply and to audit a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    /// Version of beian that trained it.
+    pub beian_version: String,
+    /// Training date (UTC, `YYYY-MM-DD`).
+    pub created: String,
+    /// Label names; the safe label is one of them.
+    pub labels: Vec<String>,
+    pub safe_label: String,
+    /// Default threshold on the probability of "not safe".
+    pub threshold: f32,
+    /// The largest share of held-out safe and background examples that the
+    /// threshold was calibrated to flag.
+    pub calibrated_max_safe_flagged: f32,
+    pub features: FeatureSettings,
+    pub training: Vec<TrainingFile>,
+    /// Examples trained on and held out.
+    pub train_examples: usize,
+    pub held_out_examples: usize,
+    pub epochs: usize,
+    /// SHA-256 of the binary body (bias, scale, weights).
+    pub weights_sha256: String,
+}
+
+/// A trained classifier. Immutable, `Send + Sync`: one model serves all threads.
+#[derive(Debug, Clone)]
+pub struct Model {
+    header: Header,
+    feat: Featurizer,
+    safe: usize,
+    bias: Vec<f32>,
+    scale: Vec<f32>,
+    weights: Vec<i8>,
+}
+
+/// The verdict on one text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verdict {
+    /// Index of the most probable label in [`Model::labels`].
+    pub label: usize,
+    /// Probability of "not safe" (1 − P(safe label)).
+    pub score: f32,
+}
+
+/// Reusable per-thread buffers for [`Model::predict_with`].
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    acc: Vec<i32>,
+    probs: Vec<f32>,
+}
+
+impl Model {
+    /// Assembles a model from float weights (`buckets × labels`, row-major),
+    /// quantizing them to 8 bits per weight with one scale per label.
+    pub(crate) fn from_float(
+        mut header: Header,
+        feat: Featurizer,
+        bias: Vec<f32>,
+        w: &[f32],
+    ) -> Result<Model, JudgeError> {
+        let k = header.labels.len();
+        let mut scale = vec![0f32; k];
+        for row in w.chunks_exact(k) {
+            for (s, &x) in scale.iter_mut().zip(row) {
+                *s = s.max(x.abs());
+            }
+        }
+        for s in &mut scale {
+            *s = if *s > 0.0 { *s / 127.0 } else { 1.0 };
+        }
+        let weights = w
+            .chunks_exact(k)
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&scale)
+                    .map(|(&x, &s)| (x / s).round().clamp(-127.0, 127.0) as i8)
+            })
+            .collect();
+        let safe = safe_index(&header)?;
+        let mut m = Model {
+            header: Header::clone(&header),
+            feat,
+            safe,
+            bias,
+            scale,
+            weights,
+        };
+        header.weights_sha256 = hex(&Sha256::digest(m.body()));
+        m.header = header;
+        Ok(m)
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.header.labels
+    }
+
+    /// Index of the safe label.
+    pub fn safe_index(&self) -> usize {
+        self.safe
+    }
+
+    /// The calibrated default threshold.
+    pub fn threshold(&self) -> f32 {
+        self.header.threshold
+    }
+
+    pub(crate) fn set_threshold(&mut self, t: f32) {
+        self.header.threshold = t;
+    }
+
+    /// Index of a label by name.
+    pub fn label_index(&self, name: &str) -> Option<usize> {
+        self.header.labels.iter().position(|l| l == name)
+    }
+
+    /// Bytes the weights take in memory.
+    pub fn heap_bytes(&self) -> usize {
+        self.weights.len() + 8 * self.bias.len()
+    }
+
+    /// Classifies `text`.
+    pub fn predict(&self, text: &str) -> Verdict {
+        self.predict_with(text, &mut Scratch::default())
+    }
+
+    /// Like [`Model::predict`], reusing buffers.
+    pub fn predict_with(&self, text: &str, s: &mut Scratch) -> Verdict {
+        self.probs_with(text, s);
+        let mut best = 0;
+        for (i, &p) in s.probs.iter().enumerate() {
+            if p > s.probs[best] {
+                best = i;
+            }
+        }
+        Verdict {
+            label: best,
+            score: (1.0 - s.probs[self.safe]).clamp(0.0, 1.0),
+        }
+    }
+
+    /// Label probabilities of `text` (in [`Model::labels`] order).
+    pub fn probabilities(&self, text: &str) -> Vec<f32> {
+        let mut s = Scratch::default();
+        self.probs_with(text, &mut s);
+        s.probs
+    }
+
+    fn probs_with(&self, text: &str, s: &mut Scratch) {
+        let k = self.bias.len();
+        s.acc.clear();
+        s.acc.resize(k, 0);
+        let w = &self.weights;
+        let acc = &mut s.acc[..k];
+        let n = self.feat.for_each(text, |b| {
+            let row = &w[b * k..b * k + k];
+            for (a, &x) in acc.iter_mut().zip(row) {
+                *a += i32::from(x);
+            }
+        });
+        let norm = if n > 0 { 1.0 / (n as f32).sqrt() } else { 0.0 };
+        s.probs.clear();
+        s.probs.extend(
+            self.bias
+                .iter()
+                .zip(&self.scale)
+                .zip(acc.iter())
+                .map(|((&b, &sc), &a)| b + sc * a as f32 * norm),
+        );
+        softmax(&mut s.probs);
+    }
+
+    fn body(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * self.bias.len() + self.weights.len());
+        for x in self.bias.iter().chain(&self.scale) {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.extend(self.weights.iter().map(|&x| x as u8));
+        out
+    }
+
+    /// The model file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC.as_bytes());
+        out.push(b'\n');
+        // Serializing a plain struct cannot fail.
+        out.extend(serde_json::to_vec(&self.header).unwrap_or_default());
+        out.push(b'\n');
+        out.extend(self.body());
+        out
+    }
+
+    /// Writes the model file (through a temporary file and a rename, so a
+    /// failed write never leaves a half model behind).
+    pub fn save(&self, path: &Path) -> Result<(), JudgeError> {
+        let tmp = path.with_extension("partial");
+        std::fs::write(&tmp, self.to_bytes())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| JudgeError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })
+    }
+
+    /// Reads a model file.
+    pub fn load(path: &Path) -> Result<Model, JudgeError> {
+        let bytes = std::fs::read(path).map_err(|e| JudgeError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        Model::from_bytes(&path.display().to_string(), &bytes)
+    }
+
+    /// Parses model bytes; `name` names the source in errors.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Model, JudgeError> {
+        let bad = |message: String| JudgeError::BadModel {
+            path: name.to_owned(),
+            message,
+        };
+        let rest = bytes
+            .strip_prefix(MAGIC.as_bytes())
+            .and_then(|r| r.strip_prefix(b"\n"))
+            .ok_or_else(|| JudgeError::NotAModel {
+                path: name.to_owned(),
+            })?;
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| bad("the header line is cut off".into()))?;
+        let (head, body) = (&rest[..nl], &rest[nl + 1..]);
+        let v: serde_json::Value = serde_json::from_slice(head)
+            .map_err(|e| bad(format!("the header is not JSON: {e}")))?;
+        let format = v.get("format").and_then(serde_json::Value::as_u64);
+        match format {
+            Some(f) if f == u64::from(FORMAT) => {}
+            Some(f) if f > u64::from(FORMAT) => {
+                return Err(JudgeError::NewerFormat {
+                    path: name.to_owned(),
+                    found: f,
+                    supported: FORMAT,
+                });
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown model format {} (this beian reads format {FORMAT})",
+                    other.map_or_else(|| v["format"].to_string(), |f| f.to_string())
+                )));
+            }
+        }
+        let header: Header =
+            serde_json::from_value(v).map_err(|e| bad(format!("header: {e}")))?;
+        let feat = Featurizer::new(&header.features).map_err(|e| bad(e.to_string()))?;
+        let k = header.labels.len();
+        if k < 2 {
+            return Err(bad(format!("{k} labels (at least 2 needed)")));
+        }
+        let safe = safe_index(&header).map_err(|e| bad(e.to_string()))?;
+        let want = 8 * k + feat.buckets() * k;
+        if body.len() != want {
+            return Err(bad(format!(
+                "weights are {} bytes, the header implies {want}: the file is cut off or damaged",
+                body.len()
+            )));
+        }
+        if hex(&Sha256::digest(body)) != header.weights_sha256 {
+            return Err(bad(
+                "weights do not match their SHA-256 in the header: the file is damaged".into(),
+            ));
+        }
+        let f32s = |b: &[u8]| -> Vec<f32> {
+            b.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        let bias = f32s(&body[..4 * k]);
+        let scale = f32s(&body[4 * k..8 * k]);
+        let weights = body[8 * k..].iter().map(|&b| b as i8).collect();
+        if !(0.0..=1.0).contains(&header.threshold) {
+            return Err(bad(format!(
+                "threshold {} is not a probability",
+                header.threshold
+            )));
+        }
+        Ok(Model {
+            header,
+            feat,
+            safe,
+            bias,
+            scale,
+            weights,
+        })
+    }
+}
+
+fn safe_index(h: &Header) -> Result<usize, JudgeError> {
+    h.labels
+        .iter()
+        .position(|l| *l == h.safe_label)
+        .ok_or_else(|| {
+            JudgeError::Settings(format!(
+                "the safe label {:?} is not among the labels",
+                h.safe_label
+            ))
+        })
+}
+
+pub(crate) fn softmax(z: &mut [f32]) {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in z.iter_mut() {
+        *x = (*x - m).exp();
+        sum += *x;
+    }
+    if sum > 0.0 {
+        for x in z.iter_mut() {
+            *x /= sum;
+        }
+    }
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    use std::fmt::Write;
+    b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
+        let _ = write!(s, "{x:02x}");
+        s
+    })
+}

@@ -1,0 +1,248 @@
+//! Training, evaluation, calibration, the model file and bad input, on a
+//! small labelled set built here (three risky labels and safe text).
+
+use beian_judge::{
+    Example, Fields, JudgeError, Model, TrainConfig, evaluate, parse_labelled, train,
+};
+
+/// A deterministic generator of sentences: filler words, and for risky
+/// labels one or two cue words of the label mixed in.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.next() % xs.len()]
+    }
+}
+
+const FILLER: &[&str] = &[
+    "今天", "我们", "一起", "去", "公园", "天气", "很好", "老师", "说", "学生", "吃饭", "朋友",
+    "城市", "工作", "时间", "房间", "价格", "电话", "客服", "系统", "没有", "一个", "看书", "喝茶",
+];
+const CUES: &[(&str, &[&str])] = &[
+    ("博彩", &["百家乐", "下注", "赌场", "庄家", "返水", "彩金"]),
+    ("诈骗", &["转账", "验证码", "安全账户", "冒充公检法", "刷单返利"]),
+    ("辱骂", &["废物", "去死", "蠢货", "滚蛋", "人渣"]),
+];
+
+fn sentence(g: &mut Gen, label: Option<usize>) -> String {
+    let mut s = String::new();
+    let n = 6 + g.next() % 8;
+    let cue_at = g.next() % n;
+    for i in 0..n {
+        if let Some(l) = label
+            && (i == cue_at || g.next().is_multiple_of(5))
+        {
+            s.push_str(g.pick(CUES[l].1));
+        }
+        s.push_str(g.pick(FILLER));
+    }
+    s
+}
+
+fn dataset(seed: u64, per_label: usize, safe: usize) -> Vec<Example> {
+    let mut g = Gen(seed);
+    let mut v = Vec::new();
+    for (l, (name, _)) in CUES.iter().enumerate() {
+        for _ in 0..per_label {
+            v.push(Example {
+                text: sentence(&mut g, Some(l)),
+                label: (*name).into(),
+                background: false,
+            });
+        }
+    }
+    for i in 0..safe {
+        v.push(Example {
+            text: sentence(&mut g, None),
+            label: "safe".into(),
+            background: i % 2 == 0,
+        });
+    }
+    v
+}
+
+fn small_cfg() -> TrainConfig {
+    let mut c = TrainConfig::default();
+    c.features.bucket_bits = 14;
+    c.created = Some("2026-01-01".into());
+    c
+}
+
+#[test]
+fn trains_evaluates_and_calibrates() {
+    let ex = dataset(7, 150, 1500);
+    let (model, report) = train(&ex, Vec::new(), &small_cfg()).expect("train");
+    assert_eq!(model.labels()[0], "safe");
+    assert_eq!(model.labels().len(), 4);
+    // Calibration: at most 1% of held-out safe examples flagged.
+    assert!(
+        report.held_out_safe_flagged <= 0.01,
+        "{}",
+        report.held_out_safe_flagged
+    );
+    assert!(report.threshold > 0.0 && report.threshold <= 1.0);
+    assert_eq!(model.threshold(), report.threshold);
+    assert!(report.held_out_examples >= 150, "{}", report.held_out_examples);
+
+    // Fresh data from another seed: the cues carry over.
+    let test = dataset(99, 60, 300);
+    let lines: Vec<usize> = (1..=test.len()).collect();
+    let e = evaluate(&model, &test, "test.jsonl", &lines, None).expect("eval");
+    assert_eq!(e.n, test.len() as u64);
+    assert!(e.macro_f1 > 0.9, "macro-F1 {}", e.macro_f1);
+    assert!(e.binary.recall > 0.8, "recall {}", e.binary.recall);
+    assert!(e.binary.fpr < 0.05, "fpr {}", e.binary.fpr);
+    for name in ["博彩", "诈骗", "辱骂", "safe"] {
+        assert_eq!(e.labels[name].n, if name == "safe" { 300 } else { 60 });
+    }
+    // The confusion matrix adds up.
+    let total: u64 = e.confusion.iter().flatten().sum();
+    assert_eq!(total, e.n);
+
+    let v = model.predict("今晚去赌场玩百家乐下注");
+    assert_eq!(model.labels()[v.label], "博彩");
+    assert!(v.score >= model.threshold(), "{v:?}");
+    let v = model.predict("今天天气很好我们一起去公园");
+    assert_eq!(model.labels()[v.label], "safe");
+    assert!(v.score < model.threshold(), "{v:?}");
+    // Normalization from the screening engine: full width and traditional forms.
+    let a = model.predict("冒充公检法要求转账到安全账户");
+    let b = model.predict("冒充公檢法要求轉賬到安全賬戶");
+    assert!((a.score - b.score).abs() < 0.05, "{a:?} {b:?}");
+
+    // A lower threshold flags more, a higher one fewer.
+    let lo = evaluate(&model, &test, "t", &lines, Some(0.01)).expect("eval");
+    let hi = evaluate(&model, &test, "t", &lines, Some(0.999)).expect("eval");
+    assert!(lo.binary.tp + lo.binary.fp >= hi.binary.tp + hi.binary.fp);
+}
+
+#[test]
+fn model_file_round_trip() {
+    let ex = dataset(3, 60, 400);
+    let files = vec![beian_judge::TrainingFile {
+        path: "train.jsonl".into(),
+        role: "data".into(),
+        sha256: "ab".repeat(32),
+        examples: ex.len(),
+    }];
+    let (model, _) = train(&ex, files, &small_cfg()).expect("train");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("m.judge");
+    model.save(&p).expect("save");
+    let back = Model::load(&p).expect("load");
+    assert_eq!(back.header(), model.header());
+    let h = back.header();
+    assert_eq!(h.format, 1);
+    assert_eq!(h.created, "2026-01-01");
+    assert_eq!(h.safe_label, "safe");
+    assert_eq!(h.training[0].path, "train.jsonl");
+    assert_eq!(h.features.bucket_bits, 14);
+    assert_eq!(h.beian_version, env!("CARGO_PKG_VERSION"));
+    for e in ex.iter().take(50) {
+        assert_eq!(model.predict(&e.text), back.predict(&e.text));
+    }
+}
+
+fn with_header(bytes: &[u8], f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let text = bytes;
+    let first = text.iter().position(|&b| b == b'\n').expect("magic") + 1;
+    let second = first + text[first..].iter().position(|&b| b == b'\n').expect("header");
+    let mut v: serde_json::Value = serde_json::from_slice(&text[first..second]).expect("json");
+    f(&mut v);
+    let mut out = text[..first].to_vec();
+    out.extend(serde_json::to_vec(&v).expect("json"));
+    out.extend(&text[second..]);
+    out
+}
+
+#[test]
+fn bad_models_are_clear_errors() {
+    let (model, _) = train(&dataset(5, 40, 200), Vec::new(), &small_cfg()).expect("train");
+    let bytes = model.to_bytes();
+    assert!(Model::from_bytes("ok.judge", &bytes).is_ok());
+
+    let newer = with_header(&bytes, |v| v["format"] = 2.into());
+    let e = Model::from_bytes("new.judge", &newer).expect_err("newer");
+    assert!(matches!(e, JudgeError::NewerFormat { found: 2, .. }), "{e}");
+    assert!(e.to_string().contains("new.judge") && e.to_string().contains("newer"), "{e}");
+
+    let unknown = with_header(&bytes, |v| v["format"] = "one".into());
+    let e = Model::from_bytes("u.judge", &unknown).expect_err("unknown");
+    assert!(e.to_string().contains("unknown model format"), "{e}");
+
+    let e = Model::from_bytes("x.bin", b"PK\x03\x04 not a model").expect_err("magic");
+    assert!(matches!(e, JudgeError::NotAModel { .. }), "{e}");
+
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x55;
+    let e = Model::from_bytes("d.judge", &damaged).expect_err("damaged");
+    assert!(e.to_string().contains("damaged"), "{e}");
+
+    let cut = &bytes[..bytes.len() - 10];
+    let e = Model::from_bytes("c.judge", cut).expect_err("cut");
+    assert!(e.to_string().contains("cut off"), "{e}");
+}
+
+#[test]
+fn bad_labelled_input_names_file_and_line() {
+    let f = Fields::default();
+    let e = parse_labelled(
+        "d.jsonl",
+        "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\", \"category\": \"y\"}\n".as_bytes(),
+        &f,
+    )
+    .expect_err("unknown label field");
+    let m = e.to_string();
+    assert!(m.starts_with("d.jsonl line 2: no label field \"label\""), "{m}");
+    assert!(m.contains("\"category\"") && m.contains("--label-field"), "{m}");
+
+    let e = parse_labelled("empty.jsonl", b"\n  \n", &f).expect_err("empty");
+    assert_eq!(
+        e.to_string(),
+        "empty.jsonl: no examples (the file is empty or has only blank lines)"
+    );
+    let e = parse_labelled("j.jsonl", b"{\"text\": \"a\", \"label\": \"x\"}\n{oops\n", &f)
+        .expect_err("json");
+    assert!(e.to_string().starts_with("j.jsonl line 2: not JSON"), "{e}");
+    let e = parse_labelled("n.jsonl", b"{\"text\": 5, \"label\": \"x\"}\n", &f).expect_err("type");
+    assert!(e.to_string().contains("n.jsonl line 1"), "{e}");
+
+    // Another label field name works when named.
+    let l = parse_labelled(
+        "c.jsonl",
+        "{\"content\": \"b\", \"category\": \"y\"}\n".as_bytes(),
+        &Fields {
+            text: "content".into(),
+            label: "category".into(),
+        },
+    )
+    .expect("named fields");
+    assert_eq!(l.examples[0].label, "y");
+
+    // Evaluating a label the model does not know names the line.
+    let (model, _) = train(&dataset(5, 40, 200), Vec::new(), &small_cfg()).expect("train");
+    let l = parse_labelled(
+        "e.jsonl",
+        "{\"text\": \"a\", \"label\": \"safe\"}\n\n{\"text\": \"b\", \"label\": \"毒品\"}\n".as_bytes(),
+        &f,
+    )
+    .expect("parse");
+    let e = evaluate(&model, &l.examples, "e.jsonl", &l.lines, None).expect_err("unknown label");
+    assert!(e.to_string().starts_with("e.jsonl line 3: label \"毒品\""), "{e}");
+}
+
+#[test]
+fn training_needs_safe_and_risky_examples() {
+    let only_safe: Vec<Example> = dataset(1, 0, 50);
+    let e = train(&only_safe, Vec::new(), &small_cfg()).expect_err("one label");
+    assert!(e.to_string().contains("at least one risk"), "{e}");
+    let no_safe: Vec<Example> = dataset(1, 20, 0);
+    let e = train(&no_safe, Vec::new(), &small_cfg()).expect_err("no safe");
+    assert!(e.to_string().contains("no safe examples"), "{e}");
+}

@@ -1,0 +1,11 @@
+//! Fuzz the png reader: the format's magic followed by arbitrary bytes, and the raw
+//! input as is. Must never panic or hang.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = beian_label::verify_bytes("x.png", data);
+    let mut b = (b"\x89PNG\r\n\x1a\n" as &[u8]).to_vec();
+    b.extend_from_slice(data);
+    let _ = beian_label::verify_bytes("x.png", &b);
+});

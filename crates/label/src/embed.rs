@@ -1,0 +1,265 @@
+//! Writing labels: implicit labels into every channel a format has (metadata only,
+//! media bytes copied unchanged), and explicit labels on request.
+
+use std::fs::File;
+use std::io::{BufWriter, Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::formats::{self, Format, bmff, id3, jpeg, png, riff};
+use crate::io::{Piece, ReadSeek, Src, execute};
+use crate::{Config, Error, Label, explicit, morse, payload, render};
+
+/// Where the text notice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextPosition {
+    /// Before the text.
+    Start,
+    /// After the text (default).
+    #[default]
+    End,
+}
+
+impl TextPosition {
+    /// "start" or "end".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextPosition::Start => "start",
+            TextPosition::End => "end",
+        }
+    }
+}
+
+/// What to embed.
+#[derive(Debug, Clone)]
+pub struct EmbedOptions {
+    /// The implicit label.
+    pub label: Label,
+    /// Also add the explicit label (text notice, image label, WAV prompt).
+    pub explicit: bool,
+    /// Where the text notice goes.
+    pub text_position: TextPosition,
+    /// A font for the image label (else one is looked for on the system).
+    pub font: Option<PathBuf>,
+}
+
+impl EmbedOptions {
+    /// Implicit label only.
+    pub fn new(label: Label) -> EmbedOptions {
+        EmbedOptions {
+            label,
+            explicit: false,
+            text_position: TextPosition::End,
+            font: None,
+        }
+    }
+    /// With or without the explicit label.
+    pub fn explicit(mut self, yes: bool) -> Self {
+        self.explicit = yes;
+        self
+    }
+    /// Text notice position.
+    pub fn text_position(mut self, p: TextPosition) -> Self {
+        self.text_position = p;
+        self
+    }
+    /// Font file for the image label.
+    pub fn font(mut self, p: Option<PathBuf>) -> Self {
+        self.font = p;
+        self
+    }
+
+    /// Checks the label against the payload rules before anything is written.
+    pub fn validate(&self) -> Result<(), Error> {
+        let p = payload::parse(&self.label.to_json_wrapped(), Config::embedded());
+        if p.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Options(format!(
+                "the label breaks the rules: {}",
+                p.problems.join("; ")
+            )))
+        }
+    }
+}
+
+/// What `embed` did to one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Detected format.
+    pub format: &'static str,
+    /// Channels written.
+    pub channels: Vec<String>,
+    /// Explicit label added, if any.
+    pub explicit: Option<Value>,
+}
+
+/// Labels bytes in memory.
+pub fn embed_bytes(bytes: &[u8], opts: &EmbedOptions) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    embed_reader("", &mut Cursor::new(bytes), &mut out, opts)?;
+    Ok(out)
+}
+
+/// Labels `input` into `output` (written to a temporary file beside it, then renamed;
+/// `output` may be `input`).
+pub fn embed_file(input: &Path, output: &Path, opts: &EmbedOptions) -> Result<Outcome, Error> {
+    let mut f = File::open(input)?;
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.beian-label-tmp",
+        output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let res = (|| {
+        let mut w = BufWriter::new(File::create(&tmp)?);
+        let o = embed_reader(&input.display().to_string(), &mut f, &mut w, opts)?;
+        w.flush()?;
+        drop(w);
+        std::fs::rename(&tmp, output)?;
+        Ok(o)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Labels what `r` holds into `out`.
+pub fn embed_reader(
+    name: &str,
+    r: &mut dyn ReadSeek,
+    out: &mut dyn Write,
+    opts: &EmbedOptions,
+) -> Result<Outcome, Error> {
+    opts.validate()?;
+    let cfg = Config::embedded();
+    let mut src = Src::new(r)?;
+    let head = src.read_upto(0, 64)?;
+    let format = Format::detect(&head, name);
+    let mut explicit_done = None;
+    if format == Format::Text {
+        if !opts.explicit {
+            return Err(Error::Unsupported(
+                "text carries no metadata; pass --explicit to add the notice".into(),
+            ));
+        }
+        let bytes = src.read_at_big(0, src.len, "text file")?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| Error::Malformed("text is not UTF-8".into()))?;
+        let labelled = explicit::add_notice(&text, opts.text_position.as_str(), &cfg.text);
+        out.write_all(labelled.as_bytes())?;
+        return Ok(Outcome {
+            format: "text",
+            channels: vec![],
+            explicit: Some(json!({"text_notice": opts.text_position.as_str()})),
+        });
+    }
+    // keep the reserved codes of a label already there for the same content
+    let mut label = opts.label.clone();
+    let existing = formats::scan(format, &mut src);
+    let rep = crate::verify::judge(name, format, &existing.items, &[], cfg);
+    if let Some(m) = &rep.implicit {
+        let old = payload::to_label(m);
+        if old.content_producer == label.content_producer && old.produce_id == label.produce_id {
+            if label.reserved_code1.is_empty() {
+                label.reserved_code1 = old.reserved_code1;
+            }
+            if label.reserved_code2.is_empty() && old.content_propagator == label.content_propagator
+            {
+                label.reserved_code2 = old.reserved_code2;
+            }
+        }
+    }
+    let payload = label.to_json_wrapped();
+    if opts.explicit {
+        match format {
+            Format::Png | Format::Jpeg => {
+                let bytes = src.read_at_big(0, src.len, "image")?;
+                let (img, drawn) = render::label_image(&bytes, opts.font.as_deref(), cfg)?;
+                let mut cur = Cursor::new(img);
+                let mut s2 = Src::new(&mut cur)?;
+                let plan = plan_for(format, &mut s2, cfg, &payload)?;
+                execute(&plan, &mut cur, out)?;
+                return Ok(Outcome {
+                    format: format.as_str(),
+                    channels: written(format, cfg),
+                    explicit: Some(serde_json::to_value(drawn).unwrap_or(Value::Null)),
+                });
+            }
+            Format::Wav => {
+                if existing
+                    .explicit
+                    .as_ref()
+                    .and_then(|v| v.get("audio_prompt"))
+                    .is_some_and(|v| !v.is_null())
+                {
+                    explicit_done = Some(json!({"audio_prompt": "already present"}));
+                } else {
+                    let plan = morse::plan_prompt(&mut src, cfg)?;
+                    let mut buf = Vec::new();
+
+                    execute(&plan, r, &mut buf)?;
+                    let mut cur = Cursor::new(buf);
+                    let mut s2 = Src::new(&mut cur)?;
+                    let plan = plan_for(format, &mut s2, cfg, &payload)?;
+                    execute(&plan, &mut cur, out)?;
+                    return Ok(Outcome {
+                        format: "wav",
+                        channels: written(format, cfg),
+                        explicit: Some(json!({"audio_prompt": cfg.audio.rhythm})),
+                    });
+                }
+            }
+            _ => {
+                return Err(Error::Unsupported(format!(
+                    "explicit labels for {} are not written (text, PNG, JPEG and WAV are)",
+                    format.as_str()
+                )));
+            }
+        }
+    }
+    let plan = plan_for(format, &mut src, cfg, &payload)?;
+
+    execute(&plan, r, out)?;
+    Ok(Outcome {
+        format: format.as_str(),
+        channels: written(format, cfg),
+        explicit: explicit_done,
+    })
+}
+
+fn written(format: Format, cfg: &Config) -> Vec<String> {
+    cfg.writable(format.as_str())
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+fn plan_for(
+    format: Format,
+    src: &mut Src,
+    cfg: &Config,
+    payload: &str,
+) -> Result<Vec<Piece>, Error> {
+    match format {
+        Format::Png => png::plan(src, cfg, payload),
+        Format::Jpeg => jpeg::plan(src, cfg, payload),
+        Format::Webp => riff::plan(src, cfg, payload, "webp"),
+        Format::Wav => riff::plan(src, cfg, payload, "wav"),
+        Format::Mp4 => bmff::plan(src, cfg, payload),
+        Format::Mp3 => id3::plan(src, cfg, payload),
+        Format::Heif => Err(Error::Unsupported(
+            "writing labels into HEIF (read only)".into(),
+        )),
+        Format::Text | Format::Unknown => {
+            Err(Error::Unsupported("unrecognised file format".into()))
+        }
+    }
+}

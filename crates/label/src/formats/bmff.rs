@@ -1,0 +1,777 @@
+//! ISO BMFF / QuickTime: MP4, MOV, M4A (read and write) and HEIF (read).
+//!
+//! Read: `moov/udta/meta` and `moov/meta` items (QuickTime `keys` + `ilst`, or iTunes
+//! freeform `----` items), `moov/udta/XMP_`, the XMP `uuid` box, the C2PA `uuid` box;
+//! for HEIF the `Exif` and XMP (`mime` application/rdf+xml) items of the top `meta`.
+//! Media data (`mdat`) is skipped by seeking, never read.
+
+use super::{C2pa, RawItem, Scan, text};
+use crate::io::{MAX_NODES, Piece, Src, be16, be32, be64};
+use crate::{Config, Error, exif};
+
+/// The XMP uuid (BE7ACFCB-97A9-42E8-9C71-999491E3AFAC).
+pub const XMP_UUID: [u8; 16] = [
+    0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC,
+];
+/// The C2PA uuid (D8FEC3D6-1B0E-483C-9297-5828877EC481).
+pub const C2PA_UUID: [u8; 16] = [
+    0xD8, 0xFE, 0xC3, 0xD6, 0x1B, 0x0E, 0x48, 0x3C, 0x92, 0x97, 0x58, 0x28, 0x87, 0x7E, 0xC4, 0x81,
+];
+
+/// A box: offset, header length, total size, type, uuid (for `uuid` boxes).
+#[derive(Debug, Clone)]
+pub(crate) struct Bx {
+    pub off: u64,
+    pub hdr: u64,
+    pub size: u64,
+    pub ty: [u8; 4],
+    pub uuid: Option<[u8; 16]>,
+}
+
+impl Bx {
+    fn body(&self) -> (u64, u64) {
+        (self.off + self.hdr, self.size - self.hdr)
+    }
+}
+
+/// The boxes in [start, end) of a file.
+fn children(src: &mut Src, start: u64, end: u64) -> Result<Vec<Bx>, Error> {
+    let mut out = Vec::new();
+    let mut off = start;
+    for _ in 0..MAX_NODES {
+        if off + 8 > end {
+            if off < end && end - off >= 8 {
+                return Err(Error::Truncated("box header".into()));
+            }
+            return Ok(out);
+        }
+        let h = src.read_upto(off, 32)?;
+        let b = parse_header(&h, off, end)?;
+        off += b.size;
+        out.push(b);
+    }
+    Err(Error::Malformed("too many boxes".into()))
+}
+
+fn parse_header(h: &[u8], off: u64, end: u64) -> Result<Bx, Error> {
+    if h.len() < 8 {
+        return Err(Error::Truncated("box header".into()));
+    }
+    let mut size = be32(h, 0) as u64;
+    let ty = [h[4], h[5], h[6], h[7]];
+    let mut hdr = 8u64;
+    if size == 1 {
+        if h.len() < 16 {
+            return Err(Error::Truncated("box largesize".into()));
+        }
+        size = be64(h, 8);
+        hdr = 16;
+    } else if size == 0 {
+        size = end - off;
+    }
+    let mut uuid = None;
+    if &ty == b"uuid" {
+        let u = h
+            .get(hdr as usize..hdr as usize + 16)
+            .ok_or_else(|| Error::Truncated("uuid box".into()))?;
+        let mut a = [0u8; 16];
+        a.copy_from_slice(u);
+        uuid = Some(a);
+        hdr += 16;
+    }
+    if size < hdr {
+        return Err(Error::Malformed(format!(
+            "box {} at {off} has size {size}",
+            String::from_utf8_lossy(&ty)
+        )));
+    }
+    if off.checked_add(size).is_none_or(|e| e > end) {
+        return Err(Error::Truncated(format!(
+            "box {}",
+            String::from_utf8_lossy(&ty)
+        )));
+    }
+    Ok(Bx {
+        off,
+        hdr,
+        size,
+        ty,
+        uuid,
+    })
+}
+
+/// Boxes inside an in-memory buffer.
+fn mem_children(b: &[u8]) -> Result<Vec<Bx>, Error> {
+    let mut out = Vec::new();
+    let mut off = 0u64;
+    let end = b.len() as u64;
+    while off + 8 <= end && out.len() < MAX_NODES {
+        let x = parse_header(&b[off as usize..b.len().min(off as usize + 32)], off, end)?;
+        off += x.size;
+        out.push(x);
+    }
+    Ok(out)
+}
+
+fn slice<'a>(b: &'a [u8], x: &Bx) -> &'a [u8] {
+    &b[(x.off + x.hdr) as usize..(x.off + x.size) as usize]
+}
+
+/// Is this `meta` body a FullBox (4 bytes of version and flags first)?
+fn meta_is_full(body: &[u8]) -> bool {
+    !(body.len() >= 8 && &body[4..8] == b"hdlr")
+}
+
+/// Items of a `meta` body: (key, value).
+fn meta_items(body: &[u8]) -> Result<Vec<(String, String)>, Error> {
+    let inner = if meta_is_full(body) {
+        body.get(4..).unwrap_or_default()
+    } else {
+        body
+    };
+    let kids = mem_children(inner)?;
+    let mut keys: Vec<String> = Vec::new();
+    if let Some(k) = kids.iter().find(|x| &x.ty == b"keys") {
+        let d = slice(inner, k);
+        if d.len() >= 8 {
+            let n = be32(d, 4) as usize;
+            let mut p = 8;
+            for _ in 0..n.min(10_000) {
+                if p + 8 > d.len() {
+                    break;
+                }
+                let sz = be32(d, p) as usize;
+                if sz < 8 || p + sz > d.len() {
+                    break;
+                }
+                keys.push(text(&d[p + 8..p + sz]));
+                p += sz;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(il) = kids.iter().find(|x| &x.ty == b"ilst") {
+        let d = slice(inner, il);
+        for item in mem_children(d)? {
+            let ib = slice(d, &item);
+            let sub = mem_children(ib)?;
+            let name = if &item.ty == b"----" {
+                sub.iter()
+                    .find(|x| &x.ty == b"name")
+                    .map(|x| text(slice(ib, x).get(4..).unwrap_or_default()))
+            } else {
+                let idx = u32::from_be_bytes(item.ty) as usize;
+                if idx >= 1 && idx <= keys.len() {
+                    Some(keys[idx - 1].clone())
+                } else {
+                    Some(super::latin1(&item.ty))
+                }
+            };
+            let Some(name) = name else { continue };
+            for dbox in sub.iter().filter(|x| &x.ty == b"data") {
+                let v = slice(ib, dbox);
+                if v.len() >= 8 {
+                    out.push((name.clone(), text(&v[8..])));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads MP4 or HEIF metadata.
+pub fn read(src: &mut Src, s: &mut Scan, heif: bool) -> Result<(), Error> {
+    let top = children(src, 0, src.len);
+    let top = match top {
+        Ok(t) => t,
+        Err(e) => {
+            // keep what was before the damage
+            s.fail(e);
+            partial_children(src)
+        }
+    };
+    for b in &top {
+        let r: Result<(), Error> = (|| {
+            match (&b.ty, b.uuid) {
+                (b"moov", _) => read_moov(src, s, b)?,
+                (b"uuid", Some(u)) if u == XMP_UUID => {
+                    let (o, l) = b.body();
+                    let d = src.read_at(o, l, "XMP uuid box")?;
+                    s.items.push(RawItem {
+                        carrier: if heif { "heif:xmp" } else { "mp4:xmp" },
+                        key: if heif {
+                            "application/rdf+xml".into()
+                        } else {
+                            "BE7ACFCB97A942E89C71999491E3AFAC".into()
+                        },
+                        value: text(&d),
+                    });
+                }
+                (b"uuid", Some(u)) if u == C2PA_UUID => {
+                    let (o, l) = b.body();
+                    let d = src.read_at(o, l.min(1 << 20), "C2PA uuid box")?;
+                    let mut c = C2pa::from_store(
+                        if heif {
+                            "heif:uuid:c2pa"
+                        } else {
+                            "mp4:uuid:c2pa"
+                        },
+                        &d,
+                    );
+                    c.bytes = l;
+                    s.c2pa = Some(c);
+                }
+                (b"meta", _) if heif => read_heif_meta(src, s, b)?,
+                _ => {}
+            }
+            Ok(())
+        })();
+        if let Err(e) = r {
+            s.fail(e);
+        }
+    }
+    Ok(())
+}
+
+fn partial_children(src: &mut Src) -> Vec<Bx> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while let Ok(h) = src.read_upto(off, 32) {
+        match parse_header(&h, off, src.len) {
+            Ok(b) => {
+                off += b.size;
+                out.push(b);
+            }
+            Err(_) => break,
+        }
+        if out.len() > MAX_NODES {
+            break;
+        }
+    }
+    out
+}
+
+fn read_moov(src: &mut Src, s: &mut Scan, moov: &Bx) -> Result<(), Error> {
+    let (o, l) = moov.body();
+    for c in children(src, o, o + l)? {
+        match &c.ty {
+            b"udta" => {
+                let (uo, ul) = c.body();
+                for u in children(src, uo, uo + ul)? {
+                    let (bo, bl) = u.body();
+                    match &u.ty {
+                        b"meta" => {
+                            let d = src.read_at(bo, bl, "moov/udta/meta")?;
+                            for (k, v) in meta_items(&d)? {
+                                s.items.push(RawItem {
+                                    carrier: "mp4:meta",
+                                    key: k,
+                                    value: v,
+                                });
+                            }
+                        }
+                        b"XMP_" => {
+                            let d = src.read_at(bo, bl, "moov/udta/XMP_")?;
+                            s.items.push(RawItem {
+                                carrier: "mp4:xmp",
+                                key: "BE7ACFCB97A942E89C71999491E3AFAC".into(),
+                                value: text(&d),
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            b"meta" => {
+                let (bo, bl) = c.body();
+                let d = src.read_at(bo, bl, "moov/meta")?;
+                for (k, v) in meta_items(&d)? {
+                    s.items.push(RawItem {
+                        carrier: "mp4:meta",
+                        key: k,
+                        value: v,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+struct Cur<'a> {
+    b: &'a [u8],
+    p: usize,
+}
+
+impl Cur<'_> {
+    fn n(&mut self, size: usize) -> Result<u64, Error> {
+        let s = self
+            .b
+            .get(self.p..self.p + size)
+            .ok_or_else(|| Error::Truncated("HEIF item table".into()))?;
+        self.p += size;
+        Ok(s.iter().fold(0u64, |a, &x| (a << 8) | x as u64))
+    }
+    fn cstr(&mut self) -> Result<String, Error> {
+        let rest = self.b.get(self.p..).unwrap_or_default();
+        let e = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
+        self.p += (e + 1).min(rest.len());
+        Ok(text(&rest[..e]))
+    }
+}
+
+fn read_heif_meta(src: &mut Src, s: &mut Scan, meta: &Bx) -> Result<(), Error> {
+    let (o, l) = meta.body();
+    let d = src.read_at(o, l, "HEIF meta")?;
+    let inner = d.get(4..).unwrap_or_default();
+    let kids = mem_children(inner)?;
+    // iinf: id -> (type, content type)
+    let mut infos: Vec<(u64, [u8; 4], String)> = Vec::new();
+    if let Some(ii) = kids.iter().find(|x| &x.ty == b"iinf") {
+        let b = slice(inner, ii);
+        let v = b.first().copied().unwrap_or(0);
+        let start = if v == 0 { 6 } else { 8 };
+        for e in mem_children(b.get(start..).unwrap_or_default())? {
+            if &e.ty != b"infe" {
+                continue;
+            }
+            let eb = slice(b.get(start..).unwrap_or_default(), &e);
+            let ver = eb.first().copied().unwrap_or(0);
+            if ver < 2 {
+                continue;
+            }
+            let mut c = Cur { b: eb, p: 4 };
+            let id = c.n(if ver == 2 { 2 } else { 4 })?;
+            c.n(2)?;
+            let ty = c.n(4)? as u32;
+            c.cstr()?;
+            let ct = if &ty.to_be_bytes() == b"mime" {
+                c.cstr()?
+            } else {
+                String::new()
+            };
+            infos.push((id, ty.to_be_bytes(), ct));
+        }
+    }
+    let idat = kids
+        .iter()
+        .find(|x| &x.ty == b"idat")
+        .map(|x| (o + 4 + x.off + x.hdr, x.size - x.hdr));
+    let Some(il) = kids.iter().find(|x| &x.ty == b"iloc") else {
+        return Ok(());
+    };
+    let b = slice(inner, il);
+    let mut c = Cur { b, p: 0 };
+    let ver = c.n(1)?;
+    c.n(3)?;
+    let sizes = c.n(1)?;
+    let (off_sz, len_sz) = ((sizes >> 4) as usize, (sizes & 15) as usize);
+    let sizes2 = c.n(1)?;
+    let (base_sz, idx_sz) = (
+        (sizes2 >> 4) as usize,
+        if ver >= 1 { (sizes2 & 15) as usize } else { 0 },
+    );
+    let count = c.n(if ver < 2 { 2 } else { 4 })?;
+    for _ in 0..count.min(100_000) {
+        let id = c.n(if ver < 2 { 2 } else { 4 })?;
+        let method = if ver >= 1 { c.n(2)? & 15 } else { 0 };
+        c.n(2)?;
+        let base = c.n(base_sz)?;
+        let extents = c.n(2)?;
+        let mut data = Vec::new();
+        let info = infos.iter().find(|i| i.0 == id);
+        for _ in 0..extents {
+            if idx_sz > 0 {
+                c.n(idx_sz)?;
+            }
+            let eo = c.n(off_sz)?;
+            let el = c.n(len_sz)?;
+            if let Some((ty, ct)) = info.map(|i| (i.1, &i.2))
+                && (&ty == b"Exif" || (&ty == b"mime" && ct.contains("rdf+xml")))
+            {
+                let at = match (method, idat) {
+                    (1, Some((io, _))) => io + base + eo,
+                    _ => base + eo,
+                };
+                let len = if el == 0 {
+                    src.len.saturating_sub(at)
+                } else {
+                    el
+                };
+                data.extend(src.read_at(at, len, "HEIF item")?);
+            }
+        }
+        if let Some((_, ty, _)) = info
+            && !data.is_empty()
+        {
+            if ty == b"Exif" {
+                if data.len() >= 4 {
+                    let skip = 4 + be32(&data, 0) as usize;
+                    if let Some(t) = data.get(skip..)
+                        && let Some(v) = exif::user_comment(t)?
+                    {
+                        s.items.push(RawItem {
+                            carrier: "heif:exif",
+                            key: "UserComment".into(),
+                            value: v,
+                        });
+                    }
+                }
+            } else {
+                s.items.push(RawItem {
+                    carrier: "heif:xmp",
+                    key: "application/rdf+xml".into(),
+                    value: text(&data),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn boxed(ty: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(body.len() + 8);
+    v.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes());
+    v.extend_from_slice(ty);
+    v.extend_from_slice(body);
+    v
+}
+
+fn data_box(value: &str) -> Vec<u8> {
+    let mut d = vec![0, 0, 0, 1, 0, 0, 0, 0];
+    d.extend_from_slice(value.as_bytes());
+    boxed(b"data", &d)
+}
+
+/// A new or updated `meta` body holding `key` = `value`.
+fn meta_with(old: Option<&[u8]>, key: &str, value: &str) -> Result<Vec<u8>, Error> {
+    let hdlr_mdta = {
+        let mut h = vec![0u8; 8];
+        h.extend_from_slice(b"mdta");
+        h.extend_from_slice(&[0u8; 13]);
+        boxed(b"hdlr", &h)
+    };
+    let Some(old) = old else {
+        let mut keys = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        keys.extend_from_slice(&((8 + key.len()) as u32).to_be_bytes());
+        keys.extend_from_slice(b"mdta");
+        keys.extend_from_slice(key.as_bytes());
+        let ilst = boxed(b"ilst", &boxed(&1u32.to_be_bytes(), &data_box(value)));
+        let mut m = vec![0, 0, 0, 0];
+        m.extend(hdlr_mdta);
+        m.extend(boxed(b"keys", &keys));
+        m.extend(ilst);
+        return Ok(m);
+    };
+    let full = meta_is_full(old);
+    let (prefix, inner) = if full {
+        (
+            old.get(..4).unwrap_or_default(),
+            old.get(4..).unwrap_or_default(),
+        )
+    } else {
+        (&old[..0], old)
+    };
+    let kids = mem_children(inner)?;
+    let handler = kids
+        .iter()
+        .find(|x| &x.ty == b"hdlr")
+        .and_then(|x| slice(inner, x).get(8..12))
+        .map(|h| [h[0], h[1], h[2], h[3]]);
+    let mut out = prefix.to_vec();
+    if handler.as_ref() == Some(b"mdta") {
+        // parse keys, rebuild keys and ilst
+        let mut keys: Vec<(Vec<u8>, Vec<u8>)> = Vec::new(); // (namespace, name)
+        if let Some(k) = kids.iter().find(|x| &x.ty == b"keys") {
+            let d = slice(inner, k);
+            let n = if d.len() >= 8 { be32(d, 4) as usize } else { 0 };
+            let mut p = 8;
+            for _ in 0..n.min(10_000) {
+                if p + 8 > d.len() {
+                    break;
+                }
+                let sz = be32(d, p) as usize;
+                if sz < 8 || p + sz > d.len() {
+                    break;
+                }
+                keys.push((d[p + 4..p + 8].to_vec(), d[p + 8..p + sz].to_vec()));
+                p += sz;
+            }
+        }
+        let idx = match keys.iter().position(|(_, n)| n == key.as_bytes()) {
+            Some(i) => i + 1,
+            None => {
+                keys.push((b"mdta".to_vec(), key.as_bytes().to_vec()));
+                keys.len()
+            }
+        };
+        let mut kb = vec![0, 0, 0, 0];
+        kb.extend_from_slice(&(keys.len() as u32).to_be_bytes());
+        for (ns, n) in &keys {
+            kb.extend_from_slice(&((8 + n.len()) as u32).to_be_bytes());
+            kb.extend_from_slice(ns);
+            kb.extend_from_slice(n);
+        }
+        let mut ilst = Vec::new();
+        if let Some(il) = kids.iter().find(|x| &x.ty == b"ilst") {
+            let d = slice(inner, il);
+            for item in mem_children(d)? {
+                if u32::from_be_bytes(item.ty) as usize != idx {
+                    ilst.extend_from_slice(&d[item.off as usize..(item.off + item.size) as usize]);
+                }
+            }
+        }
+        ilst.extend(boxed(&(idx as u32).to_be_bytes(), &data_box(value)));
+        let mut wrote = (false, false);
+        for x in &kids {
+            match &x.ty {
+                b"keys" => {
+                    out.extend(boxed(b"keys", &kb));
+                    wrote.0 = true;
+                }
+                b"ilst" => {
+                    out.extend(boxed(b"ilst", &ilst));
+                    wrote.1 = true;
+                }
+                _ => out.extend_from_slice(&inner[x.off as usize..(x.off + x.size) as usize]),
+            }
+        }
+        if !wrote.0 {
+            out.extend(boxed(b"keys", &kb));
+        }
+        if !wrote.1 {
+            out.extend(boxed(b"ilst", &ilst));
+        }
+    } else {
+        // iTunes-style: a freeform ----:com.apple.iTunes:KEY item
+        let mut free = boxed(
+            b"mean",
+            &[&[0u8, 0, 0, 0][..], b"com.apple.iTunes"].concat(),
+        );
+        free.extend(boxed(
+            b"name",
+            &[&[0u8, 0, 0, 0][..], key.as_bytes()].concat(),
+        ));
+        free.extend(data_box(value));
+        let item = boxed(b"----", &free);
+        let mut wrote = false;
+        for x in &kids {
+            if &x.ty == b"ilst" {
+                let d = slice(inner, x);
+                let mut il = Vec::new();
+                for it in mem_children(d)? {
+                    let ib = slice(d, &it);
+                    let is_ours = &it.ty == b"----"
+                        && mem_children(ib)?.iter().any(|s| {
+                            &s.ty == b"name" && slice(ib, s).get(4..) == Some(key.as_bytes())
+                        });
+                    if !is_ours {
+                        il.extend_from_slice(&d[it.off as usize..(it.off + it.size) as usize]);
+                    }
+                }
+                il.extend_from_slice(&item);
+                out.extend(boxed(b"ilst", &il));
+                wrote = true;
+            } else {
+                out.extend_from_slice(&inner[x.off as usize..(x.off + x.size) as usize]);
+            }
+        }
+        if !wrote {
+            out.extend(boxed(b"ilst", &item));
+        }
+    }
+    Ok(out)
+}
+
+/// Rebuilds a container body, replacing or adding one child.
+fn replace_child(
+    body: &[u8],
+    ty: &[u8; 4],
+    f: impl FnOnce(Option<&[u8]>) -> Result<Vec<u8>, Error>,
+) -> Result<Vec<u8>, Error> {
+    let kids = mem_children(body)?;
+    let mut out = Vec::with_capacity(body.len() + 256);
+    let mut f = Some(f);
+    for x in &kids {
+        if &x.ty == ty
+            && let Some(f) = f.take()
+        {
+            out.extend(boxed(ty, &f(Some(slice(body, x)))?));
+        } else {
+            out.extend_from_slice(&body[x.off as usize..(x.off + x.size) as usize]);
+        }
+    }
+    if let Some(f) = f {
+        out.extend(boxed(ty, &f(None)?));
+    }
+    Ok(out)
+}
+
+/// Adds `map(offset)` to every chunk offset in stco/co64 inside a moov body.
+fn patch_offsets(b: &mut [u8], map: &dyn Fn(u64) -> u64) -> Result<(), Error> {
+    for x in mem_children(b)? {
+        let (s, e) = ((x.off + x.hdr) as usize, (x.off + x.size) as usize);
+        match &x.ty {
+            b"trak" | b"mdia" | b"minf" | b"stbl" => patch_offsets(&mut b[s..e], map)?,
+            b"stco" | b"co64" => {
+                let d = &mut b[s..e];
+                if d.len() < 8 {
+                    continue;
+                }
+                let n = be32(d, 4) as usize;
+                let w = if &x.ty == b"stco" { 4 } else { 8 };
+                if 8 + n * w > d.len() {
+                    return Err(Error::Malformed(
+                        "chunk offset table runs past its box".into(),
+                    ));
+                }
+                for k in 0..n {
+                    let p = 8 + k * w;
+                    if w == 4 {
+                        let v = map(be32(d, p) as u64);
+                        let v = u32::try_from(v).map_err(|_| {
+                            Error::Unsupported("chunk offset over 4 GiB in stco".into())
+                        })?;
+                        d[p..p + 4].copy_from_slice(&v.to_be_bytes());
+                    } else {
+                        let v = map(be64(d, p));
+                        d[p..p + 8].copy_from_slice(&v.to_be_bytes());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Plans a labelled MP4: `moov` is rebuilt with the label in `udta/meta` (other boxes
+/// copied), the XMP `uuid` box is replaced by one appended at the end, and chunk
+/// offsets (stco/co64) are shifted by exactly the bytes inserted before them.
+pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Error> {
+    let top = children(src, 0, src.len)?;
+    let meta_ch = cfg.write_channel("mp4", "mp4:meta");
+    let xmp_ch = cfg.write_channel("mp4", "mp4:xmp");
+    let moov = top
+        .iter()
+        .find(|b| &b.ty == b"moov")
+        .ok_or_else(|| Error::Malformed("MP4 without moov".into()))?
+        .clone();
+    if top.iter().any(|b| &b.ty == b"mfra") {
+        return Err(Error::Unsupported(
+            "fragmented MP4 with an mfra index".into(),
+        ));
+    }
+    for mf in top.iter().filter(|b| &b.ty == b"moof") {
+        let (o, l) = mf.body();
+        for t in children(src, o, o + l)?.iter().filter(|b| &b.ty == b"traf") {
+            let (to, tl) = t.body();
+            for h in children(src, to, to + tl)?
+                .iter()
+                .filter(|b| &b.ty == b"tfhd")
+            {
+                let f = src.read_at(h.off + h.hdr, 4, "tfhd")?;
+                if f[3] & 1 != 0 {
+                    return Err(Error::Unsupported(
+                        "fragmented MP4 with absolute base data offsets".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let (mo, ml) = moov.body();
+    let body = src.read_at_big(mo, ml, "moov")?;
+    let mut old_xmp: Option<String> = None;
+    let moov_has_meta = mem_children(&body)?.iter().any(|x| &x.ty == b"meta");
+    let mut new_body = match meta_ch {
+        // a moov/meta already there (as some writers put it) gets the item
+        Some(ch) if moov_has_meta => {
+            replace_child(&body, b"meta", |m| meta_with(m, &ch.key, payload))?
+        }
+        Some(ch) => replace_child(&body, b"udta", |udta| {
+            replace_child(udta.unwrap_or_default(), b"meta", |m| {
+                meta_with(m, &ch.key, payload)
+            })
+        })?,
+        None => body.clone(),
+    };
+    // remove udta/XMP_ (moved to the uuid box), remember its packet
+    if xmp_ch.is_some() {
+        let kids = mem_children(&new_body)?;
+        if let Some(u) = kids.iter().find(|x| &x.ty == b"udta") {
+            let ub = slice(&new_body, u).to_vec();
+            if let Some(x) = mem_children(&ub)?.iter().find(|x| &x.ty == b"XMP_") {
+                old_xmp = Some(text(slice(&ub, x)));
+                new_body = replace_child(&new_body, b"udta", |_| {
+                    let mut o = Vec::new();
+                    for c in mem_children(&ub)? {
+                        if &c.ty != b"XMP_" {
+                            o.extend_from_slice(&ub[c.off as usize..(c.off + c.size) as usize]);
+                        }
+                    }
+                    Ok(o)
+                })?;
+            }
+        }
+    }
+    let new_moov_len = if moov.size > u32::MAX as u64 || new_body.len() + 8 > u32::MAX as usize {
+        return Err(Error::Unsupported("moov over 4 GiB".into()));
+    } else {
+        new_body.len() as u64 + 8
+    };
+    // changes: (orig end, delta)
+    let mut changes: Vec<(u64, i64)> =
+        vec![(moov.off + moov.size, new_moov_len as i64 - moov.size as i64)];
+    let mut drop: Vec<u64> = Vec::new();
+    if xmp_ch.is_some() {
+        for b in top.iter().filter(|b| b.uuid == Some(XMP_UUID)) {
+            let (o, l) = b.body();
+            if old_xmp.is_none() {
+                old_xmp = Some(text(&src.read_at(o, l, "XMP uuid box")?));
+            }
+            changes.push((b.off + b.size, -(b.size as i64)));
+            drop.push(b.off);
+        }
+    }
+    let map = |o: u64| -> u64 {
+        let d: i64 = changes
+            .iter()
+            .filter(|(end, _)| *end <= o)
+            .map(|(_, d)| *d)
+            .sum();
+        (o as i64 + d) as u64
+    };
+    patch_offsets(&mut new_body, &map)?;
+    let mut plan = Vec::new();
+    for b in &top {
+        if b.off == moov.off {
+            let mut h = (new_moov_len as u32).to_be_bytes().to_vec();
+            h.extend_from_slice(b"moov");
+            plan.push(Piece::Bytes(h));
+            plan.push(Piece::Bytes(std::mem::take(&mut new_body)));
+        } else if !drop.contains(&b.off) {
+            plan.push(Piece::Copy(b.off, b.size));
+        }
+    }
+    let end = top.last().map_or(0, |b| b.off + b.size);
+    if end < src.len {
+        plan.push(Piece::Copy(end, src.len - end));
+    }
+    if xmp_ch.is_some() {
+        let packet = crate::xmp::upsert(
+            old_xmp.as_deref(),
+            &cfg.xmp.namespace,
+            &cfg.xmp.prefix,
+            &cfg.xmp.property,
+            payload,
+        );
+        let mut u = ((packet.len() + 24) as u32).to_be_bytes().to_vec();
+        u.extend_from_slice(b"uuid");
+        u.extend_from_slice(&XMP_UUID);
+        u.extend_from_slice(packet.as_bytes());
+        plan.push(Piece::Bytes(u));
+    }
+    let _ = be16;
+    Ok(plan)
+}

@@ -1,0 +1,215 @@
+//! Container formats: detection, metadata readers and label writers.
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::io::Src;
+
+pub mod bmff;
+pub mod id3;
+pub mod jpeg;
+pub mod png;
+pub mod riff;
+
+/// A recognised file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// PNG.
+    Png,
+    /// JPEG (JFIF/EXIF).
+    Jpeg,
+    /// WebP.
+    Webp,
+    /// HEIF/HEIC/AVIF (read only).
+    Heif,
+    /// MP4/MOV/M4A (ISO BMFF, QuickTime).
+    Mp4,
+    /// MP3 (ID3v2).
+    Mp3,
+    /// WAV (RIFF WAVE).
+    Wav,
+    /// Plain text (explicit notice only).
+    Text,
+    /// Anything else.
+    Unknown,
+}
+
+impl Format {
+    /// Lower-case name as in the `format` field of reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpeg => "jpeg",
+            Format::Webp => "webp",
+            Format::Heif => "heif",
+            Format::Mp4 => "mp4",
+            Format::Mp3 => "mp3",
+            Format::Wav => "wav",
+            Format::Text => "text",
+            Format::Unknown => "unknown",
+        }
+    }
+
+    /// Detects the format from the first bytes (up to 64) and the file name.
+    pub fn detect(head: &[u8], name: &str) -> Format {
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+            return Format::Png;
+        }
+        if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Format::Jpeg;
+        }
+        if head.len() >= 12 && &head[0..4] == b"RIFF" {
+            match &head[8..12] {
+                b"WEBP" => return Format::Webp,
+                b"WAVE" => return Format::Wav,
+                _ => {}
+            }
+        }
+        if head.len() >= 12 && &head[4..8] == b"ftyp" {
+            let brands = &head[8..head.len().min(64)];
+            let heif = [
+                b"heic", b"heix", b"mif1", b"msf1", b"avif", b"heim", b"heis", b"hevc",
+            ];
+            if heif.iter().any(|b| brands.starts_with(*b)) {
+                return Format::Heif;
+            }
+            return Format::Mp4;
+        }
+        if head.len() >= 8
+            && matches!(&head[4..8], b"moov" | b"mdat" | b"wide" | b"free" | b"skip")
+            && matches!(ext.as_str(), "mov" | "mp4" | "m4a" | "m4v" | "qt")
+        {
+            return Format::Mp4;
+        }
+        if head.starts_with(b"ID3") {
+            return Format::Mp3;
+        }
+        if head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 && ext == "mp3" {
+            return Format::Mp3;
+        }
+        if matches!(ext.as_str(), "txt" | "md" | "markdown" | "text") {
+            return Format::Text;
+        }
+        Format::Unknown
+    }
+}
+
+/// A metadata item a container reader found.
+#[derive(Debug, Clone)]
+pub struct RawItem {
+    /// Carrier kind (see `channels.toml`).
+    pub carrier: &'static str,
+    /// Keyword, description, chunk id, meta key or tag name.
+    pub key: String,
+    /// The value as text.
+    pub value: String,
+}
+
+/// A C2PA manifest store found in a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct C2pa {
+    /// Where it was (e.g. `png:caBX`, `jpeg:APP11`).
+    pub channel: String,
+    /// Bytes of the store (first part, for JPEG).
+    pub bytes: u64,
+    /// Manifest labels found in the store (`urn:uuid:...`, `urn:c2pa:...`).
+    pub manifests: Vec<String>,
+    /// Always false: signatures are not validated.
+    pub validated: bool,
+}
+
+impl C2pa {
+    pub(crate) fn from_store(channel: &str, data: &[u8]) -> C2pa {
+        let mut manifests = Vec::new();
+        for pat in [&b"urn:uuid:"[..], &b"urn:c2pa:"[..]] {
+            let mut i = 0;
+            while let Some(p) = find(&data[i..], pat) {
+                let s = i + p;
+                let e = data[s..]
+                    .iter()
+                    .position(|&c| c == 0 || !(0x21..0x7f).contains(&c))
+                    .map_or(data.len(), |n| s + n);
+                let m = String::from_utf8_lossy(&data[s..e]).into_owned();
+                if !manifests.contains(&m) && manifests.len() < 64 {
+                    manifests.push(m);
+                }
+                i = e.max(s + 1);
+            }
+        }
+        C2pa {
+            channel: channel.to_string(),
+            bytes: data.len() as u64,
+            manifests,
+            validated: false,
+        }
+    }
+}
+
+/// Looks for a JUMBF superbox labelled `c2pa` (the manifest store).
+pub(crate) fn is_c2pa_jumbf(data: &[u8]) -> bool {
+    find(&data[..data.len().min(256)], b"jumd").is_some()
+        && find(&data[..data.len().min(256)], b"c2pa").is_some()
+}
+
+pub(crate) fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    if n.is_empty() || h.len() < n.len() {
+        return None;
+    }
+    h.windows(n.len()).position(|w| w == n)
+}
+
+/// What a reader found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Metadata items, in file order.
+    pub items: Vec<RawItem>,
+    /// A C2PA manifest store.
+    pub c2pa: Option<C2pa>,
+    /// Why the file could not be fully read, if so (items found before are kept).
+    pub errors: Vec<String>,
+    /// Explicit-label findings (audio prompt).
+    pub explicit: Option<serde_json::Value>,
+}
+
+impl Scan {
+    pub(crate) fn fail(&mut self, e: Error) {
+        self.errors.push(e.to_string());
+    }
+}
+
+/// Reads a container's metadata.
+pub fn scan(format: Format, src: &mut Src) -> Scan {
+    let mut s = Scan::default();
+    let r = match format {
+        Format::Png => png::read(src, &mut s),
+        Format::Jpeg => jpeg::read(src, &mut s),
+        Format::Webp => riff::read(src, &mut s, "webp"),
+        Format::Wav => riff::read(src, &mut s, "wav"),
+        Format::Mp4 => bmff::read(src, &mut s, false),
+        Format::Heif => bmff::read(src, &mut s, true),
+        Format::Mp3 => id3::read_file(src, &mut s, "mp3:TXXX"),
+        Format::Text | Format::Unknown => Ok(()),
+    };
+    if let Err(e) = r {
+        s.fail(e);
+    }
+    s
+}
+
+/// Decodes an ID3/latin-1 style byte string.
+pub(crate) fn latin1(b: &[u8]) -> String {
+    b.iter().map(|&c| c as char).collect()
+}
+
+/// Text from bytes: UTF-8 when valid, else Latin-1.
+pub(crate) fn text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => latin1(b),
+    }
+}

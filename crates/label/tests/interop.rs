@@ -1,0 +1,473 @@
+//! Files written by other tools (Pillow, mutagen, exiftool, Python's wave) are read by
+//! beian-label, and what beian-label writes is read back by those tools.
+//!
+//! Needs python3 with Pillow and mutagen, and exiftool (`.ci/label-fixtures.sh`
+//! installs them). Without them the tests skip, except under CI=true, where they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use beian_label::{EmbedOptions, Label, Verdict, embed_file, verify_path};
+use serde_json::Value;
+
+const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/tools.py");
+const EXIF_CFG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/tc260.config");
+
+fn payload(id: &str) -> String {
+    format!(
+        r#"{{"AIGC":{{"Label":"1","ContentProducer":"001191110102MAD55U9H0F10002","ProduceID":"{id}","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}}}}"#
+    )
+}
+
+fn tools_ok() -> bool {
+    let py = Command::new("python3")
+        .args(["-c", "import PIL, mutagen"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let ex = Command::new("exiftool")
+        .arg("-ver")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if py && ex {
+        return true;
+    }
+    let msg = format!(
+        "python3 with Pillow and mutagen: {py}, exiftool: {ex} (run .ci/label-fixtures.sh)"
+    );
+    if std::env::var("CI").as_deref() == Ok("true")
+        || std::env::var("BEIAN_REQUIRE_LABEL_TOOLS").is_ok()
+    {
+        panic!("label interop tools missing under CI: {msg}");
+    }
+    eprintln!("skipping: {msg}");
+    false
+}
+
+fn run(cmd: &mut Command) -> String {
+    let o = cmd.output().expect("run tool");
+    assert!(
+        o.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fixtures() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_path_buf();
+    run(Command::new("python3")
+        .arg(TOOLS)
+        .arg("make")
+        .arg(&d)
+        .arg(payload("fx-1")));
+    // exiftool-written XMP (TC260:AIGC) and EXIF UserComment
+    for (src, dst) in [
+        ("plain.jpg", "exiftool_xmp.jpg"),
+        ("plain.png", "exiftool_xmp.png"),
+        ("plain.webp", "exiftool_xmp.webp"),
+        ("plain.mp4", "exiftool_xmp.mp4"),
+    ] {
+        std::fs::copy(d.join(src), d.join(dst)).expect("copy");
+        run(Command::new("exiftool")
+            .arg("-config")
+            .arg(EXIF_CFG)
+            .arg("-q")
+            .arg(format!("-XMP-TC260:AIGC={}", payload("fx-1")))
+            .arg("-overwrite_original")
+            .arg(d.join(dst)));
+    }
+    std::fs::copy(d.join("plain.jpg"), d.join("exiftool_uc.jpg")).expect("copy");
+    run(Command::new("exiftool")
+        .arg("-q")
+        .arg(format!("-UserComment={}", payload("fx-1")))
+        .arg("-overwrite_original")
+        .arg(d.join("exiftool_uc.jpg")));
+    // stripped: every metadata removed by exiftool from a labelled JPEG
+    std::fs::copy(d.join("pil_exif.jpg"), d.join("stripped.jpg")).expect("copy");
+    run(Command::new("exiftool")
+        .arg("-q")
+        .arg("-all=")
+        .arg("-overwrite_original")
+        .arg(d.join("stripped.jpg")));
+    (dir, d)
+}
+
+fn read_back(p: &Path) -> Value {
+    serde_json::from_str(&run(Command::new("python3").arg(TOOLS).arg("read").arg(p)))
+        .expect("tool JSON")
+}
+
+fn exiftool_json(p: &Path) -> Value {
+    let s = run(Command::new("exiftool")
+        .arg("-config")
+        .arg(EXIF_CFG)
+        .arg("-j")
+        .arg("-G1")
+        .arg("-a")
+        .arg(p));
+    let v: Value = serde_json::from_str(&s).expect("exiftool JSON");
+    v[0].clone()
+}
+
+#[test]
+fn reads_files_other_tools_wrote() {
+    if !tools_ok() {
+        return;
+    }
+    let (_t, d) = fixtures();
+    let cases: &[(&str, Verdict, &[&str], Option<&str>)] = &[
+        ("pil_text.png", Verdict::Compliant, &["png:tEXt:AIGC"], None),
+        ("pil_itxt.png", Verdict::Compliant, &["png:iTXt:AIGC"], None),
+        ("pil_ztxt.png", Verdict::Compliant, &["png:zTXt:AIGC"], None),
+        (
+            "pil_exif.jpg",
+            Verdict::Compliant,
+            &["jpeg:exif:UserComment"],
+            None,
+        ),
+        (
+            "pil_exif.webp",
+            Verdict::Compliant,
+            &["webp:exif:UserComment"],
+            None,
+        ),
+        ("exiftool_xmp.jpg", Verdict::Compliant, &["jpeg:xmp"], None),
+        ("exiftool_xmp.png", Verdict::Compliant, &["png:xmp"], None),
+        ("exiftool_xmp.webp", Verdict::Compliant, &["webp:xmp"], None),
+        ("exiftool_xmp.mp4", Verdict::Compliant, &["mp4:xmp"], None),
+        (
+            "exiftool_uc.jpg",
+            Verdict::Compliant,
+            &["jpeg:exif:UserComment"],
+            None,
+        ),
+        (
+            "mutagen_v24.mp3",
+            Verdict::Compliant,
+            &["mp3:id3:TXXX:AIGC"],
+            None,
+        ),
+        (
+            "mutagen_v23.mp3",
+            Verdict::Compliant,
+            &["mp3:id3:TXXX:AIGC"],
+            None,
+        ),
+        (
+            "mutagen_id3.wav",
+            Verdict::Compliant,
+            &["wav:id3:TXXX:AIGC"],
+            None,
+        ),
+        (
+            "mutagen_freeform.mp4",
+            Verdict::Compliant,
+            &["mp4:udta:meta:AIGC"],
+            None,
+        ),
+        ("plain.png", Verdict::NotFound, &[], None),
+        ("plain.jpg", Verdict::NotFound, &[], None),
+        ("plain.webp", Verdict::NotFound, &[], None),
+        ("plain.mp3", Verdict::NotFound, &[], None),
+        ("plain.wav", Verdict::NotFound, &[], None),
+        ("plain.mp4", Verdict::NotFound, &[], None),
+        ("stripped.jpg", Verdict::NotFound, &[], None),
+        (
+            "bad_label.png",
+            Verdict::Noncompliant,
+            &["png:tEXt:AIGC"],
+            Some("Label \"7\" is not 1, 2 or 3"),
+        ),
+        (
+            "missing_key.png",
+            Verdict::Noncompliant,
+            &["png:tEXt:AIGC"],
+            Some("missing key ProduceID"),
+        ),
+        (
+            "conflict.png",
+            Verdict::Noncompliant,
+            &["png:tEXt:AIGC", "png:xmp"],
+            Some("channels disagree on ProduceID"),
+        ),
+    ];
+    for (name, verdict, channels, problem) in cases {
+        let r = verify_path(&d.join(name));
+        assert_eq!(r.verdict, *verdict, "{name}: {:?}", r.problems);
+        let got: Vec<&str> = r.channels.iter().map(|c| c.channel.as_str()).collect();
+        assert_eq!(&got, channels, "{name}");
+        if let Some(p) = problem {
+            assert!(
+                r.problems.iter().any(|x| x.contains(p)),
+                "{name}: {:?}",
+                r.problems
+            );
+        }
+        if *verdict == Verdict::Compliant {
+            let imp = r.implicit.as_ref().expect("implicit");
+            assert_eq!(imp["ProduceID"], "fx-1", "{name}");
+            assert_eq!(imp.len(), 7, "{name}");
+        }
+    }
+}
+
+fn opts(id: &str) -> EmbedOptions {
+    EmbedOptions::new(Label {
+        label: "1".into(),
+        content_producer: "001191110102MAD55U9H0F10002".into(),
+        produce_id: id.into(),
+        ..Label::default()
+    })
+}
+
+#[test]
+fn other_tools_read_what_beian_writes() {
+    if !tools_ok() {
+        return;
+    }
+    let (_t, d) = fixtures();
+    let want = payload("fx-2");
+    for name in [
+        "plain.png",
+        "pil_text.png",
+        "exiftool_xmp.png",
+        "plain.jpg",
+        "pil_exif.jpg",
+        "exiftool_xmp.jpg",
+        "plain.webp",
+        "plain_lossless.webp",
+        "pil_exif.webp",
+        "plain.mp3",
+        "mutagen_v24.mp3",
+        "mutagen_v23.mp3",
+        "plain.wav",
+        "mutagen_id3.wav",
+        "plain.mp4",
+        "mutagen_freeform.mp4",
+        "exiftool_xmp.mp4",
+    ] {
+        let input = d.join(name);
+        let output = d.join(format!("out_{name}"));
+        let o =
+            embed_file(&input, &output, &opts("fx-2")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // beian reads its own output in every channel it wrote, all agreeing
+        let r = verify_path(&output);
+        assert_eq!(r.verdict, Verdict::Compliant, "{name}: {:?}", r.problems);
+        for ch in &o.channels {
+            assert!(
+                r.channels.iter().any(|c| &c.channel == ch),
+                "{name}: channel {ch} not read back"
+            );
+        }
+        assert_eq!(r.implicit.as_ref().expect("implicit")["ProduceID"], "fx-2");
+        // exiftool parses it without warnings or errors and sees the label
+        let ex = exiftool_json(&output);
+        let obj = ex.as_object().expect("object");
+        for (k, v) in obj {
+            assert!(
+                !k.ends_with(":Warning") && !k.ends_with(":Error"),
+                "{name}: exiftool {k}: {v}"
+            );
+        }
+        if !name.ends_with(".mp3") {
+            assert!(
+                ex.to_string().contains("fx-2"),
+                "{name}: exiftool does not see the label: {ex}"
+            );
+        }
+        // Pillow / mutagen / wave see the label and the same media
+        let before = read_back(&input);
+        let after = read_back(&output);
+        let ext = name.rsplit('.').next().unwrap_or_default();
+        match ext {
+            "png" => {
+                assert_eq!(after["text"]["AIGC"], want, "{name}");
+                assert!(
+                    after["text"]["XML:com.adobe.xmp"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("TC260:AIGC"),
+                    "{name}"
+                );
+                assert_eq!(
+                    after["pixels_sha"], before["pixels_sha"],
+                    "{name}: pixels changed"
+                );
+            }
+            "jpg" | "webp" => {
+                assert!(
+                    after["user_comment"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(&want),
+                    "{name}: {after}"
+                );
+                assert!(
+                    after["xmp"].as_str().unwrap_or_default().contains("fx-2"),
+                    "{name}"
+                );
+                assert_eq!(
+                    after["pixels_sha"], before["pixels_sha"],
+                    "{name}: pixels changed"
+                );
+                assert_eq!(
+                    after["make"], before["make"],
+                    "{name}: other EXIF tags lost"
+                );
+            }
+            "mp3" => {
+                assert_eq!(after["txxx"]["AIGC"], want, "{name}");
+                assert_eq!(after["length"], before["length"], "{name}");
+                for f in before["frames"].as_array().expect("frames") {
+                    assert!(
+                        after["frames"].as_array().expect("frames").contains(f),
+                        "{name}: frame {f} lost"
+                    );
+                }
+            }
+            "wav" => {
+                assert_eq!(
+                    after["frames_sha"], before["frames_sha"],
+                    "{name}: audio changed"
+                );
+            }
+            "mp4" => {
+                assert_eq!(
+                    after["stco_points_at_sample"], true,
+                    "{name}: chunk offsets not updated"
+                );
+                assert_eq!(after["length"], before["length"], "{name}");
+                if name.contains("freeform") {
+                    assert_eq!(after["tags"]["----:com.apple.iTunes:AIGC"], want, "{name}");
+                    assert_eq!(after["tags"]["\u{a9}nam"], "title", "{name}");
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn explicit_labels() {
+    if !tools_ok() {
+        return;
+    }
+    let (_t, d) = fixtures();
+    // a bigger image, so the label fits
+    let img = image::RgbImage::from_fn(400, 300, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    img.save(d.join("big.png")).expect("save");
+    img.save(d.join("big.jpg")).expect("save");
+    for name in ["big.png", "big.jpg"] {
+        let out = d.join(format!("ex_{name}"));
+        let o =
+            embed_file(&d.join(name), &out, &opts("fx-3").explicit(true)).expect("explicit image");
+        let drawn = o.explicit.expect("drawn");
+        assert!(drawn["ratio"].as_f64().expect("ratio") >= 0.05, "{drawn}");
+        assert!(
+            drawn["text_height_px"].as_u64().expect("h") >= 15,
+            "{drawn}"
+        );
+        assert_eq!(verify_path(&out).verdict, Verdict::Compliant);
+        let a = image::open(d.join(name)).expect("open").to_rgb8();
+        let b = image::open(&out).expect("open").to_rgb8();
+        let changed = |x0: u32, y0: u32, x1: u32, y1: u32| {
+            (y0..y1)
+                .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    a.get_pixel(x, y)
+                        .0
+                        .iter()
+                        .zip(b.get_pixel(x, y).0.iter())
+                        .any(|(p, q)| p.abs_diff(*q) > 40)
+                })
+                .count()
+        };
+        assert!(
+            changed(250, 240, 400, 300) > 500,
+            "{name}: no label in the bottom-right corner"
+        );
+        assert_eq!(
+            changed(0, 0, 150, 150),
+            0,
+            "{name}: pixels changed outside the corner"
+        );
+        assert!(read_back(&out)["size"] == serde_json::json!([400, 300]));
+    }
+    // a missing font is named in the error
+    let err = embed_file(
+        &d.join("big.png"),
+        &d.join("x.png"),
+        &opts("fx-3")
+            .explicit(true)
+            .font(Some("/nonexistent/font.ttc".into())),
+    )
+    .expect_err("missing font");
+    assert!(err.to_string().contains("/nonexistent/font.ttc"), "{err}");
+    // WAV prompt: short-long-short-short before the audio, detected on read
+    let out = d.join("ex.wav");
+    embed_file(&d.join("plain.wav"), &out, &opts("fx-3").explicit(true)).expect("wav prompt");
+    let r = verify_path(&out);
+    assert_eq!(r.verdict, Verdict::Compliant);
+    assert_eq!(
+        r.explicit["audio_prompt"], "short-long-short-short",
+        "{}",
+        r.explicit
+    );
+    assert!(verify_path(&d.join("plain.wav")).explicit["audio_prompt"].is_null());
+    let before = read_back(&d.join("plain.wav"));
+    let after = read_back(&out);
+    assert!(after["frames"].as_u64() > before["frames"].as_u64());
+}
+
+#[test]
+fn truncated_and_oversized() {
+    if !tools_ok() {
+        return;
+    }
+    let (_t, d) = fixtures();
+    // truncated inside the image data: the label before it is found, the file is not whole
+    for name in ["pil_text.png", "mutagen_freeform.mp4", "pil_exif.webp"] {
+        let b = std::fs::read(d.join(name)).expect("read");
+        let cut = d.join(format!("cut_{name}"));
+        std::fs::write(&cut, &b[..b.len() - 10]).expect("write");
+        let r = verify_path(&cut);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{name}: {:?}", r.problems);
+        assert!(
+            r.problems.iter().any(|p| p.contains("truncated")),
+            "{name}: {:?}",
+            r.problems
+        );
+    }
+    // truncated inside the metadata: nothing readable, inconclusive
+    let b = std::fs::read(d.join("mutagen_v24.mp3")).expect("read");
+    std::fs::write(d.join("cut.mp3"), &b[..40]).expect("write");
+    assert_eq!(
+        verify_path(&d.join("cut.mp3")).verdict,
+        Verdict::Inconclusive
+    );
+    // oversized: a 17 MiB text chunk before a valid label
+    let png = std::fs::read(d.join("pil_text.png")).expect("read");
+    let mut big = png[..33].to_vec();
+    let n: u32 = 17 << 20;
+    big.extend_from_slice(&n.to_be_bytes());
+    big.extend_from_slice(b"tEXt");
+    big.extend(std::iter::repeat_n(b'a', n as usize));
+    big.extend_from_slice(&[0, 0, 0, 0]);
+    big.extend_from_slice(&png[33..]);
+    std::fs::write(d.join("oversized.png"), &big).expect("write");
+    let r = verify_path(&d.join("oversized.png"));
+    assert_eq!(r.verdict, Verdict::Inconclusive, "{:?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.contains("oversized")),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(
+        r.channels.len(),
+        1,
+        "the label after the oversized chunk is still read"
+    );
+}

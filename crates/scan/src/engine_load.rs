@@ -1,0 +1,90 @@
+//! Building the screening engine from `--lexicon` arguments: lexicon files
+//! and directories, or one compiled lexicon (`beian lexicon compile`).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use beian_screen::{Detector, Engine, EngineBuilder, Options, is_compiled};
+
+use crate::ScanError;
+
+/// What the command line asks for.
+#[derive(Debug, Clone)]
+pub struct EngineSpec<'a> {
+    /// `--lexicon` paths: source files and directories, or one compiled file.
+    pub lexicons: &'a [PathBuf],
+    /// `--allow` files.
+    pub allow: &'a [PathBuf],
+    /// `--risk`: the risk of terms that have none.
+    pub risk: Option<&'a str>,
+    /// Matching options.
+    pub options: Options,
+    /// Detectors to run.
+    pub detectors: &'a [Detector],
+}
+
+/// Whether `path` is a compiled lexicon (by its first bytes).
+pub fn is_compiled_file(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && is_compiled(&head)
+}
+
+/// Builds the engine: from source lexicons, or by loading a compiled one
+/// (which must then be the only `--lexicon`, with no `--allow` or `--risk`,
+/// and the same matching options it was compiled with).
+pub fn build_engine(spec: &EngineSpec<'_>) -> Result<Engine, ScanError> {
+    if let Some(c) = spec.lexicons.iter().find(|p| is_compiled_file(p)) {
+        let name = c.display();
+        if spec.lexicons.len() != 1 {
+            return Err(ScanError::Input(format!(
+                "{name}: a compiled lexicon must be the only --lexicon (compile them together with `beian lexicon compile`)"
+            )));
+        }
+        if !spec.allow.is_empty() || spec.risk.is_some() {
+            return Err(ScanError::Input(format!(
+                "{name}: a compiled lexicon already holds its allow-lists and risks; give --allow and --risk to `beian lexicon compile`"
+            )));
+        }
+        let bytes = std::fs::read(c).map_err(|source| ScanError::Io {
+            path: c.clone(),
+            source,
+        })?;
+        let mut engine = Engine::from_compiled(&bytes)
+            .map_err(|e| ScanError::Input(format!("{name}: {e}")))?;
+        if *engine.options() != spec.options {
+            return Err(ScanError::Input(format!(
+                "{name}: compiled with other matching options ({:?}) than asked for now ({:?}): recompile it with the same flags, or drop them",
+                engine.options(),
+                spec.options
+            )));
+        }
+        engine.set_detectors(spec.detectors);
+        return Ok(engine);
+    }
+    let mut b = EngineBuilder::new();
+    b.options(spec.options).no_detectors();
+    for &d in spec.detectors {
+        b.detector(d, true, None);
+    }
+    crate::load_lexicon_files(&mut b, spec.lexicons, spec.risk)?;
+    if !spec.allow.is_empty() {
+        crate::load_allow_files(&mut b, spec.allow)?;
+    }
+    Ok(b.build()?)
+}
+
+/// Compiles source lexicons (and allow-lists) into the bytes of a compiled
+/// lexicon; detectors are chosen when it is loaded.
+pub fn compile_lexicons(spec: &EngineSpec<'_>) -> Result<Vec<u8>, ScanError> {
+    if let Some(c) = spec.lexicons.iter().find(|p| is_compiled_file(p)) {
+        return Err(ScanError::Input(format!(
+            "{}: already a compiled lexicon; compile from the source lexicons",
+            c.display()
+        )));
+    }
+    let engine = build_engine(spec)?;
+    Ok(engine.to_compiled())
+}

@@ -1,0 +1,248 @@
+//! Parallel reading gives exactly what serial reading gives, on every input
+//! format, whatever the chunk size, the number of readers and of threads.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use beian_scan::input::{FieldSpec, InputSpec, expand_inputs};
+use beian_scan::pipeline::{self, MapOut, Out, PipelineConfig};
+use beian_screen::{Engine, EngineBuilder};
+use proptest::prelude::*;
+
+fn engine() -> Engine {
+    let mut b = EngineBuilder::new();
+    b.lexicon_text("t.tsv", "赌博网站\tA.1.h\n违禁品\tA.1.h\nbad word\tA.2.a\n", None)
+        .expect("lexicon");
+    b.build().expect("engine")
+}
+
+const PIECES: &[&str] = &[
+    "违禁品", "赌博", "网站", "bad", " word", "普通", "，", "a", "\"", "\\", "é", "𝕏", " ",
+];
+
+/// A record's text from piece indices; some records carry an invalid byte.
+fn text_of(ix: &[u8]) -> Vec<u8> {
+    let mut t = Vec::new();
+    for &i in ix {
+        if i as usize >= PIECES.len() {
+            t.push(0xff);
+        } else {
+            t.extend_from_slice(PIECES[i as usize].as_bytes());
+        }
+    }
+    t
+}
+
+fn json_str(b: &[u8], escape: bool) -> Vec<u8> {
+    // Valid JSON needs valid UTF-8: invalid bytes stay raw (the reader
+    // decodes the line lossily first, as it would a real file).
+    let mut o = vec![b'"'];
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => o.extend_from_slice(b"\\\""),
+                '\\' => o.extend_from_slice(b"\\\\"),
+                c if escape && !c.is_ascii() => {
+                    let mut buf = [0u16; 2];
+                    for u in c.encode_utf16(&mut buf) {
+                        o.extend_from_slice(format!("\\u{u:04x}").as_bytes());
+                    }
+                }
+                c => o.extend_from_slice(c.to_string().as_bytes()),
+            }
+        }
+        o.extend_from_slice(chunk.invalid());
+    }
+    o.push(b'"');
+    o
+}
+
+fn write_parquet(p: &Path, rows: &[Vec<u8>]) {
+    use parquet::data_type::{ByteArray, ByteArrayType};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    let schema = Arc::new(
+        parquet::schema::parser::parse_message_type("message s { REQUIRED BYTE_ARRAY text; }")
+            .expect("schema"),
+    );
+    let file = std::fs::File::create(p).expect("create");
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(7))
+        .build();
+    let mut w = SerializedFileWriter::new(file, schema, Arc::new(props)).expect("writer");
+    for part in rows.chunks(7) {
+        let mut rg = w.next_row_group().expect("row group");
+        while let Some(mut col) = rg.next_column().expect("column") {
+            let vals: Vec<ByteArray> = part.iter().map(|r| ByteArray::from(r.clone())).collect();
+            col.typed::<ByteArrayType>()
+                .write_batch(&vals, None, None)
+                .expect("batch");
+            col.close().expect("close column");
+        }
+        rg.close().expect("close rg");
+    }
+    w.close().expect("close");
+}
+
+fn write_all(dir: &Path, recs: &[Vec<u8>]) {
+    let w = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).expect("write");
+    let mut txt = b"\xef\xbb\xbf".to_vec();
+    let mut jsonl = Vec::new();
+    let mut csv = b"id,text,src\n".to_vec();
+    let mut tsv = b"text\tsrc\n".to_vec();
+    for (i, r) in recs.iter().enumerate() {
+        txt.extend_from_slice(r);
+        txt.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+        if i % 5 == 0 {
+            txt.push(b'\n');
+        }
+        let group = if i % 2 == 0 { "g1" } else { "g2" };
+        match i % 7 {
+            3 => jsonl.extend_from_slice(b"{\"text\": \n"),
+            5 => jsonl.extend_from_slice(b"{\"other\": 1}\n"),
+            6 => jsonl.extend_from_slice(format!("{{\"text\": {i}, \"src\": true}}\n").as_bytes()),
+            _ => {
+                jsonl.extend_from_slice(b"{\"id\": 1, \"text\": ");
+                jsonl.extend_from_slice(&json_str(r, i % 2 == 1));
+                jsonl.extend_from_slice(format!(", \"src\": \"{group}\"}}\n").as_bytes());
+            }
+        }
+        csv.extend_from_slice(format!("{i},\"").as_bytes());
+        for &c in r {
+            if c == b'"' {
+                csv.push(b'"');
+            }
+            csv.push(c);
+        }
+        csv.extend_from_slice(format!("\",{group}\n").as_bytes());
+        let clean: Vec<u8> = r.iter().map(|&c| if c == b'\t' { b' ' } else { c }).collect();
+        tsv.extend_from_slice(&clean);
+        tsv.extend_from_slice(format!("\t{group}\n").as_bytes());
+    }
+    w("a.txt", &txt);
+    w("b.jsonl", &jsonl);
+    w("c.csv", &csv);
+    w("d.tsv", &tsv);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&jsonl).expect("gzip");
+    w("e.jsonl.gz", &gz.finish().expect("gzip"));
+    w("f.txt.zst", &zstd::stream::encode_all(&txt[..], 3).expect("zstd"));
+    write_parquet(&dir.join("g.parquet"), recs);
+}
+
+/// Everything the pipeline says, as comparable values.
+fn collect(
+    e: &Engine,
+    specs: &[InputSpec],
+    fields: &FieldSpec,
+    cfg: &PipelineConfig,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    pipeline::run(e, specs, fields, cfg, &mut |o| {
+        out.push(match o {
+            Out::Rec(s) => format!(
+                "R {} {} {} {:?} {:?} {:?}",
+                s.rec.source, s.rec.number, s.rec.offset, s.rec.text, s.rec.group, s.findings
+            ),
+            Out::Err(e) => format!("E {e:?}"),
+            Out::Warn(w) => format!("W {w:?}"),
+        });
+        true
+    });
+    out
+}
+
+fn serial(threads: usize) -> PipelineConfig {
+    let mut c = PipelineConfig::with_threads(threads);
+    c.readers = 1;
+    c.batch_bytes = 1 << 30;
+    c.batch_records = 1 << 30;
+    c
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parallel_equals_serial(
+        recs in proptest::collection::vec(proptest::collection::vec(0u8..14, 0..12), 1..60),
+        chunk in 1usize..600,
+        chunk_records in 1usize..9,
+        threads in 1usize..5,
+        readers in 1usize..5,
+        in_flight in 1usize..9,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let recs: Vec<Vec<u8>> = recs.iter().map(|r| text_of(r)).collect();
+        write_all(dir.path(), &recs);
+        let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
+        prop_assert_eq!(specs.len(), 7);
+        let e = engine();
+        for fields in [
+            FieldSpec::default(),
+            FieldSpec { field: Some("text".into()), group: Some("src".into()) },
+        ] {
+            let want = collect(&e, &specs, &fields, &serial(1));
+            let mut cfg = PipelineConfig::with_threads(threads);
+            cfg.batch_bytes = chunk;
+            cfg.batch_records = chunk_records;
+            cfg.readers = readers;
+            cfg.in_flight = in_flight;
+            let got = collect(&e, &specs, &fields, &cfg);
+            prop_assert_eq!(got, want);
+        }
+    }
+}
+
+#[test]
+fn serial_reading_is_what_the_files_say() {
+    // The baseline itself: record numbers, offsets and texts as written.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recs: Vec<Vec<u8>> = vec![
+        "违禁品 x".into(),
+        b"".to_vec(),
+        b"a \xff b".to_vec(),
+        "\"赌博网站\"".into(),
+    ];
+    write_all(dir.path(), &recs);
+    let specs = expand_inputs(&[dir.path().join("a.txt").display().to_string()], None)
+        .expect("inputs");
+    let e = engine();
+    let got = collect(&e, &specs, &FieldSpec::default(), &serial(1));
+    assert_eq!(got.len(), 4, "{got:#?}"); // 3 records + 1 warning; blank lines skipped
+    assert!(got[0].starts_with("R 0 1 0 \"违禁品 x\""), "{}", got[0]);
+    assert!(got[1].starts_with("W "), "{}", got[1]);
+    assert!(got[2].starts_with("R 0 4 18 \"a \\u{7f} b\""), "{}", got[2]);
+    assert!(got[3].starts_with("R 0 5 "), "{}", got[3]);
+
+    // JSONL: escaped and raw strings give the same text; errors keep their line.
+    let specs = expand_inputs(&[dir.path().join("b.jsonl").display().to_string()], None)
+        .expect("inputs");
+    let mut texts = Vec::new();
+    pipeline::run_map(
+        &specs,
+        &FieldSpec::default(),
+        &PipelineConfig::with_threads(2),
+        &|r| r.text.chars().count(),
+        &mut |o| {
+            match o {
+                MapOut::Rec(r, n) => texts.push(format!("{}:{}:{n}", r.number, r.text)),
+                MapOut::Err(e) => texts.push(format!("{}:ERR {}", e.number, e.message)),
+                MapOut::Warn(_) => {}
+            }
+            true
+        },
+    );
+    assert_eq!(
+        texts,
+        vec![
+            "1:违禁品 x:5".to_string(),
+            "2::0".into(),
+            "3:a \u{7f} b:5".into(),
+            "4:ERR malformed JSON at column 9: EOF while parsing a value at line 1 column 9"
+                .into(),
+        ],
+        "{texts:#?}"
+    );
+}

@@ -1,0 +1,31 @@
+"""beian: screen text and corpora against the 31 risks of GB/T 45654.
+
+The engine is beian's Rust screening engine (the one behind ``beian scan``),
+with the same lexicon loaders, defaults and options::
+
+    import beian
+    screen = beian.Screen(["lexicons/konsheng"], allow=["allow.txt"])
+    screen.scan("一段文字")              # -> [{"start": ..., "end": ..., "risk": ...}, ...]
+    screen.scan_batch(texts)             # parallel, GIL released
+    findings, errors, summary = screen.scan_files(["corpus/"], field="text")
+
+``Screen`` pickles (by its lexicon paths and options), so Ray, Spark or
+multiprocessing can ship it to workers; see ``examples/ray_scan.py``.
+"""
+
+from ._beian import DEFAULT_MAX_RECORD_BYTES, Screen, __version__
+
+#: The keys of every finding dict (``severity``, ``action`` and ``via`` only
+#: when present, as in ``beian scan``'s JSONL output).
+FINDING_KEYS = (
+    "start",
+    "end",
+    "char_start",
+    "char_end",
+    "matched",
+    "term",
+    "risk",
+    "detector",
+)
+
+__all__ = ["Screen", "FINDING_KEYS", "DEFAULT_MAX_RECORD_BYTES", "__version__"]

@@ -1,0 +1,5 @@
+from ._beian import DEFAULT_MAX_RECORD_BYTES as DEFAULT_MAX_RECORD_BYTES
+from ._beian import Screen as Screen
+from ._beian import __version__ as __version__
+
+FINDING_KEYS: tuple[str, ...]

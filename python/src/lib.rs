@@ -1,0 +1,552 @@
+//! Python bindings of beian's screening engine: `beian.Screen`.
+//!
+//! The engine is the one `beian scan` uses, built by the same lexicon
+//! loaders with the same defaults, so `Screen.scan(text)` gives the CLI's
+//! findings. Screening runs with the GIL released; `scan_batch` and
+//! `scan_files` use several threads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use beian_scan::input::{FieldSpec, InputFormat, expand_inputs};
+use beian_scan::pipeline::{self, DEFAULT_MAX_RECORD_BYTES, Out, PipelineConfig};
+use beian_screen::{Detector, Engine, Finding, Options, Scratch};
+use pyo3::IntoPyObjectExt;
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+/// Everything a `Screen` was built from (what pickling ships).
+#[derive(Clone, Debug)]
+struct Config {
+    lexicons: Vec<PathBuf>,
+    allow: Vec<PathBuf>,
+    risk: Option<String>,
+    detectors: Vec<String>,
+    normalize: bool,
+    pinyin: bool,
+    initials: bool,
+    traditional: bool,
+    separators: bool,
+    width: bool,
+    case: bool,
+    digits: bool,
+    homophones: bool,
+    min_term_chars: usize,
+    max_skip: usize,
+    max_record_bytes: usize,
+    threads: Option<usize>,
+}
+
+const ALL_DETECTORS: [&str; 6] = ["id-card", "mobile", "bank-card", "uscc", "email", "ip"];
+
+impl Config {
+    /// The CLI's option logic (`beian scan`), flag for flag.
+    fn options(&self) -> Options {
+        let mut opts = if self.normalize {
+            Options::default()
+        } else {
+            Options::none()
+        };
+        if !self.pinyin {
+            opts.pinyin = false;
+            opts.pinyin_initials = false;
+            opts.mixed_pinyin = false;
+        }
+        if self.initials {
+            opts.pinyin_initials = true;
+        }
+        if !self.traditional {
+            opts.traditional = false;
+        }
+        if !self.separators {
+            opts.separators = false;
+        }
+        if !self.width {
+            opts.width = false;
+        }
+        if !self.case {
+            opts.case = false;
+        }
+        if !self.digits {
+            opts.digits = false;
+        }
+        opts.homophones = self.homophones;
+        opts.min_term_chars = self.min_term_chars;
+        opts.max_skip = self.max_skip;
+        opts
+    }
+
+    fn build(&self) -> PyResult<Engine> {
+        let mut detectors = Vec::new();
+        for d in &self.detectors {
+            if d == "none" || d.is_empty() {
+                continue;
+            }
+            detectors.push(Detector::from_name(d).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "unknown detector `{d}` (known: {})",
+                    ALL_DETECTORS.join(", ")
+                ))
+            })?);
+        }
+        // Source lexicons, or one compiled lexicon (`beian lexicon compile`).
+        beian_scan::build_engine(&beian_scan::EngineSpec {
+            lexicons: &self.lexicons,
+            allow: &self.allow,
+            risk: self.risk.as_deref(),
+            options: self.options(),
+            detectors: &detectors,
+        })
+        .map_err(|e| PyValueError::new_err(format!("loading lexicons: {e}")))
+    }
+
+    fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let paths = |v: &[PathBuf]| -> Vec<String> {
+            v.iter().map(|p| p.display().to_string()).collect()
+        };
+        d.set_item("lexicons", paths(&self.lexicons))?;
+        d.set_item("allow", paths(&self.allow))?;
+        d.set_item("risk", self.risk.clone())?;
+        d.set_item("detectors", self.detectors.clone())?;
+        d.set_item("normalize", self.normalize)?;
+        d.set_item("pinyin", self.pinyin)?;
+        d.set_item("initials", self.initials)?;
+        d.set_item("traditional", self.traditional)?;
+        d.set_item("separators", self.separators)?;
+        d.set_item("width", self.width)?;
+        d.set_item("case", self.case)?;
+        d.set_item("digits", self.digits)?;
+        d.set_item("homophones", self.homophones)?;
+        d.set_item("min_term_chars", self.min_term_chars)?;
+        d.set_item("max_skip", self.max_skip)?;
+        d.set_item("max_record_bytes", self.max_record_bytes)?;
+        d.set_item("threads", self.threads)?;
+        Ok(d)
+    }
+}
+
+/// A screening engine built from keyword lexicons, allow-lists and options.
+///
+/// ``Screen(lexicons, allow=None, **options)`` takes the same defaults and
+/// options as ``beian scan``. Build it once and reuse it: building reads and
+/// compiles the lexicons. It is immutable and thread-safe, and pickles (by
+/// its lexicon paths and options), so Ray or Spark can ship it to workers.
+///
+/// Each finding is a dict with the CLI's keys: ``start`` and ``end`` (UTF-8
+/// byte offsets into the text), ``char_start`` and ``char_end`` (character
+/// offsets, for Python slicing: ``text[f["char_start"]:f["char_end"]] ==
+/// f["matched"]``), ``matched``, ``term``, ``risk``, ``detector``, and when
+/// present ``severity``, ``action``, ``via``.
+#[pyclass(frozen, module = "beian._beian")]
+struct Screen {
+    engine: Arc<Engine>,
+    cfg: Config,
+}
+
+fn findings_to_py<'py>(
+    py: Python<'py>,
+    text: &str,
+    findings: &[Finding],
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    // Findings come ordered by position: count characters incrementally.
+    let (mut byte, mut chars) = (0usize, 0usize);
+    let mut char_at = |b: usize| -> usize {
+        if b < byte {
+            byte = 0;
+            chars = 0;
+        }
+        chars += text.get(byte..b).map_or(0, |s| s.chars().count());
+        byte = b;
+        chars
+    };
+    for f in findings {
+        let d = PyDict::new(py);
+        let cs = char_at(f.start);
+        let ce = char_at(f.end);
+        let v = serde_json::to_value(f)
+            .map_err(|e| PyValueError::new_err(format!("finding: {e}")))?;
+        if let serde_json::Value::Object(m) = v {
+            for (k, x) in &m {
+                if k == "via" && x.as_str() == Some("text") {
+                    continue;
+                }
+                d.set_item(k, json_to_py(py, x)?)?;
+            }
+        }
+        d.set_item("char_start", cs)?;
+        d.set_item("char_end", ce)?;
+        list.append(d)?;
+    }
+    Ok(list)
+}
+
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_bound_py_any(py)?,
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_bound_py_any(py)?
+            } else if let Some(u) = n.as_u64() {
+                u.into_bound_py_any(py)?
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_bound_py_any(py)?
+            }
+        }
+        Value::String(s) => s.into_bound_py_any(py)?,
+        Value::Array(a) => {
+            let l = PyList::empty(py);
+            for x in a {
+                l.append(json_to_py(py, x)?)?;
+            }
+            l.into_any()
+        }
+        Value::Object(m) => {
+            let d = PyDict::new(py);
+            for (k, x) in m {
+                d.set_item(k, json_to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+#[pymethods]
+impl Screen {
+    #[new]
+    #[pyo3(signature = (
+        lexicons,
+        allow = None,
+        *,
+        risk = None,
+        detectors = None,
+        normalize = true,
+        pinyin = true,
+        initials = false,
+        traditional = true,
+        separators = true,
+        width = true,
+        case = true,
+        digits = true,
+        homophones = false,
+        min_term_chars = 2,
+        max_skip = 3,
+        max_record_bytes = DEFAULT_MAX_RECORD_BYTES,
+        threads = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        lexicons: Vec<PathBuf>,
+        allow: Option<Vec<PathBuf>>,
+        risk: Option<String>,
+        detectors: Option<Vec<String>>,
+        normalize: bool,
+        pinyin: bool,
+        initials: bool,
+        traditional: bool,
+        separators: bool,
+        width: bool,
+        case: bool,
+        digits: bool,
+        homophones: bool,
+        min_term_chars: usize,
+        max_skip: usize,
+        max_record_bytes: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Screen> {
+        if lexicons.is_empty() {
+            return Err(PyValueError::new_err(
+                "lexicons: give at least one lexicon file or directory",
+            ));
+        }
+        let cfg = Config {
+            lexicons,
+            allow: allow.unwrap_or_default(),
+            risk,
+            detectors: detectors
+                .unwrap_or_else(|| ALL_DETECTORS.iter().map(|s| s.to_string()).collect()),
+            normalize,
+            pinyin,
+            initials,
+            traditional,
+            separators,
+            width,
+            case,
+            digits,
+            homophones,
+            min_term_chars,
+            max_skip,
+            max_record_bytes,
+            threads,
+        };
+        let engine = py.detach(|| cfg.build())?;
+        Ok(Screen {
+            engine: Arc::new(engine),
+            cfg,
+        })
+    }
+
+    /// Screens one text: a list of finding dicts, ordered by position.
+    fn scan<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
+        let max = self.cfg.max_record_bytes;
+        let engine = &self.engine;
+        let owned = text.to_owned();
+        let f = py.detach(|| {
+            let mut s = Scratch::new();
+            pipeline::find_windowed(engine, &owned, max, &mut s)
+        });
+        findings_to_py(py, text, &f)
+    }
+
+    /// Whether a text has any finding.
+    fn is_flagged(&self, py: Python<'_>, text: &str) -> bool {
+        let owned = text.to_owned();
+        let engine = &self.engine;
+        py.detach(|| engine.is_flagged(&owned))
+    }
+
+    /// Screens a list of texts in parallel (GIL released): one list of
+    /// finding dicts per text, in order. ``threads`` defaults to the
+    /// ``threads`` given to the constructor, else all cores.
+    #[pyo3(signature = (texts, threads = None))]
+    fn scan_batch<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let threads = threads.unwrap_or_else(|| self.cfg.threads()).max(1);
+        let max = self.cfg.max_record_bytes;
+        let engine = &self.engine;
+        let results: Vec<Vec<Finding>> = py.detach(|| {
+            let n = texts.len();
+            if threads == 1 || n < 2 {
+                let mut s = Scratch::new();
+                return texts
+                    .iter()
+                    .map(|t| pipeline::find_windowed(engine, t, max, &mut s))
+                    .collect();
+            }
+            // Contiguous slices, one per thread, balanced by bytes.
+            let total: usize = texts.iter().map(|t| t.len() + 16).sum();
+            let per = total.div_ceil(threads);
+            let mut bounds = vec![0usize];
+            let mut acc = 0usize;
+            for (i, t) in texts.iter().enumerate() {
+                acc += t.len() + 16;
+                if acc >= per && i + 1 < n {
+                    bounds.push(i + 1);
+                    acc = 0;
+                }
+            }
+            bounds.push(n);
+            let mut out: Vec<Vec<Finding>> = Vec::with_capacity(n);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = bounds
+                    .windows(2)
+                    .map(|w| {
+                        let part = &texts[w[0]..w[1]];
+                        s.spawn(move || {
+                            let mut sc = Scratch::new();
+                            part.iter()
+                                .map(|t| pipeline::find_windowed(engine, t, max, &mut sc))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    match h.join() {
+                        Ok(v) => out.extend(v),
+                        Err(_) => out.clear(),
+                    }
+                }
+            });
+            out
+        });
+        if results.len() != texts.len() {
+            return Err(PyValueError::new_err("a screening thread failed"));
+        }
+        let list = PyList::empty(py);
+        for (t, f) in texts.iter().zip(&results) {
+            list.append(findings_to_py(py, t, f)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Screens files or directories as ``beian scan`` reads them (text,
+    /// JSONL, CSV, TSV, Parquet; gzip and zstd), in parallel with the GIL
+    /// released. Returns ``(findings, errors, summary)``: finding dicts with
+    /// ``source`` (the path) and ``record`` (1-based line or row) added, in
+    /// input order; error dicts (``source``, ``record``, ``offset``,
+    /// ``message``) for records or inputs that could not be read; and one
+    /// summary dict per input (``source``, ``records``, ``flagged``,
+    /// ``findings``, ``errors``).
+    #[pyo3(signature = (paths, field = None, input_format = None, threads = None))]
+    fn scan_files<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        field: Option<String>,
+        input_format: Option<String>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let forced = match input_format.as_deref() {
+            None => None,
+            Some(f) => Some(InputFormat::from_name(f).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "input_format `{f}`: one of text, jsonl, csv, tsv, parquet"
+                ))
+            })?),
+        };
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let inputs = expand_inputs(&names, forced).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        let threads = threads.unwrap_or_else(|| self.cfg.threads()).max(1);
+        let cfg = PipelineConfig {
+            max_record_bytes: self.cfg.max_record_bytes,
+            ..PipelineConfig::with_threads(threads)
+        };
+        let fields = FieldSpec { field, group: None };
+        let engine = &self.engine;
+        type Row = (u32, u64, String, Vec<Finding>);
+        type Errs = Vec<(u32, u64, u64, String)>;
+        // Per input: records, flagged, findings, errors.
+        let mut counts = vec![[0u64; 4]; inputs.len()];
+        let (rows, errors): (Vec<Row>, Errs) = py.detach(|| {
+            let mut rows = Vec::new();
+            let mut errors = Vec::new();
+            pipeline::run(engine, &inputs, &fields, &cfg, &mut |o| {
+                match o {
+                    Out::Rec(s) => {
+                        let c = &mut counts[s.rec.source as usize];
+                        c[0] += 1;
+                        if !s.findings.is_empty() {
+                            c[1] += 1;
+                            c[2] += s.findings.len() as u64;
+                            rows.push((
+                                s.rec.source,
+                                s.rec.number,
+                                s.rec.text.to_owned(),
+                                s.findings,
+                            ));
+                        }
+                    }
+                    Out::Err(e) => {
+                        counts[e.source as usize][3] += 1;
+                        errors.push((e.source, e.number, e.offset, e.message));
+                    }
+                    Out::Warn(_) => {}
+                }
+                true
+            });
+            (rows, errors)
+        });
+        let out = PyList::empty(py);
+        for (src, number, text, f) in &rows {
+            for d in findings_to_py(py, text, f)?.iter() {
+                let d = d.cast_into::<PyDict>()?;
+                d.set_item("source", &inputs[*src as usize].name)?;
+                d.set_item("record", *number)?;
+                out.append(d)?;
+            }
+        }
+        let errs = PyList::empty(py);
+        for (src, number, offset, message) in errors {
+            let d = PyDict::new(py);
+            d.set_item("source", &inputs[src as usize].name)?;
+            d.set_item("record", number)?;
+            d.set_item("offset", offset)?;
+            d.set_item("message", message)?;
+            errs.append(d)?;
+        }
+        let summary = PyList::empty(py);
+        for (spec, c) in inputs.iter().zip(&counts) {
+            let d = PyDict::new(py);
+            d.set_item("source", &spec.name)?;
+            d.set_item("records", c[0])?;
+            d.set_item("flagged", c[1])?;
+            d.set_item("findings", c[2])?;
+            d.set_item("errors", c[3])?;
+            summary.append(d)?;
+        }
+        PyTuple::new(py, [out.into_any(), errs.into_any(), summary.into_any()])
+    }
+
+    /// Writes this screen's lexicons as a compiled lexicon (what
+    /// ``beian lexicon compile`` writes): ``Screen([path], **same options)``
+    /// then loads in milliseconds.
+    fn save_compiled(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let engine = &self.engine;
+        let bytes = py.detach(|| engine.to_compiled());
+        std::fs::write(&path, bytes)
+            .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// The options this screen was built with (constructor keywords).
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.cfg.to_dict(py)
+    }
+
+    /// Counts from building: lexicon lines, entries, patterns, memory.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = serde_json::to_value(self.engine.stats())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        json_to_py(py, &v)
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let restore = py.import("beian._beian")?.getattr("_screen_from_config")?;
+        let args = PyTuple::new(py, [self.cfg.to_dict(py)?])?;
+        PyTuple::new(py, [restore, args.into_any()])
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Screen(lexicons={:?}, entries={}, patterns={})",
+            self.cfg
+                .lexicons
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>(),
+            self.engine.stats().entries,
+            self.engine.stats().patterns
+        )
+    }
+}
+
+/// Rebuilds a `Screen` from `Screen.config()` (what unpickling calls).
+#[pyfunction]
+fn _screen_from_config(py: Python<'_>, config: Bound<'_, PyDict>) -> PyResult<Py<Screen>> {
+    let cls = py.import("beian._beian")?.getattr("Screen")?;
+    let lex = config
+        .get_item("lexicons")?
+        .ok_or_else(|| PyValueError::new_err("config without `lexicons`"))?;
+    let kw = PyDict::new(py);
+    for (k, v) in config.iter() {
+        if k.extract::<String>()? != "lexicons" {
+            kw.set_item(k, v)?;
+        }
+    }
+    let obj = cls.call((lex,), Some(&kw))?;
+    Ok(obj.cast_into::<Screen>()?.unbind())
+}
+
+/// beian's screening engine.
+#[pymodule]
+fn _beian(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Screen>()?;
+    m.add_function(wrap_pyfunction!(_screen_from_config, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES)?;
+    Ok(())
+}

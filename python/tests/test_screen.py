@@ -1,0 +1,154 @@
+"""beian.Screen: findings, options, batches, files, pickling, CLI equality."""
+
+import json
+import pickle
+import subprocess
+import threading
+
+import pytest
+
+import beian
+
+CLI_KEYS = ("start", "end", "matched", "term", "risk", "detector", "severity", "action", "via")
+
+
+def test_findings_carry_the_cli_keys_and_exact_offsets(screen):
+    text = "他们在练 法.輪.功 吗，电话 13812345678"
+    found = screen.scan(text)
+    assert found, "konsheng has 法轮功"
+    raw = text.encode("utf-8")
+    for f in found:
+        for k in beian.FINDING_KEYS:
+            assert k in f, (k, f)
+        assert raw[f["start"] : f["end"]].decode("utf-8") == f["matched"]
+        assert text[f["char_start"] : f["char_end"]] == f["matched"]
+    fl = [f for f in found if f["term"].replace(".", "") == "法轮功"]
+    assert fl and fl[0]["matched"] == "法.輪.功"
+    assert fl[0]["detector"] == "lexicon"
+    mobile = [f for f in found if f["detector"] == "mobile"]
+    assert mobile and mobile[0]["matched"] == "13812345678"
+    assert "via" not in fl[0], "plain text hits carry no `via`, as in the CLI"
+
+
+def test_options_follow_the_cli(konsheng, tmp_path):
+    lex = tmp_path / "t.tsv"
+    lex.write_text("赌博网站\tA.1.h\n党\tA.1.a\n", encoding="utf-8")
+    default = beian.Screen([str(lex)], detectors=["none"])
+    assert [f["matched"] for f in default.scan("去赌博网站，党")] == ["赌博网站"]
+    one = beian.Screen([str(lex)], detectors=["none"], min_term_chars=1)
+    assert [f["matched"] for f in one.scan("去赌博网站，党")] == ["赌博网站", "党"]
+    raw = beian.Screen([str(lex)], detectors=["none"], normalize=False)
+    assert raw.scan("去賭博網站") == []
+    assert default.scan("去賭博網站")[0]["matched"] == "賭博網站"
+    allow = tmp_path / "allow.txt"
+    allow.write_text("反赌博网站联盟\n", encoding="utf-8")
+    allowed = beian.Screen([str(lex)], allow=[str(allow)], detectors=["none"])
+    assert allowed.scan("反赌博网站联盟") == []
+    with pytest.raises(ValueError, match="unknown detector"):
+        beian.Screen([str(lex)], detectors=["nope"])
+    with pytest.raises(ValueError, match="no-such-lexicon"):
+        beian.Screen([str(tmp_path / "no-such-lexicon.txt")])
+    assert default.config()["min_term_chars"] == 2
+    assert default.stats()["entries"] == 2
+
+
+def test_scan_batch_equals_scan_in_order(screen, novels):
+    lines = []
+    for p in sorted(novels.glob("*.txt"))[:1]:
+        lines = [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()][:3000]
+    assert len(lines) > 1000
+    one = [screen.scan(t) for t in lines]
+    for threads in (1, 2, 3):
+        assert screen.scan_batch(lines, threads=threads) == one
+    assert screen.scan_batch([]) == []
+    assert sum(map(len, one)) > 0
+
+
+def test_scan_batch_runs_with_the_gil_released(screen):
+    # Two Python threads screening at once must both finish with the same
+    # results (the engine is shared; screening runs outside the GIL).
+    texts = ["法轮功 和 13812345678 " * 50] * 400
+    want = screen.scan_batch(texts, threads=1)
+    got = [None, None]
+
+    def work(i):
+        got[i] = screen.scan_batch(texts, threads=1)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert got == [want, want]
+
+
+def test_pickles_by_config(screen, tmp_path):
+    s2 = pickle.loads(pickle.dumps(screen))
+    text = "法轮功 电话 13812345678"
+    assert s2.scan(text) == screen.scan(text)
+    assert s2.config() == screen.config()
+    lex = tmp_path / "t.txt"
+    lex.write_text("违禁品\n", encoding="utf-8")
+    s = beian.Screen([str(lex)], detectors=["none"], min_term_chars=1, max_skip=1)
+    s3 = pickle.loads(pickle.dumps(s))
+    assert s3.config()["min_term_chars"] == 1 and s3.config()["max_skip"] == 1
+    assert s3.scan("违 禁品") == s.scan("违 禁品") != []
+
+
+def test_long_text_in_windows_keeps_offsets(tmp_path):
+    lex = tmp_path / "t.txt"
+    lex.write_text("违禁品\n", encoding="utf-8")
+    text = ("普通文字" * 997 + "违禁品") * 40
+    whole = beian.Screen([str(lex)], detectors=["none"]).scan(text)
+    small = beian.Screen([str(lex)], detectors=["none"], max_record_bytes=5000).scan(text)
+    assert len(whole) == 40
+    assert small == whole
+
+
+def cli_findings(beian_bin, args):
+    out = subprocess.run(
+        [beian_bin, "scan", "--quiet", "--format", "jsonl", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    return [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+
+
+def comparable(findings):
+    keys = [k for k in ("source", "record", *CLI_KEYS)]
+    return [{k: f[k] for k in keys if k in f} for f in findings]
+
+
+def test_python_findings_equal_cli_findings_on_the_shared_corpus(screen, beian_bin, konsheng, novels):
+    files = sorted(novels.glob("*.txt"))[:2]
+    paths = [str(p) for p in files]
+    cli = cli_findings(beian_bin, ["--lexicon", str(konsheng), *paths])
+    assert len(cli) > 1000
+    # scan_files: the same readers.
+    found, errors, summary = screen.scan_files(paths)
+    assert errors == []
+    assert comparable(found) == comparable(cli)
+    assert [s["source"] for s in summary] == paths
+    assert sum(s["findings"] for s in summary) == len(cli)
+    # scan_batch over the lines as Python reads them: the same findings.
+    batch = []
+    for p in files:
+        lines = p.read_text(encoding="utf-8").split("\n")
+        res = screen.scan_batch(lines)
+        for i, fs in enumerate(res):
+            for f in fs:
+                batch.append(dict(f, source=str(p), record=i + 1))
+    assert comparable(batch) == comparable(cli)
+
+
+def test_scan_files_reports_missing_inputs_once(screen, tmp_path):
+    ok = tmp_path / "ok.jsonl"
+    ok.write_text('{"text": "法轮功"}\n{"text": 3}\n{"t": 1}\n', encoding="utf-8")
+    found, errors, summary = screen.scan_files([str(tmp_path / "missing.txt"), str(ok)])
+    assert [f["record"] for f in found] == [1]
+    assert len(errors) == 2
+    assert errors[0]["record"] == 0 and errors[0]["message"].count("missing.txt") == 1
+    assert errors[1]["record"] == 3
+    assert summary[1]["records"] == 2
