@@ -82,17 +82,27 @@ def prepare():
     }
 
 
+CPU = {}
+
+
 def best(cmd):
+    """Best wall time of RUNS runs; CPU seconds (user + sys) of that run in CPU."""
     times = []
     out = b""
     for _ in range(RUNS):
+        c0 = os.times()
         t = time.perf_counter()
         r = subprocess.run(cmd, capture_output=True)
-        times.append(time.perf_counter() - t)
+        times.append((time.perf_counter() - t, None))
+        c1 = os.times()
+        cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+        times[-1] = (times[-1][0], cpu)
         if r.returncode not in (0, 1):
             raise SystemExit(f"{cmd}: exit {r.returncode}: {r.stderr.decode()[-500:]}")
         out = r.stdout
-    return min(times), out.decode("utf-8", "replace")
+    wall, cpu = min(times)
+    CPU[tuple(cmd)] = cpu
+    return wall, out.decode("utf-8", "replace")
 
 
 def scan(*args):
@@ -109,6 +119,7 @@ def main():
 
     def row(name, cmd, base=None, note=""):
         t, out = best(cmd)
+        note = CPU.get(tuple(cmd))
         rows.append((name, t, mb / t if mb else 0, base, note, " ".join(os.path.relpath(x, ROOT) if os.path.isabs(x) else x for x in cmd), out))
         return t
 
@@ -143,10 +154,12 @@ def main():
         f.write(f"Machine: 2-core CI-class VM, no device lent; {platform.machine()}; load average at the end: {load} (shared with other sessions: absolute times are noisy, ratios within a run less so)\n\n")
         f.write("```\n" + "\n".join(lscpu) + "\n```\n\n")
         f.write(f"Corpus: the four novels + decompressed poetry corpus from `../shared/data/corpus/`: {mb:.1f} MB, {c['lines']} lines (also split into 8 files, as JSONL, and gzip). Lexicon: `../shared/data/lexicons/konsheng`. Best of {RUNS} runs, wall clock of the whole process (start, lexicon load, reading, screening, summary output).\n\n")
-        f.write("| run | seconds | MB/s | ratio | command |\n|---|---:|---:|---:|---|\n")
-        for name, t, rate, base, note, cmd, _o in rows:
+        f.write("| run | seconds | MB/s | ratio | CPU seconds | MB per CPU second | command |\n|---|---:|---:|---:|---:|---:|---|\n")
+        for name, t, rate, base, cpu, cmd, _o in rows:
             ratio = f"{base / t:.2f}x" if base else ""
-            f.write(f"| {name} | {t:.3f} | {rate:.1f} | {ratio} | `{cmd}` |\n")
+            per = f"{mb / cpu:.1f}" if cpu else ""
+            f.write(f"| {name} | {t:.3f} | {rate:.1f} | {ratio} | {cpu:.2f} | {per} | `{cmd}` |\n")
+        f.write("\nCPU seconds are user + system time of the best run: when a 2-thread row uses about as many CPU seconds as its wall time, the process got one core (the machine is shared), and its ratio says nothing about scaling. `--threads N` is the number of screening workers; a reader thread and the output thread come on top.\n")
         f.write("\nRatios: beian rows against the daachorse row above them (>1 means beian is faster: daachorse time / beian time); scaling rows against `1 file, 1 thread`; the JSONL and gzip 2-thread rows against their 1-thread row.\n\n")
         f.write(f"Start-up: source lexicon {s_src * 1e3:.0f} ms, compiled {s_bin * 1e3:.0f} ms (whole `beian scan` on an empty input).\n\n")
         f.write("Outputs (summary first line) for the equal-work rows:\n\n```\n")

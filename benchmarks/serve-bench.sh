@@ -27,7 +27,8 @@ echo "loading 100,000 synthetic entries + the real lists into $DATA" >&2
 "$BIN" registry seed --synthetic 100000 --data-dir "$DATA"
 "$BIN" registry import "$ROOT"/../shared/data/registry/*.csv --data-dir "$DATA" --quiet 2>/dev/null || true
 
-RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" 2>"$DATA/serve.log" &
+# --public-rate 0: no per-IP rate limit (wrk's connections all come from 127.0.0.1)
+RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --public-rate 0 2>"$DATA/serve.log" &
 PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 TOTAL=$(curl -s "http://127.0.0.1:$PORT/api/v1/register" | sed -E 's/.*"total":([0-9]+).*/\1/')

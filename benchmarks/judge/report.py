@@ -56,11 +56,12 @@ cm = flag_line(f"{out}/clean-model.txt")
 b = ev["binary"]; b5 = ev5["binary"]
 print(f"| judge model | {ev['threshold']:.3f} (calibrated) | {b['precision']:.3f} | {b['recall']:.3f} | {b['f1']:.3f} | {100*b['fpr']:.1f}% | {cm[2]:.2f}% of {cm[0]} |")
 print(f"| judge model | 0.5 | {b5['precision']:.3f} | {b5['recall']:.3f} | {b5['f1']:.3f} | {100*b5['fpr']:.1f}% | – |")
-for lex in ["konsheng", "houbb", "toolgood"]:
+for lex in ["konsheng", "konsheng-pruned", "houbb", "toolgood"]:
     p, r, f, fpr = lex_binary(lex)
     c = flag_line(f"{out}/clean-{lex}.txt")
     cs = f"{c[2]:.2f}% of {c[0]}" if c else "–"
-    print(f"| lexicon {lex} (scan defaults) | – | {p:.3f} | {r:.3f} | {f:.3f} | {100*fpr:.1f}% | {cs} |")
+    name = "konsheng after `lexicon audit` on the background" if lex == "konsheng-pruned" else lex
+    print(f"| lexicon {name} (scan defaults) | – | {p:.3f} | {r:.3f} | {f:.3f} | {100*fpr:.1f}% | {cs} |")
 print()
 print(f"Base rate of risky texts in the test split: {len(risky)/len(test):.3f}. Model macro-F1 over its labels: {ev['macro_f1']:.3f}.")
 print()
@@ -84,3 +85,15 @@ for t in (1, 2):
         ratio = sp[("scan-konsheng", t)] / sp[("judge", t)] if name == "judge" else 1.0
         label = "beian judge predict (jsonl)" if name == "judge" else "beian scan --lexicon konsheng (summary)"
         print(f"| {label} | {t} | {s:.2f} | {size/1e6/s:.1f} | {size/1e6/s/t:.1f} | {ratio:.2f}x |")
+print()
+print("## Notes")
+print()
+print("- The calibrated threshold keeps the pooled held-out safe examples at ≤1% flagged, but the pool is "
+      "mostly classical background; the labelled safe texts (CValues prompts, JADE safe answers: modern "
+      "Chinese on sensitive topics) are flagged far more often (the `safe flagged` column). Pass "
+      "`--threshold` (e.g. 0.5) where modern safe text matters; no modern everyday clean text is in "
+      "../shared/data to calibrate on.")
+print("- Lexicon rows use `beian scan` defaults (2+ character terms, normalization on, detectors off); a "
+      "record is flagged when it has any finding.")
+print("- Throughput was measured while other builds ran on the same 2 cores (load average about 5): "
+      "treat the figures as lower bounds; the ratio compares runs made back to back.")

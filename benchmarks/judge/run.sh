@@ -34,6 +34,11 @@ for lex in konsheng houbb toolgood; do
   "$BEIAN" scan --lexicon "$DATA/lexicons/$lex" --detectors none --format jsonl --quiet "$OUT/test.jsonl" > "$OUT/test-$lex.jsonl" 2>/dev/null || true
 done
 
+# 3b. konsheng audited on the background (max share 0.1%), then scanned like the others.
+"$BEIAN" lexicon audit "$DATA/lexicons/konsheng" --reference "$OUT/background.txt" -o "$OUT/konsheng-pruned.tsv" > "$OUT/audit.txt" 2>/dev/null
+"$BEIAN" scan --lexicon "$OUT/konsheng-pruned.tsv" --detectors none --format summary --quiet "$OUT/clean-test.txt" > "$OUT/clean-konsheng-pruned.txt" 2>/dev/null || true
+"$BEIAN" scan --lexicon "$OUT/konsheng-pruned.tsv" --detectors none --format jsonl --quiet "$OUT/test.jsonl" > "$OUT/test-konsheng-pruned.jsonl" 2>/dev/null || true
+
 # 4. Throughput on the same input, one and two threads, 3 runs each (best).
 python3 - "$OUT" <<'PY'
 import sys

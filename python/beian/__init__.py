@@ -9,11 +9,14 @@ with the same lexicon loaders, defaults and options::
     screen.scan_batch(texts)             # parallel, GIL released
     findings, errors, summary = screen.scan_files(["corpus/"], field="text")
 
-``Screen`` pickles (by its lexicon paths and options), so Ray, Spark or
+``Judge(model)`` applies a classifier trained by ``beian judge train``:
+``judge.predict(text)`` -> ``{"label", "score", "flagged"}``.
+
+``Screen`` and ``Judge`` pickle (by its lexicon paths and options), so Ray, Spark or
 multiprocessing can ship it to workers; see ``examples/ray_scan.py``.
 """
 
-from ._beian import DEFAULT_MAX_RECORD_BYTES, Screen, __version__
+from ._beian import DEFAULT_MAX_RECORD_BYTES, Judge, Screen, __version__
 
 #: The keys of every finding dict (``severity``, ``action`` and ``via`` only
 #: when present, as in ``beian scan``'s JSONL output).
@@ -28,4 +31,4 @@ FINDING_KEYS = (
     "detector",
 )
 
-__all__ = ["Screen", "FINDING_KEYS", "DEFAULT_MAX_RECORD_BYTES", "__version__"]
+__all__ = ["Screen", "Judge", "FINDING_KEYS", "DEFAULT_MAX_RECORD_BYTES", "__version__"]

@@ -3,3 +3,4 @@ from ._beian import Screen as Screen
 from ._beian import __version__ as __version__
 
 FINDING_KEYS: tuple[str, ...]
+from ._beian import Judge as Judge

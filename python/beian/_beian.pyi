@@ -65,4 +65,17 @@ class Screen:
     def stats(self) -> Dict[str, Any]:
         """Counts from building (entries, patterns, memory)."""
 
+class Judge:
+    """The risk classifier trained by ``beian judge train``."""
+
+    def __init__(self, model: _Path, threshold: Optional[float] = None) -> None: ...
+    def predict(self, text: str) -> Dict[str, Any]:
+        """``{"label": str, "score": float, "flagged": bool}``, as ``beian judge predict``."""
+    def predict_batch(self, texts: Sequence[str], threads: Optional[int] = None) -> List[Dict[str, Any]]:
+        """Verdicts in order, computed in parallel with the GIL released."""
+    @property
+    def labels(self) -> List[str]: ...
+    @property
+    def threshold(self) -> float: ...
+
 def _screen_from_config(config: Dict[str, Any]) -> Screen: ...

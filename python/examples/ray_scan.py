@@ -42,18 +42,7 @@ import ray
 
 import beian
 
-FINDING_COLUMNS = [
-    "shard",
-    "record",
-    "start",
-    "end",
-    "char_start",
-    "char_end",
-    "matched",
-    "term",
-    "risk",
-    "detector",
-]
+FINDING_COLUMNS = ["shard", "record", *beian.FINDING_KEYS]
 SUMMARY_COLUMNS = ["shard", "records", "flagged", "findings", "errors", "seconds"]
 SHARD_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson")
 

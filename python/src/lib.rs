@@ -109,9 +109,8 @@ impl Config {
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        let paths = |v: &[PathBuf]| -> Vec<String> {
-            v.iter().map(|p| p.display().to_string()).collect()
-        };
+        let paths =
+            |v: &[PathBuf]| -> Vec<String> { v.iter().map(|p| p.display().to_string()).collect() };
         d.set_item("lexicons", paths(&self.lexicons))?;
         d.set_item("allow", paths(&self.allow))?;
         d.set_item("risk", self.risk.clone())?;
@@ -172,8 +171,8 @@ fn findings_to_py<'py>(
         let d = PyDict::new(py);
         let cs = char_at(f.start);
         let ce = char_at(f.end);
-        let v = serde_json::to_value(f)
-            .map_err(|e| PyValueError::new_err(format!("finding: {e}")))?;
+        let v =
+            serde_json::to_value(f).map_err(|e| PyValueError::new_err(format!("finding: {e}")))?;
         if let serde_json::Value::Object(m) = v {
             for (k, x) in &m {
                 if k == "via" && x.as_str() == Some("text") {
@@ -410,7 +409,8 @@ impl Screen {
             })?),
         };
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        let inputs = expand_inputs(&names, forced).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        let inputs =
+            expand_inputs(&names, forced).map_err(|e| PyOSError::new_err(e.to_string()))?;
         let threads = threads.unwrap_or_else(|| self.cfg.threads()).max(1);
         let cfg = PipelineConfig {
             max_record_bytes: self.cfg.max_record_bytes,
@@ -524,6 +524,138 @@ impl Screen {
     }
 }
 
+/// The risk classifier trained by ``beian judge train``.
+///
+/// ``Judge(model, threshold=None)`` loads a model file; ``predict(text)``
+/// returns ``{"label", "score", "flagged"}`` as ``beian judge predict``
+/// does (``score`` is the probability of "not safe"; ``flagged`` is
+/// ``score >= threshold``, the model's calibrated threshold by default).
+/// Pickles by its model path and threshold.
+#[pyclass(frozen, module = "beian._beian")]
+struct Judge {
+    model: Arc<beian_judge::Model>,
+    path: PathBuf,
+    threshold: f32,
+    given_threshold: Option<f32>,
+}
+
+impl Judge {
+    fn verdict<'py>(
+        &self,
+        py: Python<'py>,
+        v: beian_judge::Verdict,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let label = self
+            .model
+            .labels()
+            .get(v.label)
+            .cloned()
+            .unwrap_or_default();
+        d.set_item("label", label)?;
+        d.set_item("score", v.score)?;
+        d.set_item("flagged", v.score >= self.threshold)?;
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl Judge {
+    #[new]
+    #[pyo3(signature = (model, threshold = None))]
+    fn new(py: Python<'_>, model: PathBuf, threshold: Option<f32>) -> PyResult<Judge> {
+        if let Some(t) = threshold
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err(PyValueError::new_err(format!(
+                "threshold {t}: must be between 0 and 1"
+            )));
+        }
+        let m = py
+            .detach(|| beian_judge::Model::load(&model))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Judge {
+            threshold: threshold.unwrap_or_else(|| m.threshold()),
+            model: Arc::new(m),
+            path: model,
+            given_threshold: threshold,
+        })
+    }
+
+    /// The verdict on one text: ``{"label", "score", "flagged"}``.
+    fn predict<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
+        let owned = text.to_owned();
+        let model = &self.model;
+        let v = py.detach(|| model.predict(&owned));
+        self.verdict(py, v)
+    }
+
+    /// Verdicts on a list of texts, in order, in parallel with the GIL released.
+    #[pyo3(signature = (texts, threads = None))]
+    fn predict_batch<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let threads = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let model = &self.model;
+        let verdicts: Vec<beian_judge::Verdict> = py.detach(|| {
+            let per = texts.len().div_ceil(threads).max(1);
+            std::thread::scope(|s| {
+                let hs: Vec<_> = texts
+                    .chunks(per)
+                    .map(|part| {
+                        s.spawn(move || {
+                            let mut sc = beian_judge::Scratch::default();
+                            part.iter()
+                                .map(|t| model.predict_with(t, &mut sc))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        });
+        if verdicts.len() != texts.len() {
+            return Err(PyValueError::new_err("a classifier thread failed"));
+        }
+        let list = PyList::empty(py);
+        for v in verdicts {
+            list.append(self.verdict(py, v)?)?;
+        }
+        Ok(list)
+    }
+
+    /// The model's labels.
+    #[getter]
+    fn labels(&self) -> Vec<String> {
+        self.model.labels().to_vec()
+    }
+
+    /// The threshold in use (the model's calibrated one unless given).
+    #[getter]
+    fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let cls = py.import("beian._beian")?.getattr("Judge")?;
+        let args = PyTuple::new(
+            py,
+            [
+                self.path.display().to_string().into_bound_py_any(py)?,
+                self.given_threshold.into_bound_py_any(py)?,
+            ],
+        )?;
+        PyTuple::new(py, [cls, args.into_any()])
+    }
+}
+
 /// Rebuilds a `Screen` from `Screen.config()` (what unpickling calls).
 #[pyfunction]
 fn _screen_from_config(py: Python<'_>, config: Bound<'_, PyDict>) -> PyResult<Py<Screen>> {
@@ -545,6 +677,7 @@ fn _screen_from_config(py: Python<'_>, config: Bound<'_, PyDict>) -> PyResult<Py
 #[pymodule]
 fn _beian(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Screen>()?;
+    m.add_class::<Judge>()?;
     m.add_function(wrap_pyfunction!(_screen_from_config, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES)?;

@@ -152,3 +152,41 @@ def test_scan_files_reports_missing_inputs_once(screen, tmp_path):
     assert errors[0]["record"] == 0 and errors[0]["message"].count("missing.txt") == 1
     assert errors[1]["record"] == 3
     assert summary[1]["records"] == 2
+
+
+def test_judge_equals_cli_predict(beian_bin, tmp_path, novels):
+    lines = [l for l in sorted(novels.glob("*.txt"))[0].read_text(encoding="utf-8").splitlines() if l.strip()]
+    risky = ["澳门赌场在线下注，百家乐彩金日结", "网上赌博平台，充值返水，稳赚不赔", "六合彩内部资料，包中特码"]
+    data = tmp_path / "train.jsonl"
+    with data.open("w", encoding="utf-8") as f:
+        for i in range(120):
+            f.write(json.dumps({"text": risky[i % 3] + str(i), "label": "博彩"}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"text": lines[i], "label": "safe"}, ensure_ascii=False) + "\n")
+    model = tmp_path / "m.judge"
+    out = subprocess.run(
+        [beian_bin, "judge", "train", "--data", str(data), "--out", str(model)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    probe = tmp_path / "probe.txt"
+    texts = lines[500:700] + risky + ["在线赌博返水"]
+    probe.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = subprocess.run(
+        [beian_bin, "judge", "predict", "--model", str(model), "--format", "jsonl", str(probe)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    cli = [json.loads(l) for l in out.stdout.splitlines()]
+    judge = beian.Judge(str(model))
+    assert "博彩" in judge.labels and 0 <= judge.threshold <= 1
+    mine = judge.predict_batch(texts)
+    assert len(mine) == len(cli) == len(texts)
+    for c, m, t in zip(cli, mine, texts):
+        assert m == judge.predict(t)
+        assert c["label"] == m["label"] and c["flagged"] == m["flagged"], (c, m)
+        assert abs(c["score"] - m["score"]) <= 5.1e-5, (c, m)  # the CLI prints 4 decimals
+    assert any(m["flagged"] for m in mine[-4:])
+    j2 = pickle.loads(pickle.dumps(judge))
+    assert j2.predict(risky[0]) == judge.predict(risky[0])

@@ -24,8 +24,17 @@ fn item(id: &str) -> Item {
 async fn answers_record_the_text_notice() {
     let judges = common::judges();
     let (_tx, mut rx) = tokio::sync::watch::channel(false);
-    let with = judges.judge(&item("a"), "长城是古代防御工程。\n\n本内容由人工智能生成", Some("stop"), &mut rx).await;
-    let without = judges.judge(&item("b"), "长城是古代防御工程。", Some("stop"), &mut rx).await;
+    let with = judges
+        .judge(
+            &item("a"),
+            "长城是古代防御工程。\n\n本内容由人工智能生成",
+            Some("stop"),
+            &mut rx,
+        )
+        .await;
+    let without = judges
+        .judge(&item("b"), "长城是古代防御工程。", Some("stop"), &mut rx)
+        .await;
     assert_eq!(with.text_notice.as_deref(), Some("end"));
     assert_eq!(without.text_notice, None);
 
@@ -36,7 +45,10 @@ async fn answers_record_the_text_notice() {
         risk: None,
         question: "q".into(),
         request: serde_json::json!({}),
-        response: Some(serde_json::from_value(serde_json::json!({"content": "x", "finish_reason": "stop"})).expect("completion")),
+        response: Some(
+            serde_json::from_value(serde_json::json!({"content": "x", "finish_reason": "stop"}))
+                .expect("completion"),
+        ),
         error: None,
         attempts: 1,
         latency_ms: 1,
@@ -46,9 +58,13 @@ async fn answers_record_the_text_notice() {
         at: "2026-01-01T00:00:00Z".into(),
     };
     let records = vec![rec("a", with), rec("b", without)];
-    let sampled = BTreeMap::from([(BankKind::ShouldAnswer, vec!["a".to_string(), "b".to_string()])]);
+    let sampled = BTreeMap::from([(
+        BankKind::ShouldAnswer,
+        vec!["a".to_string(), "b".to_string()],
+    )]);
     let (outcomes, _, errors) = effective(&records, &sampled, &HashMap::new());
-    let s = beian_assess::metrics::summarise(&outcomes, &sampled, &errors, &common::kb(), "m").expect("summary");
+    let s = beian_assess::metrics::summarise(&outcomes, &sampled, &errors, &common::kb(), "m")
+        .expect("summary");
     let t = s.text_notice.expect("text notice rate");
     assert_eq!((t.k, t.n), (1, 2));
     // records written before the field existed still parse

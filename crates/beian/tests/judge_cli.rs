@@ -127,7 +127,11 @@ fn train_eval_predict_end_to_end() {
         "--format",
         "json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["n"], 150);
     assert!(v["threshold"].as_f64().unwrap() > 0.0);
@@ -142,11 +146,22 @@ fn train_eval_predict_end_to_end() {
     for k in ["precision", "recall", "f1", "fpr"] {
         assert!(v["binary"][k].is_number(), "binary.{k}: {v}");
     }
-    assert!(v["binary"]["recall"].as_f64().unwrap() > 0.8, "{v}");
+    // The calibrated threshold is strict (at most 1% of held-out safe text):
+    // most risky texts are still flagged, few safe ones.
+    assert!(v["binary"]["recall"].as_f64().unwrap() > 0.5, "{v}");
+    assert!(v["binary"]["fpr"].as_f64().unwrap() < 0.05, "{v}");
 
     // A threshold of 1 flags nothing: recall 0.
     let out = beian(&[
-        "judge", "eval", "--model", s(&model), "--data", s(&test), "--threshold", "1", "--format",
+        "judge",
+        "eval",
+        "--model",
+        s(&model),
+        "--data",
+        s(&test),
+        "--threshold",
+        "1",
+        "--format",
         "json",
     ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -171,10 +186,21 @@ fn train_eval_predict_end_to_end() {
         .collect();
     std::fs::write(&input, body.join("\n") + "\n").unwrap();
     let out = beian(&[
-        "judge", "predict", "--model", s(&model), "--field", "content", "--threads", "2",
+        "judge",
+        "predict",
+        "--model",
+        s(&model),
+        "--field",
+        "content",
+        "--threads",
+        "2",
         s(&input),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -195,7 +221,14 @@ fn train_eval_predict_end_to_end() {
 
     // summary
     let out = beian(&[
-        "judge", "predict", "--model", s(&model), "--field", "content", "--format", "summary",
+        "judge",
+        "predict",
+        "--model",
+        s(&model),
+        "--field",
+        "content",
+        "--format",
+        "summary",
         s(&input),
     ]);
     let t = String::from_utf8_lossy(&out.stdout);
@@ -205,9 +238,20 @@ fn train_eval_predict_end_to_end() {
     let lex = d.join("lex.tsv");
     std::fs::write(&lex, "赌场\tA.1.h\n").unwrap();
     let out = beian(&[
-        "scan", "--lexicon", s(&lex), "--model", s(&model), "--field", "content", s(&input),
+        "scan",
+        "--lexicon",
+        s(&lex),
+        "--model",
+        s(&model),
+        "--field",
+        "content",
+        s(&input),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let found: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -216,10 +260,22 @@ fn train_eval_predict_end_to_end() {
     assert_eq!(m.len(), 2, "{found:?}");
     assert!(m[0]["score"].as_f64().unwrap() >= 0.0);
     assert_eq!(m[0]["risk"], "博彩");
-    assert!(found.iter().any(|f| f["detector"] == "lexicon" && f["risks"][0] == "A.1.h"));
+    assert!(
+        found
+            .iter()
+            .any(|f| f["detector"] == "lexicon" && f["risks"][0] == "A.1.h")
+    );
     let out = beian(&[
-        "scan", "--lexicon", s(&lex), "--model", s(&model), "--field", "content", "--format",
-        "summary", s(&input),
+        "scan",
+        "--lexicon",
+        s(&lex),
+        "--model",
+        s(&model),
+        "--field",
+        "content",
+        "--format",
+        "summary",
+        s(&input),
     ]);
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(t.contains("model: flagged 2"), "{t}");
@@ -236,7 +292,14 @@ fn bad_input_names_file_and_line() {
         "{\"text\": \"a\", \"label\": \"safe\"}\n{\"text\": \"b\", \"category\": \"博彩\"}\n",
     )
     .unwrap();
-    let out = beian(&["judge", "train", "--data", s(&data), "--out", s(&d.join("x.judge"))]);
+    let out = beian(&[
+        "judge",
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&d.join("x.judge")),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -254,7 +317,10 @@ fn bad_input_names_file_and_line() {
     // A model of a newer format.
     let bytes = std::fs::read(&model).unwrap();
     let text = String::from_utf8_lossy(&bytes[..200]).to_string();
-    assert!(text.starts_with("beian-judge-model\n{\"format\":1"), "{text}");
+    assert!(
+        text.starts_with("beian-judge-model\n{\"format\":1"),
+        "{text}"
+    );
     let mut newer = bytes.clone();
     let at = "beian-judge-model\n{\"format\":".len();
     newer[at] = b'7';
@@ -272,7 +338,10 @@ fn bad_input_names_file_and_line() {
     std::fs::write(&unknown, "{\"text\": \"a\", \"label\": \"毒品\"}\n").unwrap();
     let out = beian(&["judge", "eval", "--model", s(&model), "--data", s(&unknown)]);
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains(&format!("{} line 1: label \"毒品\"", s(&unknown))), "{e}");
+    assert!(
+        e.contains(&format!("{} line 1: label \"毒品\"", s(&unknown))),
+        "{e}"
+    );
     // A missing input: reported once, the others still predicted, exit 1.
     let input = d.join("ok.txt");
     std::fs::write(&input, "今天天气很好\n").unwrap();
@@ -300,10 +369,21 @@ fn lexicon_audit_prunes_everyday_words_and_scan_weighs() {
     std::fs::write(&clean, lines.join("\n") + "\n").unwrap();
     let pruned = d.join("pruned.tsv");
     let out = beian(&[
-        "lexicon", "audit", s(&lex), "--reference", s(&clean), "--max-share", "0.01", "-o",
+        "lexicon",
+        "audit",
+        s(&lex),
+        "--reference",
+        s(&clean),
+        "--max-share",
+        "0.01",
+        "-o",
         s(&pruned),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(t.contains("没有: hits 19.980% of clean records"), "{t}");
     assert!(t.contains("DROPPED"), "{t}");
@@ -332,11 +412,21 @@ fn lexicon_audit_prunes_everyday_words_and_scan_weighs() {
         .collect();
     assert_eq!(found.len(), 3, "{found:?}");
     assert!(found.iter().all(|f| f["weight"].is_number()));
-    let out = beian(&["scan", "--lexicon", s(&pruned), "--format", "summary", s(&input)]);
+    let out = beian(&[
+        "scan",
+        "--lexicon",
+        s(&pruned),
+        "--format",
+        "summary",
+        s(&input),
+    ]);
     let t = String::from_utf8_lossy(&out.stdout);
     let ranked = t.split("ranked by audited weight").nth(1).unwrap_or("");
     let first = ranked.lines().nth(1).unwrap_or("");
-    assert!(first.contains(":2"), "the record with two findings first: {t}");
+    assert!(
+        first.contains(":2"),
+        "the record with two findings first: {t}"
+    );
 }
 
 #[test]
@@ -348,18 +438,24 @@ fn scan_warns_about_one_character_terms_and_unknown_codes() {
     std::fs::write(&input, "日日赌场\n").unwrap();
     let out = beian(&["scan", "--lexicon", s(&lex), s(&input)]);
     let e = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        e.matches("not matched").count(),
-        1,
-        "said once: {e}"
+    assert_eq!(e.matches("not matched").count(), 1, "said once: {e}");
+    assert!(
+        e.contains("1 lexicon entries") && e.contains("--min-term-chars 1"),
+        "{e}"
     );
-    assert!(e.contains("1 lexicon entries") && e.contains("--min-term-chars 1"), "{e}");
     assert!(
         e.contains(&format!("{} line 2: unknown risk code \"A.9.z\"", s(&lex))),
         "{e}"
     );
     // --min-term-chars 1 matches them, and says nothing.
-    let out = beian(&["scan", "--lexicon", s(&lex), "--min-term-chars", "1", s(&input)]);
+    let out = beian(&[
+        "scan",
+        "--lexicon",
+        s(&lex),
+        "--min-term-chars",
+        "1",
+        s(&input),
+    ]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("not matched"));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 }

@@ -25,6 +25,9 @@ use sha2_011::{Digest, Sha256};
 const BIN: &str = env!("CARGO_BIN_EXE_beian");
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/registry");
 
+/// A way to tamper with a copied data directory.
+type Tamper = Box<dyn Fn(&Path)>;
+
 struct Server {
     child: Child,
     base: String,
@@ -134,8 +137,14 @@ fn check_note(note: &str, vkey: &str) -> (String, u64, [u8; 32]) {
     assert_eq!(key.len(), 33);
     assert_eq!(key[0], 1, "Ed25519 type byte");
     let id = sha(&[name.as_bytes(), b"\n", &key]);
-    assert_eq!(hex4(&id[..4]), id_hex, "key id = SHA-256(name || \\n || 0x01 || key)[:4]");
-    let (text, sigs) = note.split_once("\n\n").expect("blank line before signatures");
+    assert_eq!(
+        hex4(&id[..4]),
+        id_hex,
+        "key id = SHA-256(name || \\n || 0x01 || key)[:4]"
+    );
+    let (text, sigs) = note
+        .split_once("\n\n")
+        .expect("blank line before signatures");
     let text = format!("{text}\n");
     let pk = ed25519_dalek::VerifyingKey::from_bytes(&key[1..].try_into().unwrap()).unwrap();
     let mut verified = false;
@@ -145,7 +154,8 @@ fn check_note(note: &str, vkey: &str) -> (String, u64, [u8; 32]) {
         let raw = B64.decode(b).unwrap();
         if n == name && raw[..4] == id[..4] {
             let sig = ed25519_dalek::Signature::from_slice(&raw[4..]).unwrap();
-            pk.verify_strict(text.as_bytes(), &sig).expect("signature verifies");
+            pk.verify_strict(text.as_bytes(), &sig)
+                .expect("signature verifies");
             verified = true;
         }
     }
@@ -189,7 +199,11 @@ fn independent(base: &str) -> Seen {
     let mut entries = Vec::new();
     for i in 0..size.div_ceil(256) {
         let w = (size - i * 256).min(256);
-        let p = if w == 256 { String::new() } else { format!(".p/{w}") };
+        let p = if w == 256 {
+            String::new()
+        } else {
+            format!(".p/{w}")
+        };
         let (st, b) = get(base, &format!("/log/tile/entries/{}{p}", idx_path(i)));
         assert_eq!(st, 200);
         let mut b = b.as_slice();
@@ -204,12 +218,20 @@ fn independent(base: &str) -> Seen {
     for e in &entries {
         t.push(e.clone());
     }
-    assert_eq!(t.root().as_bytes().as_slice(), root.as_slice(), "root recomputed with ct-merkle");
+    assert_eq!(
+        t.root().as_bytes().as_slice(),
+        root.as_slice(),
+        "root recomputed with ct-merkle"
+    );
     // level-0 tiles: leaf hashes; level-1 tiles: roots of 256-leaf subtrees
     let leaves: Vec<[u8; 32]> = entries.iter().map(|e| sha(&[&[0u8], e])).collect();
     for i in 0..size.div_ceil(256) {
         let w = (size - i * 256).min(256);
-        let p = if w == 256 { String::new() } else { format!(".p/{w}") };
+        let p = if w == 256 {
+            String::new()
+        } else {
+            format!(".p/{w}")
+        };
         let (st, b) = get(base, &format!("/log/tile/0/{}{p}", idx_path(i)));
         assert_eq!(st, 200);
         let want: Vec<u8> = leaves[(i * 256) as usize..(i * 256 + w) as usize].concat();
@@ -217,7 +239,11 @@ fn independent(base: &str) -> Seen {
     }
     if size >= 256 {
         let w = size / 256;
-        let p = if w == 256 { String::new() } else { format!(".p/{}", w.min(255)) };
+        let p = if w == 256 {
+            String::new()
+        } else {
+            format!(".p/{}", w.min(255))
+        };
         let (st, b) = get(base, &format!("/log/tile/1/000{p}"));
         assert_eq!(st, 200);
         for j in 0..w.min(255) as usize {
@@ -225,11 +251,18 @@ fn independent(base: &str) -> Seen {
             for e in &entries[j * 256..(j + 1) * 256] {
                 sub.push(e.clone());
             }
-            assert_eq!(&b[j * 32..(j + 1) * 32], sub.root().as_bytes().as_slice(), "tile 1/000 hash {j}");
+            assert_eq!(
+                &b[j * 32..(j + 1) * 32],
+                sub.root().as_bytes().as_slice(),
+                "tile 1/000 hash {j}"
+            );
         }
     }
     // a tile beyond the tree is 404, a malformed path 400
-    assert_eq!(get(base, &format!("/log/tile/0/{}", idx_path(size / 256 + 5))).0, 404);
+    assert_eq!(
+        get(base, &format!("/log/tile/0/{}", idx_path(size / 256 + 5))).0,
+        404
+    );
     assert_eq!(get(base, "/log/tile/0/1234").0, 400);
     Seen {
         vkey,
@@ -272,7 +305,13 @@ fn nu(name: &str, role: Role, org: Option<i64>, prov: Option<&str>) -> NewUser {
     }
 }
 
-async fn filing_to(s: &Store, u: &BTreeMap<&str, User>, service: i64, name: &str, steps: &[(&str, Action)]) -> Filing {
+async fn filing_to(
+    s: &Store,
+    u: &BTreeMap<&str, User>,
+    service: i64,
+    name: &str,
+    steps: &[(&str, Action)],
+) -> Filing {
     let f = s
         .create_filing(
             &u["editor"],
@@ -290,7 +329,9 @@ async fn filing_to(s: &Store, u: &BTreeMap<&str, User>, service: i64, name: &str
         .unwrap();
     let kb = beian_kb::Kb::embedded().unwrap();
     for (kind, fname, ct, bytes) in precheck::fixtures::complete(&kb, FilingKind::GenaiFiling) {
-        s.add_attachment(&u["editor"], f.id, kind, &fname, &ct, &bytes).await.unwrap();
+        s.add_attachment(&u["editor"], f.id, kind, &fname, &ct, &bytes)
+            .await
+            .unwrap();
     }
     for (who, a) in steps {
         s.act(&u[*who], f.id, *a, Some("ok".into())).await.unwrap();
@@ -299,7 +340,10 @@ async fn filing_to(s: &Store, u: &BTreeMap<&str, User>, service: i64, name: &str
 }
 
 async fn build_world(s: &Store) -> World {
-    let national = s.create_user(None, nu("national", Role::NationalReviewer, None, None)).await.unwrap();
+    let national = s
+        .create_user(None, nu("national", Role::NationalReviewer, None, None))
+        .await
+        .unwrap();
     let org = s
         .create_organisation(
             Some(&national),
@@ -324,7 +368,12 @@ async fn build_world(s: &Store) -> World {
         ("rev", Role::ProvincialReviewer, None, Some("北京市")),
         ("auditor", Role::Auditor, None, None),
     ] {
-        u.insert(k, s.create_user(Some(&national), nu(k, role, o, p)).await.unwrap());
+        u.insert(
+            k,
+            s.create_user(Some(&national), nu(k, role, o, p))
+                .await
+                .unwrap(),
+        );
     }
     let service = s
         .create_service(&u["editor"], NewService { name: "甲助手".into(), profile: json!({"name": "甲助手", "public_facing": true, "generative": true, "public_opinion_attributes": true, "model_source": "self-developed"}), launched_on: Some("2025-01-02".into()), stopped_on: None, org_id: None })
@@ -343,10 +392,22 @@ async fn build_world(s: &Store) -> World {
     // approved, then changed
     let f1 = filing_to(s, &u, service.id, "甲大模型", &approve).await;
     let changed = f1.number.clone().unwrap();
-    let c = s.create_change(&u["editor"], f1.id, FilingPatch { name: Some("甲大模型二代".into()), ..Default::default() }).await.unwrap();
+    let c = s
+        .create_change(
+            &u["editor"],
+            f1.id,
+            FilingPatch {
+                name: Some("甲大模型二代".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let kb = beian_kb::Kb::embedded().unwrap();
     for (kind, fname, ct, bytes) in precheck::fixtures::complete(&kb, FilingKind::GenaiFiling) {
-        s.add_attachment(&u["editor"], c.id, kind, &fname, &ct, &bytes).await.unwrap();
+        s.add_attachment(&u["editor"], c.id, kind, &fname, &ct, &bytes)
+            .await
+            .unwrap();
     }
     for (who, a) in approve {
         s.act(&u[who], c.id, a, Some("ok".into())).await.unwrap();
@@ -354,13 +415,17 @@ async fn build_world(s: &Store) -> World {
     // approved, then cancelled
     let f2 = filing_to(s, &u, service.id, "甲画图", &approve).await;
     let cancelled = f2.number.clone().unwrap();
-    s.act(&u["admin"], f2.id, Action::Cancel, Some("停止服务".into())).await.unwrap();
+    s.act(&u["admin"], f2.id, Action::Cancel, Some("停止服务".into()))
+        .await
+        .unwrap();
     // approved and left
     let f3 = filing_to(s, &u, service.id, "甲写作", &approve).await;
     // waiting for the national reviewer (approved over HTTP later)
     let f4 = filing_to(s, &u, service.id, "甲翻译", &approve[..3]).await;
     // a sign-in, a restricted read
-    s.login("auditor", "correct horse battery staple 9").await.unwrap();
+    s.login("auditor", "correct horse battery staple 9")
+        .await
+        .unwrap();
     s.get_filing(Some(&u["auditor"]), f4.id).await.unwrap();
     let token = s.create_api_token(&u["national"], "e2e").await.unwrap();
     let mut numbers = BTreeMap::new();
@@ -384,7 +449,11 @@ fn run(args: &[&str]) -> (bool, String) {
         .unwrap();
     (
         out.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
@@ -428,18 +497,37 @@ fn tampers() -> Vec<(&'static str, String)> {
 /// database but has no log key.
 async fn rechain(url: &str) {
     let s = Store::open(url).await.unwrap();
-    s.raw_execute("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS log_entries_no_update;").await.unwrap();
-    s.raw_execute("UPDATE audit_log SET actor = 'user:9:ghost' WHERE seq = 2;").await.unwrap();
+    let drop = if s.backend() == Backend::Postgres {
+        "DROP TRIGGER audit_log_no_change ON audit_log; DROP TRIGGER log_entries_no_change ON log_entries;"
+    } else {
+        "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS log_entries_no_update;"
+    };
+    s.raw_execute(drop).await.unwrap();
+    s.raw_execute("UPDATE audit_log SET actor = 'user:9:ghost' WHERE seq = 2;")
+        .await
+        .unwrap();
     let entries = s.audit_entries(None, 0, i64::MAX).await.unwrap();
     let mut prev = audit::GENESIS.to_string();
     for e in &entries {
-        let h = audit::entry_hash(&prev, e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.detail);
-        s.raw_execute(&format!("UPDATE audit_log SET prev_hash = '{prev}', hash = '{h}' WHERE seq = {}", e.seq)).await.unwrap();
+        let h = audit::entry_hash(
+            &prev, e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.detail,
+        );
+        s.raw_execute(&format!(
+            "UPDATE audit_log SET prev_hash = '{prev}', hash = '{h}' WHERE seq = {}",
+            e.seq
+        ))
+        .await
+        .unwrap();
         prev = h;
     }
-    s.raw_execute(&format!("UPDATE audit_head SET hash = '{prev}'")).await.unwrap();
+    s.raw_execute(&format!("UPDATE audit_head SET hash = '{prev}'"))
+        .await
+        .unwrap();
     s.raw_execute("UPDATE log_entries SET data = replace(data, '\"actor\":\"user:1:national\"', '\"actor\":\"user:9:ghost\"') WHERE idx = 1;").await.unwrap();
-    assert!(s.audit_verify().await.unwrap().is_ok(), "the chain itself is valid after a re-chain");
+    assert!(
+        s.audit_verify().await.unwrap().is_ok(),
+        "the chain itself is valid after a re-chain"
+    );
     s.close().await;
 }
 
@@ -461,17 +549,43 @@ fn log_end_to_end_and_tampering_sqlite() {
     // independent verification of tiles, root and signature
     let seen = independent(&srv.base);
     assert!(seen.size > 60, "{}", seen.size);
-    assert!(std::fs::read_to_string(dir.join("log-key")).unwrap().starts_with("PRIVATE+KEY+"));
+    assert!(
+        std::fs::read_to_string(dir.join("log-key"))
+            .unwrap()
+            .starts_with("PRIVATE+KEY+")
+    );
     // an inclusion proof for every entry kind
     let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
     for (i, e) in seen.entries.iter().enumerate() {
         let v: Value = serde_json::from_slice(e).unwrap();
-        assert_eq!(serde_json::to_string(&v).unwrap().as_bytes(), e.as_slice(), "canonical JSON");
-        let k = format!("{}:{}", v["kind"].as_str().unwrap(), v["action"].as_str().unwrap_or(""));
+        assert_eq!(
+            serde_json::to_string(&v).unwrap().as_bytes(),
+            e.as_slice(),
+            "canonical JSON"
+        );
+        let k = format!(
+            "{}:{}",
+            v["kind"].as_str().unwrap(),
+            v["action"].as_str().unwrap_or("")
+        );
         kinds.entry(k).or_insert(i as u64);
     }
-    for needed in ["audit:filing.approve", "audit:filing.cancel", "audit:filing.submit", "audit:user.create", "audit:session.login", "audit:filing.read", "audit:register.import", "register.import:", "audit:organisation.create"] {
-        assert!(kinds.contains_key(needed), "no {needed} entry: {:?}", kinds.keys());
+    for needed in [
+        "audit:filing.approve",
+        "audit:filing.cancel",
+        "audit:filing.submit",
+        "audit:user.create",
+        "audit:session.login",
+        "audit:filing.read",
+        "audit:register.import",
+        "register.import:",
+        "audit:organisation.create",
+    ] {
+        assert!(
+            kinds.contains_key(needed),
+            "no {needed} entry: {:?}",
+            kinds.keys()
+        );
     }
     for (k, i) in &kinds {
         let p = ok_json(&srv.base, &format!("/log/inclusion?index={i}"));
@@ -482,19 +596,41 @@ fn log_end_to_end_and_tampering_sqlite() {
     for (what, n) in &world.numbers {
         let p = ok_json(&srv.base, &format!("/api/v1/register/{}/proof", percent(n)));
         let idx = p["index"].as_u64().unwrap();
-        assert_eq!(p["entry"].as_str().unwrap().as_bytes(), seen.entries[idx as usize].as_slice());
+        assert_eq!(
+            p["entry"].as_str().unwrap().as_bytes(),
+            seen.entries[idx as usize].as_slice()
+        );
         check_inclusion(&seen, idx, &p["inclusion_proof"]);
         let (_, size, root) = check_note(p["checkpoint"].as_str().unwrap(), &seen.vkey);
         assert_eq!((size, root), (seen.size, seen.root));
         let e: Value = serde_json::from_str(p["entry"].as_str().unwrap()).unwrap();
-        let row = e["state"].as_array().unwrap().iter().find(|s| s["table"] == "register" && s["key"] == n.as_str()).unwrap();
+        let row = e["state"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["table"] == "register" && s["key"] == n.as_str())
+            .unwrap();
         match *what {
             "cancelled" => assert_eq!(row["row"]["status"], "cancelled"),
             "changed" => assert_eq!(row["row"]["name"], "甲大模型二代"),
             _ => assert_eq!(row["row"]["status"], "active"),
         }
     }
-    assert_eq!(get(&srv.base, "/api/v1/register/NO-SUCH-NUMBER/proof").0, 404);
+    assert_eq!(
+        get(&srv.base, "/api/v1/register/NO-SUCH-NUMBER/proof").0,
+        404
+    );
+    // the public entry page links the proof and the log, with a note
+    let n = &world.numbers["approved"];
+    let (st, page) = get(&srv.base, &format!("/register/entry?number={}", percent(n)));
+    assert_eq!(st, 200);
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains(&format!("/api/v1/register/{n}/proof")),
+        "{page}"
+    );
+    assert!(page.contains("/log/checkpoint") && page.contains("/log/consistency"));
+    assert!(page.contains("自行核验此条目"));
 
     // log verify, remembering the checkpoint
     let state = tmp.path().join("state.json");
@@ -503,23 +639,57 @@ fn log_end_to_end_and_tampering_sqlite() {
     assert!(ok, "{out}");
 
     // consistency across an approval
-    let (st, v) = post(&srv.base, &format!("/api/v1/filings/{}/actions", world.pending), &world.national_token, json!({"action": "approve"}));
+    let (st, v) = post(
+        &srv.base,
+        &format!("/api/v1/filings/{}/actions", world.pending),
+        &world.national_token,
+        json!({"action": "approve"}),
+    );
     assert_eq!(st, 200, "{v}");
     let after = independent(&srv.base);
     assert!(after.size > seen.size);
-    let c = ok_json(&srv.base, &format!("/log/consistency?from={}&to={}", seen.size, after.size));
+    let c = ok_json(
+        &srv.base,
+        &format!("/log/consistency?from={}&to={}", seen.size, after.size),
+    );
     let old = RootHash::<Sha256>::new(seen.root.into(), seen.size);
     let new = RootHash::<Sha256>::new(after.root.into(), after.size);
-    new.verify_consistency(&old, &ConsistencyProof::try_from_bytes(decode_proof(&c["proof"])).unwrap())
-        .expect("consistency proof across the approval");
+    new.verify_consistency(
+        &old,
+        &ConsistencyProof::try_from_bytes(decode_proof(&c["proof"])).unwrap(),
+    )
+    .expect("consistency proof across the approval");
     assert_eq!(after.entries[..seen.size as usize], seen.entries[..]);
-    assert_eq!(get(&srv.base, &format!("/log/consistency?from={}&to={}", after.size, after.size + 10)).0, 400);
+    assert_eq!(
+        get(
+            &srv.base,
+            &format!(
+                "/log/consistency?from={}&to={}",
+                after.size,
+                after.size + 10
+            )
+        )
+        .0,
+        400
+    );
     let (ok, out) = run(&["log", "verify", "--url", &srv.base, "--state", &state_s]);
     assert!(ok, "{out}");
     // a witness co-signs
     let wkey = tmp.path().join("witness.key").display().to_string();
     let wout = tmp.path().join("cosigned.txt");
-    let (ok, out) = run(&["log", "witness", "--url", &srv.base, "--state", &tmp.path().join("w.json").display().to_string(), "--key", &wkey, "--once", "--out", &wout.display().to_string()]);
+    let (ok, out) = run(&[
+        "log",
+        "witness",
+        "--url",
+        &srv.base,
+        "--state",
+        &tmp.path().join("w.json").display().to_string(),
+        "--key",
+        &wkey,
+        "--once",
+        "--out",
+        &wout.display().to_string(),
+    ]);
     assert!(ok, "{out}");
     let co = std::fs::read_to_string(&wout).unwrap();
     assert_eq!(co.matches("\n\u{2014} ").count(), 2, "{co}");
@@ -532,31 +702,42 @@ fn log_end_to_end_and_tampering_sqlite() {
     copy_dir(&dir, &pristine);
 
     // tampering: each on a fresh copy; audit verify and log verify must fail
-    let mut cases: Vec<(String, Box<dyn Fn(&Path)>)> = Vec::new();
+    let mut cases: Vec<(String, Tamper)> = Vec::new();
     for (name, sql) in tampers() {
-        cases.push((name.to_string(), Box::new(move |d: &Path| {
+        cases.push((
+            name.to_string(),
+            Box::new(move |d: &Path| {
+                let url = format!("sqlite://{}", d.join("beian.db").display());
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(async {
+                    let s = Store::open(&url).await.unwrap();
+                    s.raw_execute(&sql).await.unwrap();
+                    s.close().await;
+                });
+            }),
+        ));
+    }
+    cases.push((
+        "re-chain the audit log and the log entry".into(),
+        Box::new(|d: &Path| {
             let url = format!("sqlite://{}", d.join("beian.db").display());
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(rechain(&url));
+        }),
+    ));
+    cases.push((
+        "delete both checkpoints".into(),
+        Box::new(|d: &Path| {
+            std::fs::remove_file(d.join("log-checkpoint")).unwrap();
+            let url = format!("sqlite://{}", d.join("beian.db").display());
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
                 let s = Store::open(&url).await.unwrap();
-                s.raw_execute(&sql).await.unwrap();
+                s.raw_execute("DELETE FROM log_checkpoint").await.unwrap();
                 s.close().await;
             });
-        })));
-    }
-    cases.push(("re-chain the audit log and the log entry".into(), Box::new(|d: &Path| {
-        let url = format!("sqlite://{}", d.join("beian.db").display());
-        tokio::runtime::Runtime::new().unwrap().block_on(rechain(&url));
-    })));
-    cases.push(("delete both checkpoints".into(), Box::new(|d: &Path| {
-        std::fs::remove_file(d.join("log-checkpoint")).unwrap();
-        let url = format!("sqlite://{}", d.join("beian.db").display());
-        tokio::runtime::Runtime::new().unwrap().block_on(async {
-            let s = Store::open(&url).await.unwrap();
-            s.raw_execute("DELETE FROM log_checkpoint").await.unwrap();
-            s.close().await;
-        });
-    })));
+        }),
+    ));
     for (i, (name, tamper)) in cases.iter().enumerate() {
         let d = tmp.path().join(format!("t{i}"));
         copy_dir(&pristine, &d);
@@ -567,12 +748,22 @@ fn log_end_to_end_and_tampering_sqlite() {
         let srv = spawn(&["--data-dir".into(), ds.clone()]);
         let st = tmp.path().join(format!("st{i}.json"));
         std::fs::copy(&state, &st).unwrap();
-        let (ok, out) = run(&["log", "verify", "--url", &srv.base, "--state", &st.display().to_string()]);
+        let (ok, out) = run(&[
+            "log",
+            "verify",
+            "--url",
+            &srv.base,
+            "--state",
+            &st.display().to_string(),
+        ]);
         assert!(!ok, "log verify passed after: {name}\n{out}");
         drop(srv);
         // a second look after the restart: still broken
         let (ok, out) = run(&["audit", "verify", "--data-dir", &ds]);
-        assert!(!ok, "audit verify passed after a restart, after: {name}\n{out}");
+        assert!(
+            !ok,
+            "audit verify passed after a restart, after: {name}\n{out}"
+        );
         eprintln!("caught: {name}");
     }
 }
@@ -587,4 +778,139 @@ fn percent(s: &str) -> String {
         }
     }
     o
+}
+
+/// The same on PostgreSQL (a subset of the tampering, each on a copy made
+/// with `CREATE DATABASE … TEMPLATE`).
+#[test]
+fn log_end_to_end_and_tampering_postgres() {
+    let Some(base) = beian_registry::testing::postgres_url("log_end_to_end_and_tampering_postgres")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt
+        .block_on(beian_registry::testing::fresh_postgres_db(&base))
+        .unwrap();
+    rt.block_on(async {
+        let s = Store::open(&url).await.unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        s.enable_log_in(&dir, None).await.unwrap();
+        build_world(&s).await;
+        s.close().await;
+    });
+    let dir_s = dir.display().to_string();
+    let args = |u: &str, d: &str| {
+        vec![
+            "--database-url".to_string(),
+            u.to_string(),
+            "--data-dir".to_string(),
+            d.to_string(),
+        ]
+    };
+    let srv = spawn(&args(&url, &dir_s));
+    let seen = independent(&srv.base);
+    assert!(seen.size > 60);
+    let state = tmp.path().join("state.json");
+    let (ok, out) = run(&[
+        "log",
+        "verify",
+        "--url",
+        &srv.base,
+        "--state",
+        &state.display().to_string(),
+    ]);
+    assert!(ok, "{out}");
+    drop(srv);
+    let (ok, out) = run(&[
+        "audit",
+        "verify",
+        "--database-url",
+        &url,
+        "--data-dir",
+        &dir_s,
+    ]);
+    assert!(ok, "{out}");
+    let pg = [
+        (
+            "wipe",
+            "DROP TRIGGER audit_log_no_change ON audit_log; DROP TRIGGER log_entries_no_change ON log_entries; DELETE FROM audit_log; DELETE FROM log_entries; DELETE FROM log_checkpoint; UPDATE audit_head SET seq = 0;",
+        ),
+        (
+            "tail and head",
+            "DROP TRIGGER audit_log_no_change ON audit_log; DROP TRIGGER log_entries_no_change ON log_entries; DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log); UPDATE audit_head SET seq = (SELECT MAX(seq) FROM audit_log), hash = (SELECT hash FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)); DELETE FROM log_entries WHERE idx = (SELECT MAX(idx) FROM log_entries);",
+        ),
+        (
+            "edit a register entry",
+            "UPDATE register SET name = name || 'X' WHERE id = (SELECT MIN(id) FROM register);",
+        ),
+        (
+            "delete a register entry",
+            "DELETE FROM register WHERE id = (SELECT MAX(id) FROM register);",
+        ),
+        (
+            "forge a number",
+            "UPDATE filings SET number = 'Beijing-Forged-202501010009' WHERE id = (SELECT MIN(id) FROM filings WHERE number IS NOT NULL);",
+        ),
+        (
+            "raise a role",
+            "UPDATE users SET role = 'national-reviewer' WHERE username = 'editor';",
+        ),
+        (
+            "edit a log entry",
+            "DROP TRIGGER log_entries_no_change ON log_entries; UPDATE log_entries SET data = replace(data, '北京', '上海') WHERE idx = (SELECT MIN(idx) FROM log_entries WHERE data LIKE '%北京%');",
+        ),
+    ];
+    for (i, (name, sql)) in pg.iter().enumerate() {
+        let copy = rt
+            .block_on(beian_registry::testing::copy_postgres_db(&base, &url))
+            .unwrap();
+        let d = tmp.path().join(format!("pg{i}"));
+        copy_dir(&dir, &d);
+        rt.block_on(async {
+            let s = Store::open(&copy).await.unwrap();
+            s.raw_execute(sql).await.unwrap();
+            s.close().await;
+        });
+        let ds = d.display().to_string();
+        let (ok, out) = run(&[
+            "audit",
+            "verify",
+            "--database-url",
+            &copy,
+            "--data-dir",
+            &ds,
+        ]);
+        assert!(!ok, "audit verify passed after: {name}\n{out}");
+        let srv = spawn(&args(&copy, &ds));
+        let st = tmp.path().join(format!("pgst{i}.json"));
+        std::fs::copy(&state, &st).unwrap();
+        let (ok, out) = run(&[
+            "log",
+            "verify",
+            "--url",
+            &srv.base,
+            "--state",
+            &st.display().to_string(),
+        ]);
+        assert!(!ok, "log verify passed after: {name}\n{out}");
+        drop(srv);
+        eprintln!("caught on PostgreSQL: {name}");
+    }
+    // a re-chain
+    let copy = rt
+        .block_on(beian_registry::testing::copy_postgres_db(&base, &url))
+        .unwrap();
+    rt.block_on(rechain(&copy));
+    let (ok, out) = run(&[
+        "audit",
+        "verify",
+        "--database-url",
+        &copy,
+        "--data-dir",
+        &dir_s,
+    ]);
+    assert!(!ok, "audit verify passed after a re-chain\n{out}");
 }

@@ -55,7 +55,11 @@ fn invalid_utf8_warns_once_per_input_with_offsets_into_the_original_bytes() {
     std::fs::write(&input, &bytes).unwrap();
     let out = beian(&["scan", "--quiet", "--lexicon", s(&lex), s(&input)]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "a warning is not an error: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning is not an error: {stderr}"
+    );
     assert_eq!(stderr.matches("invalid UTF-8").count(), 1, "{stderr}");
     assert!(stderr.contains("at byte 1"), "{stderr}");
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
@@ -66,7 +70,10 @@ fn invalid_utf8_warns_once_per_input_with_offsets_into_the_original_bytes() {
     // Offsets into the original line bytes.
     let starts = [0usize, 14];
     for (l, base) in lines.iter().zip(starts) {
-        let (a, b) = (l["start"].as_u64().unwrap() as usize, l["end"].as_u64().unwrap() as usize);
+        let (a, b) = (
+            l["start"].as_u64().unwrap() as usize,
+            l["end"].as_u64().unwrap() as usize,
+        );
         assert_eq!(&bytes[base + a..base + b], "违禁品".as_bytes(), "{l}");
     }
 }
@@ -79,7 +86,11 @@ fn a_long_record_is_screened_in_windows() {
     let input = d.join("in.txt");
     let mut line = String::new();
     for i in 0..3000 {
-        line.push_str(if i % 100 == 99 { "违禁品" } else { "普通文字普通文字" });
+        line.push_str(if i % 100 == 99 {
+            "违禁品"
+        } else {
+            "普通文字普通文字"
+        });
     }
     std::fs::write(&input, format!("{line}\n")).unwrap();
     let whole = beian(&["scan", "--quiet", "--lexicon", s(&lex), s(&input)]);
@@ -100,8 +111,14 @@ fn a_long_record_is_screened_in_windows() {
 #[test]
 fn a_compiled_lexicon_scans_like_its_sources() {
     let d = dir("compiled");
-    let konsheng = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/lexicons/konsheng");
-    let novels = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/corpus/four-classic-novels");
+    let konsheng = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/lexicons/konsheng"
+    );
+    let novels = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/corpus/four-classic-novels"
+    );
     let mut files: Vec<PathBuf> = std::fs::read_dir(novels)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -110,7 +127,10 @@ fn a_compiled_lexicon_scans_like_its_sources() {
     let input = d.join("in.txt");
     let text = std::fs::read_to_string(&files[0]).unwrap();
     let mut lines: Vec<&str> = text.lines().take(800).collect();
-    lines.extend(["他们在练 法.輪.功 吗，电话 13812345678", "fa轮功 和 法lun功"]);
+    lines.extend([
+        "他们在练 法.輪.功 吗，电话 13812345678",
+        "fa轮功 和 法lun功",
+    ]);
     std::fs::write(&input, lines.join("\n")).unwrap();
     let allow = d.join("allow.txt");
     std::fs::write(&allow, "一个\n").unwrap();
@@ -126,12 +146,31 @@ fn a_compiled_lexicon_scans_like_its_sources() {
         "-o",
         s(&bin),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let source = beian(&[
-        "scan", "--quiet", "--lexicon", konsheng, "--allow", s(&allow), "--min-term-chars", "1",
+        "scan",
+        "--quiet",
+        "--lexicon",
+        konsheng,
+        "--allow",
+        s(&allow),
+        "--min-term-chars",
+        "1",
         s(&input),
     ]);
-    let compiled = beian(&["scan", "--quiet", "--lexicon", s(&bin), "--min-term-chars", "1", s(&input)]);
+    let compiled = beian(&[
+        "scan",
+        "--quiet",
+        "--lexicon",
+        s(&bin),
+        "--min-term-chars",
+        "1",
+        s(&input),
+    ]);
     assert!(source.status.success() && compiled.status.success());
     assert!(source.stdout.len() > 1000);
     assert_eq!(source.stdout, compiled.stdout);
@@ -139,13 +178,24 @@ fn a_compiled_lexicon_scans_like_its_sources() {
     let bad = beian(&["scan", "--quiet", "--lexicon", s(&bin), s(&input)]);
     assert_eq!(bad.status.code(), Some(2));
     let e = String::from_utf8_lossy(&bad.stderr);
-    assert!(e.contains("other matching options") && e.contains("k.bin"), "{e}");
+    assert!(
+        e.contains("other matching options") && e.contains("k.bin"),
+        "{e}"
+    );
     // A damaged file.
     let mut b = std::fs::read(&bin).unwrap();
     let n = b.len();
     b[n - 5] ^= 1;
     std::fs::write(&bin, &b).unwrap();
-    let bad = beian(&["scan", "--quiet", "--lexicon", s(&bin), "--min-term-chars", "1", s(&input)]);
+    let bad = beian(&[
+        "scan",
+        "--quiet",
+        "--lexicon",
+        s(&bin),
+        "--min-term-chars",
+        "1",
+        s(&input),
+    ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("damaged"));
 }

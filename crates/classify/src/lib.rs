@@ -699,7 +699,8 @@ impl Classifier {
             due_date,
             due_date_error,
             also: def.also.clone(),
-            reason: self.reason(lang, &def.en, &def.zh, facts, profile),
+            // the facts alone: the title already says what the filing is
+            reason: self.reason(lang, "", "", facts, profile),
             facts: facts.to_vec(),
             source: def.source.clone(),
             verified: def.verified.clone(),
@@ -760,6 +761,11 @@ impl Classifier {
             .collect();
         if rendered.is_empty() {
             pick(lang, en, zh).to_string()
+        } else if en.is_empty() {
+            rendered.join(match lang {
+                Lang::En => "; ",
+                Lang::Zh => "；",
+            })
         } else {
             let sep = match lang {
                 Lang::En => "; ",

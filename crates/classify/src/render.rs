@@ -292,7 +292,11 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
             );
         }
         if let Some(n) = &r.negative_list {
-            let flag = if n.unconfirmed { " (unconfirmed)" } else { "" };
+            let flag = match (n.unconfirmed, lang) {
+                (false, _) => "",
+                (true, Lang::En) => " (unconfirmed)",
+                (true, Lang::Zh) => "（未经确认）",
+            };
             let _ = writeln!(
                 s,
                 "{}: {}{}{}",
@@ -436,7 +440,11 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
                 "- **{}**: {}{}{}",
                 w.negative_list,
                 n.status,
-                if n.unconfirmed { " (unconfirmed)" } else { "" },
+                match (n.unconfirmed, lang) {
+                    (false, _) => "",
+                    (true, Lang::En) => " (unconfirmed)",
+                    (true, Lang::Zh) => "（未经确认）",
+                },
                 facts_suffix(&n.facts)
             );
         }

@@ -22,8 +22,8 @@ pub struct FeatureSettings {
     pub case: bool,
     /// Traditional characters folded to simplified (OpenCC TSCharacters).
     pub traditional: bool,
-    /// The n-gram hash (`mix64-v1`: characters packed 21 bits each, two
-    /// multiply-xorshift rounds, the top bits).
+    /// The n-gram hash (`mix64-v1`: characters packed 21 bits each, an
+    /// xor-shift and a multiply, the top bits).
     pub hash: String,
 }
 
@@ -51,10 +51,11 @@ pub struct Featurizer {
     shift: u32,
 }
 
+/// Multiplicative hashing of the packed key (the top bits are taken); the
+/// xor-shift folds the high characters of a trigram into the low bits first.
 #[inline(always)]
 fn mix(x: u64) -> u64 {
-    let x = (x ^ (x >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (x ^ (x >> 29)).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+    (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Per-order salts: a unigram and a bigram never share a key.

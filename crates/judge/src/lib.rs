@@ -10,9 +10,8 @@
 //!   trained by SGD with a linearly decaying rate; weights stored as 8-bit
 //!   integers with one scale per label, so prediction is integer adds.
 //! - A held-out split calibrates the default threshold on P(not safe) so
-//!   that at most 1% of held-out safe examples and at most 1% of held-out
-//!   background examples are flagged (each group on its own: the stricter
-//!   threshold wins).
+//!   that at most 1% of held-out safe and background examples (pooled) are
+//!   flagged; the report gives the share for each group.
 //! - Model files are versioned ([`model::FORMAT`]); the header records the
 //!   labels, threshold, feature settings, training files with SHA-256, the
 //!   date and the beian version.

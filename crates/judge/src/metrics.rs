@@ -144,6 +144,13 @@ impl Tally {
     }
 }
 
+/// Terminal columns of `s` (wide East Asian characters count two).
+fn columns(s: &str) -> usize {
+    s.chars()
+        .map(|c| if (c as u32) >= 0x2E80 { 2 } else { 1 })
+        .sum()
+}
+
 impl Eval {
     /// The text report: figures per label, binary, and the confusion matrix.
     pub fn to_text(&self) -> String {
@@ -157,7 +164,7 @@ impl Eval {
         let w = self
             .labels
             .keys()
-            .map(|l| l.chars().count())
+            .map(|l| columns(l))
             .max()
             .unwrap_or(5)
             .max(5);
@@ -167,7 +174,8 @@ impl Eval {
             "label", "precision", "recall", "f1", "n"
         );
         for (l, m) in &self.labels {
-            let pad = w - l.chars().count() + l.len();
+            // Width counts characters; CJK characters take two columns.
+            let pad = w - columns(l) + l.chars().count();
             let _ = writeln!(
                 o,
                 "{l:<pad$}  {:>9.4} {:>9.4} {:>9.4} {:>7}",
@@ -183,8 +191,7 @@ impl Eval {
         let _ = writeln!(o, "confusion (rows: gold, columns: predicted)");
         let shown: Vec<usize> = (0..self.label_order.len())
             .filter(|&i| {
-                self.confusion[i].iter().sum::<u64>() > 0
-                    || self.confusion.iter().any(|r| r[i] > 0)
+                self.confusion[i].iter().sum::<u64>() > 0 || self.confusion.iter().any(|r| r[i] > 0)
             })
             .collect();
         for (j, &i) in shown.iter().enumerate() {

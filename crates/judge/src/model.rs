@@ -70,7 +70,15 @@ pub struct Model {
     safe: usize,
     bias: Vec<f32>,
     scale: Vec<f32>,
+    /// `buckets × stride`: each row padded to a multiple of 8 labels so the
+    /// adds run as 8-lane vectors (the file stores `labels` per row).
     weights: Vec<i8>,
+    stride: usize,
+}
+
+/// Row stride in memory for `k` labels.
+fn stride_for(k: usize) -> usize {
+    k.div_ceil(8) * 8
 }
 
 /// The verdict on one text.
@@ -108,14 +116,13 @@ impl Model {
         for s in &mut scale {
             *s = if *s > 0.0 { *s / 127.0 } else { 1.0 };
         }
-        let weights = w
-            .chunks_exact(k)
-            .flat_map(|row| {
-                row.iter()
-                    .zip(&scale)
-                    .map(|(&x, &s)| (x / s).round().clamp(-127.0, 127.0) as i8)
-            })
-            .collect();
+        let stride = stride_for(k);
+        let mut weights = vec![0i8; w.len() / k * stride];
+        for (row, out) in w.chunks_exact(k).zip(weights.chunks_exact_mut(stride)) {
+            for ((o, &x), &s) in out.iter_mut().zip(row).zip(&scale) {
+                *o = (x / s).round().clamp(-127.0, 127.0) as i8;
+            }
+        }
         let safe = safe_index(&header)?;
         let mut m = Model {
             header: Header::clone(&header),
@@ -124,6 +131,7 @@ impl Model {
             bias,
             scale,
             weights,
+            stride,
         };
         header.weights_sha256 = hex(&Sha256::digest(m.body()));
         m.header = header;
@@ -191,16 +199,30 @@ impl Model {
 
     fn probs_with(&self, text: &str, s: &mut Scratch) {
         let k = self.bias.len();
+        let stride = self.stride;
         s.acc.clear();
-        s.acc.resize(k, 0);
+        s.acc.resize(stride, 0);
         let w = &self.weights;
-        let acc = &mut s.acc[..k];
-        let n = self.feat.for_each(text, |b| {
-            let row = &w[b * k..b * k + k];
-            for (a, &x) in acc.iter_mut().zip(row) {
-                *a += i32::from(x);
-            }
-        });
+        let n = if stride == 8 {
+            // Up to 8 labels: one 8-lane add per n-gram.
+            let mut acc = [0i32; 8];
+            let n = self.feat.for_each(text, |b| {
+                let row: &[i8; 8] = w[b * 8..b * 8 + 8].try_into().unwrap_or(&[0; 8]);
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a += i32::from(x);
+                }
+            });
+            s.acc.copy_from_slice(&acc);
+            n
+        } else {
+            let acc = &mut s.acc[..];
+            self.feat.for_each(text, |b| {
+                for (a, &x) in acc.iter_mut().zip(&w[b * stride..b * stride + stride]) {
+                    *a += i32::from(x);
+                }
+            })
+        };
+        let acc = &s.acc[..k];
         let norm = if n > 0 { 1.0 / (n as f32).sqrt() } else { 0.0 };
         s.probs.clear();
         s.probs.extend(
@@ -218,7 +240,10 @@ impl Model {
         for x in self.bias.iter().chain(&self.scale) {
             out.extend_from_slice(&x.to_le_bytes());
         }
-        out.extend(self.weights.iter().map(|&x| x as u8));
+        let k = self.bias.len();
+        for row in self.weights.chunks_exact(self.stride) {
+            out.extend(row[..k].iter().map(|&x| x as u8));
+        }
         out
     }
 
@@ -291,8 +316,7 @@ impl Model {
                 )));
             }
         }
-        let header: Header =
-            serde_json::from_value(v).map_err(|e| bad(format!("header: {e}")))?;
+        let header: Header = serde_json::from_value(v).map_err(|e| bad(format!("header: {e}")))?;
         let feat = Featurizer::new(&header.features).map_err(|e| bad(e.to_string()))?;
         let k = header.labels.len();
         if k < 2 {
@@ -318,7 +342,16 @@ impl Model {
         };
         let bias = f32s(&body[..4 * k]);
         let scale = f32s(&body[4 * k..8 * k]);
-        let weights = body[8 * k..].iter().map(|&b| b as i8).collect();
+        let stride = stride_for(k);
+        let mut weights = vec![0i8; feat.buckets() * stride];
+        for (row, out) in body[8 * k..]
+            .chunks_exact(k)
+            .zip(weights.chunks_exact_mut(stride))
+        {
+            for (o, &b) in out.iter_mut().zip(row) {
+                *o = b as i8;
+            }
+        }
         if !(0.0..=1.0).contains(&header.threshold) {
             return Err(bad(format!(
                 "threshold {} is not a probability",
@@ -332,6 +365,7 @@ impl Model {
             bias,
             scale,
             weights,
+            stride,
         })
     }
 }
@@ -364,8 +398,9 @@ pub(crate) fn softmax(z: &mut [f32]) {
 
 pub(crate) fn hex(b: &[u8]) -> String {
     use std::fmt::Write;
-    b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
-        let _ = write!(s, "{x:02x}");
-        s
-    })
+    b.iter()
+        .fold(String::with_capacity(b.len() * 2), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
 }

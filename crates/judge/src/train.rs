@@ -28,6 +28,10 @@ pub struct TrainConfig {
     /// Weigh examples by the inverse square root of their label's frequency,
     /// so that a large background does not drown the risky labels.
     pub balance: bool,
+    /// Bound labelled safe and background examples together (`true`) or each
+    /// on its own (`false`, the default: a large background must not let the
+    /// threshold flag most of a small labelled safe class).
+    pub pooled_calibration: bool,
     /// Training date written to the header (`YYYY-MM-DD`); default today (UTC).
     pub created: Option<String>,
 }
@@ -37,12 +41,13 @@ impl Default for TrainConfig {
         TrainConfig {
             features: FeatureSettings::default(),
             safe_label: "safe".into(),
-            epochs: 5,
+            epochs: 10,
             learning_rate: 0.5,
             held_out: 0.1,
             seed: 1,
             max_safe_flagged: 0.01,
             balance: true,
+            pooled_calibration: false,
             created: None,
         }
     }
@@ -236,21 +241,26 @@ pub fn train(
             "too few safe examples to hold some out for calibration (need at least 2)".into(),
         ));
     }
-    // Labelled safe examples and background are calibrated separately and
-    // the stricter threshold wins: a large, easy background must not let
-    // the threshold flag 1% of everything and half of the labelled safe text.
-    let group = |bg: bool| -> Vec<f32> {
-        scored
+    // Each group on its own by default: at most `max_safe_flagged` of the
+    // held-out labelled safe texts AND at most that share of the held-out
+    // background. Pooled, a large background of easy text lets the threshold
+    // fall until most of a small labelled safe class is flagged.
+    let threshold = if cfg.pooled_calibration {
+        calibrate(&safe_scores, cfg.max_safe_flagged)
+    } else {
+        let group = |bg: bool| -> Vec<f32> {
+            scored
+                .iter()
+                .filter(|(i, _, _)| y[*i] == 0 && examples[*i].background == bg)
+                .map(|&(_, _, s)| s)
+                .collect()
+        };
+        [group(false), group(true)]
             .iter()
-            .filter(|(i, _, _)| y[*i] == 0 && examples[*i].background == bg)
-            .map(|&(_, _, s)| s)
-            .collect()
+            .filter(|g| !g.is_empty())
+            .map(|g| calibrate(g, cfg.max_safe_flagged))
+            .fold(0.0f32, f32::max)
     };
-    let threshold = [group(false), group(true)]
-        .iter()
-        .filter(|g| !g.is_empty())
-        .map(|g| calibrate(g, cfg.max_safe_flagged))
-        .fold(0.0f32, f32::max);
     model.set_threshold(threshold);
     let mut tally = Tally::new(&labels, 0, threshold);
     let (mut bg, mut bg_flagged, mut safe_flagged) = (0usize, 0usize, 0usize);
@@ -366,15 +376,17 @@ pub fn evaluate(
     let mut tally = Tally::new(model.labels(), model.safe_index(), t);
     let mut scratch = Scratch::default();
     for (i, e) in examples.iter().enumerate() {
-        let gold = model.label_index(&e.label).ok_or_else(|| JudgeError::BadLine {
-            path: source.to_owned(),
-            line: lines.get(i).copied().unwrap_or(i + 1),
-            message: format!(
-                "label {:?} is not one of the model's labels ({})",
-                e.label,
-                model.labels().join(", ")
-            ),
-        })?;
+        let gold = model
+            .label_index(&e.label)
+            .ok_or_else(|| JudgeError::BadLine {
+                path: source.to_owned(),
+                line: lines.get(i).copied().unwrap_or(i + 1),
+                message: format!(
+                    "label {:?} is not one of the model's labels ({})",
+                    e.label,
+                    model.labels().join(", ")
+                ),
+            })?;
         let v = model.predict_with(&e.text, &mut scratch);
         tally.add(gold, v.label, v.score);
     }

@@ -11,7 +11,10 @@ struct Gen(u64);
 
 impl Gen {
     fn next(&mut self) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) as usize
     }
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
@@ -25,7 +28,10 @@ const FILLER: &[&str] = &[
 ];
 const CUES: &[(&str, &[&str])] = &[
     ("博彩", &["百家乐", "下注", "赌场", "庄家", "返水", "彩金"]),
-    ("诈骗", &["转账", "验证码", "安全账户", "冒充公检法", "刷单返利"]),
+    (
+        "诈骗",
+        &["转账", "验证码", "安全账户", "冒充公检法", "刷单返利"],
+    ),
     ("辱骂", &["废物", "去死", "蠢货", "滚蛋", "人渣"]),
 ];
 
@@ -87,7 +93,11 @@ fn trains_evaluates_and_calibrates() {
     );
     assert!(report.threshold > 0.0 && report.threshold <= 1.0);
     assert_eq!(model.threshold(), report.threshold);
-    assert!(report.held_out_examples >= 150, "{}", report.held_out_examples);
+    assert!(
+        report.held_out_examples >= 150,
+        "{}",
+        report.held_out_examples
+    );
 
     // Fresh data from another seed: the cues carry over.
     let test = dataset(99, 60, 300);
@@ -121,6 +131,57 @@ fn trains_evaluates_and_calibrates() {
     assert!(lo.binary.tp + lo.binary.fp >= hi.binary.tp + hi.binary.fp);
 }
 
+/// A large, easy background must not let the threshold flag most of a small
+/// labelled safe class that sits close to the risky ones: each group is bounded
+/// on its own by default; pooled calibration is the opt-in that allows it.
+#[test]
+fn calibration_bounds_labelled_safe_and_background_each() {
+    let mut g = Gen(3);
+    let mut ex = dataset(11, 150, 0);
+    // Hard safe texts: risky cue words in an everyday frame (news about fraud).
+    for _ in 0..300 {
+        let mut t = sentence(&mut g, None);
+        t.push_str(g.pick(&["转账", "下注", "废物"]));
+        t.push_str("新闻报道提醒大家");
+        ex.push(Example {
+            text: t,
+            label: "safe".into(),
+            background: false,
+        });
+    }
+    // A large easy background: classical prose without cue words.
+    for i in 0..6000 {
+        ex.push(Example {
+            text: format!("{}曰山川{}", g.pick(&["子", "孔子", "孟子"]), i % 97),
+            label: "safe".into(),
+            background: true,
+        });
+    }
+    let (_, each) = train(&ex, Vec::new(), &small_cfg()).expect("train");
+    assert!(
+        each.held_out_labelled_safe_flagged <= 0.01 && each.held_out_background_flagged <= 0.01,
+        "labelled safe {} background {}",
+        each.held_out_labelled_safe_flagged,
+        each.held_out_background_flagged
+    );
+    let mut cfg = small_cfg();
+    cfg.pooled_calibration = true;
+    let (_, pooled) = train(&ex, Vec::new(), &cfg).expect("train");
+    assert!(pooled.held_out_safe_flagged <= 0.01);
+    // The case this guards against: pooled, the hard safe texts are flagged.
+    assert!(
+        pooled.held_out_labelled_safe_flagged > 0.05,
+        "{}",
+        pooled.held_out_labelled_safe_flagged
+    );
+    assert!(
+        pooled.threshold <= each.threshold,
+        "{} {}",
+        pooled.threshold,
+        each.threshold
+    );
+}
+
 #[test]
 fn model_file_round_trip() {
     let ex = dataset(3, 60, 400);
@@ -151,7 +212,11 @@ fn model_file_round_trip() {
 fn with_header(bytes: &[u8], f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     let text = bytes;
     let first = text.iter().position(|&b| b == b'\n').expect("magic") + 1;
-    let second = first + text[first..].iter().position(|&b| b == b'\n').expect("header");
+    let second = first
+        + text[first..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("header");
     let mut v: serde_json::Value = serde_json::from_slice(&text[first..second]).expect("json");
     f(&mut v);
     let mut out = text[..first].to_vec();
@@ -169,7 +234,10 @@ fn bad_models_are_clear_errors() {
     let newer = with_header(&bytes, |v| v["format"] = 2.into());
     let e = Model::from_bytes("new.judge", &newer).expect_err("newer");
     assert!(matches!(e, JudgeError::NewerFormat { found: 2, .. }), "{e}");
-    assert!(e.to_string().contains("new.judge") && e.to_string().contains("newer"), "{e}");
+    assert!(
+        e.to_string().contains("new.judge") && e.to_string().contains("newer"),
+        "{e}"
+    );
 
     let unknown = with_header(&bytes, |v| v["format"] = "one".into());
     let e = Model::from_bytes("u.judge", &unknown).expect_err("unknown");
@@ -199,16 +267,26 @@ fn bad_labelled_input_names_file_and_line() {
     )
     .expect_err("unknown label field");
     let m = e.to_string();
-    assert!(m.starts_with("d.jsonl line 2: no label field \"label\""), "{m}");
-    assert!(m.contains("\"category\"") && m.contains("--label-field"), "{m}");
+    assert!(
+        m.starts_with("d.jsonl line 2: no label field \"label\""),
+        "{m}"
+    );
+    assert!(
+        m.contains("\"category\"") && m.contains("--label-field"),
+        "{m}"
+    );
 
     let e = parse_labelled("empty.jsonl", b"\n  \n", &f).expect_err("empty");
     assert_eq!(
         e.to_string(),
         "empty.jsonl: no examples (the file is empty or has only blank lines)"
     );
-    let e = parse_labelled("j.jsonl", b"{\"text\": \"a\", \"label\": \"x\"}\n{oops\n", &f)
-        .expect_err("json");
+    let e = parse_labelled(
+        "j.jsonl",
+        b"{\"text\": \"a\", \"label\": \"x\"}\n{oops\n",
+        &f,
+    )
+    .expect_err("json");
     assert!(e.to_string().starts_with("j.jsonl line 2: not JSON"), "{e}");
     let e = parse_labelled("n.jsonl", b"{\"text\": 5, \"label\": \"x\"}\n", &f).expect_err("type");
     assert!(e.to_string().contains("n.jsonl line 1"), "{e}");
@@ -229,12 +307,16 @@ fn bad_labelled_input_names_file_and_line() {
     let (model, _) = train(&dataset(5, 40, 200), Vec::new(), &small_cfg()).expect("train");
     let l = parse_labelled(
         "e.jsonl",
-        "{\"text\": \"a\", \"label\": \"safe\"}\n\n{\"text\": \"b\", \"label\": \"毒品\"}\n".as_bytes(),
+        "{\"text\": \"a\", \"label\": \"safe\"}\n\n{\"text\": \"b\", \"label\": \"毒品\"}\n"
+            .as_bytes(),
         &f,
     )
     .expect("parse");
     let e = evaluate(&model, &l.examples, "e.jsonl", &l.lines, None).expect_err("unknown label");
-    assert!(e.to_string().starts_with("e.jsonl line 3: label \"毒品\""), "{e}");
+    assert!(
+        e.to_string().starts_with("e.jsonl line 3: label \"毒品\""),
+        "{e}"
+    );
 }
 
 #[test]

@@ -13,6 +13,10 @@
 //! | `regimes/<id>/*.toml` | a rule pack's filings, obligations, tiers, categories, notes |
 //! | `regimes/<id>/*.rego` | the Rego policy deciding which of them apply |
 //!
+//! The law is versioned: instruments, obligations and filings carry `in_force_from` (and
+//! `in_force_until`); an amendment is a new entry that `replaces` the old one, and
+//! [`Kb::diff`] lists what changed between two dates.
+//!
 //! Every entry carries its source; what no source confirmed is flagged
 //! (`verified = "unconfirmed"` or `unconfirmed = true`) and shown as such.
 //!

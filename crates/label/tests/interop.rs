@@ -235,6 +235,8 @@ fn other_tools_read_what_beian_writes() {
         "plain.jpg",
         "pil_exif.jpg",
         "exiftool_xmp.jpg",
+        "exiftool_uc.jpg",
+        "exiftool_xmp.webp",
         "plain.webp",
         "plain_lossless.webp",
         "pil_exif.webp",
@@ -351,6 +353,13 @@ fn other_tools_read_what_beian_writes() {
 #[test]
 fn explicit_labels() {
     if !tools_ok() {
+        return;
+    }
+    if let Err(e) = beian_label::render::find_font(None, "人工智能生成") {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("no CJK font under CI (.ci/services.sh installs fonts-wqy-zenhei): {e}");
+        }
+        eprintln!("skipping explicit image labels: {e}");
         return;
     }
     let (_t, d) = fixtures();

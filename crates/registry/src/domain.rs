@@ -6,10 +6,24 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 macro_rules! str_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    ($(#[doc = $doc:literal])* $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $var),+ }
+        // By hand: utoipa's derive does not see `serde(rename)` made by a
+        // macro and listed the Rust names (`GenaiRegistration`), not the
+        // accepted values (`genai-registration`).
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc: &[&str] = &[$($doc),*];
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n")))
+                    .enum_values(Some([$($s),+]))
+                    .into()
+            }
+        }
+        impl ToSchema for $name {}
         impl $name {
             /// All values, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$var),+];

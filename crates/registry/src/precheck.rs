@@ -115,6 +115,13 @@ pub const CHECKS: &[CheckSpec] = &[
         en: "Training-data sampling",
         run: check_sampling,
     },
+    CheckSpec {
+        id: "label-samples",
+        blocking: false,
+        zh: "生成内容样例标识",
+        en: "AIGC labels on sample outputs",
+        run: check_label_samples,
+    },
 ];
 
 /// Titles of the result ids that checks emit besides their own id.
@@ -222,7 +229,10 @@ fn is_sheet(a: &Attachment) -> bool {
 
 /// Whether the bytes of `a` are needed by a check (loaded from the store).
 pub fn needs_bytes(a: &Attachment) -> bool {
-    is_json(a) || is_sheet(a) || a.filename.to_lowercase().ends_with(".txt")
+    is_json(a)
+        || is_sheet(a)
+        || a.filename.to_lowercase().ends_with(".txt")
+        || beian_label::samples::is_sample_name(&a.filename)
 }
 
 fn cmp_sign(t: &beian_kb::Threshold) -> &'static str {
@@ -835,6 +845,79 @@ fn check_sampling(i: &Input, _: &beian_kb::Kb, o: &mut Checks) {
     o.blocking = saved;
 }
 
+/// Sample outputs (images, audio, video) attached to the filing carry GB 45438
+/// implicit labels (LABEL-2025 Art. 5): checked by beian-label, the code behind
+/// `beian label verify`. Not blocking: the Measures do not list samples as a
+/// required filing attachment.
+fn check_label_samples(i: &Input, _: &beian_kb::Kb, o: &mut Checks) {
+    let id = "label-samples";
+    let samples: Vec<(&str, &[u8])> = i
+        .attachments
+        .iter()
+        .filter(|(a, _)| beian_label::samples::is_sample_name(&a.filename))
+        .filter_map(|(a, b)| b.as_deref().map(|b| (a.filename.as_str(), b)))
+        .collect();
+    if samples.is_empty() {
+        if i.genai() {
+            o.push(
+                id,
+                "warn",
+                "未附生成内容样例（图片、音频、视频），隐式标识未核验（《人工智能生成合成内容标识办法》第五条，GB 45438）",
+                "no sample outputs (images, audio, video) attached: implicit labels not verified (LABEL-2025 Art. 5, GB 45438)",
+            );
+        }
+        return;
+    }
+    let c = beian_label::samples::check(&samples);
+    let failing = || {
+        c.files
+            .iter()
+            .filter(|f| f.verdict != beian_label::Verdict::Compliant)
+    };
+    let bad: Vec<String> = failing()
+        .map(|f| format!("{} ({})", f.name, f.verdict.as_str()))
+        .collect();
+    let bad_zh: Vec<String> = failing()
+        .map(|f| {
+            let v = match f.verdict {
+                beian_label::Verdict::NotFound => "未发现标识",
+                beian_label::Verdict::Noncompliant => "不合规",
+                _ => "无法判定",
+            };
+            format!("{}（{v}）", f.name)
+        })
+        .collect();
+    let (zh, en) = if c.passed {
+        (
+            format!("{} 个样例均含合规的隐式标识", c.checked),
+            format!(
+                "all {} samples carry a compliant implicit label (beian label verify)",
+                c.checked
+            ),
+        )
+    } else {
+        (
+            format!(
+                "{}/{} 个样例标识合规；问题样例：{}",
+                c.compliant,
+                c.checked,
+                bad_zh.join("、")
+            ),
+            format!(
+                "{}/{} samples compliant; failing: {}",
+                c.compliant,
+                c.checked,
+                bad.join(", ")
+            ),
+        )
+    };
+    o.push(id, if c.passed { "pass" } else { "fail" }, zh, en);
+    o.with(
+        "samples",
+        serde_json::to_value(&c.files).unwrap_or_default(),
+    );
+}
+
 // ------------------------------------------------------------------ running
 
 /// Runs every check of [`CHECKS`] on `input` (CPU work: sheets are parsed).
@@ -1079,7 +1162,11 @@ pub mod fixtures {
         let metric = |id: &str, value: f64, kind: &str| {
             let t = kb.thresholds().get(id);
             let tv = t.map_or(0.0, |t| t.value);
-            let ok = if kind == "min" { value >= tv } else { value <= tv };
+            let ok = if kind == "min" {
+                value >= tv
+            } else {
+                value <= tv
+            };
             json!({"value": value, "n": 1000, "k": (value * 1000.0).round() as usize,
                    "ci95": [(value - 0.01).max(0.0), (value + 0.01).min(1.0)], "threshold": tv,
                    "verdict": if ok { "pass" } else { "fail" }, "kind": kind,

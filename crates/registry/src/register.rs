@@ -237,6 +237,10 @@ fn gallop(c: &[u32], x: u32) -> usize {
 pub(crate) struct RegisterIndex {
     snap: RwLock<Option<Arc<Snapshot>>>,
     reload: tokio::sync::Mutex<()>,
+    /// A background task keeps the snapshot fresh (see
+    /// [`Store::start_register_refresher`]): readers never reload for age
+    /// or for other processes' writes, only after this process's own.
+    pub(crate) background: std::sync::atomic::AtomicBool,
 }
 
 struct Norm {
@@ -538,6 +542,11 @@ impl RegisterIndex {
         if let Some(s) = cur.as_ref().filter(|s| fresh(s)) {
             return Ok(s.clone());
         }
+        if self.background.load(Ordering::Relaxed)
+            && let Some(s) = cur.as_ref().filter(|s| s.generation == store.generation())
+        {
+            return Ok(s.clone());
+        }
         // One request checks (and reloads if needed); the others keep
         // answering from the current snapshot meanwhile, unless this process
         // wrote to the register.
@@ -546,6 +555,31 @@ impl RegisterIndex {
             (Some(s), Err(_)) => return Ok(s.clone()),
             (_, Ok(g)) => g,
             (None, Err(_)) => self.reload.lock().await,
+        };
+        self.reload_locked(store).await
+    }
+
+    /// The background refresher's step: checks the database and swaps in a
+    /// new snapshot, built off to the side, when the register changed or the
+    /// snapshot is older than [`TTL`]. Readers keep the old one meanwhile.
+    pub(crate) async fn refresh(&self, store: &Store) -> Result<()> {
+        let _g = self.reload.lock().await;
+        self.reload_locked(store).await.map(|_| ())
+    }
+
+    async fn reload_locked(&self, store: &Store) -> Result<Arc<Snapshot>> {
+        let read = || {
+            self.snap
+                .read()
+                .map(|s| s.clone())
+                .map_err(|_| RegistryError::Corrupt("register lock".into()))
+        };
+        let usable =
+            |s: &Arc<Snapshot>| s.generation == store.generation() && s.loaded.elapsed() < TTL;
+        let fresh = |s: &Arc<Snapshot>| {
+            usable(s)
+                && s.loaded.elapsed().as_millis() as u64
+                    <= s.checked_ms.load(Ordering::Relaxed) + CHECK.as_millis() as u64
         };
         let cur = read()?;
         if let Some(s) = cur.as_ref().filter(|s| fresh(s)) {
@@ -558,7 +592,7 @@ impl RegisterIndex {
                 .store(s.loaded.elapsed().as_millis() as u64, Ordering::Relaxed);
             return Ok(s);
         }
-        let rows = sqlx::query("SELECT r.filing_number, r.kind, r.name, r.provider, r.province, r.date, r.role, r.product, r.purpose, r.remark, r.status, f.form AS form, f.updated_at AS updated_at, f.status AS filing_status FROM register r LEFT JOIN filings f ON f.id = r.filing_id ORDER BY r.date DESC, r.filing_number")
+        let rows = sqlx::query("SELECT r.filing_number, r.kind, r.name, r.provider, r.province, r.date, r.role, r.product, r.purpose, r.remark, r.status, f.form AS form, f.updated_at AS updated_at, f.status AS filing_status, s.profile AS profile FROM register r LEFT JOIN filings f ON f.id = r.filing_id LEFT JOIN services s ON s.id = f.service_id ORDER BY r.date DESC, r.filing_number")
             .fetch_all(store.pool())
             .await?;
         let mut entries = Vec::with_capacity(rows.len());
@@ -586,6 +620,23 @@ impl RegisterIndex {
             } else {
                 None
             };
+            let mut role: String = r.try_get("role")?;
+            if role.is_empty() {
+                // filings approved here: the service profile's role, as the published lists word it
+                let profile: Option<String> = r.try_get("profile").ok().flatten();
+                let pr = profile
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
+                role = match pr
+                    .as_ref()
+                    .and_then(|p| p.get("role"))
+                    .and_then(|v| v.as_str())
+                {
+                    Some("service-provider") => "服务提供者".into(),
+                    Some("technical-supporter") => "技术支持者".into(),
+                    _ => String::new(),
+                };
+            }
             let mut purpose: String = r.try_get("purpose")?;
             let mut product: String = r.try_get("product")?;
             if purpose.is_empty() {
@@ -602,7 +653,7 @@ impl RegisterIndex {
                 province: r.try_get("province")?,
                 date: r.try_get("date")?,
                 status,
-                role: r.try_get("role")?,
+                role,
                 product,
                 purpose,
                 remark,

@@ -46,3 +46,32 @@ pub async fn fresh_postgres_db(base_url: &str) -> Result<String, sqlx::Error> {
     let base = head.rsplit_once('/').map(|(b, _)| b).unwrap_or(head);
     Ok(format!("{base}/{name}{tail}"))
 }
+
+/// Copies a PostgreSQL database (`CREATE DATABASE … TEMPLATE …`; nobody may
+/// be connected to `template_url`'s database) and returns the copy's URL.
+pub async fn copy_postgres_db(base_url: &str, template_url: &str) -> Result<String, sqlx::Error> {
+    let template = template_url
+        .split('?')
+        .next()
+        .and_then(|h| h.rsplit_once('/'))
+        .map(|(_, n)| n.to_string())
+        .unwrap_or_default();
+    let url = fresh_postgres_db(base_url).await?;
+    let name = url
+        .split('?')
+        .next()
+        .and_then(|h| h.rsplit_once('/'))
+        .map(|(_, n)| n.to_string())
+        .unwrap_or_default();
+    let mut conn = sqlx::PgConnection::connect(base_url).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE DATABASE {name} TEMPLATE {template}"
+    )))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(url)
+}

@@ -265,7 +265,6 @@ async fn submit_with(
     draft_with(s, w, name, atts).await.1
 }
 
-
 fn check<'a>(checks: &'a [Value], id: &str) -> &'a Value {
     checks
         .iter()

@@ -52,8 +52,8 @@ pub fn build_engine(spec: &EngineSpec<'_>) -> Result<Engine, ScanError> {
             path: c.clone(),
             source,
         })?;
-        let mut engine = Engine::from_compiled(&bytes)
-            .map_err(|e| ScanError::Input(format!("{name}: {e}")))?;
+        let mut engine =
+            Engine::from_compiled(&bytes).map_err(|e| ScanError::Input(format!("{name}: {e}")))?;
         if *engine.options() != spec.options {
             return Err(ScanError::Input(format!(
                 "{name}: compiled with other matching options ({:?}) than asked for now ({:?}): recompile it with the same flags, or drop them",

@@ -132,6 +132,143 @@ pub fn decompress<R: Read + Send + 'static>(inner: R) -> std::io::Result<Box<dyn
     }
 }
 
+/// The compressed spans of the frames of a zstd stream (skippable frames
+/// left out), found by walking frame and block headers without
+/// decompressing; `None` when `b` is not a well-formed sequence of frames.
+pub(crate) fn zstd_frames(b: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let le = |x: &[u8]| x.iter().rev().fold(0usize, |a, &c| (a << 8) | c as usize);
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    while i < b.len() {
+        let magic = le(b.get(i..i + 4)?);
+        if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+            let n = le(b.get(i + 4..i + 8)?);
+            i = i.checked_add(8 + n)?;
+            continue;
+        }
+        if magic != 0xFD2F_B528 {
+            return None;
+        }
+        let start = i;
+        let fhd = *b.get(i + 4)?;
+        let single = fhd & 0x20 != 0;
+        let fcs = match fhd >> 6 {
+            0 => usize::from(single),
+            1 => 2,
+            2 => 4,
+            _ => 8,
+        };
+        let did = [0usize, 1, 2, 4][usize::from(fhd & 3)];
+        i += 5 + usize::from(!single) + did + fcs;
+        loop {
+            let h = le(b.get(i..i + 3)?);
+            let size = h >> 3;
+            i += 3 + match (h >> 1) & 3 {
+                0 | 2 => size,
+                1 => 1,
+                _ => return None,
+            };
+            if h & 1 == 1 {
+                break;
+            }
+        }
+        if fhd & 4 != 0 {
+            i += 4;
+        }
+        if i > b.len() {
+            return None;
+        }
+        out.push((start, i));
+    }
+    Some(out)
+}
+
+/// Decompresses the frames of a multi-frame zstd file several at a time,
+/// in order, as a reader.
+struct ParallelZstd {
+    data: Vec<u8>,
+    frames: Vec<(usize, usize)>,
+    next: usize,
+    par: usize,
+    ready: std::collections::VecDeque<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ParallelZstd {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            if let Some(v) = self.ready.pop_front() {
+                self.cur = v;
+                self.pos = 0;
+                continue;
+            }
+            if self.next >= self.frames.len() {
+                return Ok(0);
+            }
+            let end = (self.next + self.par).min(self.frames.len());
+            let spans = &self.frames[self.next..end];
+            let data = &self.data;
+            let done: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
+                let hs: Vec<_> = spans
+                    .iter()
+                    .map(|&(a, b)| s.spawn(move || zstd::stream::decode_all(&data[a..b])))
+                    .collect();
+                hs.into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(std::io::Error::other("zstd decompression panicked"))
+                        })
+                    })
+                    .collect()
+            });
+            for d in done {
+                self.ready.push_back(d?);
+            }
+            self.next = end;
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Compressed files up to this size whose zstd stream has several frames
+/// are decompressed frame by frame in parallel.
+const PARALLEL_ZSTD_MAX: u64 = 4 << 30;
+
+/// A multi-frame zstd file as a reader that decompresses several frames at
+/// once (`par` threads); `None` for anything else (read as a stream).
+pub(crate) fn open_parallel_zstd(path: &Path, par: usize) -> Option<Box<dyn BufRead + Send>> {
+    if par < 2 {
+        return None;
+    }
+    let mut f = File::open(path).ok()?;
+    let mut head = [0u8; 4];
+    f.read_exact(&mut head).ok()?;
+    if head != [0x28, 0xb5, 0x2f, 0xfd] || f.metadata().ok()?.len() > PARALLEL_ZSTD_MAX {
+        return None;
+    }
+    let data = std::fs::read(path).ok()?;
+    let frames = zstd_frames(&data)?;
+    if frames.len() < 2 {
+        return None;
+    }
+    Some(Box::new(BufReader::with_capacity(
+        1 << 16,
+        ParallelZstd {
+            data,
+            frames,
+            next: 0,
+            par,
+            ready: std::collections::VecDeque::new(),
+            cur: Vec::new(),
+            pos: 0,
+        },
+    )))
+}
+
 /// Opens a file (decompressing as needed).
 pub fn open(path: &Path) -> Result<Box<dyn BufRead + Send>, ScanError> {
     let f = File::open(path).map_err(io_err(path))?;
@@ -257,6 +394,8 @@ pub(crate) struct ReadCfg {
     pub chunk_bytes: usize,
     /// Records per packed chunk at most.
     pub chunk_records: usize,
+    /// Threads decompressing the frames of a multi-frame zstd file.
+    pub decompress_threads: usize,
 }
 
 /// Reads one input into chunks. An error that stops the input (cannot open,
@@ -277,7 +416,10 @@ pub(crate) fn read_chunks(
         },
         _ => {
             let reader = match &spec.path {
-                Some(p) => open(p),
+                Some(p) => match open_parallel_zstd(p, cfg.decompress_threads) {
+                    Some(r) => Ok(r),
+                    None => open(p),
+                },
                 None => decompress(std::io::stdin()).map_err(|source| ScanError::Io {
                     path: PathBuf::from("-"),
                     source,
@@ -330,15 +472,16 @@ fn read_lines(
         let mut eof = false;
         let mut has_nl = false;
         // Read until the block holds a line break and `want` bytes, or EOF.
+        // Copied out of the reader's own buffer: `read_to_end` on a `dyn`
+        // reader would zero the spare capacity on every call.
         loop {
             let before = buf.len();
-            let room = want.saturating_sub(before).max(1 << 12) as u64;
-            match (&mut reader).take(room).read_to_end(&mut buf) {
-                Ok(0) => {
-                    eof = true;
-                    break;
+            let got = match reader.fill_buf() {
+                Ok(b) => {
+                    buf.extend_from_slice(b);
+                    b.len()
                 }
-                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(source) => {
                     // Hand on the whole lines read so far, then the error.
                     if let Some(p) = buf.iter().rposition(|&c| c == b'\n') {
@@ -352,7 +495,12 @@ fn read_lines(
                     }
                     return Err(ScanError::Io { path, source });
                 }
+            };
+            if got == 0 {
+                eof = true;
+                break;
             }
+            reader.consume(got);
             has_nl = has_nl || buf[before..].contains(&b'\n');
             if has_nl && buf.len() >= want {
                 break;

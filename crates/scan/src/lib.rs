@@ -7,8 +7,8 @@
 //! - [`lexicon`]: lexicon files into an engine builder; statistics against
 //!   the keyword-library minimums of the knowledge base.
 
-mod error;
 mod engine_load;
+mod error;
 pub mod input;
 pub mod lexicon;
 mod parquet_in;
@@ -16,8 +16,8 @@ pub mod pipeline;
 pub mod progress;
 pub mod sample;
 
-pub use error::ScanError;
 pub use engine_load::{EngineSpec, build_engine, compile_lexicons, is_compiled_file};
+pub use error::ScanError;
 pub use lexicon::{
     LexiconMap, LexiconMapEntry, LexiconStats, LoadedFile, is_doc_file, keyword_sheet_stats,
     keyword_sheet_terms, lexicon_maps, lexicon_stats, load_allow_files, load_lexicon_files,

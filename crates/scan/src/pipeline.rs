@@ -6,7 +6,9 @@
 //!
 //! - Reader threads take the inputs in order, one input each at a time, and
 //!   cut them into chunks at record boundaries: large reads of whole lines
-//!   for text and JSONL (decompressed on the fly for gzip and zstd); records
+//!   for text and JSONL (gzip and single-frame zstd decompressed on the fly,
+//!   pipelined; the frames of a multi-frame zstd file several at a time, in
+//!   parallel); records
 //!   packed into one buffer for CSV, TSV and Parquet.
 //! - Workers split the chunks into records, decode UTF-8 (lossily: an
 //!   invalid byte reads as U+007F, one byte for one byte, so offsets stay
@@ -157,6 +159,7 @@ pub fn run_map_with<S, T: Send>(
     let rcfg = ReadCfg {
         chunk_bytes: cfg.batch_bytes.max(1),
         chunk_records: cfg.batch_records.max(1),
+        decompress_threads: cfg.threads.max(1),
     };
     let (job_tx, job_rx) = channel::<Job>();
     let (done_tx, done_rx) = channel::<Done<T>>();
@@ -473,6 +476,19 @@ fn into_string(buf: Vec<u8>) -> String {
     }
 }
 
+/// The buffer as a string, invalid sequences replaced by [`fix_utf8`]:
+/// one validation pass when the buffer is valid (the common case).
+fn decode(buf: Vec<u8>, bad: &mut Vec<usize>) -> String {
+    match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut buf = e.into_bytes();
+            fix_utf8(&mut buf, bad);
+            into_string(buf)
+        }
+    }
+}
+
 fn parse(body: Body, fields: &FieldSpec) -> Parsed {
     match body {
         Body::Lines {
@@ -523,25 +539,21 @@ fn parse_packed(mut buf: Vec<u8>, recs: Vec<PackedRec>) -> Parsed {
 }
 
 fn parse_lines(
-    mut buf: Vec<u8>,
+    buf: Vec<u8>,
     first_number: u64,
     offset: u64,
     jsonl: bool,
     fields: &FieldSpec,
 ) -> Parsed {
     let mut bad = Vec::new();
-    fix_utf8(&mut buf, &mut bad);
-    let text = into_string(buf);
+    let text = decode(buf, &mut bad);
     let mut extra = String::new();
     let mut recs = Vec::new();
-    let mut number = first_number;
     let mut pos = 0usize;
     let mut bi = 0usize;
-    for line in text.split_inclusive('\n') {
+    for (n, line) in (first_number..).zip(text.split_inclusive('\n')) {
         let start = pos;
         pos += line.len();
-        let n = number;
-        number += 1;
         let mut l = line.strip_suffix('\n').unwrap_or(line);
         l = l.strip_suffix('\r').unwrap_or(l);
         let mut s0 = start;

@@ -58,7 +58,7 @@ fn compiled_konsheng_equals_source() {
     let dir = tempfile::tempdir().expect("tempdir");
     let allow = dir.path().join("allow.txt");
     std::fs::write(&allow, "一个\n宋江\n").expect("allow");
-    let allow = vec![allow];
+    let allow = [allow];
     let texts = texts();
     for (allow, opts) in [
         (&[][..], Options::default()),
@@ -163,8 +163,8 @@ fn stale_foreign_damaged_and_mismatched_files_are_refused() {
     let l2 = vec![p.clone(), src.clone()];
     let e = build_engine(&spec(&l2, &[], Options::default())).expect_err("two");
     assert!(e.to_string().contains("only --lexicon"), "{e}");
-    let e = build_engine(&spec(&l, std::slice::from_ref(&src), Options::default()))
-        .expect_err("allow");
+    let e =
+        build_engine(&spec(&l, std::slice::from_ref(&src), Options::default())).expect_err("allow");
     assert!(e.to_string().contains("allow"), "{e}");
     // Compiling a compiled file.
     let e = compile_lexicons(&spec(&l, &[], Options::default())).expect_err("twice");

@@ -27,16 +27,28 @@ fn directory_skips_licence_readme_and_prose() {
         .filter_map(|f| {
             f.skipped.as_ref().map(|why| {
                 (
-                    f.path.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                    f.path
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
                     why.clone(),
                 )
             })
         })
         .collect();
     assert_eq!(skipped.len(), 3, "{skipped:?}");
-    assert!(skipped.iter().any(|(n, w)| n == "LICENSE.txt" && w.contains("licence")));
+    assert!(
+        skipped
+            .iter()
+            .any(|(n, w)| n == "LICENSE.txt" && w.contains("licence"))
+    );
     assert!(skipped.iter().any(|(n, _)| n == "README.txt"));
-    assert!(skipped.iter().any(|(n, w)| n == "notes.txt" && w.contains("prose")));
+    assert!(
+        skipped
+            .iter()
+            .any(|(n, w)| n == "notes.txt" && w.contains("prose"))
+    );
     let terms: Vec<&str> = b.entries().iter().map(|e| &*e.term).collect();
     assert_eq!(terms, vec!["百家乐", "网上赌场"]);
 
@@ -53,9 +65,15 @@ fn unknown_risk_codes_are_warnings_with_file_and_line() {
     let p = dir.path().join("w.tsv");
     std::fs::write(&p, "甲乙\tA.1.a\n丙丁\tA.9.z\n戊己\tunclassified\n").expect("write");
     let mut b = EngineBuilder::new();
-    let files = load_lexicon_files(&mut b, &[p.clone()], None).expect("loads");
+    let files = load_lexicon_files(&mut b, std::slice::from_ref(&p), None).expect("loads");
     assert_eq!(b.len(), 3, "kept");
     assert_eq!(files[0].warnings.len(), 1, "{:?}", files[0].warnings);
     let w = &files[0].warnings[0];
-    assert!(w.starts_with(&format!("{} line 2: unknown risk code \"A.9.z\"", p.display())), "{w}");
+    assert!(
+        w.starts_with(&format!(
+            "{} line 2: unknown risk code \"A.9.z\"",
+            p.display()
+        )),
+        "{w}"
+    );
 }

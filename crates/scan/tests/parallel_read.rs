@@ -12,13 +12,29 @@ use proptest::prelude::*;
 
 fn engine() -> Engine {
     let mut b = EngineBuilder::new();
-    b.lexicon_text("t.tsv", "赌博网站\tA.1.h\n违禁品\tA.1.h\nbad word\tA.2.a\n", None)
-        .expect("lexicon");
+    b.lexicon_text(
+        "t.tsv",
+        "赌博网站\tA.1.h\n违禁品\tA.1.h\nbad word\tA.2.a\n",
+        None,
+    )
+    .expect("lexicon");
     b.build().expect("engine")
 }
 
 const PIECES: &[&str] = &[
-    "违禁品", "赌博", "网站", "bad", " word", "普通", "，", "a", "\"", "\\", "é", "𝕏", " ",
+    "违禁品",
+    "赌博",
+    "网站",
+    "bad",
+    " word",
+    "普通",
+    "，",
+    "a",
+    "\"",
+    "\\",
+    "é",
+    "𝕏",
+    " ",
 ];
 
 /// A record's text from piece indices; some records carry an invalid byte.
@@ -93,11 +109,11 @@ fn write_all(dir: &Path, recs: &[Vec<u8>]) {
     let mut tsv = b"text\tsrc\n".to_vec();
     for (i, r) in recs.iter().enumerate() {
         txt.extend_from_slice(r);
-        txt.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
-        if i % 5 == 0 {
+        txt.extend_from_slice(if i.is_multiple_of(3) { b"\r\n" } else { b"\n" });
+        if i.is_multiple_of(5) {
             txt.push(b'\n');
         }
-        let group = if i % 2 == 0 { "g1" } else { "g2" };
+        let group = if i.is_multiple_of(2) { "g1" } else { "g2" };
         match i % 7 {
             3 => jsonl.extend_from_slice(b"{\"text\": \n"),
             5 => jsonl.extend_from_slice(b"{\"other\": 1}\n"),
@@ -116,7 +132,10 @@ fn write_all(dir: &Path, recs: &[Vec<u8>]) {
             csv.push(c);
         }
         csv.extend_from_slice(format!("\",{group}\n").as_bytes());
-        let clean: Vec<u8> = r.iter().map(|&c| if c == b'\t' { b' ' } else { c }).collect();
+        let clean: Vec<u8> = r
+            .iter()
+            .map(|&c| if c == b'\t' { b' ' } else { c })
+            .collect();
         tsv.extend_from_slice(&clean);
         tsv.extend_from_slice(format!("\t{group}\n").as_bytes());
     }
@@ -127,7 +146,22 @@ fn write_all(dir: &Path, recs: &[Vec<u8>]) {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&jsonl).expect("gzip");
     w("e.jsonl.gz", &gz.finish().expect("gzip"));
-    w("f.txt.zst", &zstd::stream::encode_all(&txt[..], 3).expect("zstd"));
+    w(
+        "f.txt.zst",
+        &zstd::stream::encode_all(&txt[..], 3).expect("zstd"),
+    );
+    // Several zstd frames (cut anywhere, not at line ends) with a skippable
+    // frame between them: decompressed frame by frame in parallel.
+    let mut multi = Vec::new();
+    let n = jsonl.len();
+    let cuts = [0, n / 3, n / 3 + 1, n * 2 / 3, n];
+    for (k, c) in cuts.windows(2).enumerate() {
+        multi.extend(zstd::stream::encode_all(&jsonl[c[0]..c[1]], 1).expect("zstd"));
+        if k == 1 {
+            multi.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]);
+        }
+    }
+    w("h.jsonl.zst", &multi);
     write_parquet(&dir.join("g.parquet"), recs);
 }
 
@@ -177,7 +211,7 @@ proptest! {
         let recs: Vec<Vec<u8>> = recs.iter().map(|r| text_of(r)).collect();
         write_all(dir.path(), &recs);
         let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
-        prop_assert_eq!(specs.len(), 7);
+        prop_assert_eq!(specs.len(), 8);
         let e = engine();
         for fields in [
             FieldSpec::default(),
@@ -190,7 +224,15 @@ proptest! {
             cfg.readers = readers;
             cfg.in_flight = in_flight;
             let got = collect(&e, &specs, &fields, &cfg);
-            prop_assert_eq!(got, want);
+            prop_assert_eq!(&got, &want);
+            // The multi-frame zstd file (source 7) reads as the JSONL (source 1).
+            let of = |src: &str| -> Vec<String> {
+                want.iter()
+                    .filter_map(|l| l.strip_prefix(src))
+                    .map(str::to_owned)
+                    .collect()
+            };
+            prop_assert_eq!(of("R 7 "), of("R 1 "));
         }
     }
 }
@@ -206,8 +248,8 @@ fn serial_reading_is_what_the_files_say() {
         "\"赌博网站\"".into(),
     ];
     write_all(dir.path(), &recs);
-    let specs = expand_inputs(&[dir.path().join("a.txt").display().to_string()], None)
-        .expect("inputs");
+    let specs =
+        expand_inputs(&[dir.path().join("a.txt").display().to_string()], None).expect("inputs");
     let e = engine();
     let got = collect(&e, &specs, &FieldSpec::default(), &serial(1));
     assert_eq!(got.len(), 4, "{got:#?}"); // 3 records + 1 warning; blank lines skipped
@@ -217,8 +259,8 @@ fn serial_reading_is_what_the_files_say() {
     assert!(got[3].starts_with("R 0 5 "), "{}", got[3]);
 
     // JSONL: escaped and raw strings give the same text; errors keep their line.
-    let specs = expand_inputs(&[dir.path().join("b.jsonl").display().to_string()], None)
-        .expect("inputs");
+    let specs =
+        expand_inputs(&[dir.path().join("b.jsonl").display().to_string()], None).expect("inputs");
     let mut texts = Vec::new();
     pipeline::run_map(
         &specs,
@@ -240,8 +282,7 @@ fn serial_reading_is_what_the_files_say() {
             "1:违禁品 x:5".to_string(),
             "2::0".into(),
             "3:a \u{7f} b:5".into(),
-            "4:ERR malformed JSON at column 9: EOF while parsing a value at line 1 column 9"
-                .into(),
+            "4:ERR malformed JSON at column 9: EOF while parsing a value at line 1 column 9".into(),
         ],
         "{texts:#?}"
     );

@@ -235,8 +235,18 @@ fn stdin_like_and_missing_inputs() {
     assert_eq!((errs[0].0, errs[0].1), (0, 0));
     assert_eq!((errs[1].0, errs[1].1), (2, 0));
     // The OS error once, with the path once.
-    assert_eq!(errs[0].2.matches("/nonexistent/beian").count(), 1, "{}", errs[0].2);
-    assert_eq!(errs[0].2.matches("No such file").count(), 1, "{}", errs[0].2);
+    assert_eq!(
+        errs[0].2.matches("/nonexistent/beian").count(),
+        1,
+        "{}",
+        errs[0].2
+    );
+    assert_eq!(
+        errs[0].2.matches("No such file").count(),
+        1,
+        "{}",
+        errs[0].2
+    );
 
     let specs = expand_inputs(&["-".into()], Some(InputFormat::Jsonl)).expect("stdin spec");
     assert_eq!(specs[0].path, None);
@@ -300,12 +310,12 @@ fn long_records_are_screened_in_windows_with_exact_offsets() {
     let mut text = String::new();
     let mut i = 0u32;
     while text.len() < 3_000_000 {
-        if i % 1013 == 0 {
+        if i.is_multiple_of(1013) {
             text.push_str("违禁品");
         } else if i % 2029 == 7 {
             text.push_str("赌博网站");
         } else {
-            text.push_str(if i % 3 == 0 { "普通" } else { "ab" });
+            text.push_str(if i.is_multiple_of(3) { "普通" } else { "ab" });
         }
         i += 1;
     }
@@ -318,7 +328,10 @@ fn long_records_are_screened_in_windows_with_exact_offsets() {
     }
     // Through the pipeline, with the CLI's default and a small window.
     let dir = tempfile::tempdir().expect("tempdir");
-    write(&dir.path().join("long.txt"), format!("x\n{text}\n").as_bytes());
+    write(
+        &dir.path().join("long.txt"),
+        format!("x\n{text}\n").as_bytes(),
+    );
     let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
     for max in [pipeline::DEFAULT_MAX_RECORD_BYTES, 70_001] {
         let mut cfg = PipelineConfig::with_threads(2);
@@ -341,8 +354,8 @@ fn long_records_are_screened_in_windows_with_exact_offsets() {
 fn many_records_bounded_and_ordered() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut s = String::new();
-    for i in 0..20_000 {
-        if i % 97 == 0 {
+    for i in 0..20_000u32 {
+        if i.is_multiple_of(97) {
             s.push_str("有违禁品\n");
         } else {
             s.push_str("普通的一行文字\n");

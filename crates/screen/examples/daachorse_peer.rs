@@ -33,10 +33,7 @@ fn main() {
                 .flatten()
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|x| x == "txt" || x == "tsv")
-                })
+                .filter(|p| p.extension().is_some_and(|x| x == "txt" || x == "tsv"))
                 .collect();
             v.sort();
             files.extend(v);
@@ -58,16 +55,17 @@ fn main() {
     }
     terms.sort();
     terms.dedup();
-    let ac = match daachorse::CharwiseDoubleArrayAhoCorasickBuilder::new()
-        .match_kind(daachorse::MatchKind::LeftmostLongest)
-        .build(&terms)
-    {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("daachorse: {e}");
-            std::process::exit(2);
-        }
-    };
+    let ac: daachorse::CharwiseDoubleArrayAhoCorasick<u32> =
+        match daachorse::CharwiseDoubleArrayAhoCorasickBuilder::new()
+            .match_kind(daachorse::MatchKind::LeftmostLongest)
+            .build(&terms)
+        {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("daachorse: {e}");
+                std::process::exit(2);
+            }
+        };
     let f = match std::fs::File::open(input) {
         Ok(f) => f,
         Err(e) => {

@@ -92,10 +92,7 @@ impl Bigrams {
                 prev = c;
             }
         }
-        let inner_set = bits
-            .iter()
-            .map(|w| (w & 0x5555_5555_5555_5555).count_ones() as usize)
-            .sum();
+        let inner_set = inner_slots(&bits);
         let any_single = astral_single || singles.iter().any(|w| *w != 0);
         Bigrams {
             bits,
@@ -185,10 +182,7 @@ impl Bigrams {
         {
             return None;
         }
-        let inner_set = bits
-            .iter()
-            .map(|w| (w & 0x5555_5555_5555_5555).count_ones() as usize)
-            .sum();
+        let inner_set = inner_slots(&bits);
         Some(Bigrams {
             bits,
             inner_set,
@@ -198,6 +192,13 @@ impl Bigrams {
             any_single,
         })
     }
+}
+
+/// Slots with the [`INNER`] bit set.
+fn inner_slots(bits: &[u64]) -> usize {
+    bits.iter()
+        .map(|w| (w & 0x5555_5555_5555_5555).count_ones() as usize)
+        .sum()
 }
 
 /// log2 of the bits of the ending table: 2^20 bits = 128 KiB.

@@ -34,10 +34,10 @@ mod normalize;
 mod sound;
 
 pub use detect::{Detector, luhn_valid, resident_id_valid, uscc_valid};
+pub use engine::compiled::{COMPILED_FORMAT, engine_fingerprint, is_compiled};
 pub use engine::{
     BuildStats, Engine, EngineBuilder, Entry, Finding, Hit, HitKind, Scratch, Via, mask_text,
 };
-pub use engine::compiled::{COMPILED_FORMAT, engine_fingerprint, is_compiled};
 pub use error::ScreenError;
 pub use lexicon::{LexiconLine, parse_lexicon};
 pub use normalize::{CharMap, Normalized, Options};

@@ -35,6 +35,8 @@ pub enum Via {
 pub struct Identity {
     pub user: Option<User>,
     pub via: Option<Via>,
+    /// The API token itself, when signed in with one (logout revokes it).
+    pub bearer: Option<String>,
 }
 
 impl Identity {
@@ -81,6 +83,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Identity, 
             Some(u) => Ok(Identity {
                 user: Some(u),
                 via: Some(Via::Token),
+                bearer: Some(token.to_string()),
             }),
             None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid API token")),
         };
@@ -94,6 +97,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Identity, 
                 token: token.to_string(),
                 csrf,
             }),
+            bearer: None,
         });
     }
     Ok(Identity::default())

@@ -32,6 +32,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Failing blocking pre-checks (see [`ErrorBody::failing_checks`]).
     pub failing_checks: Option<Vec<String>>,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -41,6 +43,7 @@ impl ApiError {
             error: error.into(),
             field: None,
             failing_checks: None,
+            retry_after: None,
         }
     }
     pub fn field(status: StatusCode, field: impl Into<String>, error: impl Into<String>) -> Self {
@@ -49,6 +52,7 @@ impl ApiError {
             error: error.into(),
             field: Some(field.into()),
             failing_checks: None,
+            retry_after: None,
         }
     }
     pub fn unauthenticated() -> Self {
@@ -63,7 +67,10 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, msg),
             RegistryError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, msg),
             RegistryError::Unauthenticated(_) => ApiError::new(StatusCode::UNAUTHORIZED, msg),
-            RegistryError::RateLimited(_) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg),
+            RegistryError::RateLimited(_) => ApiError {
+                retry_after: Some(60),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg)
+            },
             RegistryError::Invalid { field, .. } => {
                 ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg)
             }
@@ -84,7 +91,8 @@ impl From<RegistryError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let retry = self.retry_after;
+        let res = (
             self.status,
             Json(ErrorBody {
                 error: self.error,
@@ -92,6 +100,10 @@ impl IntoResponse for ApiError {
                 failing_checks: self.failing_checks,
             }),
         )
-            .into_response()
+            .into_response();
+        match retry {
+            Some(s) => crate::limits::with_retry_after(res, s),
+            None => res,
+        }
     }
 }

@@ -12,6 +12,7 @@ use beian_registry::Store;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod web;
 
@@ -24,15 +25,23 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Mark session cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Arc<str>>,
+    /// Rate limits of public endpoints and logins.
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
     /// State over an opened store.
     pub fn new(store: Store) -> AppState {
+        let store = Arc::new(store);
+        store.start_register_refresher();
         AppState {
-            store: Arc::new(store),
+            store,
             metrics: Arc::default(),
             secure_cookies: false,
+            metrics_token: None,
+            limits: Arc::default(),
         }
     }
 }
@@ -45,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::errors::error_pages,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::public,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -62,6 +75,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let app = router(state);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let res = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -101,16 +101,36 @@ impl Metrics {
     }
 }
 
+/// The method as a metrics label: the standard methods, anything else
+/// `other` (a client must not add series by inventing methods).
+pub fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: times the request, counts it by matched route, logs it.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let res = next.run(req).await;
+    let mut res = next.run(req).await;
+    // Browsers must not sniff a JSON (or any) body into HTML.
+    res.headers_mut()
+        .entry(axum::http::header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(axum::http::HeaderValue::from_static("nosniff"));
     let secs = start.elapsed().as_secs_f64();
     let status = res.status().as_u16();
     state.metrics.record(&method, &route, status, secs);

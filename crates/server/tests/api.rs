@@ -15,7 +15,12 @@ async fn lifecycle(ctx: common::Ctx) {
     // create via the API, drive through the state machine, find it in the public register
     // an application calling a filed model: a genAI registration
     let r = ctx.call("editor-a", "POST", "/api/v1/services", Some(json!({"name": "甲写作助手", "profile": {"public_facing": true, "generative": true, "public_opinion_attributes": true, "model_source": "filed-model-api", "algorithm_types": ["generation-synthesis"], "modalities": ["text"], "deep_synthesis_functions": ["text-generation"]}}))).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.bytes));
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.bytes)
+    );
     let reg_service = r.json()["id"].as_i64().unwrap();
     let r = ctx.call("editor-a", "POST", "/api/v1/filings", Some(json!({"kind": "genai-registration", "name": "甲写作助手", "service_id": reg_service}))).await;
     assert_eq!(
@@ -47,13 +52,18 @@ async fn lifecycle(ctx: common::Ctx) {
     assert_eq!(r.status, StatusCode::CONFLICT);
     let failing = r.json()["failing_checks"].clone();
     assert!(
-        failing.as_array().unwrap().iter().any(|x| x == "required-attachments"),
+        failing
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "required-attachments"),
         "{failing}"
     );
     let kb = beian_kb::Kb::embedded().unwrap();
-    for (kind, name, ct, bytes) in
-        beian_registry::precheck::fixtures::complete(&kb, beian_registry::FilingKind::GenaiRegistration)
-    {
+    for (kind, name, ct, bytes) in beian_registry::precheck::fixtures::complete(
+        &kb,
+        beian_registry::FilingKind::GenaiRegistration,
+    ) {
         ctx.store()
             .add_attachment(ctx.user("editor-a"), id, kind, &name, &ct, &bytes)
             .await
@@ -371,7 +381,11 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     let audit_now = ctx.store().count("audit_log").await.unwrap();
     assert_eq!(
         audit_now,
-        audit_before + 2 + beian_registry::AttachmentKind::required_for(beian_registry::FilingKind::GenaiFiling).len() as i64 + 1,
+        audit_before
+            + 2
+            + beian_registry::AttachmentKind::required_for(beian_registry::FilingKind::GenaiFiling)
+                .len() as i64
+            + 1,
         "filing.create, the attachment.add of a complete package and the auditor's filing.read of the fixture only"
     );
 }

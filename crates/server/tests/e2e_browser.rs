@@ -414,10 +414,23 @@ fn browser_end_to_end() {
     // a province outside the list is refused server-side, and every value survives
     d.script("const s = document.getElementById('p-province'); s.add(new Option('火星省', '火星省')); s.value = '火星省'; document.querySelector('form.profile').noValidate = true;");
     d.submit("#create-service");
-    assert!(d.count("#form-error") == 1, "error shown: {}", d.body_text());
-    assert_eq!(d.script("return document.getElementById('p-name').value"), json!("甲灵感写作"));
-    assert_eq!(d.script("return document.getElementById('p-generative').checked"), json!(true));
-    assert_eq!(d.script("return document.getElementById('p-model_source').value"), json!("self-developed"));
+    assert!(
+        d.count("#form-error") == 1,
+        "error shown: {}",
+        d.body_text()
+    );
+    assert_eq!(
+        d.script("return document.getElementById('p-name').value"),
+        json!("甲灵感写作")
+    );
+    assert_eq!(
+        d.script("return document.getElementById('p-generative').checked"),
+        json!(true)
+    );
+    assert_eq!(
+        d.script("return document.getElementById('p-model_source').value"),
+        json!("self-developed")
+    );
     d.select("#p-province", "北京市");
     d.submit("#create-service");
     let body = d.body_text();
@@ -429,12 +442,21 @@ fn browser_end_to_end() {
     // deadlines from the filing kinds the classification calls for: none filed yet
     let states = d.script("return Array.from(document.querySelectorAll('#deadlines .dl')).map(e => e.dataset.state).join(',')");
     assert!(states.as_str().unwrap().contains("missing"), "{states}");
-    assert!(!d.text("#deadlines").contains("已按期"), "nothing is on time yet");
+    assert!(
+        !d.text("#deadlines").contains("已按期"),
+        "nothing is on time yet"
+    );
     d.shot("02-classification");
     // starting from an example profile fills the steps
     d.goto("/services/new?example=public-chatbot");
-    assert_eq!(d.script("return document.getElementById('p-province').value"), json!("北京市"));
-    assert_eq!(d.script("return document.getElementById('p-generative').checked"), json!(true));
+    assert_eq!(
+        d.script("return document.getElementById('p-province').value"),
+        json!("北京市")
+    );
+    assert_eq!(
+        d.script("return document.getElementById('p-generative').checked"),
+        json!(true)
+    );
 
     // assemble the filing (the classification pre-selects the genAI filing)
     d.goto(&service_path);
@@ -454,7 +476,11 @@ fn browser_end_to_end() {
     // submitting an incomplete filing is refused, naming the checks
     d.submit("#act-submit");
     assert_eq!(d.text("#filing-status"), "草稿");
-    assert!(d.text("#flash").contains("必备附件齐全"), "{}", d.text("#flash"));
+    assert!(
+        d.text("#flash").contains("必备附件齐全"),
+        "{}",
+        d.text("#flash")
+    );
     d.shot("03-submit-refused");
     // upload the package a provider assembles: JSONL bank, summary.json, keyword sheet, paperwork
     let kb = beian_kb::Kb::embedded().unwrap();
@@ -481,16 +507,27 @@ fn browser_end_to_end() {
         "questions.jsonl",
         &beian_registry::precheck::fixtures::question_jsonl(&kb, Some(("A.2.b", 10))),
     );
-    assert_eq!(check_status("question-total"), json!("pass"), "JSONL bank read");
+    assert_eq!(
+        check_status("question-total"),
+        json!("pass"),
+        "JSONL bank read"
+    );
     assert_eq!(check_status("question-per-risk"), json!("fail"));
-    assert!(d.text("#checklist").contains("A.2.b"), "the short risk is named");
+    assert!(
+        d.text("#checklist").contains("A.2.b"),
+        "the short risk is named"
+    );
     upload(
         "question-sheet",
         "questions-fixed.jsonl",
         &beian_registry::precheck::fixtures::question_jsonl(&kb, None),
     );
     assert_eq!(check_status("question-per-risk"), json!("pass"));
-    assert_eq!(check_status("metric-generated_qualified"), json!("fail"), "no metrics yet");
+    assert_eq!(
+        check_status("metric-generated_qualified"),
+        json!("fail"),
+        "no metrics yet"
+    );
     upload(
         "other",
         "summary.json",
@@ -540,7 +577,10 @@ fn browser_end_to_end() {
     );
     assert!(!d.body_text().contains("甲灵感写作"));
     assert!(d.body_text().contains("页面不存在"), "Chinese error page");
-    assert!(d.count("header.top nav") == 1, "navigation on the error page");
+    assert!(
+        d.count("header.top nav") == 1,
+        "navigation on the error page"
+    );
     assert!(d.body_text().contains("admin-b"), "signed-in state kept");
 
     // --- the Beijing reviewer returns it with a comment
@@ -548,7 +588,11 @@ fn browser_end_to_end() {
     d.goto("/review");
     assert!(d.text("#q-submitted").contains("已提交"));
     assert!(d.count(".precheck-cell") > 0, "pre-check column");
-    assert_eq!(d.count("#r-province"), 0, "one-province reviewer: no province filter");
+    assert_eq!(
+        d.count("#r-province"),
+        0,
+        "one-province reviewer: no province filter"
+    );
     d.shot("04-review-queue");
     d.goto(&filing_path);
     d.submit("#act-start-review");
@@ -568,7 +612,11 @@ fn browser_end_to_end() {
     d.fill("#c-submit", "已补充训练语料来源说明，见备案表第三部分");
     d.submit("#act-submit");
     assert_eq!(d.text("#filing-status"), "已提交");
-    assert_eq!(d.count("#reviewer-comment"), 0, "the return note only while open");
+    assert_eq!(
+        d.count("#reviewer-comment"),
+        0,
+        "the return note only while open"
+    );
     let thread = d.text("#thread");
     let (a, b) = (
         thread.find("请补充训练语料来源说明").unwrap(),
@@ -597,8 +645,15 @@ fn browser_end_to_end() {
     );
     d.submit("#act-approve");
     assert_eq!(d.text("#filing-status"), "省级审核中");
-    assert!(d.text("#flash").contains("分类结果与备案类型一致"), "{}", d.text("#flash"));
-    d.fill("#o-approve", "服务仍含生成式功能，画像修改待更正，已电话核实");
+    assert!(
+        d.text("#flash").contains("分类结果与备案类型一致"),
+        "{}",
+        d.text("#flash")
+    );
+    d.fill(
+        "#o-approve",
+        "服务仍含生成式功能，画像修改待更正，已电话核实",
+    );
     d.submit("#act-approve");
     assert_eq!(d.text("#filing-status"), "国家级审核中");
     assert!(d.text("#override-note").contains("已电话核实"));
@@ -667,7 +722,13 @@ fn browser_end_to_end() {
         }
         return Array.from(words).filter(w => !['beian','CSV','XLSX','JSON','JSONL','PDF','HTML','UTC','API','ISO','YYYY'].includes(w)).join(' ');";
     d.sign_in("editor-a");
-    for path in [filing_path.as_str(), service_path.as_str(), "/workspace", "/services/new", "/register"] {
+    for path in [
+        filing_path.as_str(),
+        service_path.as_str(),
+        "/workspace",
+        "/services/new",
+        "/register",
+    ] {
         d.goto(path);
         assert_eq!(d.script(english), json!(""), "English on zh page {path}");
     }
@@ -689,9 +750,18 @@ fn browser_end_to_end() {
         Some(json!({"width": 1366, "height": 900})),
     );
     d.goto("/audit?action=filing");
-    assert_eq!(d.script("return document.getElementById('a-action').value"), json!("filing"));
-    assert!(d.text("table.audit tbody").contains("+08:00"), "China time with offset");
-    assert!(d.count("table.audit dl.kv") > 0, "details as key-value lists");
+    assert_eq!(
+        d.script("return document.getElementById('a-action').value"),
+        json!("filing")
+    );
+    assert!(
+        d.text("table.audit tbody").contains("+08:00"),
+        "China time with offset"
+    );
+    assert!(
+        d.count("table.audit dl.kv") > 0,
+        "details as key-value lists"
+    );
     let narrow = d.script("return Array.from(document.querySelectorAll('table.audit th')).map(e => e.getBoundingClientRect().width).filter(w => w < 48).length");
     assert_eq!(narrow, json!(0), "no column collapses");
     d.shot("10-audit-1366");
@@ -724,6 +794,7 @@ fn browser_end_to_end() {
                 filing_path.clone(),
                 "/workspace".into(),
                 "/register".into(),
+                "/tools/law-diff".into(),
             ]
         };
         for path in pages {
@@ -734,7 +805,9 @@ fn browser_end_to_end() {
         }
     }
     assert!(
-        d.script("return document.querySelectorAll('table.compare th').length").as_u64().is_some()
+        d.script("return document.querySelectorAll('table.compare th').length")
+            .as_u64()
+            .is_some()
     );
     drop(d);
     eprintln!("screenshots in {}", shots.display());

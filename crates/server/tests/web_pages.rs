@@ -400,6 +400,17 @@ async fn guided_profile_classification_and_filing_lifecycle() {
         "{h}"
     );
     assert!(h.contains("badge bad"), "refusal rate 0.5 fails: {h}");
+    // incomplete: the submission is refused on the page, naming the checks
+    let r = post_form(
+        &ctx,
+        &ed,
+        &format!("{fpath}/action"),
+        &[("csrf", &ed_csrf), ("action", "submit")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(html(&r).contains("必备附件齐全"), "{}", html(&r));
+    ctx.attach_complete(fid.parse().unwrap()).await;
     // submit; the checklist appears
     let r = post_form(
         &ctx,
@@ -420,7 +431,7 @@ async fn guided_profile_classification_and_filing_lifecycle() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert!(html(&r).contains("cannot submit"));
+    assert!(html(&r).contains("此操作当前不可执行"), "{}", html(&r));
 
     // the other province's reviewer cannot see it; the Beijing reviewer queues it
     let (sh, _) = login(&ctx, "rev-sh").await;
@@ -462,8 +473,9 @@ async fn guided_profile_classification_and_filing_lifecycle() {
     let r = get(&ctx, &b, &fpath).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        html(&r).replace(&format!("filing {fid} "), "filing N "),
-        html(&get(&ctx, &b, "/filings/999999").await).replace("filing 999999 ", "filing N ")
+        html(&r).replace(&format!("%2Ffilings%2F{fid}\""), "%2Ffilings%2FN\""),
+        html(&get(&ctx, &b, "/filings/999999").await)
+            .replace("%2Ffilings%2F999999\"", "%2Ffilings%2FN\"")
     );
     assert_eq!(
         get(&ctx, &b, &format!("/filings/{fid}/attachments/{aid}"))
@@ -626,11 +638,39 @@ async fn change_and_cancel_an_approved_filing() {
     let (ad, ad_csrf) = login(&ctx, "admin-a").await;
     let h = html(&get(&ctx, &ad, &path).await);
     assert!(h.contains("id=\"act-cancel\""), "{h}");
+    // a reason, then a confirmation step
     let r = post_form(
         &ctx,
         &ad,
         &format!("{path}/action"),
         &[("csrf", &ad_csrf), ("action", "cancel")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post_form(
+        &ctx,
+        &ad,
+        &format!("{path}/action"),
+        &[
+            ("csrf", &ad_csrf),
+            ("action", "cancel"),
+            ("comment", "停止运营"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(html(&r).contains("id=\"confirm-action\""), "{}", html(&r));
+    assert!(!html(&r).contains("status s-cancelled"));
+    let r = post_form(
+        &ctx,
+        &ad,
+        &format!("{path}/action"),
+        &[
+            ("csrf", &ad_csrf),
+            ("action", "cancel"),
+            ("comment", "停止运营"),
+            ("confirm", "yes"),
+        ],
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
@@ -679,7 +719,7 @@ async fn html_assessment_report_is_served_sandboxed_to_the_filing_readers_only()
     // HTML is refused for any other attachment kind
     let r = upload(&ctx, &ed, &ed_csrf, f.id, "other", "report.html", report).await;
     assert!(
-        r.status.is_client_error() && html(&r).contains("is accepted only for assessment-report"),
+        r.status.is_client_error() && html(&r).contains("网页报告只能作为评估运行报告上传"),
         "{} {}",
         r.status,
         html(&r)
@@ -697,9 +737,10 @@ async fn html_assessment_report_is_served_sandboxed_to_the_filing_readers_only()
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
     // the filing page links to the viewer, the viewer to the sandboxed report
     let h = html(&get(&ctx, &ed, &format!("/filings/{}", f.id)).await);
+    // the report uploaded last (the fixture's summary.json has a viewer link too)
     let aid = h
         .split(&format!("/filings/{}/assessment/", f.id))
-        .nth(1)
+        .last()
         .unwrap()
         .split('"')
         .next()

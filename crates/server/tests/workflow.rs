@@ -38,7 +38,17 @@ async fn audit_actions(ctx: &Ctx) -> Vec<Value> {
 
 #[tokio::test]
 async fn api_guardrails_override_cancel_and_register_status() {
-    let ctx = common::sqlite().await;
+    guardrails(common::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn api_guardrails_postgres() {
+    if let Some(ctx) = common::postgres("api_guardrails_postgres").await {
+        guardrails(ctx).await;
+    }
+}
+
+async fn guardrails(ctx: Ctx) {
     let sid = ctx.service_a.id;
     // an empty genAI filing: the live checklist names what is missing
     let r = ctx
@@ -52,7 +62,12 @@ async fn api_guardrails_override_cancel_and_register_status() {
     assert_eq!(r.status, StatusCode::CREATED);
     let fid = r.json()["id"].as_i64().unwrap();
     let checks = ctx
-        .call("editor-a", "GET", &format!("/api/v1/filings/{fid}/checks"), None)
+        .call(
+            "editor-a",
+            "GET",
+            &format!("/api/v1/filings/{fid}/checks"),
+            None,
+        )
         .await
         .json();
     let req = checks
@@ -82,7 +97,12 @@ async fn api_guardrails_override_cancel_and_register_status() {
     ] {
         assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
     }
-    assert!(r.json()["error"].as_str().unwrap().contains("required-attachments"));
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("required-attachments")
+    );
     // with the complete package it goes through
     ctx.attach_complete(fid).await;
     let r = ctx
@@ -133,18 +153,32 @@ async fn api_guardrails_override_cancel_and_register_status() {
     );
     let r = act(json!({"action": "approve"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(r.json()["failing_checks"], json!(["classification-consistent"]));
+    assert_eq!(
+        r.json()["failing_checks"],
+        json!(["classification-consistent"])
+    );
     let r = act(json!({"action": "approve", "override_reason": "   "})).await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "a blank reason is no reason");
-    let r = act(json!({"action": "approve", "override_reason": "画像误改，已核实服务仍面向公众"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "a blank reason is no reason"
+    );
+    let r = act(json!({"action": "approve", "override_reason": "画像误改，已核实服务仍面向公众"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
     assert_eq!(r.json()["status"], "national-review");
-    let r = act(json!({"action": "approve", "national": true, "override_reason": "同意省级意见"})).await;
+    let r = act(json!({"action": "approve", "national": true, "override_reason": "同意省级意见"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
     let number = r.json()["number"].as_str().unwrap().to_string();
     // the override is in the thread and in the audit log
     let ev = ctx
-        .call("editor-a", "GET", &format!("/api/v1/filings/{fid}/events"), None)
+        .call(
+            "editor-a",
+            "GET",
+            &format!("/api/v1/filings/{fid}/events"),
+            None,
+        )
         .await
         .json();
     let overrides: Vec<&Value> = ev
@@ -154,8 +188,14 @@ async fn api_guardrails_override_cancel_and_register_status() {
         .filter(|e| e["override_reason"].is_string())
         .collect();
     assert_eq!(overrides.len(), 2, "{ev:#}");
-    assert_eq!(overrides[0]["override_reason"], "画像误改，已核实服务仍面向公众");
-    assert_eq!(overrides[0]["failing"], json!(["classification-consistent"]));
+    assert_eq!(
+        overrides[0]["override_reason"],
+        "画像误改，已核实服务仍面向公众"
+    );
+    assert_eq!(
+        overrides[0]["failing"],
+        json!(["classification-consistent"])
+    );
     let audit = audit_actions(&ctx).await;
     assert!(
         audit.iter().any(|e| e["action"] == "filing.approve"
@@ -189,8 +229,13 @@ async fn api_guardrails_override_cancel_and_register_status() {
     let reg = |q: &'static str| {
         let ctx = &ctx;
         async move {
-            ctx.call("anonymous", "GET", &format!("/api/v1/register?q=%E7%A9%BA%E7%99%BD{q}"), None)
-                .await
+            ctx.call(
+                "anonymous",
+                "GET",
+                &format!("/api/v1/register?q=%E7%A9%BA%E7%99%BD{q}"),
+                None,
+            )
+            .await
         }
     };
     let active = reg("").await.json();
@@ -208,7 +253,10 @@ async fn api_guardrails_override_cancel_and_register_status() {
         .await
         .json();
     for i in every["items"].as_array().unwrap() {
-        assert!(matches!(i["status"].as_str(), Some("active" | "cancelled")), "{i}");
+        assert!(
+            matches!(i["status"].as_str(), Some("active" | "cancelled")),
+            "{i}"
+        );
     }
     let r = reg("&status=gone").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -218,12 +266,18 @@ async fn api_guardrails_override_cancel_and_register_status() {
         &ctx,
         "anonymous",
         "zh",
-        &format!("/register/entry?number={}", beian_server::web::urlencode(&number)),
+        &format!(
+            "/register/entry?number={}",
+            beian_server::web::urlencode(&number)
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
     let h = html(&r);
-    assert!(h.contains("已注销") && h.contains(item["cancelled_on"].as_str().unwrap()), "{h}");
+    assert!(
+        h.contains("已注销") && h.contains(item["cancelled_on"].as_str().unwrap()),
+        "{h}"
+    );
     for label in ["角色", "应用产品", "主要用途", "备注", "算法机制"] {
         assert!(h.contains(label), "entry page shows {label}");
     }
@@ -234,17 +288,21 @@ async fn restricted_reads_and_failed_sign_ins_are_audited() {
     let ctx = common::sqlite().await;
     let sid = ctx.service_a.id;
     // a Shanghai reviewer cannot read a Beijing provider's service: 404, audited
-    for uri in [
-        format!("/api/v1/services/{sid}"),
-    ] {
+    for uri in [format!("/api/v1/services/{sid}")] {
         let r = ctx.call("rev-sh", "GET", &uri, None).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
     }
     let r = page(&ctx, "rev-sh", "zh", &format!("/services/{sid}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let h = html(&r);
-    assert!(h.contains("页面不存在") && h.contains("/review"), "zh 404 page with navigation: {h}");
-    assert!(!h.contains("登录 Sign in") && !h.contains(">登录<"), "signed-in state: {h}");
+    assert!(
+        h.contains("页面不存在") && h.contains("/review"),
+        "zh 404 page with navigation: {h}"
+    );
+    assert!(
+        !h.contains("登录 Sign in") && !h.contains(">登录<"),
+        "signed-in state: {h}"
+    );
     let r = page(&ctx, "rev-bj", "zh", &format!("/services/{sid}")).await;
     assert_eq!(r.status, StatusCode::OK);
     // a filing of another organisation: 404 and audited
@@ -271,10 +329,17 @@ async fn restricted_reads_and_failed_sign_ins_are_audited() {
                 && e["actor"].as_str().unwrap().contains(actor)
         })
     };
-    assert!(has("read.refused", &format!("service:{sid}"), "rev-sh"), "{audit:#?}");
+    assert!(
+        has("read.refused", &format!("service:{sid}"), "rev-sh"),
+        "{audit:#?}"
+    );
     assert!(has("service.read", &format!("service:{sid}"), "rev-bj"));
     assert!(has("read.refused", &format!("filing:{}", f.id), "admin-b"));
-    assert!(has("session.login.failed", "username:editor-a", "anonymous"));
+    assert!(has(
+        "session.login.failed",
+        "username:editor-a",
+        "anonymous"
+    ));
     assert!(
         !audit
             .iter()
@@ -285,7 +350,10 @@ async fn restricted_reads_and_failed_sign_ins_are_audited() {
     let r = page(&ctx, "anonymous", "en", "/no/such/page").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let h = html(&r);
-    assert!(h.contains("Not found") && h.contains("Sign in") && h.contains("href=\"/register\""), "{h}");
+    assert!(
+        h.contains("Not found") && h.contains("Sign in") && h.contains("href=\"/register\""),
+        "{h}"
+    );
 }
 
 /// The visible text of a page, without data: `<code>`, `<script>`,
@@ -334,8 +402,7 @@ fn ui_text(h: &str) -> String {
         let data = matches!(
             name.as_str(),
             "code" | "script" | "style" | "time" | "cite" | "textarea"
-        )
-            || tag.contains("translate=\"no\"")
+        ) || tag.contains("translate=\"no\"")
             || tag.contains("class=\"mono")
             || tag.contains(" mono\"")
             || tag.contains("class=\"who\"")
@@ -400,9 +467,14 @@ async fn zh_pages_have_no_english_and_en_pages_no_chinese_interface_text() {
         )
         .await
         .unwrap();
-    s.act(ctx.user("admin-a"), approved.id, Action::Cancel, Some("停止运营".into()))
-        .await
-        .unwrap();
+    s.act(
+        ctx.user("admin-a"),
+        approved.id,
+        Action::Cancel,
+        Some("停止运营".into()),
+    )
+    .await
+    .unwrap();
     let number = beian_server::web::urlencode(approved.number.as_deref().unwrap());
     let pages: Vec<(&str, String)> = vec![
         ("anonymous", "/".into()),
@@ -413,6 +485,7 @@ async fn zh_pages_have_no_english_and_en_pages_no_chinese_interface_text() {
         ("anonymous", "/tools/screen".into()),
         ("anonymous", "/tools/compare".into()),
         ("anonymous", "/tools/compare?example=public-chatbot".into()),
+        ("anonymous", "/tools/law-diff".into()),
         ("anonymous", "/no/such/page".into()),
         ("editor-a", "/workspace".into()),
         ("editor-a", "/services/new".into()),
@@ -431,7 +504,7 @@ async fn zh_pages_have_no_english_and_en_pages_no_chinese_interface_text() {
     // names of things (data, not interface): the product names of beian and of formats
     let allowed = [
         "beian", "CSV", "XLSX", "JSON", "JSONL", "PDF", "HTML", "UTC", "API", "TC", "GB", "assess",
-        "summary", "report", "scan", "review", "format", "json", "classify", "htmx", "ISO",
+        "summary", "report", "scan", "review", "format", "json", "classify", "htmx", "ISO", "RFC",
         "YYYY",
     ];
     // Chinese glosses the knowledge base gives in English help texts

@@ -39,22 +39,37 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text: `<origin>\n<size>\n<base64 root>\n`.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        )
     }
 
     /// Parses a note text (the body; extension lines after the third are ignored).
     pub fn parse_body(text: &str) -> Result<Checkpoint, NoteError> {
         let bad = |m: &str| NoteError::Checkpoint(m.to_string());
         let mut lines = text.split('\n');
-        let origin = lines.next().filter(|o| !o.is_empty()).ok_or_else(|| bad("no origin line"))?;
+        let origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or_else(|| bad("no origin line"))?;
         let size = lines.next().ok_or_else(|| bad("no size line"))?;
-        if size.is_empty() || (size.len() > 1 && size.starts_with('0')) || !size.bytes().all(|b| b.is_ascii_digit()) {
+        if size.is_empty()
+            || (size.len() > 1 && size.starts_with('0'))
+            || !size.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(bad("tree size is not a decimal number"));
         }
         let size: u64 = size.parse().map_err(|_| bad("tree size out of range"))?;
         let root = lines.next().ok_or_else(|| bad("no root hash line"))?;
-        let root = B64.decode(root).map_err(|_| bad("root hash is not base64"))?;
-        let root: Hash = root.try_into().map_err(|_| bad("root hash is not 32 bytes"))?;
+        let root = B64
+            .decode(root)
+            .map_err(|_| bad("root hash is not base64"))?;
+        let root: Hash = root
+            .try_into()
+            .map_err(|_| bad("root hash is not 32 bytes"))?;
         if !text.ends_with('\n') {
             return Err(bad("text does not end in a newline"));
         }
@@ -119,7 +134,10 @@ impl LogSigner {
         let id = signed_note::key_id(name, &pk);
         let mut priv_ = vec![1u8];
         priv_.extend_from_slice(&seed);
-        LogSigner::from_skey(&format!("PRIVATE+KEY+{name}+{id:08x}+{}", B64.encode(priv_)))
+        LogSigner::from_skey(&format!(
+            "PRIVATE+KEY+{name}+{id:08x}+{}",
+            B64.encode(priv_)
+        ))
     }
 
     /// Loads the key in `path`, creating it (mode 0600) for `name` if missing.
@@ -162,10 +180,19 @@ impl LogSigner {
         &self.vkey
     }
 
+    /// A bare Ed25519 signer with this key (the floor benchmarks compare
+    /// note signing with).
+    pub fn raw_signer(&self) -> impl Fn(&[u8]) -> [u8; 64] + use<> {
+        use ed25519_dalek::Signer as _;
+        let k = ed25519_dalek::SigningKey::from_bytes(&self.seed);
+        move |m: &[u8]| k.sign(m).to_bytes()
+    }
+
     /// Signs `text` as a note; returns the whole note.
     pub fn sign_text(&self, text: &str) -> Result<String, NoteError> {
         let mut n = Note::new(text.as_bytes(), &[]).map_err(|e| NoteError::Note(e.to_string()))?;
-        n.add_sigs(&[&self.signer]).map_err(|e| NoteError::Note(e.to_string()))?;
+        n.add_sigs(&[&self.signer])
+            .map_err(|e| NoteError::Note(e.to_string()))?;
         String::from_utf8(n.to_bytes()).map_err(|e| NoteError::Note(e.to_string()))
     }
 
@@ -177,8 +204,10 @@ impl LogSigner {
     /// Adds this key's signature to an existing note (a witness cosignature),
     /// keeping the signatures already there.
     pub fn cosign(&self, note: &str) -> Result<String, NoteError> {
-        let mut n = Note::from_bytes(note.as_bytes()).map_err(|e| NoteError::Note(e.to_string()))?;
-        n.add_sigs(&[&self.signer]).map_err(|e| NoteError::Note(e.to_string()))?;
+        let mut n =
+            Note::from_bytes(note.as_bytes()).map_err(|e| NoteError::Note(e.to_string()))?;
+        n.add_sigs(&[&self.signer])
+            .map_err(|e| NoteError::Note(e.to_string()))?;
         String::from_utf8(n.to_bytes()).map_err(|e| NoteError::Note(e.to_string()))
     }
 }

@@ -80,7 +80,11 @@ impl TileId {
         let mut width = TILE_WIDTH as u32;
         if parts.len() >= 2 && parts[parts.len() - 2].ends_with(".p") {
             let w = parts.pop().ok_or_else(bad)?;
-            if w.is_empty() || w.len() > 3 || !w.bytes().all(|b| b.is_ascii_digit()) || w.starts_with('0') {
+            if w.is_empty()
+                || w.len() > 3
+                || !w.bytes().all(|b| b.is_ascii_digit())
+                || w.starts_with('0')
+            {
                 return Err(bad());
             }
             width = w.parse().map_err(|_| bad())?;
@@ -145,7 +149,7 @@ pub fn tiles_for(size: u64) -> Vec<TileId> {
                 width: TILE_WIDTH as u32,
             });
         }
-        if n % TILE_WIDTH != 0 {
+        if !n.is_multiple_of(TILE_WIDTH) {
             out.push(TileId {
                 level: Some(level),
                 index: n / TILE_WIDTH,
@@ -159,7 +163,9 @@ pub fn tiles_for(size: u64) -> Vec<TileId> {
 }
 
 /// Encodes entries as a bundle: each a big-endian `uint16` length and its bytes.
-pub fn encode_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>, EntryTooLong> {
+pub fn encode_bundle<'a>(
+    entries: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<u8>, EntryTooLong> {
     let mut out = Vec::new();
     for e in entries {
         let len = u16::try_from(e.len()).map_err(|_| EntryTooLong(e.len()))?;
@@ -200,7 +206,7 @@ pub fn decode_bundle(mut b: &[u8]) -> Result<Vec<Vec<u8>>, BadBundle> {
 
 /// Splits a hash tile into hashes.
 pub fn tile_hashes(b: &[u8]) -> Option<Vec<Hash>> {
-    if b.len() % 32 != 0 {
+    if !b.len().is_multiple_of(32) {
         return None;
     }
     Some(

@@ -36,9 +36,7 @@ pub enum VerifyError {
     Root { size: u64 },
     #[error("the log shrank: saw {old} entries before, the checkpoint now says {new}")]
     Rollback { old: u64, new: u64 },
-    #[error(
-        "the log no longer contains the tree of {old} entries seen before (history rewritten)"
-    )]
+    #[error("the log no longer contains the tree of {old} entries seen before (history rewritten)")]
     Fork { old: u64 },
     #[error("consistency proof {old} → {new}: {source}")]
     Consistency {
@@ -106,7 +104,9 @@ pub async fn verify_log<F: Fetch>(
     let note = String::from_utf8(note_bytes)
         .map_err(|_| NoteError::Note("checkpoint is not UTF-8".into()))?;
     let cp = note::open_checkpoint(&note, vkey)?;
-    let prev = previous.map(|p| note::open_checkpoint(p, vkey)).transpose()?;
+    let prev = previous
+        .map(|p| note::open_checkpoint(p, vkey))
+        .transpose()?;
     if let Some(p) = &prev
         && p.size > cp.size
     {

@@ -26,22 +26,40 @@ fn roots_and_proofs_match_ct_merkle_and_tlog_tiles() {
         theirs.push(e.clone());
         assert_eq!(leaf_hash(&e), tlog_tiles::record_hash(&e).0);
         let root = ours.root();
-        assert_eq!(root.as_slice(), theirs.root().as_bytes().as_slice(), "root at {n}");
+        assert_eq!(
+            root.as_slice(),
+            theirs.root().as_bytes().as_slice(),
+            "root at {n}"
+        );
         roots.push(root);
         // inclusion of a few leaves in this tree
         for idx in [0, n / 3, n / 2, n - 1] {
             let p = ours.inclusion_proof(idx as u64, n as u64).expect("proof");
             let flat: Vec<u8> = p.iter().flatten().copied().collect();
-            assert_eq!(flat, theirs.prove_inclusion(idx).as_bytes(), "inclusion {idx} in {n}");
-            verify_inclusion(&leaf_hash(&entry(idx)), idx as u64, n as u64, &p, &root).expect("ours");
+            assert_eq!(
+                flat,
+                theirs.prove_inclusion(idx).as_bytes(),
+                "inclusion {idx} in {n}"
+            );
+            verify_inclusion(&leaf_hash(&entry(idx)), idx as u64, n as u64, &p, &root)
+                .expect("ours");
             let tp: Vec<tlog_tiles::Hash> = p.iter().map(th).collect();
-            tlog_tiles::check_record(&tp, n as u64, th(&root), idx as u64, th(&leaf_hash(&entry(idx))))
-                .expect("tlog_tiles accepts our inclusion proof");
+            tlog_tiles::check_record(
+                &tp,
+                n as u64,
+                th(&root),
+                idx as u64,
+                th(&leaf_hash(&entry(idx))),
+            )
+            .expect("tlog_tiles accepts our inclusion proof");
             // a wrong leaf or index fails
             assert!(verify_inclusion(&leaf_hash(b"x"), idx as u64, n as u64, &p, &root).is_err());
             if n > 1 {
                 let other = (idx + 1) % n;
-                assert!(verify_inclusion(&leaf_hash(&entry(idx)), other as u64, n as u64, &p, &root).is_err());
+                assert!(
+                    verify_inclusion(&leaf_hash(&entry(idx)), other as u64, n as u64, &p, &root)
+                        .is_err()
+                );
             }
         }
         // consistency from a few older sizes
@@ -52,7 +70,11 @@ fn roots_and_proofs_match_ct_merkle_and_tlog_tiles() {
             let p = ours.consistency_proof(m as u64, n as u64).expect("proof");
             if m < n {
                 let flat: Vec<u8> = p.iter().flatten().copied().collect();
-                assert_eq!(flat, theirs.prove_consistency(n - m).as_bytes(), "consistency {m}->{n}");
+                assert_eq!(
+                    flat,
+                    theirs.prove_consistency(n - m).as_bytes(),
+                    "consistency {m}->{n}"
+                );
                 let tp: Vec<tlog_tiles::Hash> = p.iter().map(th).collect();
                 tlog_tiles::check_tree(&tp, n as u64, th(&root), m as u64, th(&roots[m]))
                     .expect("tlog_tiles accepts our consistency proof");
@@ -72,15 +94,46 @@ fn roots_and_proofs_match_ct_merkle_and_tlog_tiles() {
 fn tile_paths_follow_the_spec() {
     assert_eq!(tile::encode_index(1234067), "x001/x234/067");
     assert_eq!(tile::encode_index(5), "005");
-    let t = TileId { level: Some(0), index: 1234067, width: 256 };
+    let t = TileId {
+        level: Some(0),
+        index: 1234067,
+        width: 256,
+    };
     assert_eq!(t.path(), "tile/0/x001/x234/067");
-    let p = TileId { level: None, index: 5, width: 7 };
+    let p = TileId {
+        level: None,
+        index: 5,
+        width: 7,
+    };
     assert_eq!(p.path(), "tile/entries/005.p/7");
-    for id in [t, p, TileId { level: Some(2), index: 0, width: 1 }] {
+    for id in [
+        t,
+        p,
+        TileId {
+            level: Some(2),
+            index: 0,
+            width: 1,
+        },
+    ] {
         let rest = id.path();
-        assert_eq!(TileId::parse(rest.strip_prefix("tile/").expect("prefix")), Ok(id));
+        assert_eq!(
+            TileId::parse(rest.strip_prefix("tile/").expect("prefix")),
+            Ok(id)
+        );
     }
-    for bad in ["0/5", "0/x005", "0/005.p/0", "0/005.p/256", "0/005.p/07", "64/000", "01/000", "e/000", "0/1234", "0/000/", "0/x1/000"] {
+    for bad in [
+        "0/5",
+        "0/x005",
+        "0/005.p/0",
+        "0/005.p/256",
+        "0/005.p/07",
+        "64/000",
+        "01/000",
+        "e/000",
+        "0/1234",
+        "0/000/",
+        "0/x1/000",
+    ] {
         assert!(TileId::parse(bad).is_err(), "{bad}");
     }
 }
@@ -94,8 +147,16 @@ fn hash_tiles_are_level_hashes() {
     let ids = tile::tiles_for(t.size());
     // level 0: 273 full + 1 partial; level 1: 1 full (65536) + partial 17; level 2: partial 1
     assert_eq!(ids.iter().filter(|i| i.level == Some(0)).count(), 274);
-    assert!(ids.contains(&TileId { level: Some(1), index: 1, width: 17 }));
-    assert!(ids.contains(&TileId { level: Some(2), index: 0, width: 1 }));
+    assert!(ids.contains(&TileId {
+        level: Some(1),
+        index: 1,
+        width: 17
+    }));
+    assert!(ids.contains(&TileId {
+        level: Some(2),
+        index: 0,
+        width: 1
+    }));
     for id in &ids {
         let b = tile::hash_tile(&t, id.level.unwrap_or(0), id.index, id.width).expect("tile");
         assert_eq!(b.len(), id.width as usize * 32);
@@ -105,7 +166,8 @@ fn hash_tiles_are_level_hashes() {
     let l0 = tile::tile_hashes(&tile::hash_tile(&t, 0, 0, 256).expect("tile")).expect("hashes");
     assert_eq!(l1[0], merkle::root_of(&l0));
     assert!(tile::hash_tile(&t, 0, 273, 113).is_none());
-    let bundle = tile::encode_bundle([b"a".as_slice(), b"".as_slice(), b"xyz".as_slice()]).expect("bundle");
+    let bundle =
+        tile::encode_bundle([b"a".as_slice(), b"".as_slice(), b"xyz".as_slice()]).expect("bundle");
     assert_eq!(bundle, b"\x00\x01a\x00\x00\x00\x03xyz");
     assert_eq!(tile::decode_bundle(&bundle).expect("decode").len(), 3);
     assert!(tile::decode_bundle(b"\x00\x05ab").is_err());
@@ -121,7 +183,11 @@ fn checkpoints_sign_and_verify() {
     let parts: Vec<&str> = k.vkey().split('+').collect();
     assert_eq!(parts[0], "example.org/log");
     assert_eq!(parts[1].len(), 8);
-    let cp = Checkpoint { origin: "example.org/log".into(), size: 3, root: [7; 32] };
+    let cp = Checkpoint {
+        origin: "example.org/log".into(),
+        size: 3,
+        root: [7; 32],
+    };
     let n = k.sign(&cp).expect("sign");
     assert!(n.starts_with("example.org/log\n3\nBwcH"));
     assert!(n.contains("\n\n\u{2014} example.org/log "));

@@ -111,6 +111,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 if c.format == Format::Json {
                     println!("{}", serde_json::to_string(&rep)?);
                 } else if rep.ok {
+                    for w in &rep.warnings {
+                        eprintln!("warning: {w}");
+                    }
                     println!(
                         "audit log intact: {} log entries match the signed checkpoint ({}), {} audit entries, rows {}",
                         rep.entries,

@@ -12,7 +12,9 @@ use beian_assess::import::{Source, import};
 
 /// Work with assessment question banks.
 #[derive(clap::Args)]
-#[command(after_help = "\
+#[command(
+    term_width = 0,
+    after_help = "\
 Examples:
   beian bank stats generated.jsonl should-refuse.xlsx should-answer.csv
   beian bank stats --format json --check bank.jsonl
@@ -27,7 +29,8 @@ Sources for import: jade, flames, cvalues, safetybench, safety-prompts; each map
 categories to the 31 risk codes through kb/crosswalks/<source>.toml (every entry says why).
 
 Exit status: 0 done (stats --check: all minimums met); 1 stats --check found a
-minimum not met; 2 fatal error.")]
+minimum not met; 2 fatal error."
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,

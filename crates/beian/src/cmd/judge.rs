@@ -100,7 +100,7 @@ struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     min_background_chars: usize,
     /// Passes over the training data.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     epochs: usize,
     /// Hashed feature space: 2^BITS buckets (model size: 2^BITS × labels bytes).
     #[arg(long, value_name = "BITS", default_value_t = 18)]
@@ -111,15 +111,23 @@ struct TrainArgs {
     /// Share of examples held out for validation and calibration.
     #[arg(long, default_value_t = 0.1)]
     held_out: f64,
-    /// Largest share of held-out safe examples the default threshold may flag.
+    /// Largest share of held-out safe examples the default threshold may flag:
+    /// of the labelled safe examples and of the background, each on its own.
     #[arg(long, default_value_t = 0.01)]
     max_safe_flagged: f64,
+    /// Bound labelled safe and background examples as one pool instead (a large
+    /// background then lets the threshold flag more of the labelled safe class).
+    #[arg(long)]
+    pooled_calibration: bool,
     /// Seed of the split and shuffles.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Starting learning rate.
     #[arg(long, default_value_t = 0.5)]
     learning_rate: f32,
+    /// Do not weigh examples by the inverse square root of their label's frequency.
+    #[arg(long)]
+    no_balance: bool,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: ReportFormat,
@@ -308,7 +316,8 @@ fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         held_out: a.held_out,
         seed: a.seed,
         max_safe_flagged: a.max_safe_flagged,
-        balance: true,
+        balance: !a.no_balance,
+        pooled_calibration: a.pooled_calibration,
         created: Some(chrono::Utc::now().format("%Y-%m-%d").to_string()),
     };
     anyhow::ensure!(

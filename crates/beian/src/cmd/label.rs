@@ -34,7 +34,7 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 pub enum Sub {
     /// Write labels into a file, a directory tree, or a JSONL corpus (--field).
-    Embed(EmbedArgs),
+    Embed(Box<EmbedArgs>),
     /// Read and check labels in files and directories (recursive, parallel).
     Verify(VerifyArgs),
     /// List the label channels (where each format carries the label) with sources.
@@ -144,7 +144,7 @@ pub struct VerifyArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Sub::Embed(a) => embed(a),
+        Sub::Embed(a) => embed(*a),
         Sub::Verify(a) => verify(a),
         Sub::Channels => {
             let cfg = Config::embedded();
@@ -296,61 +296,59 @@ fn embed_jsonl(input: &Path, out: &Path, field: &str, position: &str) -> anyhow:
     })
 }
 
-fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let mut reports: Vec<Report> = Vec::new();
-    let mut errors = Vec::new();
-    if let Some(field) = &a.field {
-        for p in &a.paths {
-            verify_jsonl(p, field, &mut reports)?;
-        }
-    } else {
-        let (files, errs) = collect(&a.paths);
-        errors = errs;
-        if std::io::stderr().is_terminal() && files.len() > 100 {
-            eprintln!("verifying {} files…", files.len());
-        }
-        reports = verify_paths(&files);
-    }
-    for e in &errors {
-        eprintln!("warning: {e}");
-    }
-    let zh = a.lang == Lang::Zh;
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    match a.format {
-        Format::Jsonl => {
-            for r in &reports {
-                writeln!(out, "{}", serde_json::to_string(r)?)?;
-            }
-        }
-        Format::Text => {
-            for r in &reports {
-                let v = if zh {
+/// Where reports go: printed as they come (jsonl, text) or counted (summary).
+struct Sink<W: Write> {
+    out: W,
+    format: Format,
+    zh: bool,
+    files: usize,
+    all_ok: bool,
+    by_format: BTreeMap<&'static str, [usize; 4]>,
+    c2pa: usize,
+}
+
+impl<W: Write> Sink<W> {
+    fn push(&mut self, r: &Report) -> anyhow::Result<()> {
+        self.files += 1;
+        self.all_ok &= r.verdict == Verdict::Compliant;
+        match self.format {
+            Format::Jsonl => writeln!(self.out, "{}", serde_json::to_string(r)?)?,
+            Format::Text => {
+                let v = if self.zh {
                     verdict_zh(r.verdict)
                 } else {
                     r.verdict.as_str()
                 };
                 let chans: Vec<&str> = r.channels.iter().map(|c| c.channel.as_str()).collect();
-                writeln!(out, "{}\t{}\t{}\t{}", r.path, r.format, v, chans.join(","))?;
+                writeln!(
+                    self.out,
+                    "{}\t{}\t{}\t{}",
+                    r.path,
+                    r.format,
+                    v,
+                    chans.join(",")
+                )?;
                 for p in &r.problems {
-                    writeln!(out, "  - {p}")?;
+                    writeln!(self.out, "  - {p}")?;
                 }
             }
-        }
-        Format::Summary => {
-            let mut by_verdict: BTreeMap<&str, usize> = BTreeMap::new();
-            let mut by_format: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
-            let mut c2pa = 0;
-            for r in &reports {
-                *by_verdict.entry(r.verdict.as_str()).or_default() += 1;
+            Format::Summary => {
                 let k = match r.verdict {
                     Verdict::Compliant => 0,
                     Verdict::Noncompliant => 1,
                     Verdict::Inconclusive => 2,
                     Verdict::NotFound => 3,
                 };
-                by_format.entry(r.format).or_default()[k] += 1;
-                c2pa += usize::from(r.c2pa.is_some());
+                self.by_format.entry(r.format).or_default()[k] += 1;
+                self.c2pa += usize::from(r.c2pa.is_some());
             }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<bool> {
+        if self.format == Format::Summary {
+            let zh = self.zh;
             let heads = if zh {
                 ["格式", "合规", "不合规", "无法判定", "未发现标识"]
             } else {
@@ -362,25 +360,26 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "not_found",
                 ]
             };
+            let out = &mut self.out;
             writeln!(
                 out,
                 "{} {}",
                 if zh { "文件数:" } else { "files:" },
-                reports.len()
+                self.files
             )?;
             writeln!(
                 out,
                 "{:<10}{:>12}{:>14}{:>14}{:>12}",
                 heads[0], heads[1], heads[2], heads[3], heads[4]
             )?;
-            for (f, c) in &by_format {
+            for (f, c) in &self.by_format {
                 writeln!(
                     out,
                     "{f:<10}{:>12}{:>14}{:>14}{:>12}",
                     c[0], c[1], c[2], c[3]
                 )?;
             }
-            let t = [0usize, 1, 2, 3].map(|k| by_format.values().map(|c| c[k]).sum::<usize>());
+            let t = [0usize, 1, 2, 3].map(|k| self.by_format.values().map(|c| c[k]).sum::<usize>());
             writeln!(
                 out,
                 "{:<10}{:>12}{:>14}{:>14}{:>12}",
@@ -390,21 +389,66 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                 t[2],
                 t[3]
             )?;
-            if c2pa > 0 {
+            if self.c2pa > 0 {
                 writeln!(
                     out,
-                    "{} {c2pa}",
+                    "{} {}",
                     if zh {
                         "含 C2PA 清单(未验证签名):"
                     } else {
                         "with a C2PA manifest (not validated):"
-                    }
+                    },
+                    self.c2pa
                 )?;
             }
         }
+        self.out.flush()?;
+        Ok(self.all_ok)
     }
-    out.flush()?;
-    let all_ok = reports.iter().all(|r| r.verdict == Verdict::Compliant);
+}
+
+fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let mut sink = Sink {
+        out: BufWriter::new(std::io::stdout().lock()),
+        format: a.format,
+        zh: a.lang == Lang::Zh,
+        files: 0,
+        all_ok: true,
+        by_format: BTreeMap::new(),
+        c2pa: 0,
+    };
+    if let Some(field) = &a.field {
+        for p in &a.paths {
+            let mut reports = Vec::new();
+            verify_jsonl(p, field, &mut reports)?;
+            for r in &reports {
+                sink.push(r)?;
+            }
+        }
+    } else {
+        let (files, errors) = collect(&a.paths);
+        for e in &errors {
+            eprintln!("warning: {e}");
+        }
+        let tty = std::io::stderr().is_terminal() && files.len() > 1000;
+        // bounded batches: output streams and memory does not grow with the file count
+        for (i, chunk) in files.chunks(4096).enumerate() {
+            for r in verify_paths(chunk) {
+                sink.push(&r)?;
+            }
+            if tty {
+                eprint!(
+                    "\rverified {} / {} files",
+                    (i * 4096 + chunk.len()).min(files.len()),
+                    files.len()
+                );
+            }
+        }
+        if tty {
+            eprintln!();
+        }
+    }
+    let all_ok = sink.finish()?;
     Ok(if a.strict && !all_ok {
         ExitCode::from(1)
     } else {

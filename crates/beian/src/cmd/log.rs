@@ -37,6 +37,16 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Verify on a schedule and co-sign each consistent checkpoint.
     Witness(WitnessArgs),
+    /// Measure the log's own costs (benchmarks/log-bench.sh).
+    #[command(hide = true)]
+    Bench {
+        /// Entries to append.
+        #[arg(long, default_value_t = 100_000)]
+        entries: usize,
+        /// Checkpoints to sign.
+        #[arg(long, default_value_t = 2_000)]
+        signatures: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -106,16 +116,38 @@ impl Fetch for Http {
         let url = format!("{}/log/{path}", self.base);
         let client = self.client.clone();
         async move {
-            let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+            // A public server rate-limits anonymous reads: wait as told (429).
+            let mut tries = 0;
+            let r = loop {
+                let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+                if r.status() != reqwest::StatusCode::TOO_MANY_REQUESTS || tries >= 20 {
+                    break r;
+                }
+                tries += 1;
+                let wait = r
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, 60);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            };
             if r.status() == reqwest::StatusCode::NOT_FOUND {
                 return Ok(None);
             }
             if !r.status().is_success() {
                 let st = r.status();
                 let body = r.text().await.unwrap_or_default();
-                return Err(format!("HTTP {st}: {}", body.chars().take(300).collect::<String>()));
+                return Err(format!(
+                    "HTTP {st}: {}",
+                    body.chars().take(300).collect::<String>()
+                ));
             }
-            r.bytes().await.map(|b| Some(b.to_vec())).map_err(|e| e.to_string())
+            r.bytes()
+                .await
+                .map(|b| Some(b.to_vec()))
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -123,8 +155,10 @@ impl Fetch for Http {
 fn read_state(path: Option<&Path>) -> anyhow::Result<State> {
     match path {
         Some(p) if p.exists() => {
-            let s = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_str(&s).with_context(|| format!("{}: not a log state file", p.display()))
+            let s =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_str(&s)
+                .with_context(|| format!("{}: not a log state file", p.display()))
         }
         _ => Ok(State::default()),
     }
@@ -138,11 +172,16 @@ fn write_state(path: &Path, st: &State) -> anyhow::Result<()> {
 }
 
 /// One verification; returns what it saw (the state is saved by the caller).
-async fn verify_once(a: &VerifyArgs, http: &Http) -> anyhow::Result<(Verified, String, Vec<String>)> {
+async fn verify_once(
+    a: &VerifyArgs,
+    http: &Http,
+) -> anyhow::Result<(Verified, String, Vec<String>)> {
     let st = read_state(a.state.as_deref())?;
     let vkey = match (&a.vkey, &st.vkey) {
         (Some(k), Some(s)) if k.trim() != s.trim() => {
-            anyhow::bail!("--vkey differs from the key in the state file; refusing (a new key is a new log)")
+            anyhow::bail!(
+                "--vkey differs from the key in the state file; refusing (a new key is a new log)"
+            )
         }
         (Some(k), _) => k.trim().to_string(),
         (None, Some(s)) => s.clone(),
@@ -152,7 +191,10 @@ async fn verify_once(a: &VerifyArgs, http: &Http) -> anyhow::Result<(Verified, S
                 .await
                 .map_err(|e| anyhow::anyhow!("fetching {}/log/vkey: {e}", http.base))?
                 .ok_or_else(|| anyhow::anyhow!("{}/log/vkey: not found", http.base))?;
-            String::from_utf8(b).context("vkey is not UTF-8")?.trim().to_string()
+            String::from_utf8(b)
+                .context("vkey is not UTF-8")?
+                .trim()
+                .to_string()
         }
     };
     let v = verify::verify_log(http, &vkey, st.checkpoint.as_deref()).await?;
@@ -179,17 +221,33 @@ async fn register_check(http: &Http, v: &Verified) -> anyhow::Result<Vec<String>
             let key = s["key"].as_str().unwrap_or_default().to_string();
             if r["status"] == "active" {
                 let f = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-                want.insert(key, [f("name"), f("provider"), f("kind"), f("province"), f("date")]);
+                want.insert(
+                    key,
+                    [
+                        f("name"),
+                        f("provider"),
+                        f("kind"),
+                        f("province"),
+                        f("date"),
+                    ],
+                );
             } else {
                 want.remove(&key);
             }
         }
     }
     let url = format!("{}/api/v1/register.csv", http.base);
-    let r = http.client.get(&url).send().await.with_context(|| format!("fetching {url}"))?;
+    let r = http
+        .client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("fetching {url}"))?;
     anyhow::ensure!(r.status().is_success(), "{url}: HTTP {}", r.status());
     let body = r.bytes().await?;
-    let body = body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&body);
+    let body = body
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(&body);
     let mut rd = csv::Reader::from_reader(body);
     // CSV cells that would start a formula are served with a leading "'".
     let clean = |s: &str| -> String {
@@ -207,14 +265,20 @@ async fn register_check(http: &Http, v: &Verified) -> anyhow::Result<Vec<String>
     let mut problems = Vec::new();
     for (k, w) in &want {
         match got.get(k) {
-            None => problems.push(format!("register entry {k} is in the log but not published")),
-            Some(g) if g != w => problems.push(format!("register entry {k}: published {g:?}, the log says {w:?}")),
+            None => problems.push(format!(
+                "register entry {k} is in the log but not published"
+            )),
+            Some(g) if g != w => problems.push(format!(
+                "register entry {k}: published {g:?}, the log says {w:?}"
+            )),
             _ => {}
         }
     }
     for k in got.keys() {
         if !want.contains_key(k) {
-            problems.push(format!("register entry {k} is published but not in the log"));
+            problems.push(format!(
+                "register entry {k} is published but not in the log"
+            ));
         }
     }
     Ok(problems)
@@ -240,6 +304,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 };
                 Ok(report(&a, verify_once(&a, &http).await, None))
             }
+            Command::Bench {
+                entries,
+                signatures,
+            } => bench(entries, signatures),
             Command::Witness(w) => {
                 let http = Http {
                     client: client()?,
@@ -252,7 +320,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     None => PathBuf::from("cosigned-checkpoint"),
                 });
                 loop {
-                    let code = report(&w.verify, verify_once(&w.verify, &http).await, Some((&key, &out)));
+                    let code = report(
+                        &w.verify,
+                        verify_once(&w.verify, &http).await,
+                        Some((&key, &out)),
+                    );
                     if w.once || code != ExitCode::SUCCESS {
                         return Ok(code);
                     }
@@ -280,15 +352,26 @@ fn report(
     };
     match res {
         Err(e) => {
-            out(false, serde_json::json!({"ok": false, "error": format!("{e:#}")}), format!("log verification FAILED: {e:#}"));
+            out(
+                false,
+                serde_json::json!({"ok": false, "error": format!("{e:#}")}),
+                format!("log verification FAILED: {e:#}"),
+            );
             ExitCode::from(1)
         }
         Ok((_, _, problems)) if !problems.is_empty() => {
-            let mut t = format!("log verification FAILED: the published register differs from the log ({} differences)", problems.len());
+            let mut t = format!(
+                "log verification FAILED: the published register differs from the log ({} differences)",
+                problems.len()
+            );
             for p in problems.iter().take(20) {
                 t.push_str(&format!("\n  {p}"));
             }
-            out(false, serde_json::json!({"ok": false, "error": "register differs from the log", "problems": problems}), t);
+            out(
+                false,
+                serde_json::json!({"ok": false, "error": "register differs from the log", "problems": problems}),
+                t,
+            );
             ExitCode::from(1)
         }
         Ok((v, vkey, _)) => {
@@ -297,13 +380,21 @@ fn report(
                 match k.cosign(&v.note) {
                     Ok(n) => {
                         if let Err(e) = std::fs::write(path, &n) {
-                            out(false, serde_json::json!({"ok": false, "error": e.to_string()}), format!("writing {}: {e}", path.display()));
+                            out(
+                                false,
+                                serde_json::json!({"ok": false, "error": e.to_string()}),
+                                format!("writing {}: {e}", path.display()),
+                            );
                             return ExitCode::from(1);
                         }
                         cosigned = Some(path.display().to_string());
                     }
                     Err(e) => {
-                        out(false, serde_json::json!({"ok": false, "error": e.to_string()}), format!("co-signing: {e}"));
+                        out(
+                            false,
+                            serde_json::json!({"ok": false, "error": e.to_string()}),
+                            format!("co-signing: {e}"),
+                        );
                         return ExitCode::from(1);
                     }
                 }
@@ -314,7 +405,11 @@ fn report(
                     checkpoint: Some(v.note.clone()),
                 };
                 if let Err(e) = write_state(p, &st) {
-                    out(false, serde_json::json!({"ok": false, "error": format!("{e:#}")}), format!("{e:#}"));
+                    out(
+                        false,
+                        serde_json::json!({"ok": false, "error": format!("{e:#}")}),
+                        format!("{e:#}"),
+                    );
                     return ExitCode::from(1);
                 }
             }
@@ -328,7 +423,9 @@ fn report(
                     v.checkpoint.size,
                     v.tiles_checked,
                     v.checkpoint.origin,
-                    cosigned.map(|c| format!("; co-signed checkpoint written to {c}")).unwrap_or_default()
+                    cosigned
+                        .map(|c| format!("; co-signed checkpoint written to {c}"))
+                        .unwrap_or_default()
                 ),
             );
             ExitCode::SUCCESS
@@ -338,4 +435,89 @@ fn report(
 
 fn base64_root(h: &beian_tlog::Hash) -> String {
     verify::encode_proof(std::slice::from_ref(h)).remove(0)
+}
+
+/// Appending, root, proofs and signing, each against a named floor in the
+/// same run: SHA-256 of the same bytes (hashing floor) and a bare Ed25519
+/// signature (signing floor). Prints Markdown rows.
+fn bench(n: usize, sigs: usize) -> anyhow::Result<ExitCode> {
+    use std::time::Instant;
+    let entries: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            serde_json::json!({"v": 1, "kind": "register.seed", "at": "2026-12-04T00:00:00.000Z", "actor": "system",
+                "state": [{"table": "register", "key": format!("Beijing-SynthModel{i}-202501010001"),
+                "row": {"name": format!("合成服务{i}号模型"), "provider": format!("测试科技有限公司{}", i % 5000), "status": "active"}}]})
+            .to_string()
+            .into_bytes()
+        })
+        .collect();
+    // floor: one SHA-256 per entry
+    let t = Instant::now();
+    let mut acc = 0u8;
+    for e in &entries {
+        acc ^= beian_tlog::merkle::leaf_hash(e)[0];
+    }
+    let floor = t.elapsed();
+    let t = Instant::now();
+    let mut tree = beian_tlog::Tree::new();
+    for e in &entries {
+        tree.push(e);
+    }
+    let append = t.elapsed();
+    let t = Instant::now();
+    let root = tree.root();
+    let root_t = t.elapsed();
+    let t = Instant::now();
+    let k = 1000.min(n as u64);
+    for i in 0..k {
+        let _ = tree.inclusion_proof(i * (n as u64 / k), n as u64);
+    }
+    let incl = t.elapsed() / k as u32;
+    let key = LogSigner::generate("bench.example/log")?;
+    let mut lat = Vec::with_capacity(sigs);
+    for i in 0..sigs {
+        let cp = beian_tlog::Checkpoint {
+            origin: "bench.example/log".into(),
+            size: n as u64 + i as u64,
+            root,
+        };
+        let t = Instant::now();
+        let _ = key.sign(&cp)?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let sk = LogSigner::generate("floor")?.raw_signer();
+    let mut bare = Vec::with_capacity(sigs);
+    for i in 0..sigs {
+        let msg = format!("bench.example/log\n{}\nAAAA\n", n + i);
+        let t = Instant::now();
+        let _ = sk(msg.as_bytes());
+        bare.push(t.elapsed());
+    }
+    bare.sort();
+    let p = |v: &[std::time::Duration], q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+    println!(
+        "| in-memory tree: append {n} entries | {:.1} ms | {:.0} entries/s | SHA-256 of the same entries: {:.1} ms ({:.2}x) |",
+        append.as_secs_f64() * 1e3,
+        n as f64 / append.as_secs_f64(),
+        floor.as_secs_f64() * 1e3,
+        append.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "| root of {n} entries (from stored subtrees) | {:.1} µs | | |",
+        root_t.as_secs_f64() * 1e6
+    );
+    println!(
+        "| inclusion proof in {n} entries | {:.1} µs | | |",
+        incl.as_secs_f64() * 1e6
+    );
+    println!(
+        "| checkpoint signing (signed note, Ed25519) p50 / p99 | {:.1} / {:.1} µs | | bare Ed25519 signature p50 {:.1} µs ({:.2}x) |",
+        p(&lat, 0.5).as_secs_f64() * 1e6,
+        p(&lat, 0.99).as_secs_f64() * 1e6,
+        p(&bare, 0.5).as_secs_f64() * 1e6,
+        p(&lat, 0.5).as_secs_f64() / p(&bare, 0.5).as_secs_f64()
+    );
+    std::hint::black_box(acc);
+    Ok(ExitCode::SUCCESS)
 }

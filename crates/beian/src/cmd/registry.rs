@@ -162,27 +162,32 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
                             println!("{a}");
                         }
                     }
-                    let skipped = sum
+                    // rows the parser skipped (conflicts found by the import are
+                    // counted apart), so that read = inserted + unchanged + conflicting + skipped
+                    let skipped = parsed
                         .anomalies
                         .iter()
                         .filter(|a| a.severity == Severity::Skipped)
                         .count();
+                    let n = sum.anomalies.len();
                     eprintln!(
-                        "{}: {} rows read, {} inserted, {} unchanged, {} conflicting, {} skipped, {} anomalies",
+                        "{}: {} rows read: {} inserted, {} unchanged, {} conflicting (existing entry kept), {} skipped; {n} {}",
                         f.display(),
-                        sum.rows,
+                        sum.rows + skipped,
                         sum.inserted,
                         sum.unchanged,
                         sum.conflicts,
                         skipped,
-                        sum.anomalies.len()
+                        if n == 1 { "anomaly" } else { "anomalies" }
                     );
                 }
             }
             store.close().await;
             if format == Format::Text {
                 eprintln!(
-                    "total: {ins} inserted, {unch} unchanged, {anom} anomalies, {failed} unreadable files"
+                    "total: {ins} inserted, {unch} unchanged, {anom} {}, {failed} unreadable {}",
+                    if anom == 1 { "anomaly" } else { "anomalies" },
+                    if failed == 1 { "file" } else { "files" }
                 );
             }
             Ok(if failed > 0 {

@@ -28,7 +28,7 @@ use beian_scan::pipeline::{self, Out, PipelineConfig};
 use beian_scan::progress::Progress;
 use beian_scan::sample::{SampleMode, SampleRow, Sampler, review};
 use beian_scan::{load_allow_files, load_lexicon_files};
-use beian_screen::{Detector, EngineBuilder, Options, mask_text};
+use beian_screen::{Detector, EngineBuilder, mask_text};
 
 /// Screen records against keyword lexicons, detectors and regular expressions.
 #[derive(clap::Args)]
@@ -44,12 +44,16 @@ Examples:
   beian scan --lexicon words.txt --mask notes.txt > masked.txt
   beian scan --lexicon words.txt --sample 4000 --seed 42 --sample-out review corpus/
   beian scan --lexicon words.txt --sample-fraction 0.1 --format summary --by-source corpus/
+  beian scan --lexicon pruned.tsv --model risk.judge --format summary corpus/
   beian scan review review.xlsx
 
 Output (--format jsonl), one finding per line:
   {\"source\": \"a.txt\", \"record\": 12, \"start\": 30, \"end\": 42, \"matched\": \"...\",
-   \"term\": \"...\", \"risk\": \"A.1.h\", \"detector\": \"lexicon\"}
-start/end are byte offsets into the record; record is the 1-based line or row.
+   \"term\": \"...\", \"risk\": \"A.1.h\", \"risks\": [\"A.1.h\"], \"detector\": \"lexicon\"}
+start/end are byte offsets into the record; record is the 1-based line or row. One
+finding per span: risks lists the risks of every entry matching it. Audited lexicons
+(`beian lexicon audit`) add \"weight\"; --model adds a \"detector\": \"model\" finding
+over the record with its \"score\".
 
 Exit status: 0 done; 1 done but some records or inputs could not be read
 (each named on stderr and counted); 2 fatal (bad lexicon, bad arguments)."
@@ -117,38 +121,8 @@ pub struct MoreArgs {
         default_value = "id-card,mobile,bank-card,uscc,email,ip"
     )]
     pub detectors: Vec<String>,
-    /// Turn off all normalization (raw matching).
-    #[arg(long)]
-    pub no_normalize: bool,
-    /// Turn off pinyin, initials and mixed-pinyin variants.
-    #[arg(long)]
-    pub no_pinyin: bool,
-    /// Turn off traditional-to-simplified folding.
-    #[arg(long)]
-    pub no_traditional: bool,
-    /// Turn off separator skipping.
-    #[arg(long)]
-    pub no_separators: bool,
-    /// Turn off full-width and compatibility-form folding.
-    #[arg(long)]
-    pub no_width: bool,
-    /// Turn off case folding.
-    #[arg(long)]
-    pub no_case: bool,
-    /// Turn off Chinese-numeral and digit-variant folding.
-    #[arg(long)]
-    pub no_digits: bool,
-    /// Also match Chinese terms of 3+ characters by sound (谐音): same-sound
-    /// characters (发论公 for 法轮功), `"via": "homophone"`; expect more false
-    /// positives. (Pinyin mixed in, 法lun功, is matched by default:
-    /// `"via": "mixed-pinyin"`.)
-    #[arg(long)]
-    pub homophones: bool,
-    /// Also match the pinyin initials of Chinese terms of 3+ characters
-    /// (`flg` for 法轮功), `"via": "initials"`. Off by default: three letters
-    /// stand for many words (`xhs` is usually 小红书).
-    #[arg(long)]
-    pub initials: bool,
+    #[command(flatten)]
+    pub matching: super::lexicon::compile::MatchArgs,
     /// Also classify each record with a `beian judge` model: a finding with
     /// detector `model` (and its score) for records at or over the model's
     /// threshold, and model figures in the summary.
@@ -157,12 +131,6 @@ pub struct MoreArgs {
     /// Threshold for --model [default: the model's calibrated one].
     #[arg(long, value_name = "X", requires = "model")]
     pub model_threshold: Option<f32>,
-    /// Match terms of this many characters or more (after normalization).
-    #[arg(long, default_value_t = 2)]
-    pub min_term_chars: usize,
-    /// Separator characters skipped at most between two characters of a term.
-    #[arg(long, default_value_t = 3)]
-    pub max_skip: usize,
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -241,35 +209,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(Sub::Review(r)) = args.cmd {
         return run_review(&r);
     }
-    let mut opts = if args.more.no_normalize {
-        Options::none()
-    } else {
-        Options::default()
-    };
-    if args.more.no_pinyin {
-        opts.pinyin = false;
-        opts.pinyin_initials = false;
-        opts.mixed_pinyin = false;
-    }
-    if args.more.no_traditional {
-        opts.traditional = false;
-    }
-    if args.more.no_separators {
-        opts.separators = false;
-    }
-    if args.more.no_width {
-        opts.width = false;
-    }
-    if args.more.no_case {
-        opts.case = false;
-    }
-    if args.more.no_digits {
-        opts.digits = false;
-    }
-    opts.homophones = args.more.homophones;
-    opts.pinyin_initials = args.more.initials && !args.more.no_pinyin && !args.more.no_normalize;
-    opts.min_term_chars = args.more.min_term_chars;
-    opts.max_skip = args.more.max_skip;
+    // The matching flags are shared with `beian lexicon compile`.
+    let opts = args.more.matching.options();
     let mut builder = EngineBuilder::new();
     builder.options(opts).no_detectors();
     for d in &args.more.detectors {
@@ -321,7 +262,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .model_threshold
         .or(model.as_ref().map(beian_judge::Model::threshold))
         .unwrap_or(1.0);
-    let mut judge_scratch = beian_judge::Scratch::default();
     let (mut model_flagged, mut model_and_lexicon) = (0u64, 0u64);
     let mut model_labels: BTreeMap<String, u64> = BTreeMap::new();
     // The records with the highest audited weight (sum over findings).
@@ -400,15 +340,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut write_err: Option<std::io::Error> = None;
     let structured = |src: u32| inputs[src as usize].format != InputFormat::Text;
 
-    pipeline::run(
-        &engine,
+    // The engine and, with --model, the classifier run in the workers;
+    // `verdict` carries the classifier's result to the output side.
+    let max_record = args.more.max_record_bytes;
+    let mut verdict: Option<beian_judge::Verdict> = None;
+    pipeline::run_map_with(
         &inputs,
         &fields,
         &PipelineConfig {
-            max_record_bytes: args.more.max_record_bytes,
+            max_record_bytes: max_record,
             ..PipelineConfig::with_threads(threads)
         },
-        &mut |o| match o {
+        &|| {
+            (
+                beian_screen::Scratch::new(),
+                beian_judge::Scratch::default(),
+            )
+        },
+        &|(sc, js): &mut (beian_screen::Scratch, beian_judge::Scratch), rec| {
+            (
+                pipeline::find_windowed(&engine, rec.text, max_record, sc),
+                model.as_ref().map(|m| m.predict_with(rec.text, js)),
+            )
+        },
+        &mut |o| match match o {
+            pipeline::MapOut::Rec(rec, (findings, v)) => {
+                verdict = v;
+                Out::Rec(pipeline::Scanned { rec, findings })
+            }
+            pipeline::MapOut::Err(e) => Out::Err(e),
+            pipeline::MapOut::Warn(w) => Out::Warn(w),
+        } {
             Out::Warn(w) => {
                 let name = &inputs[w.source as usize].name;
                 progress.println(&format!(
@@ -453,28 +415,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         ranked.truncate(20);
                     }
                 }
-                if let Some(m) = &model {
-                    let v = m.predict_with(s.rec.text, &mut judge_scratch);
-                    if v.score >= model_threshold {
-                        model_flagged += 1;
-                        model_and_lexicon += u64::from(lexicon_flagged);
-                        let label: std::sync::Arc<str> =
-                            std::sync::Arc::from(m.labels()[v.label].as_str());
-                        *model_labels.entry(label.to_string()).or_default() += 1;
-                        s.findings.push(beian_screen::Finding {
-                            start: 0,
-                            end: s.rec.text.len(),
-                            matched: s.rec.text.to_owned(),
-                            term: label.clone(),
-                            risk: label.clone(),
-                            risks: vec![label],
-                            weight: Some((v.score * 10_000.0).round() / 10_000.0),
-                            detector: "model",
-                            severity: None,
-                            action: None,
-                            via: None,
-                        });
-                    }
+                if let (Some(m), Some(v)) = (&model, verdict.take())
+                    && v.score >= model_threshold
+                {
+                    model_flagged += 1;
+                    model_and_lexicon += u64::from(lexicon_flagged);
+                    let label: std::sync::Arc<str> =
+                        std::sync::Arc::from(m.labels()[v.label].as_str());
+                    *model_labels.entry(label.to_string()).or_default() += 1;
+                    s.findings.push(beian_screen::Finding {
+                        start: 0,
+                        end: s.rec.text.len(),
+                        matched: s.rec.text.to_owned(),
+                        term: label.clone(),
+                        risk: label.clone(),
+                        risks: vec![label],
+                        weight: Some((v.score * 10_000.0).round() / 10_000.0),
+                        detector: "model",
+                        severity: None,
+                        action: None,
+                        via: None,
+                    });
                 }
                 let is_flagged = !s.findings.is_empty();
                 if is_flagged {

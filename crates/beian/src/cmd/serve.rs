@@ -39,6 +39,13 @@ pub struct Args {
     /// created on first start; or the key itself in BEIAN_LOG_KEY).
     #[arg(long, env = "BEIAN_LOG_KEY_FILE")]
     pub log_key: Option<PathBuf>,
+    /// Require `Authorization: Bearer <token>` on /metrics.
+    #[arg(long, env = "BEIAN_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Anonymous requests a second per client IP to the register and the
+    /// log (429 with Retry-After beyond; 0 = no limit, e.g. for benchmarks).
+    #[arg(long, default_value_t = 100.0)]
+    pub public_rate: f64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -71,7 +78,12 @@ pub async fn open_store_with_log(
     log_key: Option<&std::path::Path>,
 ) -> anyhow::Result<beian_registry::Store> {
     let store = open_store(database_url, data_dir).await?;
-    if database_url.is_some() || log_key.is_some() {
+    // PostgreSQL: the key and checkpoint file live in an explicit --data-dir
+    // (or the key comes from --log-key / BEIAN_LOG_KEY); without one the log
+    // is kept but not signed.
+    let explicit_dir = data_dir != std::path::Path::new("./beian-data");
+    let env_key = std::env::var("BEIAN_LOG_KEY").is_ok_and(|k| !k.trim().is_empty());
+    if (database_url.is_some() && (explicit_dir || env_key)) || log_key.is_some() {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
         store
@@ -161,6 +173,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr().context("reading the bound address")?;
         let mut state = beian_server::AppState::new(store);
         state.secure_cookies = args.secure_cookies;
+        state.metrics_token = args
+            .metrics_token
+            .filter(|t| !t.is_empty())
+            .map(std::sync::Arc::from);
+        let d = beian_server::limits::Limits::default();
+        let public = if args.public_rate > 0.0 {
+            beian_server::limits::Rate::new(args.public_rate, args.public_rate * 4.0)
+        } else {
+            beian_server::limits::Rate::OFF
+        };
+        state.limits = std::sync::Arc::new(beian_server::limits::Limits::new(
+            public,
+            if args.public_rate > 0.0 { d.export } else { beian_server::limits::Rate::OFF },
+            d.login_ip,
+            d.login_global,
+        ));
         tracing::info!(%addr, ?backend, "beian serve started");
         eprintln!("beian serve: listening on http://{addr} ({backend:?})");
         beian_server::serve(listener, state, shutdown_signal())

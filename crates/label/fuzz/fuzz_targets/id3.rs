@@ -5,7 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = beian_label::verify_bytes("x.mp3", data);
-    let mut b = (b"ID3\x04\0" as &[u8]).to_vec();
+    let magic: &[u8] = b"ID3\x04\0";
+    let mut b = magic.to_vec();
     b.extend_from_slice(data);
     let _ = beian_label::verify_bytes("x.mp3", &b);
 });

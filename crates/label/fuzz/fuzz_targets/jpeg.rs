@@ -5,7 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = beian_label::verify_bytes("x.jpg", data);
-    let mut b = (&[0xFF, 0xD8, 0xFF] as &[u8]).to_vec();
+    let magic: &[u8] = &[0xFF, 0xD8, 0xFF];
+    let mut b = magic.to_vec();
     b.extend_from_slice(data);
     let _ = beian_label::verify_bytes("x.jpg", &b);
 });

@@ -5,7 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = beian_label::verify_bytes("x.png", data);
-    let mut b = (b"\x89PNG\r\n\x1a\n" as &[u8]).to_vec();
+    let magic: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let mut b = magic.to_vec();
     b.extend_from_slice(data);
     let _ = beian_label::verify_bytes("x.png", &b);
 });

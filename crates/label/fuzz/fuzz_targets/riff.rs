@@ -5,7 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = beian_label::verify_bytes("x.webp", data);
-    let mut b = (b"RIFF\x40\0\0\0WEBP" as &[u8]).to_vec();
+    let magic: &[u8] = b"RIFF\x40\0\0\0WEBP";
+    let mut b = magic.to_vec();
     b.extend_from_slice(data);
     let _ = beian_label::verify_bytes("x.webp", &b);
 });

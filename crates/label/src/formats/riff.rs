@@ -107,6 +107,16 @@ pub fn read(src: &mut Src, s: &mut Scan, kind: &str) -> Result<(), Error> {
                     let mut sub = Src::new(&mut cur)?;
                     super::id3::read_file(&mut sub, s, "wav:TXXX")?;
                 }
+                ("wav", b"LIST") => {
+                    let d = body(src, c)?;
+                    for (id, v) in info_items(&d) {
+                        s.items.push(RawItem {
+                            carrier: "wav:INFO",
+                            key: id,
+                            value: text(v).trim_end_matches('\0').to_string(),
+                        });
+                    }
+                }
                 ("wav", b"fmt ") => fmt = Some(body(src, c)?),
                 ("wav", b"data") => {
                     if let Some(f) = &fmt {
@@ -137,6 +147,34 @@ pub fn read(src: &mut Src, s: &mut Scan, kind: &str) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Sub-chunks of a `LIST` body of type `INFO`: (id, data).
+fn info_items(d: &[u8]) -> Vec<(String, &[u8])> {
+    let mut out = Vec::new();
+    if d.len() < 4 || &d[..4] != b"INFO" {
+        return out;
+    }
+    let mut p = 4;
+    while p + 8 <= d.len() && out.len() < 4096 {
+        let n = le32(d, p + 4) as usize;
+        let Some(v) = d.get(p + 8..p + 8 + n) else {
+            break;
+        };
+        out.push((String::from_utf8_lossy(&d[p..p + 4]).into_owned(), v));
+        p += 8 + n + (n & 1);
+    }
+    out
+}
+
+/// A `LIST/INFO` body with the `key` sub-chunk's value replaced by `payload`.
+fn info_with(d: &[u8], key: &str, payload: &str) -> Vec<u8> {
+    let mut out = b"INFO".to_vec();
+    for (id, v) in info_items(d) {
+        let v: &[u8] = if id == key { payload.as_bytes() } else { v };
+        out.extend(chunk(id.as_bytes(), v));
+    }
+    out
 }
 
 fn chunk(id: &[u8], data: &[u8]) -> Vec<u8> {
@@ -234,6 +272,21 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str, kind: &str) -> Result<Ve
                     let mut tag = Vec::new();
                     crate::io::execute(&plan, &mut cur, &mut tag)?;
                     keep.push(Piece::Bytes(chunk(id, &tag)));
+                    continue;
+                }
+            }
+        }
+        if kind == "wav" && id == b"LIST" {
+            // a stale label in LIST/INFO would disagree with the new one: update it
+            let key = cfg
+                .channels
+                .iter()
+                .find(|c| c.carrier == "wav:INFO")
+                .map(|c| c.key.clone());
+            if let Some(key) = key {
+                let d = body(src, c)?;
+                if info_items(&d).iter().any(|(id, _)| *id == key) {
+                    keep.push(Piece::Bytes(chunk(b"LIST", &info_with(&d, &key, payload))));
                     continue;
                 }
             }

@@ -17,3 +17,7 @@ END;
 $$;
 CREATE TRIGGER log_entries_no_change BEFORE UPDATE OR DELETE ON log_entries
     FOR EACH ROW EXECUTE FUNCTION log_entries_append_only();
+
+-- API tokens expire and can be revoked.
+ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT;

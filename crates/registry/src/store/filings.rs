@@ -60,8 +60,16 @@ impl Store {
                     RegistryError::invalid("province", format!("unknown province {p:?}"))
                 })?
                 .to_string(),
-            None => org_prov,
+            None => org_prov.clone(),
         };
+        // A filing is reviewed in its organisation's province; only a
+        // national reviewer may decide otherwise (providers cannot pick).
+        if prov != org_prov && actor.role != Role::NationalReviewer {
+            return Err(RegistryError::invalid(
+                "province",
+                format!("must be the organisation's province ({org_prov})"),
+            ));
+        }
         if let Some(sid) = new.service_id {
             let s = sqlx::query("SELECT org_id FROM services WHERE id = $1")
                 .bind(sid)

@@ -74,6 +74,8 @@ pub struct LogReport {
     pub unsigned_entries: u64,
     /// Everything that did not match (empty when ok).
     pub problems: Vec<String>,
+    /// What could not be checked (not failures).
+    pub warnings: Vec<String>,
 }
 
 #[derive(sqlx::FromRow, serde::Serialize)]
@@ -112,8 +114,7 @@ struct IssuedStateRow {
     issued_at: String,
 }
 
-const USER_STATE_COLS: &str =
-    "id, username, password_hash, role, org_id, province, created_at";
+const USER_STATE_COLS: &str = "id, username, password_hash, role, org_id, province, created_at";
 const REGISTER_STATE_COLS: &str = "id, filing_number, kind, name, provider, province, date, role, product, purpose, remark, status, source, filing_id";
 const ISSUED_STATE_COLS: &str = "number, filing_id, issued_at";
 
@@ -175,7 +176,10 @@ fn register_state(r: &RegisterStateRow) -> (String, Value) {
 }
 
 fn issued_state(r: &IssuedStateRow) -> (String, Value) {
-    (r.number.clone(), serde_json::to_value(r).unwrap_or(Value::Null))
+    (
+        r.number.clone(),
+        serde_json::to_value(r).unwrap_or(Value::Null),
+    )
 }
 
 /// Reads rows of a covered table (`cond` with `$1`/`$2` bound to `a`/`b`).
@@ -219,7 +223,14 @@ fn canonical(v: &Value) -> String {
 
 /// The audit part of an entry; a detail too large for a bundle is replaced
 /// by its hash (the same rule applies when verifying).
-fn audit_fields(seq: i64, at: &str, actor: &str, action: &str, subject: &str, detail: &Value) -> Value {
+fn audit_fields(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &Value,
+) -> Value {
     let d = canonical(detail);
     let detail = if d.len() > ENTRY_BUDGET / 2 {
         json!({"sha256": sha256_hex(d.as_bytes()), "omitted": true})
@@ -291,7 +302,9 @@ impl Store {
                     states.push(state("filings", k, v));
                 }
                 for t in ["register", "issued_numbers"] {
-                    for (k, v) in table_states(conn, t, "filing_id IN ($1, $2)", &[id, parent]).await? {
+                    for (k, v) in
+                        table_states(conn, t, "filing_id IN ($1, $2)", &[id, parent]).await?
+                    {
                         states.push(state(t, k, v));
                     }
                 }
@@ -330,10 +343,10 @@ impl Store {
         let row = sqlx::query("SELECT COALESCE(MAX(idx), -1) + 1 AS n FROM log_entries")
             .fetch_one(&mut *conn)
             .await?;
-        let mut idx = get_i(&row, "n")?;
+        let first = get_i(&row, "n")?;
         let at = now();
         let sql = format!("SELECT {REGISTER_STATE_COLS} FROM register WHERE filing_number = $1");
-        for n in filing_numbers {
+        for (idx, n) in (first..).zip(filing_numbers) {
             let row = sqlx::query(AssertSqlSafe(sql.clone()))
                 .bind(n)
                 .fetch_one(&mut *conn)
@@ -342,14 +355,16 @@ impl Store {
             let e = json!({"v": 1, "kind": kind, "at": at, "actor": actor, "state": [state("register", k, v)]});
             let data = canonical(&e);
             if data.len() > tile::MAX_ENTRY {
-                return Err(RegistryError::Corrupt(format!("log entry of {} bytes is too long", data.len())));
+                return Err(RegistryError::Corrupt(format!(
+                    "log entry of {} bytes is too long",
+                    data.len()
+                )));
             }
             sqlx::query("INSERT INTO log_entries (idx, data) VALUES ($1, $2)")
                 .bind(idx)
                 .bind(&data)
                 .execute(&mut *conn)
                 .await?;
-            idx += 1;
         }
         Ok(())
     }
@@ -365,9 +380,11 @@ impl Store {
         if get_i(&n, "n")? > 0 {
             return Ok(());
         }
-        let audits = sqlx::query("SELECT seq, at, actor, action, subject, detail FROM audit_log ORDER BY seq")
-            .fetch_all(&mut *tx)
-            .await?;
+        let audits = sqlx::query(
+            "SELECT seq, at, actor, action, subject, detail FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         let mut any = !audits.is_empty();
         for r in &audits {
             let detail = get_json(r, "detail").unwrap_or(Value::Null);
@@ -402,7 +419,11 @@ impl Store {
 
     /// Sets the signing key and the checkpoint file (outside the database),
     /// then brings the log up to date and signs a checkpoint.
-    pub async fn enable_log(&self, signer: LogSigner, checkpoint_file: Option<PathBuf>) -> Result<()> {
+    pub async fn enable_log(
+        &self,
+        signer: LogSigner,
+        checkpoint_file: Option<PathBuf>,
+    ) -> Result<()> {
         *self.log.signer.write().map_err(|_| lock_err())? = Some(std::sync::Arc::new(signer));
         *self.log.file.write().map_err(|_| lock_err())? = checkpoint_file.clone();
         // Never sign a checkpoint inconsistent with the last one signed.
@@ -425,7 +446,13 @@ impl Store {
             let Ok(cp) = note::open_checkpoint(&n, &vkey) else {
                 continue; // another key's, or damaged: not ours to keep
             };
-            let root = self.log.tree.read().map_err(|_| lock_err())?.root_at(cp.size).ok();
+            let root = self
+                .log
+                .tree
+                .read()
+                .map_err(|_| lock_err())?
+                .root_at(cp.size)
+                .ok();
             if cp.size > size || root != Some(cp.root) {
                 self.log_halt(format!(
                     "the database's log ({size} entries) does not extend the last signed checkpoint ({} entries): entries deleted or edited",
@@ -436,7 +463,13 @@ impl Store {
                 last = Some((cp.size, n));
             }
         }
+        let first_start = last.is_none() && size == 0;
         *self.log.note.write().map_err(|_| lock_err())? = last;
+        if first_start {
+            // A new, empty log: sign its empty tree, so that even a wipe
+            // before the first write is measured against a checkpoint.
+            self.log_publish().await?;
+        }
         Ok(())
     }
 
@@ -465,7 +498,13 @@ impl Store {
             return self.log_verify(None, None).await;
         }
         if !rep.ok {
-            let mut msg = rep.problems.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+            let mut msg = rep
+                .problems
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ");
             if rep.problems.len() > 3 {
                 msg.push_str(&format!("; and {} more", rep.problems.len() - 3));
             }
@@ -480,7 +519,8 @@ impl Store {
     /// [`DEFAULT_ORIGIN`]); checkpoints go to `<dir>/log-checkpoint`.
     pub async fn enable_log_in(&self, data_dir: &Path, key_file: Option<&Path>) -> Result<()> {
         let signer = log_key(data_dir, key_file)?;
-        self.enable_log(signer, Some(data_dir.join("log-checkpoint"))).await
+        self.enable_log(signer, Some(data_dir.join("log-checkpoint")))
+            .await
     }
 
     /// The verifier key of this log, if a key is set.
@@ -505,13 +545,11 @@ impl Store {
             return Ok(have);
         }
         let mut hashes = Vec::with_capacity(rows.len());
-        let mut next = have;
-        for r in &rows {
+        for (next, r) in (have..).zip(&rows) {
             if get_i(r, "idx")? as u64 != next {
                 break; // a gap: another transaction has not committed yet
             }
             hashes.push(beian_tlog::leaf_hash(get_s(r, "data")?.as_bytes()));
-            next += 1;
         }
         let mut t = self.log.tree.write().map_err(|_| lock_err())?;
         if t.size() == have {
@@ -540,20 +578,38 @@ impl Store {
         }
         let size = self.log_sync().await?;
         let _g = self.log.sync.lock().await;
-        let last = self.log.note.read().map_err(|_| lock_err())?.as_ref().map(|(s, _)| *s);
+        let last = self
+            .log
+            .note
+            .read()
+            .map_err(|_| lock_err())?
+            .as_ref()
+            .map(|(s, _)| *s);
         if last.is_some_and(|l| l >= size) {
             return Ok(());
         }
-        let root = self.log.tree.read().map_err(|_| lock_err())?.root_at(size).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+        let root = self
+            .log
+            .tree
+            .read()
+            .map_err(|_| lock_err())?
+            .root_at(size)
+            .map_err(|e| RegistryError::Corrupt(e.to_string()))?;
         let cp = Checkpoint {
             origin: signer.name().to_string(),
             size,
             root,
         };
-        let note = signer.sign(&cp).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+        let note = signer
+            .sign(&cp)
+            .map_err(|e| RegistryError::Corrupt(e.to_string()))?;
         let sql = match self.backend {
-            Backend::Sqlite => "INSERT INTO log_checkpoint (id, size, note) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note WHERE log_checkpoint.size < excluded.size",
-            Backend::Postgres => "INSERT INTO log_checkpoint (id, size, note) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET size = EXCLUDED.size, note = EXCLUDED.note WHERE log_checkpoint.size < EXCLUDED.size",
+            Backend::Sqlite => {
+                "INSERT INTO log_checkpoint (id, size, note) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note WHERE log_checkpoint.size < excluded.size"
+            }
+            Backend::Postgres => {
+                "INSERT INTO log_checkpoint (id, size, note) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET size = EXCLUDED.size, note = EXCLUDED.note WHERE log_checkpoint.size < EXCLUDED.size"
+            }
         };
         sqlx::query(sql)
             .bind(size as i64)
@@ -581,7 +637,9 @@ impl Store {
     /// The latest signed checkpoint (signing one first if the log grew).
     pub async fn log_checkpoint(&self) -> Result<Option<String>> {
         if let Some(h) = self.log_halted() {
-            return Err(RegistryError::Corrupt(format!("transparency log halted: {h}")));
+            return Err(RegistryError::Corrupt(format!(
+                "transparency log halted: {h}"
+            )));
         }
         // Reads never sign: a checkpoint is signed after this process's own
         // commits; another process's newer one is picked up from the database.
@@ -594,7 +652,13 @@ impl Store {
             let (dsize, dnote) = (get_i(&r, "size")? as u64, get_s(&r, "note")?);
             if ours.is_none_or(|o| dsize > o) && dsize <= size {
                 let vkey = self.log_vkey().unwrap_or_default();
-                let root = self.log.tree.read().map_err(|_| lock_err())?.root_at(dsize).ok();
+                let root = self
+                    .log
+                    .tree
+                    .read()
+                    .map_err(|_| lock_err())?
+                    .root_at(dsize)
+                    .ok();
                 match note::open_checkpoint(&dnote, &vkey) {
                     Ok(cp) if Some(cp.root) == root && cp.size == dsize => {
                         *self.log.note.write().map_err(|_| lock_err())? = Some((dsize, dnote));
@@ -639,11 +703,13 @@ impl Store {
         if end > size {
             return Ok(None);
         }
-        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-            .bind(start as i64)
-            .bind(end as i64)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT idx, data FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&self.pool)
+        .await?;
         let mut entries = Vec::with_capacity(rows.len());
         for r in &rows {
             entries.push(get_s(r, "data")?);
@@ -706,12 +772,17 @@ impl Store {
             .ok_or_else(|| RegistryError::NotFound("no signed checkpoint yet".into()))?;
         let size = note_size(&note).unwrap_or(0);
         // The last entry carrying this row: scan newest first.
-        let pat = format!("%\"key\":{}%", serde_json::to_string(filing_number).unwrap_or_default());
-        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx < $1 AND data LIKE $2 ORDER BY idx DESC")
-            .bind(size as i64)
-            .bind(pat)
-            .fetch_all(&self.pool)
-            .await?;
+        let pat = format!(
+            "%\"key\":{}%",
+            serde_json::to_string(filing_number).unwrap_or_default()
+        );
+        let rows = sqlx::query(
+            "SELECT idx, data FROM log_entries WHERE idx < $1 AND data LIKE $2 ORDER BY idx DESC",
+        )
+        .bind(size as i64)
+        .bind(pat)
+        .fetch_all(&self.pool)
+        .await?;
         let carries = |data: &str| {
             serde_json::from_str::<Value>(data).ok().is_some_and(|v| {
                 v["state"].as_array().is_some_and(|a| {
@@ -724,7 +795,9 @@ impl Store {
             .iter()
             .find(|r| get_s(r, "data").is_ok_and(|d| carries(&d)))
         else {
-            return Err(RegistryError::NotFound(format!("register entry {filing_number}")));
+            return Err(RegistryError::NotFound(format!(
+                "register entry {filing_number}"
+            )));
         };
         let index = get_i(row, "idx")? as u64;
         let entry = get_s(row, "data")?;
@@ -749,7 +822,11 @@ impl Store {
     /// signed checkpoint (`checkpoint` if given, else the newest of the file
     /// and the database copy), the audit table, and the current rows of
     /// every covered table. `vkey` defaults to this store's key.
-    pub async fn log_verify(&self, checkpoint: Option<String>, vkey: Option<String>) -> Result<LogReport> {
+    pub async fn log_verify(
+        &self,
+        checkpoint: Option<String>,
+        vkey: Option<String>,
+    ) -> Result<LogReport> {
         let mut rep = LogReport::default();
         let mut problems = Vec::new();
         let mut conn = self.pool.acquire().await?;
@@ -794,7 +871,9 @@ impl Store {
         }
         let mut best: Option<(String, Checkpoint)> = None;
         match &vkey {
-            None => problems.push("no verifier key: the log key is missing (use --vkey)".into()),
+            None => rep.warnings.push(
+                "no log key configured: the log is not signed, so a wipe or rewrite of the whole log cannot be detected (give --data-dir with the log key, or --vkey and --checkpoint)".into(),
+            ),
             Some(vk) => {
                 for (src, n) in &candidates {
                     match note::open_checkpoint(n, vk) {
@@ -814,6 +893,26 @@ impl Store {
                     }
                 }
             }
+        }
+        // The database keeps a copy of every checkpoint before the file is
+        // written: a file newer than the database's copy means it was removed.
+        let size_of = |prefix: &str| {
+            candidates
+                .iter()
+                .filter(|(s, _)| s.starts_with(prefix))
+                .filter_map(|(_, n)| {
+                    vkey.as_deref()
+                        .and_then(|k| note::open_checkpoint(n, k).ok())
+                })
+                .map(|c| c.size)
+                .max()
+        };
+        if let Some(f) = size_of("file:")
+            && size_of("database").is_none_or(|d| d < f)
+        {
+            problems.push(format!(
+                "the database's copy of the signed checkpoint is missing or older than the file's (size {f}): deleted?"
+            ));
         }
         match &best {
             Some((src, cp)) => {
@@ -851,16 +950,25 @@ impl Store {
             }
         }
         // 4. the audit table against the log (and its own hash chain)
-        let arows = sqlx::query("SELECT seq, at, actor, action, subject, detail FROM audit_log ORDER BY seq")
-            .fetch_all(&mut *conn)
-            .await?;
+        let arows = sqlx::query(
+            "SELECT seq, at, actor, action, subject, detail FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
         rep.audit_entries = arows.len() as u64;
         let mut seen = std::collections::BTreeSet::new();
         for r in &arows {
             let seq = get_i(r, "seq")?;
             seen.insert(seq);
             let detail = get_json(r, "detail").unwrap_or(Value::Null);
-            let got = audit_fields(seq, &get_s(r, "at")?, &get_s(r, "actor")?, &get_s(r, "action")?, &get_s(r, "subject")?, &detail);
+            let got = audit_fields(
+                seq,
+                &get_s(r, "at")?,
+                &get_s(r, "actor")?,
+                &get_s(r, "action")?,
+                &get_s(r, "subject")?,
+                &detail,
+            );
             match audits.get(&seq) {
                 None => problems.push(format!("audit entry {seq} is not in the log (inserted?)")),
                 Some(e) => {
@@ -875,7 +983,9 @@ impl Store {
         }
         for seq in audits.keys() {
             if !seen.contains(seq) {
-                problems.push(format!("audit entry {seq} is in the log but not in the database (deleted?)"));
+                problems.push(format!(
+                    "audit entry {seq} is in the log but not in the database (deleted?)"
+                ));
             }
         }
         drop(conn);
@@ -890,15 +1000,21 @@ impl Store {
             let mut keys = std::collections::BTreeSet::new();
             for (k, v) in rows {
                 match latest.get(&(t.to_string(), k.clone())) {
-                    None => problems.push(format!("{t} {k}: row is not in the log (inserted outside the registry?)")),
-                    Some(l) if *l != v => problems.push(format!("{t} {k}: row differs from its last logged state (edited?)")),
+                    None => problems.push(format!(
+                        "{t} {k}: row is not in the log (inserted outside the registry?)"
+                    )),
+                    Some(l) if *l != v => problems.push(format!(
+                        "{t} {k}: row differs from its last logged state (edited?)"
+                    )),
                     _ => {}
                 }
                 keys.insert(k);
             }
             for (tt, k) in latest.keys() {
                 if tt == t && !keys.contains(k) {
-                    problems.push(format!("{t} {k}: row is in the log but missing from the database (deleted?)"));
+                    problems.push(format!(
+                        "{t} {k}: row is in the log but missing from the database (deleted?)"
+                    ));
                 }
             }
         }

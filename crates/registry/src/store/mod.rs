@@ -50,7 +50,10 @@ const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0002_workflow",
         include_str!("../../migrations/sqlite/0002_workflow.sql"),
     ),
-    ("0003_log", include_str!("../../migrations/sqlite/0003_log.sql")),
+    (
+        "0003_log",
+        include_str!("../../migrations/sqlite/0003_log.sql"),
+    ),
 ];
 const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
@@ -61,7 +64,10 @@ const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
         "0002_workflow",
         include_str!("../../migrations/postgres/0002_workflow.sql"),
     ),
-    ("0003_log", include_str!("../../migrations/postgres/0003_log.sql")),
+    (
+        "0003_log",
+        include_str!("../../migrations/postgres/0003_log.sql"),
+    ),
 ];
 
 /// Maximum attachment size (bytes).
@@ -110,6 +116,8 @@ pub struct Store {
     logins: auth::LoginLimiter,
     generation: AtomicU64,
     pub(crate) log: log::LogState,
+    /// Bounds password hashing on the blocking pool.
+    hash_slots: tokio::sync::Semaphore,
 }
 
 fn now() -> String {
@@ -326,6 +334,12 @@ fn require_nonempty(field: &str, v: &str, max: usize) -> Result<()> {
     if v.trim().is_empty() {
         return Err(RegistryError::invalid(field, "must not be empty"));
     }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(RegistryError::invalid(
+            field,
+            "must not contain control characters (NUL, line breaks, tabs)",
+        ));
+    }
     if v.chars().count() > max {
         return Err(RegistryError::invalid(
             field,
@@ -424,6 +438,9 @@ impl Store {
             logins: auth::LoginLimiter::default(),
             generation: AtomicU64::new(1),
             log: log::LogState::default(),
+            hash_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         };
         store.migrate().await?;
         store.log_bootstrap().await?;
@@ -536,6 +553,22 @@ impl Store {
             .await?;
         self.log_audit(conn, seq, &at, actor, action, subject, &detail)
             .await
+    }
+
+    /// Runs CPU-heavy work (password hashing) on the blocking pool, at most
+    /// one job per CPU at a time; the async workers stay free.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let _permit = self
+            .hash_slots
+            .acquire()
+            .await
+            .map_err(|_| RegistryError::Crypto("hash pool closed".into()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| RegistryError::Crypto(e.to_string()))
     }
 
     /// Commits a write and publishes the log's new checkpoint.

@@ -1,6 +1,9 @@
 //! Organisations, users, sessions and API tokens.
 
 use super::*;
+
+/// Days an API token is valid unless asked otherwise.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
 use crate::audit;
 
 impl Store {
@@ -112,6 +115,14 @@ impl Store {
         if new.password.chars().count() < 10 {
             return Err(RegistryError::invalid("password", "at least 10 characters"));
         }
+        if auth::is_common_password(&new.password)
+            || new.password.trim().eq_ignore_ascii_case(uname)
+        {
+            return Err(RegistryError::invalid(
+                "password",
+                "too common: it is among the 10,000 most used passwords (or is the username)",
+            ));
+        }
         let (org_id, prov) = match new.role {
             Role::ProviderEditor | Role::ProviderAdmin => {
                 let Some(o) = new.org_id else {
@@ -137,7 +148,8 @@ impl Store {
             }
             _ => (None, None),
         };
-        let hash = auth::hash_password(&new.password)?;
+        let pw = new.password.clone();
+        let hash = self.blocking(move || auth::hash_password(&pw)).await??;
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
         if let Some(o) = org_id {
@@ -179,35 +191,46 @@ impl Store {
 
     /// Checks a password (rate-limited per username) and opens a session.
     pub async fn login(&self, username: &str, password: &str) -> Result<NewSession> {
-        self.logins.check(username)?;
-        let row = sqlx::query("SELECT id, password_hash FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
-        let ok = match &row {
-            Some(r) => auth::verify_password(password, &get_s(r, "password_hash")?),
-            None => {
-                auth::burn_time();
-                false
-            }
+        self.login_from(username, password, None).await
+    }
+
+    /// Signs in from a client address: failures are counted per (username,
+    /// address), and the password is checked on a bounded blocking pool, never
+    /// on the async workers.
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<NewSession> {
+        let key = auth::LoginLimiter::key(username, ip);
+        self.logins.begin(&key)?;
+        let res = self.check_password(username, password).await;
+        let ok = matches!(res, Ok(Some(_)));
+        self.logins.finish(&key, ok);
+        let row = match res {
+            Ok(r) => r,
+            Err(e) => return Err(e),
         };
-        if !ok {
-            self.logins.failed(username);
+        let Some(id) = row else {
+            let known = sqlx::query("SELECT id FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some();
             self.audit_login_failure(
                 username,
-                if row.is_some() { "wrong password" } else { "unknown user" },
+                if known {
+                    "wrong password"
+                } else {
+                    "unknown user"
+                },
             )
             .await?;
             return Err(RegistryError::Unauthenticated(
                 "wrong username or password".into(),
             ));
-        }
-        self.logins.succeeded(username);
-        let id = row
-            .as_ref()
-            .map(|r| get_i(r, "id"))
-            .transpose()?
-            .unwrap_or_default();
+        };
         let user = self
             .user_by_id(id)
             .await?
@@ -238,6 +261,30 @@ impl Store {
         Ok(NewSession { token, csrf, user })
     }
 
+    /// Checks a password on the blocking pool (at most as many at once as
+    /// there are CPUs); `Some(user id)` when it matches.
+    async fn check_password(&self, username: &str, password: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT id, password_hash FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        let (id, phc) = match &row {
+            Some(r) => (Some(get_i(r, "id")?), Some(get_s(r, "password_hash")?)),
+            None => (None, None),
+        };
+        let password = password.to_string();
+        let ok = self
+            .blocking(move || match phc {
+                Some(h) => auth::verify_password(&password, &h),
+                None => {
+                    auth::burn_time();
+                    false
+                }
+            })
+            .await?;
+        Ok(id.filter(|_| ok))
+    }
+
     /// The user and CSRF token of a live session.
     pub async fn session(&self, token: &str) -> Result<Option<(User, String)>> {
         let row =
@@ -263,19 +310,36 @@ impl Store {
         Ok(())
     }
 
-    /// Issues an API token for `user` (returned once, stored hashed).
+    /// Issues an API token for `user` (returned once, stored hashed), valid
+    /// for [`DEFAULT_TOKEN_DAYS`] days.
     pub async fn create_api_token(&self, user: &User, name: &str) -> Result<String> {
+        self.create_api_token_for(user, name, None).await
+    }
+
+    /// Issues an API token valid for `days` (1–365; default 90).
+    pub async fn create_api_token_for(
+        &self,
+        user: &User,
+        name: &str,
+        days: Option<u32>,
+    ) -> Result<String> {
         require_nonempty("name", name, 100)?;
+        let days = days.unwrap_or(DEFAULT_TOKEN_DAYS);
+        if !(1..=365).contains(&days) {
+            return Err(RegistryError::invalid("expires_in_days", "1 to 365"));
+        }
         let token = auth::random_token("beian");
+        let expires = (chrono::Utc::now() + chrono::Duration::days(i64::from(days))).to_rfc3339();
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1,$2,$3,$4)",
+            "INSERT INTO api_tokens (token_hash, user_id, name, created_at, expires_at) VALUES ($1,$2,$3,$4,$5)",
         )
         .bind(audit::sha256_hex(token.as_bytes()))
         .bind(user.id)
         .bind(name)
         .bind(now())
+        .bind(&expires)
         .execute(&mut *tx)
         .await?;
         self.audit(
@@ -283,22 +347,55 @@ impl Store {
             &actor_name(Some(user)),
             "token.create",
             &format!("user:{}", user.id),
-            json!({"name": name}),
+            json!({"name": name, "expires_at": expires}),
         )
         .await?;
         self.commit(tx).await?;
         Ok(token)
     }
 
+    /// Revokes an API token of `user` (its owner signing out, say).
+    pub async fn revoke_api_token(&self, user: &User, token: &str) -> Result<bool> {
+        let _g = self.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(audit::sha256_hex(token.as_bytes()))
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.audit(
+            &mut tx,
+            &actor_name(Some(user)),
+            "token.revoke",
+            &format!("user:{}", user.id),
+            json!({}),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
     /// The user of an API token.
     pub async fn token_user(&self, token: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT user_id FROM api_tokens WHERE token_hash = $1")
-            .bind(audit::sha256_hex(token.as_bytes()))
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(r) => self.user_by_id(get_i(&r, "user_id")?).await,
-            None => Ok(None),
+        let row = sqlx::query(
+            "SELECT user_id, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1",
+        )
+        .bind(audit::sha256_hex(token.as_bytes()))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        if get_os(&r, "revoked_at")?.is_some() {
+            return Ok(None);
         }
+        if let Some(exp) = get_os(&r, "expires_at")?
+            && exp < chrono::Utc::now().to_rfc3339()
+        {
+            return Ok(None);
+        }
+        self.user_by_id(get_i(&r, "user_id")?).await
     }
 }

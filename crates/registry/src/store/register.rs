@@ -3,6 +3,37 @@
 use super::*;
 
 impl Store {
+    /// Keeps the public register's snapshot fresh from a background task
+    /// (every [`crate::register::CHECK`]): new snapshots are built off to the
+    /// side and swapped in, so no reader waits for a reload caused by age or
+    /// by another process's writes. Needs a Tokio runtime; the task ends
+    /// when the store is dropped.
+    pub fn start_register_refresher(self: &Arc<Self>) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self
+            .register
+            .background
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        rt.spawn(async move {
+            loop {
+                tokio::time::sleep(crate::register::CHECK).await;
+                let Some(store) = weak.upgrade() else { break };
+                if store.pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = store.register.refresh(&store).await {
+                    tracing::warn!(error = %e, "register refresh failed");
+                }
+            }
+        });
+    }
+
     /// Searches the public register.
     pub async fn register_search(&self, q: &RegisterQuery) -> Result<RegisterPage> {
         self.register.search_page(self, q).await
@@ -73,7 +104,8 @@ impl Store {
             self.audit(&mut tx, actor, "register.import", &format!("file:{base}"),
                 json!({"inserted": sum.inserted, "unchanged": sum.unchanged, "conflicts": sum.conflicts, "skipped": sum.skipped})).await?;
             // one log entry per imported row, carrying the row
-            self.log_register_rows(&mut tx, "register.import", actor, &added).await?;
+            self.log_register_rows(&mut tx, "register.import", actor, &added)
+                .await?;
         }
         self.commit(tx).await?;
         if sum.inserted > 0 {
@@ -114,9 +146,16 @@ impl Store {
             inserted += r.rows_affected() as usize;
         }
         if !added.is_empty() {
-            self.audit(&mut tx, "system", "register.seed", "register", json!({"inserted": added.len()}))
+            self.audit(
+                &mut tx,
+                "system",
+                "register.seed",
+                "register",
+                json!({"inserted": added.len()}),
+            )
+            .await?;
+            self.log_register_rows(&mut tx, "register.seed", "system", &added)
                 .await?;
-            self.log_register_rows(&mut tx, "register.seed", "system", &added).await?;
         }
         self.commit(tx).await?;
         self.bump();

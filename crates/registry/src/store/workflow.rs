@@ -78,6 +78,33 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a provincial reviewer's province is the service's (its
+    /// organisation's, or that of one of its filings past draft); everyone
+    /// else who may see services at all: yes.
+    pub(crate) async fn service_in_scope(&self, actor: &User, s: &Service) -> Result<bool> {
+        if actor.role != Role::ProvincialReviewer {
+            return Ok(true);
+        }
+        let prov = actor.province.clone().unwrap_or_default();
+        let org = sqlx::query("SELECT province FROM organisations WHERE id = $1")
+            .bind(s.org_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| get_s(&r, "province"))
+            .transpose()?;
+        if org.as_deref() == Some(prov.as_str()) {
+            return Ok(true);
+        }
+        Ok(sqlx::query(
+            "SELECT id FROM filings WHERE service_id = $1 AND province = $2 AND status <> 'draft'",
+        )
+        .bind(s.id)
+        .bind(&prov)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
     /// A service as a page or API read: provider users see their
     /// organisation's, provincial reviewers those of their province (the
     /// organisation's, or one of a filing they may review), national
@@ -93,7 +120,8 @@ impl Store {
                     .await?
                     .is_some();
                 if exists {
-                    self.audit_refused_read(actor, &format!("service:{id}")).await?;
+                    self.audit_refused_read(actor, &format!("service:{id}"))
+                        .await?;
                 }
                 return Err(RegistryError::NotFound(m));
             }
@@ -102,24 +130,10 @@ impl Store {
         if actor.role.is_provider() {
             return Ok(s);
         }
-        if actor.role == Role::ProvincialReviewer {
-            let prov = actor.province.clone().unwrap_or_default();
-            let org = sqlx::query("SELECT province FROM organisations WHERE id = $1")
-                .bind(s.org_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| get_s(&r, "province"))
-                .transpose()?;
-            let filed_here = sqlx::query("SELECT id FROM filings WHERE service_id = $1 AND province = $2 AND status <> 'draft'")
-                .bind(id)
-                .bind(&prov)
-                .fetch_optional(&self.pool)
-                .await?
-                .is_some();
-            if org.as_deref() != Some(prov.as_str()) && !filed_here {
-                self.audit_refused_read(actor, &format!("service:{id}")).await?;
-                return Err(RegistryError::NotFound(format!("service {id}")));
-            }
+        if !self.service_in_scope(actor, &s).await? {
+            self.audit_refused_read(actor, &format!("service:{id}"))
+                .await?;
+            return Err(RegistryError::NotFound(format!("service {id}")));
         }
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
@@ -155,7 +169,11 @@ impl Store {
                 "only the service's organisation edits its profile".into(),
             ));
         }
-        let mut profile = if profile.is_null() { json!({}) } else { profile };
+        let mut profile = if profile.is_null() {
+            json!({})
+        } else {
+            profile
+        };
         let Some(obj) = profile.as_object_mut() else {
             return Err(RegistryError::invalid("profile", "must be a JSON object"));
         };
@@ -323,6 +341,9 @@ impl Store {
     /// exists and was submitted in time; a missing filing is `missing`.
     pub async fn filing_deadlines(&self, actor: &User, id: i64) -> Result<Vec<FilingDeadline>> {
         let s = self.get_service(actor, id).await?;
+        if !self.service_in_scope(actor, &s).await? {
+            return Err(RegistryError::NotFound(format!("service {id}")));
+        }
         let rows = sqlx::query(
             "SELECT id, kind, status, submitted_on, purpose, updated_at FROM filings WHERE service_id = $1 ORDER BY id",
         )

@@ -29,6 +29,16 @@ fn row(i: &RegisterItem) -> [&str; 6] {
     ]
 }
 
+/// A cell a spreadsheet would run as a formula (`= + - @`, tab, CR at the
+/// start) gets a leading `'` (OWASP: CSV injection).
+pub fn csv_cell(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{v}"))
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "export failed");
     ApiError::new(
@@ -48,7 +58,8 @@ pub async fn register_csv(
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record(COLUMNS).map_err(internal)?;
     for i in &items {
-        w.write_record(row(i)).map_err(internal)?;
+        w.write_record(row(i).map(|c| csv_cell(c).into_owned()))
+            .map_err(internal)?;
     }
     let body = w.into_inner().map_err(internal)?;
     let mut res = body.into_response();

@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/log/tile/{*rest}", get(tile))
         .route("/log/consistency", get(consistency))
         .route("/log/inclusion", get(inclusion))
-        .route("/api/v1/register/{filing_number}/proof", get(register_proof))
+        .route(
+            "/api/v1/register/{filing_number}/proof",
+            get(register_proof),
+        )
 }
 
 fn text(body: String, cache: &'static str) -> Response {

@@ -130,6 +130,39 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/audit/verify", get(audit_verify))
         .merge(log::router())
         .layer(json_limit)
+        .layer(axum::middleware::from_fn(json_errors))
+}
+
+/// Errors that axum's extractors answer in plain text (a path id too large
+/// for an integer, a malformed query) are answered as JSON like ours.
+async fn json_errors(req: Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    let st = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(st.is_client_error() || st.is_server_error()) || is_json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    let msg = if text.is_empty() {
+        st.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(st, msg).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 // ------------------------------------------------------------------ health, metrics, openapi
@@ -152,7 +185,18 @@ pub async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
 
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
-pub async fn metrics(State(s): State<AppState>) -> Response {
+pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(t) = &s.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !crate::auth::constant_eq(given.as_bytes(), t.as_bytes()) {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "metrics token required")
+                .into_response();
+        }
+    }
     let filings = s.store.count("filings").await.unwrap_or(-1);
     let register = s.store.count("register").await.unwrap_or(-1);
     let audit = s.store.count("audit_log").await.unwrap_or(-1);
@@ -207,9 +251,14 @@ pub struct LoginResponse {
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
+    crate::limits::ClientIp(ip): crate::limits::ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let sess = s.store.login(req.username.trim(), &req.password).await?;
+    s.limits.login(ip)?;
+    let sess = s
+        .store
+        .login_from(req.username.trim(), &req.password, ip)
+        .await?;
     let secure = if s.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200{secure}",
@@ -226,14 +275,29 @@ pub async fn login(
     Ok(res)
 }
 
-/// Ends the session.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
+/// Options of `POST /api/v1/auth/logout`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct LogoutQuery {
+    /// Also revoke the API token this request is signed with.
+    #[serde(default)]
+    pub revoke_token: bool,
+}
+
+/// Ends the session (and, with `?revoke_token=true`, revokes the API token used).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", params(LogoutQuery), responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(
     State(s): State<AppState>,
-    RequireUser(_, id): RequireUser,
+    RequireUser(u, id): RequireUser,
+    Query(q): Query<LogoutQuery>,
 ) -> ApiResult<Response> {
     if let Some(Via::Session { token, .. }) = &id.via {
         s.store.logout(token).await?;
+    }
+    // `?revoke_token=true` with an API token revokes that token.
+    if q.revoke_token
+        && let Some(t) = &id.bearer
+    {
+        s.store.revoke_api_token(&u, t).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(
@@ -254,6 +318,9 @@ pub async fn me(RequireUser(u, _): RequireUser) -> Json<User> {
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     pub name: String,
+    /// Days the token stays valid (1–365, default 90).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 /// A new API token (shown once).
@@ -271,7 +338,10 @@ pub async fn create_token(
     RequireUser(u, _): RequireUser,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
-    let token = s.store.create_api_token(&u, &req.name).await?;
+    let token = s
+        .store
+        .create_api_token_for(&u, &req.name, req.expires_in_days)
+        .await?;
     Ok((StatusCode::CREATED, Json(TokenResponse { token })))
 }
 

@@ -86,15 +86,23 @@ pub async fn error_pages(State(s): State<AppState>, req: Request, next: Next) ->
         429 => ("err_429", "err_429_msg"),
         _ => ("err_500", "err_500_msg"),
     };
+    // a message the handler wrote in the page language is shown as is;
+    // the registry's English detail only on English pages
+    let cjk = marker
+        .message
+        .chars()
+        .any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch));
+    let (message, detail) = match (c.zh(), cjk) {
+        (true, true) => (marker.message, String::new()),
+        (true, false) => (c.t(message).to_string(), String::new()),
+        (false, false) => (c.t(message).to_string(), marker.message),
+        (false, true) => (c.t(message).to_string(), String::new()),
+    };
     let page = ErrorPage {
         status: marker.status.as_u16(),
         title: c.t(title),
-        message: c.t(message).to_string(),
-        detail: if c.zh() {
-            String::new()
-        } else {
-            marker.message
-        },
+        message,
+        detail,
         c,
     };
     (marker.status, render(&page)).into_response()

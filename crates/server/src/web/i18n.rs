@@ -321,7 +321,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "There is no such page or record, or you may not see it.",
     ),
     ("err_403", "无权操作", "Forbidden"),
-    ("err_403_msg", "您的账号无权执行此操作。", "Your account may not do this."),
+    (
+        "err_403_msg",
+        "您的账号无权执行此操作。",
+        "Your account may not do this.",
+    ),
     ("err_409", "操作冲突", "Conflict"),
     (
         "err_409_msg",
@@ -329,7 +333,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "This conflicts with the record's current state; reload and try again.",
     ),
     ("err_413", "文件过大", "Too large"),
-    ("err_413_msg", "上传的内容超过大小限制。", "The upload is larger than allowed."),
+    (
+        "err_413_msg",
+        "上传的内容超过大小限制。",
+        "The upload is larger than allowed.",
+    ),
     ("err_415", "格式不支持", "Unsupported format"),
     (
         "err_415_msg",
@@ -343,7 +351,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "Something in the request is invalid; go back, correct it and try again.",
     ),
     ("err_429", "请求过多", "Too many requests"),
-    ("err_429_msg", "尝试次数过多，请稍后再试。", "Too many attempts; try again later."),
+    (
+        "err_429_msg",
+        "尝试次数过多，请稍后再试。",
+        "Too many attempts; try again later.",
+    ),
     ("err_500", "服务器错误", "Server error"),
     (
         "err_500_msg",
@@ -355,19 +367,40 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("step_personal", "个人信息", "Personal information"),
     ("step_users", "用户与市场", "Users and markets"),
     ("step", "步骤", "Step"),
+    ("next_step", "下一步", "Next step"),
     ("start_from_example", "从示例开始", "Start from an example"),
     ("use_example", "载入示例", "Load example"),
     ("blank_profile", "空白画像", "Blank profile"),
     ("edit_service", "修改服务画像", "Edit the service profile"),
     ("save_reclassify", "保存并重新分类", "Save and re-classify"),
     ("profile_invalid", "服务画像有误", "The profile is invalid:"),
-    ("choose_province", "请选择省级行政区", "Choose a province-level division"),
-    ("diff_title", "修改后的义务变化", "What changed in the obligations"),
+    (
+        "choose_province",
+        "请选择省级行政区",
+        "Choose a province-level division",
+    ),
+    (
+        "diff_title",
+        "修改后的义务变化",
+        "What changed in the obligations",
+    ),
     ("diff_added", "新增义务", "Obligations added"),
-    ("diff_removed", "不再适用的义务", "Obligations no longer applying"),
+    (
+        "diff_removed",
+        "不再适用的义务",
+        "Obligations no longer applying",
+    ),
     ("diff_filings_added", "新增备案要求", "Filings now required"),
-    ("diff_filings_removed", "不再要求的备案", "Filings no longer required"),
-    ("diff_none", "义务没有变化。", "No change in the obligations."),
+    (
+        "diff_filings_removed",
+        "不再要求的备案",
+        "Filings no longer required",
+    ),
+    (
+        "diff_none",
+        "义务没有变化。",
+        "No change in the obligations.",
+    ),
     ("hash", "哈希", "Hash"),
     (
         "times_shanghai",
@@ -375,6 +408,8 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "Times are China Standard Time (Asia/Shanghai, UTC+8).",
     ),
     ("demo_lexicon", "内置演示词表", "built-in demo lexicon"),
+    ("nav_law_diff", "法规变化", "What changed in the law"),
+    ("upload_refused", "上传被拒绝：", "upload refused:"),
     // workflow: guardrails, checklist, thread, deadlines, register status
     ("register_status", "备案状态", "Filing status"),
     ("active", "有效", "Active"),
@@ -394,7 +429,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("dl_not-submitted", "未提交", "not submitted"),
     ("dl_returned", "已退回修改", "returned"),
     ("dl_rejected", "不予通过", "rejected"),
-    ("dl_pending", "待定（未填上线日期）", "pending (no launch date)"),
+    (
+        "dl_pending",
+        "待定（未填上线日期）",
+        "pending (no launch date)",
+    ),
     ("checks_all_pass", "全部通过", "all pass"),
     ("checks_failing", "项未通过", "failing"),
     ("confirm_cancel", "确认注销备案", "Confirm cancellation"),
@@ -405,7 +444,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "This cannot be undone; it is recorded in the audit log and the filing's thread.",
     ),
     ("reason", "理由", "Reason"),
-    ("confirm_cancel_button", "确认注销", "Yes, cancel the filing"),
+    (
+        "confirm_cancel_button",
+        "确认注销",
+        "Yes, cancel the filing",
+    ),
     ("confirm_reject_button", "确认不予通过", "Yes, reject"),
     ("go_back", "返回，不执行", "Go back"),
     (
@@ -426,7 +469,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "附上 beian assess 的 summary.json 或 report.json 后按其结果检查；未附时按此处填写的比例（0 到 1）检查。",
         "With a summary.json or report.json of beian assess attached, the checks use it; otherwise these ratios (0 to 1).",
     ),
-    ("metric_generated_qualified", "生成内容合格率", "Generated-content qualified rate"),
+    (
+        "metric_generated_qualified",
+        "生成内容合格率",
+        "Generated-content qualified rate",
+    ),
     (
         "metric_should_refuse_refusal_rate",
         "应拒答题拒答率",
@@ -437,9 +484,17 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "非拒答题拒答率",
         "Refusal rate on should-answer questions",
     ),
-    ("bad_ratio", "不是 0 到 1 之间的数", "is not a number between 0 and 1"),
+    (
+        "bad_ratio",
+        "不是 0 到 1 之间的数",
+        "is not a number between 0 and 1",
+    ),
     ("thread", "往来记录", "Thread"),
-    ("thread_empty", "暂无审核意见或答复。", "No comments or replies yet."),
+    (
+        "thread_empty",
+        "暂无审核意见或答复。",
+        "No comments or replies yet.",
+    ),
     ("override_reason", "覆盖理由", "Override reason"),
     (
         "override_help",
@@ -559,11 +614,23 @@ fn lookup(
 pub const VALUE_LABELS: &[(&str, &str, &str)] = &[
     ("service-provider", "服务提供者", "Service provider"),
     ("technical-supporter", "技术支持者", "Technical supporter"),
-    ("generation-synthesis", "生成合成类", "Generation and synthesis"),
+    (
+        "generation-synthesis",
+        "生成合成类",
+        "Generation and synthesis",
+    ),
     ("personalized-push", "个性化推送类", "Personalised push"),
     ("sorting-selection", "排序精选类", "Sorting and selection"),
-    ("retrieval-filtering", "检索过滤类", "Retrieval and filtering"),
-    ("scheduling-decision", "调度决策类", "Scheduling and decision"),
+    (
+        "retrieval-filtering",
+        "检索过滤类",
+        "Retrieval and filtering",
+    ),
+    (
+        "scheduling-decision",
+        "调度决策类",
+        "Scheduling and decision",
+    ),
     ("text", "文本", "Text"),
     ("image", "图片", "Image"),
     ("audio", "音频", "Audio"),
@@ -588,8 +655,16 @@ pub const VALUE_LABELS: &[(&str, &str, &str)] = &[
     ("digital-human", "数字人", "Digital human"),
     ("self-developed", "自研模型", "Self-developed"),
     ("fine-tuned", "基于已有模型微调", "Fine-tuned"),
-    ("filed-model-api", "调用已备案模型接口", "API of a filed model"),
-    ("open-source-deployed", "部署开源模型", "Deployed open-source model"),
+    (
+        "filed-model-api",
+        "调用已备案模型接口",
+        "API of a filed model",
+    ),
+    (
+        "open-source-deployed",
+        "部署开源模型",
+        "Deployed open-source model",
+    ),
     ("none", "不使用模型", "None"),
     ("general", "通用", "General"),
     ("news", "新闻资讯", "News"),
@@ -602,19 +677,55 @@ pub const VALUE_LABELS: &[(&str, &str, &str)] = &[
     ("retail", "零售电商", "Retail"),
     ("government", "政务", "Government"),
     ("justice", "司法", "Justice"),
-    ("critical-infrastructure", "关键基础设施", "Critical infrastructure"),
+    (
+        "critical-infrastructure",
+        "关键基础设施",
+        "Critical infrastructure",
+    ),
     ("social-media", "社交媒体", "Social media"),
     ("manufacturing", "制造业", "Manufacturing"),
     ("research", "科研", "Research"),
-    ("subliminal-manipulation", "潜意识操纵", "Subliminal manipulation"),
-    ("exploiting-vulnerabilities", "利用弱势群体", "Exploiting vulnerabilities"),
+    (
+        "subliminal-manipulation",
+        "潜意识操纵",
+        "Subliminal manipulation",
+    ),
+    (
+        "exploiting-vulnerabilities",
+        "利用弱势群体",
+        "Exploiting vulnerabilities",
+    ),
     ("social-scoring", "社会评分", "Social scoring"),
-    ("crime-prediction-profiling", "基于画像的犯罪预测", "Crime prediction by profiling"),
-    ("untargeted-facial-scraping", "无差别抓取人脸图像", "Untargeted facial scraping"),
-    ("emotion-recognition-workplace-education", "工作场所或教育中的情绪识别", "Emotion recognition at work or in education"),
-    ("biometric-categorisation-sensitive", "基于生物特征的敏感类别划分", "Biometric categorisation by sensitive traits"),
-    ("realtime-remote-biometric-identification", "实时远程生物识别", "Real-time remote biometric identification"),
-    ("biometric-identification", "生物特征识别", "Biometric identification"),
+    (
+        "crime-prediction-profiling",
+        "基于画像的犯罪预测",
+        "Crime prediction by profiling",
+    ),
+    (
+        "untargeted-facial-scraping",
+        "无差别抓取人脸图像",
+        "Untargeted facial scraping",
+    ),
+    (
+        "emotion-recognition-workplace-education",
+        "工作场所或教育中的情绪识别",
+        "Emotion recognition at work or in education",
+    ),
+    (
+        "biometric-categorisation-sensitive",
+        "基于生物特征的敏感类别划分",
+        "Biometric categorisation by sensitive traits",
+    ),
+    (
+        "realtime-remote-biometric-identification",
+        "实时远程生物识别",
+        "Real-time remote biometric identification",
+    ),
+    (
+        "biometric-identification",
+        "生物特征识别",
+        "Biometric identification",
+    ),
     ("emotion-recognition", "情绪识别", "Emotion recognition"),
     ("credit-scoring", "信用评分", "Credit scoring"),
     ("insurance-pricing", "保险定价", "Insurance pricing"),
@@ -624,7 +735,11 @@ pub const VALUE_LABELS: &[(&str, &str, &str)] = &[
     ("education-admission", "教育录取", "Education admission"),
     ("public-benefits", "公共福利", "Public benefits"),
     ("law-enforcement", "执法", "Law enforcement"),
-    ("migration-border", "移民与边境", "Migration and border control"),
+    (
+        "migration-border",
+        "移民与边境",
+        "Migration and border control",
+    ),
     ("judicial-decision", "司法裁判", "Judicial decisions"),
     ("election-influence", "影响选举", "Election influence"),
 ];
@@ -640,12 +755,20 @@ pub const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
     ("filing.reject", "不予通过", "Rejected"),
     ("filing.cancel", "注销备案", "Cancelled"),
     ("filing.read", "查阅备案", "Filing read"),
-    ("filing.change.create", "创建变更备案", "Change filing created"),
+    (
+        "filing.change.create",
+        "创建变更备案",
+        "Change filing created",
+    ),
     ("attachment.add", "上传附件", "Attachment uploaded"),
     ("attachment.read", "下载附件", "Attachment read"),
     ("service.create", "创建服务", "Service created"),
     ("service.update", "记录服务日期", "Service dates recorded"),
-    ("service.profile.update", "修改服务画像", "Service profile edited"),
+    (
+        "service.profile.update",
+        "修改服务画像",
+        "Service profile edited",
+    ),
     ("service.read", "查阅服务", "Service read"),
     ("read.refused", "拒绝访问", "Read refused"),
     ("session.login", "登录", "Signed in"),
@@ -660,14 +783,22 @@ pub const AUDIT_ACTIONS: &[(&str, &str, &str)] = &[
 /// Label of an audit action in `lang` (`其他操作` / `Other action` when unknown).
 pub fn audit_action(lang: Lang, action: &str) -> String {
     lookup(AUDIT_ACTIONS, lang, action)
-        .unwrap_or(if lang == Lang::Zh { "其他操作" } else { "Other action" })
+        .unwrap_or(if lang == Lang::Zh {
+            "其他操作"
+        } else {
+            "Other action"
+        })
         .to_string()
 }
 
 /// (theme, Chinese, English): obligation themes of the regime comparison.
 pub const THEMES: &[(&str, &str, &str)] = &[
     ("automated-decisions", "自动化决策", "Automated decisions"),
-    ("cii", "关键信息基础设施", "Critical information infrastructure"),
+    (
+        "cii",
+        "关键信息基础设施",
+        "Critical information infrastructure",
+    ),
     ("competition", "公平竞争", "Competition"),
     ("content-safety", "内容安全", "Content safety"),
     ("cross-border", "数据出境", "Cross-border data"),
@@ -679,7 +810,11 @@ pub const THEMES: &[(&str, &str, &str)] = &[
     ("incident-reporting", "事件报告", "Incident reporting"),
     ("labeling", "标识", "Labelling"),
     ("minors", "未成年人保护", "Minors"),
-    ("personal-information", "个人信息保护", "Personal information"),
+    (
+        "personal-information",
+        "个人信息保护",
+        "Personal information",
+    ),
     ("pricing", "价格", "Pricing"),
     ("sector", "行业监管", "Sector rules"),
     ("security-assessment", "安全评估", "Security assessment"),

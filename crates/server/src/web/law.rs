@@ -78,7 +78,8 @@ const ZH: Words = Words {
 /// One row of a table on the page.
 pub struct Row {
     pub date: String,
-    pub cells: Vec<String>,
+    /// (text, is it a citation or identifier: data shown as is, not interface text)
+    pub cells: Vec<(String, bool)>,
     pub verified: String,
 }
 
@@ -118,7 +119,12 @@ fn sections(d: &KbDiff, w: &'static Words, zh: bool) -> Vec<(&'static str, Vec<R
         v.iter()
             .map(|i| Row {
                 date: i.date.clone(),
-                cells: vec![i.id.clone(), pick(&i.en, &i.zh), i.source.clone()],
+                cells: vec![
+                    (i.id.clone(), true),
+                    // an instrument's title is a name (foreign ones keep their original in brackets)
+                    (pick(&i.en, &i.zh), true),
+                    (i.source.clone(), true),
+                ],
                 verified: verified_word(&i.verified, zh),
             })
             .collect()
@@ -134,9 +140,12 @@ fn sections(d: &KbDiff, w: &'static Words, zh: bool) -> Vec<(&'static str, Vec<R
                 Row {
                     date: format!("{}{flag}", o.date),
                     cells: vec![
-                        o.regime.clone(),
-                        format!("{} {}", o.instrument, article(&o.article, zh)),
-                        pick(&o.title_en, &o.title_zh),
+                        (o.regime.clone(), true),
+                        (
+                            format!("{} {}", o.instrument, article(&o.article, zh)),
+                            true,
+                        ),
+                        (pick(&o.title_en, &o.title_zh), false),
                     ],
                     verified: verified_word(&o.verified, zh),
                 }
@@ -149,15 +158,18 @@ fn sections(d: &KbDiff, w: &'static Words, zh: bool) -> Vec<(&'static str, Vec<R
         .map(|r| Row {
             date: r.date.clone(),
             cells: vec![
-                r.regime.clone(),
-                format!(
-                    "{} {} → {} {}",
-                    r.from_instrument,
-                    article(&r.from_article, zh),
-                    r.to_instrument,
-                    article(&r.to_article, zh)
+                (r.regime.clone(), true),
+                (
+                    format!(
+                        "{} {} → {} {}",
+                        r.from_instrument,
+                        article(&r.from_article, zh),
+                        r.to_instrument,
+                        article(&r.to_article, zh)
+                    ),
+                    true,
                 ),
-                pick(&r.title_en, &r.title_zh),
+                (pick(&r.title_en, &r.title_zh), false),
             ],
             verified: verified_word(&r.verified, zh),
         })

@@ -336,12 +336,28 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
-/// A safe local redirect target (`/...`, never `//host`), else `/`.
+/// A safe local redirect target (`/...`, never `//host`, no backslash, no
+/// control or white-space character a browser would strip: `/%09/evil` is
+/// `//evil` to a browser), else `/`.
 pub fn local_target(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
+    checked_target(next).unwrap_or_else(|_| "/".to_string())
+}
+
+/// Like [`local_target`], but a CR, LF or DEL (header injection) is an
+/// error (400) rather than a silent `/`.
+pub fn checked_target(next: Option<&str>) -> Result<String, StatusCode> {
+    let Some(n) = next else {
+        return Ok("/".to_string());
+    };
+    if n.contains(['\r', '\n', '\u{7f}']) {
+        return Err(StatusCode::BAD_REQUEST);
     }
+    let safe = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.contains('\\')
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+        && n.len() <= 2048;
+    Ok(if safe { n.to_string() } else { "/".to_string() })
 }
 
 /// A submitted urlencoded form, keeping repeated keys.

@@ -58,7 +58,9 @@ pub struct NextQuery {
 /// `GET /lang/{zh|en}?next=/path`: remembers the language in a cookie (one year).
 pub async fn set_lang(Path(lang): Path<String>, Query(q): Query<NextQuery>) -> WebResult {
     let lang = Lang::parse(&lang).ok_or_else(|| super::WebError::not_found("language"))?;
-    let mut res = see_other(&local_target(q.next.as_deref()));
+    let target = super::checked_target(q.next.as_deref())
+        .map_err(|st| super::WebError::Status(st, "invalid next".into()))?;
+    let mut res = see_other(&target);
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         super::LANG_COOKIE,
@@ -117,6 +119,7 @@ pub async fn login(
     State(s): State<AppState>,
     c: Ctx,
     headers: HeaderMap,
+    ip: crate::limits::ClientIp,
     form: FormData,
 ) -> Response {
     let cookie_token = crate::auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
@@ -130,8 +133,15 @@ pub async fn login(
     let login_csrf = form_token.to_string();
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("");
-    let next = local_target(form.get("next"));
-    match s.store.login(&username, password).await {
+    let next = match super::checked_target(form.get("next")) {
+        Ok(n) => n,
+        Err(st) => return super::WebError::Status(st, "invalid next".into()).into_response(),
+    };
+    let ip = ip.0;
+    if let Err(e) = s.limits.login(ip) {
+        return e.into_response();
+    }
+    match s.store.login_from(&username, password, ip).await {
         Ok(sess) => {
             let target = if next == "/" || next.starts_with("/login") {
                 match sess.user.role {

@@ -13,8 +13,8 @@ use beian_classify::{Classifier, Lang as CLang, RegimeResult};
 use beian_kb::Profile;
 use beian_kb::profile::FieldSpec;
 use beian_registry::{
-    Action, Attachment, AttachmentKind, Filing, FilingDeadline, FilingKind, FilingPatch,
-    NewFiling, NewService, Role, Service, Status, User,
+    Action, Attachment, AttachmentKind, Filing, FilingDeadline, FilingKind, FilingPatch, NewFiling,
+    NewService, Role, Service, Status, User,
 };
 use serde_json::{Map, Value, json};
 
@@ -284,19 +284,71 @@ fn step_views(c: &Ctx, values: &Map<String, Value>) -> Result<Vec<StepView>, Web
 
 /// The example profiles of `examples/`, embedded: (slug, text, format).
 const EXAMPLES: &[(&str, &str, &str)] = &[
-    ("public-chatbot", include_str!("../../../../examples/public-chatbot.toml"), "toml"),
-    ("filed-model-app", include_str!("../../../../examples/filed-model-app.toml"), "toml"),
-    ("face-swap-app", include_str!("../../../../examples/face-swap-app.toml"), "toml"),
-    ("news-aggregator", include_str!("../../../../examples/news-aggregator.toml"), "toml"),
-    ("recommendation-feed", include_str!("../../../../examples/recommendation-feed.yaml"), "yaml"),
-    ("digital-human-livestream", include_str!("../../../../examples/digital-human-livestream.toml"), "toml"),
-    ("tutoring-minors", include_str!("../../../../examples/tutoring-minors.toml"), "toml"),
-    ("enterprise-copilot", include_str!("../../../../examples/enterprise-copilot.toml"), "toml"),
-    ("gov-service-bot", include_str!("../../../../examples/gov-service-bot.toml"), "toml"),
-    ("frontier-model-api", include_str!("../../../../examples/frontier-model-api.toml"), "toml"),
-    ("voice-synthesis-supplier", include_str!("../../../../examples/voice-synthesis-supplier.json"), "json"),
-    ("ride-hailing-dispatch", include_str!("../../../../examples/ride-hailing-dispatch.toml"), "toml"),
-    ("cross-border-ecommerce", include_str!("../../../../examples/cross-border-ecommerce.toml"), "toml"),
+    (
+        "public-chatbot",
+        include_str!("../../../../examples/public-chatbot.toml"),
+        "toml",
+    ),
+    (
+        "filed-model-app",
+        include_str!("../../../../examples/filed-model-app.toml"),
+        "toml",
+    ),
+    (
+        "face-swap-app",
+        include_str!("../../../../examples/face-swap-app.toml"),
+        "toml",
+    ),
+    (
+        "news-aggregator",
+        include_str!("../../../../examples/news-aggregator.toml"),
+        "toml",
+    ),
+    (
+        "recommendation-feed",
+        include_str!("../../../../examples/recommendation-feed.yaml"),
+        "yaml",
+    ),
+    (
+        "digital-human-livestream",
+        include_str!("../../../../examples/digital-human-livestream.toml"),
+        "toml",
+    ),
+    (
+        "tutoring-minors",
+        include_str!("../../../../examples/tutoring-minors.toml"),
+        "toml",
+    ),
+    (
+        "enterprise-copilot",
+        include_str!("../../../../examples/enterprise-copilot.toml"),
+        "toml",
+    ),
+    (
+        "gov-service-bot",
+        include_str!("../../../../examples/gov-service-bot.toml"),
+        "toml",
+    ),
+    (
+        "frontier-model-api",
+        include_str!("../../../../examples/frontier-model-api.toml"),
+        "toml",
+    ),
+    (
+        "voice-synthesis-supplier",
+        include_str!("../../../../examples/voice-synthesis-supplier.json"),
+        "json",
+    ),
+    (
+        "ride-hailing-dispatch",
+        include_str!("../../../../examples/ride-hailing-dispatch.toml"),
+        "toml",
+    ),
+    (
+        "cross-border-ecommerce",
+        include_str!("../../../../examples/cross-border-ecommerce.toml"),
+        "toml",
+    ),
 ];
 
 /// An example profile's values, by slug.
@@ -725,12 +777,7 @@ pub async fn service_view(State(s): State<AppState>, c: Ctx, Path(id): Path<i64>
     service_page(&s, c, id, None).await
 }
 
-async fn service_page(
-    s: &AppState,
-    c: Ctx,
-    id: i64,
-    diff: Option<ObligationDiff>,
-) -> WebResult {
+async fn service_page(s: &AppState, c: Ctx, id: i64, diff: Option<ObligationDiff>) -> WebResult {
     let u = c.require()?.clone();
     let service = s.store.read_service(&u, id).await?;
     let (result, error) = match classify_value(
@@ -885,13 +932,17 @@ impl FilingView {
         format!("{k}_help")
     }
     /// `查看报告` only for what the report page can show: the HTML report of
-    /// `beian assess` and its `summary.json` / `report.json`.
+    /// `beian assess` and JSON run records (`summary.json`, `report.json`),
+    /// never JSONL banks, sheets or plain text.
     fn viewable(&self, a: &Attachment) -> bool {
         let name = a.filename.to_lowercase();
         a.content_type == "text/html"
             || (a.content_type == "application/json"
                 && name.ends_with(".json")
-                && (name.contains("summary") || name.contains("report")))
+                && !matches!(
+                    a.kind,
+                    AttachmentKind::QuestionSheet | AttachmentKind::KeywordSheet
+                ))
     }
     fn metric_key(&self, k: &str) -> String {
         format!("metric_{k}")
@@ -918,7 +969,11 @@ pub fn check_views(c: &Ctx, checks: &Value) -> Vec<CheckView> {
                         x["detail"].as_str()
                     };
                     CheckView {
-                        title: if title.is_empty() { id.clone() } else { title.to_string() },
+                        title: if title.is_empty() {
+                            id.clone()
+                        } else {
+                            title.to_string()
+                        },
                         status: x["status"].as_str().unwrap_or("").to_string(),
                         detail: detail.unwrap_or("").to_string(),
                         blocking: x.get("blocking").and_then(Value::as_bool) != Some(false),
@@ -993,7 +1048,9 @@ async fn filing_page_full(
             .unwrap_or_default()
             .into_iter()
             .filter(|d| {
-                d.filing_kind.as_deref().is_none_or(|k| k == f.kind.as_str())
+                d.filing_kind
+                    .as_deref()
+                    .is_none_or(|k| k == f.kind.as_str())
                     && (d.filing_kind.is_some() || f.purpose == beian_registry::Purpose::Initial)
             })
             .collect(),
@@ -1010,7 +1067,10 @@ async fn filing_page_full(
         Status::Draft | Status::Returned | Status::ProvincialReview | Status::NationalReview
     );
     let raw_checks = if live {
-        s.store.live_checks(&u, id).await.unwrap_or(f.checks.clone())
+        s.store
+            .live_checks(&u, id)
+            .await
+            .unwrap_or(f.checks.clone())
     } else {
         f.checks.clone()
     };
@@ -1126,7 +1186,11 @@ pub async fn filing_edit(
                     assessment.insert((*k).to_string(), json!(x));
                 }
                 _ => {
-                    let msg = format!("{}：{v:?} {}", c.t(&format!("metric_{k}")), c.t("bad_ratio"));
+                    let msg = format!(
+                        "{}：{v:?} {}",
+                        c.t(&format!("metric_{k}")),
+                        c.t("bad_ratio")
+                    );
                     let mut res = filing_page(&s, c, id, Some(msg)).await?;
                     *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
                     return Ok(res);
@@ -1330,7 +1394,21 @@ pub async fn attachment_upload(
             match &e {
                 WebError::Status(st, m) if matches!(st.as_u16(), 409 | 413 | 415 | 422) => {
                     let st = *st;
-                    let mut res = filing_page(&s, c, id, Some(format!("{filename}: {m}"))).await?;
+                    let msg = if c.zh() {
+                        let why = match st.as_u16() {
+                            413 => "文件过大（上限 20 MiB）",
+                            409 => "备案当前状态不允许上传",
+                            _ if m.contains("filename") => "文件名不合规",
+                            _ if m.contains("empty") => "文件为空",
+                            _ => {
+                                "文件类型与所选附件类型不符或不被接受（网页报告只能作为评估运行报告上传）"
+                            }
+                        };
+                        format!("{filename}：{} {why}", c.t("upload_refused"))
+                    } else {
+                        format!("{filename}: {m}")
+                    };
+                    let mut res = filing_page(&s, c, id, Some(msg)).await?;
                     *res.status_mut() = st;
                     Ok(res)
                 }

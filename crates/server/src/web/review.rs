@@ -108,7 +108,11 @@ pub async fn queues(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
                     .await
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|d| d.filing_kind.as_deref().is_none_or(|k| k == f.kind.as_str()))
+                    .filter(|d| {
+                        d.filing_kind
+                            .as_deref()
+                            .is_none_or(|k| k == f.kind.as_str())
+                    })
                     .collect(),
                 None => Vec::new(),
             };

@@ -322,7 +322,6 @@ struct ComparePage {
     error: Option<String>,
 }
 
-
 pub async fn compare(
     State(s): State<AppState>,
     c: Ctx,

@@ -35,6 +35,14 @@ pub struct CompileArgs {
     /// Risk code for terms that have none (default: by file name, else `unclassified`).
     #[arg(long, value_name = "CODE")]
     pub risk: Option<String>,
+    #[command(flatten)]
+    pub matching: MatchArgs,
+}
+
+/// The matching flags, shared by `beian scan` and `beian lexicon compile`
+/// (a compiled lexicon bakes them in).
+#[derive(clap::Args, Debug, Clone)]
+pub struct MatchArgs {
     /// Turn off all normalization (raw matching).
     #[arg(long)]
     pub no_normalize: bool,
@@ -56,10 +64,15 @@ pub struct CompileArgs {
     /// Turn off Chinese-numeral and digit-variant folding.
     #[arg(long)]
     pub no_digits: bool,
-    /// Also match Chinese terms of 3+ characters by sound (as `beian scan --homophones`).
+    /// Also match Chinese terms of 3+ characters by sound (谐音): same-sound
+    /// characters (发论公 for 法轮功), `"via": "homophone"`; expect more false
+    /// positives. (Pinyin mixed in, 法lun功, is matched by default:
+    /// `"via": "mixed-pinyin"`.)
     #[arg(long)]
     pub homophones: bool,
-    /// Also match pinyin initials (as `beian scan --initials`).
+    /// Also match the pinyin initials of Chinese terms of 3+ characters
+    /// (`flg` for 法轮功), `"via": "initials"`. Off by default: three letters
+    /// stand for many words (`xhs` is usually 小红书).
     #[arg(long)]
     pub initials: bool,
     /// Match terms of this many characters or more (after normalization).
@@ -70,9 +83,9 @@ pub struct CompileArgs {
     pub max_skip: usize,
 }
 
-impl CompileArgs {
-    /// `beian scan`'s option logic, flag for flag.
-    fn options(&self) -> Options {
+impl MatchArgs {
+    /// The engine options these flags ask for.
+    pub fn options(&self) -> Options {
         let mut opts = if self.no_normalize {
             Options::none()
         } else {
@@ -119,7 +132,7 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         lexicons: &a.files,
         allow: &a.allow,
         risk: a.risk.as_deref(),
-        options: a.options(),
+        options: a.matching.options(),
         detectors: &Detector::ALL,
     })
     .context("compiling lexicons")?;
