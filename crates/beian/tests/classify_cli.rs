@@ -249,3 +249,40 @@ fn kb_diff_lists_instruments_renumberings_and_new_duties() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("after"), "{}", stderr(&o));
 }
+
+#[test]
+fn kb_diff_lists_the_eu_annex_i_date_of_2028() {
+    let o = beian(&[
+        "kb",
+        "diff",
+        "--from",
+        "2028-01-01",
+        "--to",
+        "2028-12-31",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let annex_i: Vec<&serde_json::Value> = v["obligations_new"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["regime"] == "eu-ai-act" && x["date"] == "2028-08-02")
+        .collect();
+    let ids: Vec<&str> = annex_i.iter().map(|x| x["id"].as_str().unwrap()).collect();
+    for id in [
+        "eu.9.risk-management.annex-i",
+        "eu.43.conformity-assessment.annex-i",
+        "eu.22.authorised-representative.annex-i",
+    ] {
+        assert!(ids.contains(&id), "{id} not in {ids:?}");
+    }
+    assert!(annex_i.iter().all(|x| x["date_verified"] == "secondary"));
+    let o = beian(&["kb", "diff", "--from", "2028-01-01", "--to", "2028-12-31"]);
+    let s = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        s.contains("2028-08-02  [eu-ai-act] EU-AIA-2024 Art. 9 "),
+        "{s}"
+    );
+}

@@ -244,3 +244,296 @@ fn batch_keeps_tree_and_text_notice() {
         "{stdout}"
     );
 }
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// The 1x1 PNG with extra chunks after IHDR.
+fn png_with(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+    let mut v = PNG[..33].to_vec();
+    for (t, body) in chunks {
+        v.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let mut tb = t.to_vec();
+        tb.extend_from_slice(body);
+        v.extend_from_slice(&tb);
+        v.extend_from_slice(&crc32(&tb).to_be_bytes());
+    }
+    v.extend_from_slice(&PNG[33..]);
+    v
+}
+
+/// A directory like an upload bucket: bad, conflicting and truncated labels, no label,
+/// a text file and non-media files.
+fn bucket(d: &Path) {
+    let full = |label: &str| {
+        format!(
+            "AIGC\0{{\"AIGC\":{{\"Label\":\"{label}\",\"ContentProducer\":\"P1\",\"ProduceID\":\"x\",\"ReservedCode1\":\"\",\"ContentPropagator\":\"\",\"PropagateID\":\"\",\"ReservedCode2\":\"\"}}}}"
+        )
+    };
+    let bad = b"AIGC\0{\"AIGC\":{\"Label\":\"7\",\"ContentProducer\":\"P1\",\"ProduceID\":\"x\",\"ContentPropagator\":\"Q\"}}";
+    std::fs::write(d.join("bad.png"), png_with(&[(b"tEXt", bad)])).expect("write");
+    let xmp = "XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:TC260=\"http://www.tc260.org.cn/ns/AIGC/1.0/\" TC260:AIGC=\"{&quot;Label&quot;:&quot;2&quot;,&quot;ContentProducer&quot;:&quot;P1&quot;,&quot;ProduceID&quot;:&quot;x&quot;,&quot;ReservedCode1&quot;:&quot;&quot;,&quot;ContentPropagator&quot;:&quot;&quot;,&quot;PropagateID&quot;:&quot;&quot;,&quot;ReservedCode2&quot;:&quot;&quot;}\"/></rdf:RDF></x:xmpmeta>";
+    let conflict = png_with(&[(b"tEXt", full("1").as_bytes()), (b"iTXt", xmp.as_bytes())]);
+    std::fs::write(d.join("conflict.png"), &conflict).expect("write");
+    let good = png_with(&[(b"tEXt", full("1").as_bytes())]);
+    std::fs::write(d.join("cut.png"), &good[..good.len() - 20]).expect("write");
+    std::fs::write(d.join("plain.png"), PNG).expect("write");
+    std::fs::write(d.join("notes.txt"), "hello").expect("write");
+    std::fs::write(d.join("meta.json"), "{\"a\": 1}").expect("write");
+    std::fs::write(d.join("data.bin"), [0u8, 1, 2, 3, 4, 5, 6, 7, 8]).expect("write");
+}
+
+/// ASCII words left after removing what may stay English in zh output.
+fn english_words(out: &str, dir: &Path, channels: &[String]) -> Vec<String> {
+    let mut s = out.replace(p(dir), " ");
+    for c in channels {
+        s = s.replace(c.as_str(), " ");
+    }
+    let allowed = [
+        // file names
+        "bad",
+        "conflict",
+        "cut",
+        "plain",
+        "notes",
+        "meta",
+        "data",
+        "bin",
+        "txt",
+        // format names
+        "png",
+        "jpeg",
+        "webp",
+        "heif",
+        "mp4",
+        "mp3",
+        "wav",
+        "text",
+        "jsonl",
+        "json",
+        "JSON",
+        "unknown",
+        "C2PA",
+        "ASCII",
+        "GB",
+        // the seven keys
+        "Label",
+        "ContentProducer",
+        "ProduceID",
+        "ReservedCode1",
+        "ContentPropagator",
+        "PropagateID",
+        "ReservedCode2",
+    ];
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(|w| !allowed.contains(w))
+        .filter(|w| {
+            !(w.starts_with('x') && w.len() > 1 && w[1..].chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn zh_text_and_summary_are_chinese_throughout() {
+    let d = tempfile::tempdir().expect("tempdir");
+    bucket(d.path());
+    let (_, chans, _) = beian(&["label", "channels"]);
+    let channels: Vec<String> = chans
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            v["channel"].as_str().expect("id").to_string()
+        })
+        .collect();
+
+    // English is the default, with stable codes beside the text
+    let (code, stdout, err) = beian(&["label", "verify", p(d.path())]);
+    assert_eq!(code, 0, "{err}");
+    let en: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let find = |v: &[serde_json::Value], name: &str| {
+        v.iter()
+            .find(|l| l["path"].as_str().is_some_and(|s| s.ends_with(name)))
+            .cloned()
+            .expect(name)
+    };
+    let bad = find(&en, "bad.png");
+    assert!(
+        bad["problems"]
+            .as_array()
+            .expect("array")
+            .contains(&"Label \"7\" is not 1, 2 or 3".into()),
+        "{bad}"
+    );
+    let codes = bad["problem_codes"].as_array().expect("codes");
+    assert_eq!(codes.len(), bad["problems"].as_array().expect("p").len());
+    for c in ["missing-key", "bad-label", "propagator-pair"] {
+        assert!(codes.contains(&c.into()), "{c}: {bad}");
+    }
+    let conflict = find(&en, "conflict.png");
+    assert_eq!(conflict["verdict"], "noncompliant", "{conflict}");
+    assert!(
+        conflict["problem_codes"]
+            .as_array()
+            .expect("codes")
+            .contains(&"channels-disagree".into()),
+        "{conflict}"
+    );
+    assert!(
+        find(&en, "cut.png")["problem_codes"]
+            .as_array()
+            .expect("codes")
+            .contains(&"unreadable".into())
+    );
+
+    // zh: the same codes, Chinese text
+    let (_, stdout, _) = beian(&["label", "verify", p(d.path()), "--lang", "zh"]);
+    let zh: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let bad_zh = find(&zh, "bad.png");
+    assert_eq!(bad_zh["problem_codes"], bad["problem_codes"]);
+    assert_ne!(bad_zh["problems"], bad["problems"]);
+    assert!(
+        bad_zh["problems"]
+            .to_string()
+            .contains("缺少字段 ReservedCode1")
+    );
+
+    for format in ["text", "summary"] {
+        let (code, out, err) = beian(&[
+            "label",
+            "verify",
+            p(d.path()),
+            "--format",
+            format,
+            "--lang",
+            "zh",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let words = english_words(&out, d.path(), &channels);
+        assert!(
+            words.is_empty(),
+            "English in zh {format} output: {words:?}\n{out}"
+        );
+        assert!(
+            out.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{out}"
+        );
+    }
+    // the check can fail: the English text output has English words
+    let (_, out, _) = beian(&["label", "verify", p(d.path()), "--format", "text"]);
+    assert!(
+        !english_words(&out, d.path(), &channels).is_empty(),
+        "{out}"
+    );
+}
+
+/// Display width of a summary line (CJK two columns).
+fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            if ('\u{2e80}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ff60}').contains(&c) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn summary_aligns_by_display_width_and_skips_unknown_formats() {
+    let d = tempfile::tempdir().expect("tempdir");
+    bucket(d.path());
+    for (lang, skipped) in [
+        ("en", "skipped (not a supported format): 2"),
+        ("zh", "已跳过(不支持的格式): 2"),
+    ] {
+        let (code, out, err) = beian(&[
+            "label",
+            "verify",
+            p(d.path()),
+            "--format",
+            "summary",
+            "--lang",
+            lang,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        // header, png, text, total: every column ends at the same display column
+        let table = &lines[1..5];
+        let ends = |l: &str| {
+            let mut ends = Vec::new();
+            let mut col = 0;
+            let mut prev_space = true;
+            for c in l.chars() {
+                let sp = c == ' ';
+                if sp && !prev_space {
+                    ends.push(col);
+                }
+                col += width(&c.to_string());
+                prev_space = sp;
+            }
+            ends.push(col);
+            ends
+        };
+        let first = ends(table[0]);
+        assert_eq!(first.len(), 5, "{out}");
+        for l in table {
+            assert_eq!(ends(l)[1..], first[1..], "{lang}: misaligned\n{out}");
+        }
+        // unknown formats are not a row of the table, they are one line apart
+        assert!(!out.contains("unknown"), "{out}");
+        assert!(out.contains(skipped), "{out}");
+        assert!(table[1].starts_with("png"), "{out}");
+        // png: bad + conflict noncompliant, cut inconclusive, plain not found
+        let png: Vec<&str> = table[1].split_whitespace().collect();
+        assert_eq!(png, ["png", "0", "2", "1", "1"], "{out}");
+    }
+    // jsonl keeps the verdict contract for unknown formats
+    let (_, out, _) = beian(&["label", "verify", p(&d.path().join("meta.json"))]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["verdict"], "inconclusive");
+    assert_eq!(v["format"], "unknown");
+    assert_eq!(
+        v["problem_codes"],
+        serde_json::json!(["unsupported-format"])
+    );
+    assert_eq!(
+        v["problems"][0],
+        "the file format is not supported (not checked for labels)"
+    );
+    // --strict does not fail on files it does not check, but does on a real problem
+    let ok = d.path().join("ok");
+    std::fs::create_dir(&ok).expect("mkdir");
+    std::fs::write(ok.join("meta.json"), "{}").expect("write");
+    let (code, _, _) = beian(&["label", "verify", p(&ok), "--strict", "--format", "summary"]);
+    assert_eq!(code, 0);
+    let (code, _, _) = beian(&[
+        "label",
+        "verify",
+        p(d.path()),
+        "--strict",
+        "--format",
+        "summary",
+    ]);
+    assert_eq!(code, 1);
+}

@@ -168,6 +168,37 @@ fn check_note(note: &str, vkey: &str) -> (String, u64, [u8; 32]) {
     (origin, size, root)
 }
 
+/// Checks a witness's C2SP tlog-cosignature/v1 by hand: key id
+/// SHA-256(name || \n || 0x04 || key)[:4], signature = 8-byte big-endian
+/// time || Ed25519 over "cosignature/v1\ntime <T>\n" || note body.
+/// Returns the time.
+fn check_cosignature(note: &str, vkey: &str) -> u64 {
+    let mut vk = vkey.trim().splitn(3, '+');
+    let (name, id_hex, key_b64) = (vk.next().unwrap(), vk.next().unwrap(), vk.next().unwrap());
+    let key = B64.decode(key_b64).unwrap();
+    assert_eq!(key.len(), 33);
+    assert_eq!(key[0], 4, "cosignature/v1 type byte");
+    let id = sha(&[name.as_bytes(), b"\n", &key]);
+    assert_eq!(hex4(&id[..4]), id_hex);
+    let (text, sigs) = note.rsplit_once("\n\n").unwrap();
+    let pk = ed25519_dalek::VerifyingKey::from_bytes(&key[1..].try_into().unwrap()).unwrap();
+    for line in sigs.lines() {
+        let rest = line.strip_prefix("\u{2014} ").expect("signature line");
+        let (n, b) = rest.split_once(' ').unwrap();
+        let raw = B64.decode(b).unwrap();
+        if n == name && raw[..4] == id[..4] {
+            assert_eq!(raw.len(), 4 + 8 + 64);
+            let t = u64::from_be_bytes(raw[4..12].try_into().unwrap());
+            let msg = format!("cosignature/v1\ntime {t}\n{text}\n");
+            let sig = ed25519_dalek::Signature::from_slice(&raw[12..]).unwrap();
+            pk.verify_strict(msg.as_bytes(), &sig)
+                .expect("cosignature verifies");
+            return t;
+        }
+    }
+    panic!("no cosignature by {vkey}");
+}
+
 fn hex4(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -689,11 +720,24 @@ fn log_end_to_end_and_tampering_sqlite() {
         "--once",
         "--out",
         &wout.display().to_string(),
+        "--format",
+        "json",
     ]);
     assert!(ok, "{out}");
     let co = std::fs::read_to_string(&wout).unwrap();
     assert_eq!(co.matches("\n\u{2014} ").count(), 2, "{co}");
     check_note(&co, &after.vkey);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON report");
+    let wvkey = report["cosigner_vkey"].as_str().expect("cosigner_vkey");
+    let t = check_cosignature(&co, wvkey);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        t <= now && t + 3600 > now,
+        "cosignature time {t}, now {now}"
+    );
     drop(srv);
 
     let (ok, out) = run(&["audit", "verify", "--data-dir", &dir_s]);

@@ -89,6 +89,7 @@ pub struct Filing {
     pub facts: Vec<String>,
     pub source: String,
     pub verified: String,
+    /// In the output's language (the English note when the data has no Chinese one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The due date has passed on the as-of date (unless the filing was already made).
@@ -122,6 +123,7 @@ pub struct Obligation {
     pub theme: String,
     pub facts: Vec<String>,
     pub verified: String,
+    /// In the output's language (the English note when the data has no Chinese one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// First day this version of the duty is cited on the as-of date's law.
@@ -379,6 +381,14 @@ impl Classifier {
         let input = regorus::Value::from_json_str(&profile.to_json().to_string())
             .map_err(|e| eval_err(e.to_string()))?;
         engine.set_input(input);
+        // The law of the as-of date, as data (`data.in_force`), so that a policy's tier
+        // and categories can follow what is in force rather than every version ever made.
+        let in_force = self.in_force(regime, &day);
+        let in_force = regorus::Value::from_json_str(&in_force.to_string())
+            .map_err(|e| eval_err(e.to_string()))?;
+        engine
+            .add_data(in_force)
+            .map_err(|e| eval_err(e.to_string()))?;
         let pkg = regime.package();
         let mut rule = |name: &str| -> Result<serde_json::Value, ClassifyError> {
             // A query (unlike eval_rule) answers nothing, rather than failing, for a
@@ -426,6 +436,15 @@ impl Classifier {
             }
         };
         let mut category_ids = strings(&categories);
+        // A category defined by an instrument not yet in force on the as-of date is not
+        // one yet (a generative-AI service before GENAI-2023, say).
+        category_ids.retain(|c| {
+            let inst = regime
+                .category(c)
+                .and_then(|d| d.source.split_whitespace().next())
+                .and_then(|i| self.kb.instrument(i));
+            inst.is_none_or(|i| i.in_force_from.as_deref().is_none_or(|f| f <= day.as_str()))
+        });
         category_ids.sort_by_key(|c| regime.categories.iter().position(|x| &x.id == c));
         let mut category_labels = Vec::new();
         for c in &category_ids {
@@ -547,7 +566,7 @@ impl Classifier {
                 theme: def.theme.clone(),
                 facts: facts.clone(),
                 verified: def.verified.clone(),
-                note: def.note.clone(),
+                note: note(lang, &def.note, &def.note_zh),
                 in_force_from,
                 in_force_until: def.in_force_until.clone(),
                 timing: def.timing.clone().unwrap_or_else(|| "ongoing".to_string()),
@@ -704,12 +723,55 @@ impl Classifier {
             facts: facts.to_vec(),
             source: def.source.clone(),
             verified: def.verified.clone(),
-            note: def.note.clone(),
+            note: note(lang, &def.note, &def.note_zh),
         }
     }
 }
 
 impl Classifier {
+    /// `{"in_force": {"instruments", "filings", "obligations", "obligation_from"}}`: the
+    /// ids in force on `day` (`YYYY-MM-DD`), and each obligation's `in_force_from` by id
+    /// (so that a policy compares dates without holding any). An obligation counts when some version of it (following
+    /// `replaces`) is in force, with its instrument; a filing when it and the instrument
+    /// of its basis are.
+    fn in_force(&self, regime: &Regime, day: &str) -> serde_json::Value {
+        let inst_ok = |id: &str| self.kb.instrument(id).is_none_or(|i| i.in_force_on(day));
+        let instruments: Vec<&str> = self
+            .kb
+            .instruments()
+            .iter()
+            .filter(|i| i.in_force_on(day))
+            .map(|i| i.id.as_str())
+            .collect();
+        let filings: Vec<&str> = regime
+            .filings
+            .iter()
+            .filter(|f| f.in_force_on(day) && inst_ok(f.basis.split(':').next().unwrap_or("")))
+            .map(|f| f.id.as_str())
+            .collect();
+        let obligations: Vec<&str> = regime
+            .obligations
+            .iter()
+            .filter(|o| {
+                family(regime, &o.id)
+                    .iter()
+                    .any(|d| d.in_force_on(day) && inst_ok(&d.instrument))
+            })
+            .map(|o| o.id.as_str())
+            .collect();
+        let obligation_from: serde_json::Map<String, serde_json::Value> = regime
+            .obligations
+            .iter()
+            .filter_map(|o| Some((o.id.clone(), o.in_force_from.clone()?.into())))
+            .collect();
+        serde_json::json!({"in_force": {
+            "instruments": instruments,
+            "filings": filings,
+            "obligations": obligations,
+            "obligation_from": obligation_from,
+        }})
+    }
+
     /// A citation a user can follow: the instrument's title, the article, the document
     /// number and official URL when known, the date it took effect.
     fn citation(&self, instrument: &str, article: &str, lang: Lang) -> String {
@@ -1018,6 +1080,14 @@ fn fired_from(v: &serde_json::Value, suppressed: &BTreeSet<String>) -> Vec<(Stri
         }
     }
     out
+}
+
+/// A note in the output's language: the Chinese one for zh when the data has it.
+fn note(lang: Lang, en: &Option<String>, zh: &Option<String>) -> Option<String> {
+    match lang {
+        Lang::Zh => zh.clone().or_else(|| en.clone()),
+        Lang::En => en.clone(),
+    }
 }
 
 fn pick<'a>(lang: Lang, en: &'a str, zh: &'a str) -> &'a str {

@@ -14,6 +14,7 @@ struct Words {
     filings: &'static str,
     obligations: &'static str,
     notes: &'static str,
+    note: &'static str,
     why: &'static str,
     source: &'static str,
     deadline: &'static str,
@@ -53,6 +54,7 @@ const EN: Words = Words {
     filings: "Filings",
     obligations: "Obligations",
     notes: "Notes",
+    note: "note",
     why: "why",
     source: "source",
     deadline: "deadline",
@@ -92,6 +94,7 @@ const ZH: Words = Words {
     filings: "备案",
     obligations: "义务",
     notes: "说明",
+    note: "注",
     why: "依据事实",
     source: "出处",
     deadline: "期限",
@@ -363,9 +366,11 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
                 w.deadline, o.deadline, w.authority, o.authority
             );
             let _ = writeln!(s, "      {}: {}", w.source, o.citation);
-            // notes are written in English only
-            if let (Some(n), Lang::En) = (&o.note, lang) {
-                let _ = writeln!(s, "      note: {n}");
+            // a note without a Chinese text is left out of zh output
+            if let Some(n) = &o.note
+                && (lang == Lang::En || !n.is_ascii())
+            {
+                let _ = writeln!(s, "      {}: {n}", w.note);
             }
         }
         if !r.notes.is_empty() {

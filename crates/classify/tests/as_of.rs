@@ -264,26 +264,133 @@ fn eu_high_risk_dates_annex_iii_and_annex_i() {
     let device = json!({"name": "md", "eu_market": true, "sector": "healthcare",
         "algorithm_types": ["scheduling-decision"]});
     let r = run(&c, device.clone(), "eu-ai-act", "2027-12-31");
-    assert!(!ids(&r).contains(&"eu.9.risk-management"));
-    assert!(upcoming(&r).contains(&("eu.9.risk-management", "2028-08-02")));
+    assert!(
+        !ids(&r)
+            .iter()
+            .any(|i| i.starts_with("eu.9.risk-management"))
+    );
+    assert!(upcoming(&r).contains(&("eu.9.risk-management.annex-i", "2028-08-02")));
     let r = run(&c, device, "eu-ai-act", "2028-08-02");
-    assert!(ids(&r).contains(&"eu.9.risk-management"));
+    assert!(ids(&r).contains(&"eu.9.risk-management.annex-i"));
+    assert!(!ids(&r).contains(&"eu.9.risk-management"));
+    // The Annex I date is data (with its source), not a date given by the policy.
+    let o = r
+        .obligations
+        .iter()
+        .find(|o| o.id == "eu.9.risk-management.annex-i")
+        .unwrap();
+    assert_eq!(o.in_force_from.as_deref(), Some("2028-08-02"));
+    assert_eq!(o.date_verified.as_deref(), Some("secondary"));
+    assert!(o.date_source.as_deref().unwrap().contains("2027-08-02"));
+    let def = c
+        .kb()
+        .regime("eu-ai-act")
+        .unwrap()
+        .obligation("eu.9.risk-management.annex-i")
+        .unwrap();
+    assert_eq!(def.in_force_from.as_deref(), Some("2028-08-02"));
+    let policy = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../kb/regimes/eu-ai-act/policy.rego"
+    ))
+    .unwrap();
+    // No date at all in the policy (dates are data, where `kb diff` sees them).
+    for (n, line) in policy.lines().enumerate() {
+        let b = line.as_bytes();
+        let dated = b.windows(10).any(|w| {
+            w.iter().enumerate().all(|(i, ch)| match i {
+                4 | 7 => *ch == b'-',
+                _ => ch.is_ascii_digit(),
+            })
+        });
+        assert!(!dated, "policy.rego:{}: {line}", n + 1);
+    }
+}
+
+#[test]
+fn tier_and_categories_follow_the_law_in_force_on_the_date() {
+    let c = classifier();
+    // Before the generative-AI measures (in force 2023-08-15): no filing, so no
+    // "filing-required" tier and no generative-AI-service category.
+    let early = run(&c, chatbot(), "cn-current", "2023-01-01");
+    assert!(early.filings.is_empty(), "{:?}", early.filings);
+    assert_ne!(early.tier, "filing-required");
+    assert!(
+        !early
+            .categories
+            .iter()
+            .any(|k| k == "generative-ai-service")
+    );
+    let later = run(&c, chatbot(), "cn-current", "2023-09-01");
+    assert!(!later.filings.is_empty());
+    assert_eq!(later.tier, "filing-required");
+    assert!(
+        later
+            .categories
+            .iter()
+            .any(|k| k == "generative-ai-service")
+    );
+    // Before the AI Act entered into force (2024-08-01) nothing is in its scope.
+    let hr = json!({"name": "cv", "eu_market": true, "eu_practices": ["recruitment"]});
+    assert_eq!(
+        run(&c, hr.clone(), "eu-ai-act", "2024-01-01").tier,
+        "out-of-scope"
+    );
+    assert_eq!(run(&c, hr, "eu-ai-act", "2025-06-01").tier, "high-risk");
+    // Every example, at early and current dates: "filing-required" exactly when some
+    // filing is in force, and no category from an instrument not yet in force.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().and_then(|x| x.to_str()) != Some("toml") {
+            continue;
+        }
+        let p = Profile::from_path(&path, c.kb().profile_schema()).expect("example loads");
+        for date in ["2020-01-01", "2023-01-01", "2023-09-01", "2026-06-01"] {
+            let rep = c
+                .classify_at(&p, &["cn-current"], Lang::En, day(date))
+                .unwrap();
+            let r = &rep.results[0];
+            assert_eq!(
+                r.tier == "filing-required",
+                !r.filings.is_empty(),
+                "{} at {date}: tier {} with {} filings",
+                path.display(),
+                r.tier,
+                r.filings.len()
+            );
+            for l in &r.category_labels {
+                let inst = l.source.split_whitespace().next().unwrap();
+                if let Some(i) = c.kb().instrument(inst) {
+                    assert!(i.in_force_from.as_deref().is_none_or(|f| f <= date));
+                }
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 40, "examples checked: {n}");
 }
 
 #[test]
 fn eu_marking_grace_for_systems_placed_before_2026_08_02() {
     let c = classifier();
+    let later = "eu.50.2-machine-readable-marking.placed-before";
     let old =
         json!({"name": "g", "eu_market": true, "generative": true, "launch_date": "2025-03-03"});
     let r = run(&c, old.clone(), "eu-ai-act", "2026-09-01");
-    assert!(!ids(&r).contains(&"eu.50.2-machine-readable-marking"));
-    assert!(upcoming(&r).contains(&("eu.50.2-machine-readable-marking", "2026-12-02")));
+    assert!(!ids(&r).iter().any(|i| i.starts_with("eu.50.2")));
+    assert!(upcoming(&r).contains(&(later, "2026-12-02")));
     let r = run(&c, old, "eu-ai-act", "2026-12-02");
-    assert!(ids(&r).contains(&"eu.50.2-machine-readable-marking"));
+    assert!(ids(&r).contains(&later));
+    assert!(!ids(&r).contains(&"eu.50.2-machine-readable-marking"));
+    let o = r.obligations.iter().find(|o| o.id == later).unwrap();
+    assert_eq!(o.date_verified.as_deref(), Some("secondary"));
     let new =
         json!({"name": "g", "eu_market": true, "generative": true, "launch_date": "2026-09-01"});
     let r = run(&c, new, "eu-ai-act", "2026-09-01");
     assert!(ids(&r).contains(&"eu.50.2-machine-readable-marking"));
+    assert!(!ids(&r).contains(&later));
 }
 
 #[test]
@@ -494,4 +601,46 @@ fn chinese_article_numbers() {
     assert_eq!(zh_article("10"), "第十条");
     assert_eq!(zh_article("113"), "第一百一十三条");
     assert_eq!(zh_article("105"), "第一百零五条");
+}
+
+#[test]
+fn obligation_and_filing_notes_are_in_chinese_too() {
+    let c = classifier();
+    for regime in c.kb().regimes() {
+        let notes = regime
+            .obligations
+            .iter()
+            .map(|o| (&o.id, &o.note, &o.note_zh))
+            .chain(regime.filings.iter().map(|f| (&f.id, &f.note, &f.note_zh)));
+        for (id, en, zh) in notes {
+            if en.is_some() {
+                let zh = zh
+                    .as_deref()
+                    .unwrap_or_else(|| panic!("{id}: note without note_zh"));
+                assert!(!zh.is_ascii(), "{id}: note_zh is not Chinese: {zh}");
+            }
+        }
+    }
+    // End to end: a note fires for some example; zh output shows it in Chinese.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let (mut en_notes, mut zh_notes) = (0, 0);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().and_then(|x| x.to_str()) != Some("toml") {
+            continue;
+        }
+        let p = Profile::from_path(&path, c.kb().profile_schema()).unwrap();
+        let en = c
+            .classify_at(&p, &["cn-current"], Lang::En, day("2026-06-01"))
+            .unwrap();
+        en_notes += render_text(&en, Lang::En).matches("      note: ").count();
+        let zh = c
+            .classify_at(&p, &["cn-current"], Lang::Zh, day("2026-06-01"))
+            .unwrap();
+        let text = render_text(&zh, Lang::Zh);
+        assert!(!text.contains("note:"), "{text}");
+        zh_notes += text.matches("      注: ").count();
+    }
+    assert!(en_notes > 0);
+    assert_eq!(en_notes, zh_notes);
 }

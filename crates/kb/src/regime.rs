@@ -139,6 +139,9 @@ pub struct FilingDef {
     pub verified: String,
     #[serde(default)]
     pub note: Option<String>,
+    /// The note in Chinese (for `--lang zh`).
+    #[serde(default)]
+    pub note_zh: Option<String>,
     /// First day the filing duty is cited (`YYYY-MM-DD`).
     #[serde(default)]
     pub in_force_from: Option<String>,
@@ -177,6 +180,9 @@ pub struct ObligationDef {
     pub verified: String,
     #[serde(default)]
     pub note: Option<String>,
+    /// The note in Chinese (for `--lang zh`).
+    #[serde(default)]
+    pub note_zh: Option<String>,
     /// First day the duty is cited (`YYYY-MM-DD`).
     #[serde(default)]
     pub in_force_from: Option<String>,

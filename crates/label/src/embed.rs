@@ -79,7 +79,11 @@ impl EmbedOptions {
         } else {
             Err(Error::Options(format!(
                 "the label breaks the rules: {}",
-                p.problems.join("; ")
+                p.problems
+                    .iter()
+                    .map(|p| p.en.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )))
         }
     }
@@ -219,9 +223,17 @@ pub fn embed_reader(
                 }
             }
             _ => {
+                let name = match format {
+                    Format::Webp => "WebP",
+                    Format::Heif => "HEIF",
+                    Format::Mp4 => "MP4",
+                    Format::Mp3 => "MP3",
+                    other => other.as_str(),
+                };
                 return Err(Error::Unsupported(format!(
-                    "explicit labels for {} are not written (text, PNG, JPEG and WAV are)",
-                    format.as_str()
+                    "explicit labels are not written for {name} files (only text, PNG, JPEG \
+                     and WAV get one); nothing was written: drop --explicit to embed the \
+                     implicit label only, or convert the file to PNG or JPEG first"
                 )));
             }
         }

@@ -33,6 +33,7 @@ pub mod formats;
 pub mod io;
 pub mod morse;
 pub mod payload;
+pub mod problem;
 pub mod render;
 pub mod samples;
 pub mod verify;
@@ -44,6 +45,7 @@ pub use config::{Channel, Config};
 pub use embed::{EmbedOptions, TextPosition, embed_bytes, embed_file};
 pub use formats::Format;
 pub use payload::Label;
+pub use problem::Problem;
 pub use verify::{
     ChannelHit, Report, Verdict, verify_bytes, verify_path, verify_paths, verify_reader,
 };

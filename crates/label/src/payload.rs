@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::problem::Problem;
 
 /// A GB 45438 implicit label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -69,7 +70,7 @@ pub struct Parsed {
     /// The payload object (unwrapped), when the text is JSON.
     pub object: Option<Map<String, Value>>,
     /// Problems (empty when the payload follows the rules).
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 /// Parses a channel's text: bare or wrapped, also a JSON string holding JSON.
@@ -80,7 +81,7 @@ pub fn parse(text: &str, cfg: &Config) -> Parsed {
         Err(e) => {
             return Parsed {
                 object: None,
-                problems: vec![format!("payload is not JSON ({e})")],
+                problems: vec![Problem::not_json(&e.to_string())],
             };
         }
     };
@@ -94,7 +95,7 @@ pub fn parse(text: &str, cfg: &Config) -> Parsed {
         _ => {
             return Parsed {
                 object: None,
-                problems: vec!["payload is not a JSON object".to_string()],
+                problems: vec![Problem::not_object()],
             };
         }
     };
@@ -124,24 +125,24 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-fn check(obj: &Map<String, Value>, cfg: &Config) -> Vec<String> {
+fn check(obj: &Map<String, Value>, cfg: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     for key in &cfg.payload.keys {
         if !obj.contains_key(key) {
-            problems.push(format!("missing key {key}"));
+            problems.push(Problem::missing_key(key));
         }
     }
     if let Some(v) = obj.get("Label") {
         let t = value_text(v);
         if !cfg.payload.labels.contains_key(&t) {
-            problems.push(format!("Label {} is not 1, 2 or 3", Value::String(t)));
+            problems.push(Problem::bad_label(&t));
         }
     }
     for key in ["ContentProducer", "ProduceID"] {
         if let Some(v) = obj.get(key)
             && value_text(v).trim().is_empty()
         {
-            problems.push(format!("{key} is empty"));
+            problems.push(Problem::empty_key(key));
         }
     }
     let prop = obj
@@ -150,16 +151,14 @@ fn check(obj: &Map<String, Value>, cfg: &Config) -> Vec<String> {
         .unwrap_or_default();
     let pid = obj.get("PropagateID").map(value_text).unwrap_or_default();
     if prop.trim().is_empty() != pid.trim().is_empty() {
-        problems.push("ContentPropagator and PropagateID must be given together".to_string());
+        problems.push(Problem::propagator_pair());
     }
     if cfg.payload.visible_ascii {
         for key in &cfg.payload.keys {
             if let Some(v) = obj.get(key)
                 && value_text(v).chars().any(|c| !(' '..='~').contains(&c))
             {
-                problems.push(format!(
-                    "{key} has characters outside visible ASCII 0x20-0x7E (GB 45438 Annex E)"
-                ));
+                problems.push(Problem::not_ascii(key));
             }
         }
     }
@@ -219,9 +218,14 @@ mod tests {
         );
         assert!(
             p.problems
-                .contains(&"Label \"7\" is not 1, 2 or 3".to_string())
+                .iter()
+                .any(|s| s.en == "Label \"7\" is not 1, 2 or 3")
         );
-        assert!(p.problems.iter().any(|s| s == "missing key ReservedCode2"));
+        assert!(
+            p.problems
+                .iter()
+                .any(|s| s.en == "missing key ReservedCode2")
+        );
         assert!(!parse("not json", cfg()).problems.is_empty());
     }
 }

@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 
 use crate::formats::{self, C2pa, Format};
 use crate::io::{ReadSeek, Src};
-use crate::{Config, explicit, payload};
+use crate::problem::Problem;
+use crate::{Config, Error, explicit, payload};
 
 /// The verdict on one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash)]
@@ -64,8 +65,15 @@ pub struct Report {
     pub channels: Vec<ChannelHit>,
     /// Explicit-label findings.
     pub explicit: Value,
-    /// Why the verdict is not `compliant`.
+    /// Why the verdict is not `compliant`: messages in the report's language
+    /// (English unless [`Report::localize`] chose Chinese).
     pub problems: Vec<String>,
+    /// The stable codes of `problems`, in the same order (`missing-key`, `bad-label`,
+    /// `channels-disagree`, `unreadable`, `unsupported-format`, ...).
+    pub problem_codes: Vec<&'static str>,
+    /// The problems with both languages (not serialized: `problems` carries the text).
+    #[serde(skip)]
+    pub details: Vec<Problem>,
     /// A C2PA manifest store, if present (reported, not validated).
     pub c2pa: Option<C2pa>,
     /// Integrity fields found in ReservedCode1/2 (reported, not checked).
@@ -73,18 +81,53 @@ pub struct Report {
 }
 
 impl Report {
-    fn error(path: &str, msg: String) -> Report {
+    /// A report with no labels and one problem (verdict `inconclusive`).
+    pub fn error(path: &str, problem: Problem) -> Report {
+        let mut r = Report::empty(path, "unknown", Verdict::Inconclusive);
+        r.add(problem);
+        r
+    }
+
+    /// A report with no labels and no problems.
+    pub fn empty(path: &str, format: &'static str, verdict: Verdict) -> Report {
         Report {
             path: path.to_string(),
-            format: "unknown",
-            verdict: Verdict::Inconclusive,
+            format,
+            verdict,
             implicit: None,
             channels: Vec::new(),
             explicit: Value::Null,
-            problems: vec![msg],
+            problems: Vec::new(),
+            problem_codes: Vec::new(),
+            details: Vec::new(),
             c2pa: None,
             integrity: Vec::new(),
         }
+    }
+
+    /// Adds a problem (English text in `problems` until [`Report::localize`]);
+    /// a problem already listed is not added again.
+    pub fn add(&mut self, p: Problem) {
+        if self.details.contains(&p) {
+            return;
+        }
+        self.problems.push(p.en.clone());
+        self.problem_codes.push(p.code);
+        self.details.push(p);
+    }
+
+    /// Writes `problems` in Chinese (`zh`) or English.
+    pub fn localize(&mut self, zh: bool) {
+        self.problems = self
+            .details
+            .iter()
+            .map(|p| p.text(zh).to_string())
+            .collect();
+    }
+
+    /// Whether the file was left unchecked because its format is not supported.
+    pub fn is_unsupported_format(&self) -> bool {
+        self.problem_codes.contains(&"unsupported-format")
     }
 }
 
@@ -93,7 +136,7 @@ pub fn verify_path(path: &Path) -> Report {
     let name = path.display().to_string();
     match File::open(path) {
         Ok(mut f) => verify_reader(&name, &mut f),
-        Err(e) => Report::error(&name, format!("cannot open: {e}")),
+        Err(e) => Report::error(&name, Problem::cannot_open(&e)),
     }
 }
 
@@ -107,7 +150,7 @@ pub fn verify_reader(name: &str, r: &mut dyn ReadSeek) -> Report {
     let cfg = Config::embedded();
     let mut src = match Src::new(r) {
         Ok(s) => s,
-        Err(e) => return Report::error(name, format!("cannot read: {e}")),
+        Err(e) => return Report::error(name, Problem::cannot_open(&e)),
     };
     let head = src.read_upto(0, 64).unwrap_or_default();
     let format = Format::detect(&head, name);
@@ -128,7 +171,7 @@ pub fn verify_reader(name: &str, r: &mut dyn ReadSeek) -> Report {
     };
     if format == Format::Unknown {
         rep.verdict = Verdict::Inconclusive;
-        rep.problems.push("unrecognised file format".to_string());
+        rep.add(Problem::unsupported_format());
     }
     rep
 }
@@ -144,15 +187,13 @@ fn verify_text_file(name: &str, src: &mut Src, cfg: &Config) -> Report {
     } else {
         explicit::notice_position_parts(&h, &t, &cfg.text)
     };
-    let mut rep = Report::error(name, String::new());
-    rep.problems.clear();
-    rep.format = "text";
-    rep.explicit = json!({"text_notice": pos});
-    rep.verdict = if pos.is_some() {
+    let verdict = if pos.is_some() {
         Verdict::Compliant
     } else {
         Verdict::NotFound
     };
+    let mut rep = Report::empty(name, "text", verdict);
+    rep.explicit = json!({"text_notice": pos});
     rep
 }
 
@@ -161,7 +202,7 @@ pub fn judge(
     name: &str,
     format: Format,
     items: &[formats::RawItem],
-    errors: &[String],
+    errors: &[Error],
     cfg: &Config,
 ) -> Report {
     let mut hits: Vec<(String, String, String)> = Vec::new(); // channel, text, verified
@@ -177,7 +218,7 @@ pub fn judge(
             hits.push((ch.id.clone(), it.value.clone(), ch.verified.clone()));
         }
     }
-    let mut problems = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
     let mut channels = Vec::new();
     let mut objects: Vec<(String, Map<String, Value>, bool)> = Vec::new();
     for (id, text, verified) in &hits {
@@ -193,7 +234,7 @@ pub fn judge(
         });
         for pr in &p.problems {
             let s = if hits.len() > 1 {
-                format!("{id}: {pr}")
+                pr.in_channel(id)
             } else {
                 pr.clone()
             };
@@ -212,10 +253,10 @@ pub fn judge(
                 let a = first.get(key).map(payload::value_text);
                 let b = o.get(key).map(payload::value_text);
                 if a.is_some() && b.is_some() && a != b {
-                    let s = format!(
-                        "channels disagree on {key}: {first_id} has {}, {id} has {}",
-                        Value::String(a.unwrap_or_default()),
-                        Value::String(b.unwrap_or_default())
+                    let s = Problem::disagree(
+                        key,
+                        (first_id, &a.unwrap_or_default()),
+                        (id, &b.unwrap_or_default()),
                     );
                     if !problems.contains(&s) {
                         problems.push(s);
@@ -260,19 +301,16 @@ pub fn judge(
         Verdict::Compliant
     };
     for e in errors {
-        problems.push(format!("could not read the whole file: {e}"));
+        problems.push(Problem::read_error(e));
     }
-    Report {
-        path: name.to_string(),
-        format: format.as_str(),
-        verdict,
-        implicit,
-        channels,
-        explicit: Value::Null,
-        problems,
-        c2pa: None,
-        integrity,
+    let mut rep = Report::empty(name, format.as_str(), verdict);
+    rep.implicit = implicit;
+    rep.channels = channels;
+    rep.integrity = integrity;
+    for p in problems {
+        rep.add(p);
     }
+    rep
 }
 
 /// Files under the given paths (directories recursively, sorted; symlinks to

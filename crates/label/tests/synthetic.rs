@@ -228,3 +228,68 @@ fn mp4_moov_meta_mdta() {
     let off = u32::from_be_bytes([out[i + 12], out[i + 13], out[i + 14], out[i + 15]]) as usize;
     assert_eq!(&out[off..off + 6], b"SAMPLE");
 }
+
+/// A 1x1 lossless WebP (VP8L), as in the fuzz seeds.
+fn webp() -> Vec<u8> {
+    let mut w = b"RIFF\0\0\0\0WEBPVP8L\x06\0\0\0\x2f\0\0\0\0\0".to_vec();
+    let n = (w.len() - 8) as u32;
+    w[4..8].copy_from_slice(&n.to_le_bytes());
+    w
+}
+
+fn label() -> Label {
+    Label {
+        label: "1".into(),
+        content_producer: "P1".into(),
+        produce_id: "w-1".into(),
+        ..Label::default()
+    }
+}
+
+#[test]
+fn explicit_webp_is_refused_by_name_and_nothing_is_written() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let input = d.path().join("in.webp");
+    std::fs::write(&input, webp()).expect("write");
+    let out = d.path().join("out.webp");
+    let opts = EmbedOptions::new(label()).explicit(true);
+    let err = beian_label::embed_file(&input, &out, &opts).expect_err("explicit WebP");
+    assert!(matches!(err, beian_label::Error::Unsupported(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("WebP") && msg.contains("--explicit"), "{msg}");
+    // nothing was written, no temporary file left behind
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("in.webp")]);
+    // the implicit label alone is written
+    let o = embed_bytes(&webp(), &EmbedOptions::new(label())).expect("implicit WebP");
+    assert_eq!(verify_bytes("x.webp", &o).verdict.as_str(), "compliant");
+}
+
+#[test]
+fn unsupported_formats_say_so_with_a_code() {
+    for (name, bytes) in [
+        ("meta.json", &b"{\"a\":1}"[..]),
+        ("blob.bin", &[0u8, 1, 2, 3][..]),
+    ] {
+        let mut r = verify_bytes(name, bytes);
+        assert_eq!(r.format, "unknown");
+        assert_eq!(r.verdict.as_str(), "inconclusive");
+        assert!(r.is_unsupported_format());
+        assert_eq!(r.problem_codes, ["unsupported-format"]);
+        r.localize(true);
+        assert_eq!(r.problems, ["不支持该文件格式(未检查标识)"]);
+        r.localize(false);
+        assert!(r.problems[0].contains("not supported"));
+    }
+    // a truncated PNG is unreadable, not unsupported
+    let r = verify_bytes("x.png", b"\x89PNG\r\n\x1a\n\0\0");
+    assert!(!r.is_unsupported_format());
+    assert!(
+        r.problem_codes.contains(&"unreadable"),
+        "{:?}",
+        r.problem_codes
+    );
+}

@@ -416,7 +416,8 @@ pub struct FilingEvent {
     /// `user:<id>:<name>`.
     pub actor: String,
     pub role: String,
-    /// `return`, `reply` (a resubmission with a note), `reject`, `cancel`, `approve`.
+    /// `return`, `reply` (a resubmission with a note), `reject`, `cancel`, `approve`,
+    /// `province` (a national reviewer moved the filing to another province).
     pub action: String,
     pub body: String,
     /// Set when a reviewer approved over failing blocking pre-checks.

@@ -74,7 +74,12 @@ impl Posting {
     }
 }
 
+/// Ids of snapshots, unique in this process (see [`RegisterIndex::version`]).
+static SNAPSHOT_IDS: AtomicU64 = AtomicU64::new(1);
+
 struct Snapshot {
+    /// Unique in this process: a new id means the rows may differ.
+    id: u64,
     generation: u64,
     loaded: Instant,
     /// Last audit sequence number when the rows were read.
@@ -671,6 +676,7 @@ impl RegisterIndex {
         }
         let (grams, facets) = index(&entries);
         let snap = Arc::new(Snapshot {
+            id: SNAPSHOT_IDS.fetch_add(1, Ordering::Relaxed),
             generation,
             loaded: Instant::now(),
             audit_seq: seq,
@@ -764,11 +770,27 @@ impl RegisterIndex {
         Ok((snap, page))
     }
 
+    /// The version of the register as it would be answered now: the id of
+    /// the current snapshot (after the usual freshness check). Equal versions
+    /// mean identical rows, so anything rendered from them can be reused.
+    pub(crate) async fn version(&self, store: &Store) -> Result<u64> {
+        Ok(self.current(store).await?.id)
+    }
+
     pub(crate) async fn export(
         &self,
         store: &Store,
         q: &RegisterQuery,
     ) -> Result<Vec<RegisterItem>> {
+        Ok(self.export_versioned(store, q).await?.1)
+    }
+
+    /// [`Self::export`] and the version of the snapshot it read.
+    pub(crate) async fn export_versioned(
+        &self,
+        store: &Store,
+        q: &RegisterQuery,
+    ) -> Result<(u64, Vec<RegisterItem>)> {
         let n = normalise(q)?;
         let snap = self.current(store).await?;
         let mut out = Vec::new();
@@ -778,7 +800,7 @@ impl RegisterIndex {
             }
             out.len() < 200_000
         });
-        Ok(out)
+        Ok((snap.id, out))
     }
 }
 

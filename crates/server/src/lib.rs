@@ -29,6 +29,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// Rate limits of public endpoints and logins.
     pub limits: Arc<limits::Limits>,
+    /// Rendered register exports of the current register version.
+    pub exports: Arc<api::export::ExportCache>,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             secure_cookies: false,
             metrics_token: None,
             limits: Arc::default(),
+            exports: Arc::default(),
         }
     }
 }

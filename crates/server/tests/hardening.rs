@@ -139,6 +139,141 @@ async fn small_fixes_nosniff_oversized_id_nul_province() {
 }
 
 #[tokio::test]
+async fn national_reviewer_decides_a_filing_province() {
+    let c = common::sqlite().await;
+    let f = c.filing_in(Status::Submitted).await;
+    assert_eq!(f.province, "北京市");
+    let uri = format!("/api/v1/filings/{}/province", f.id);
+    let to_sh = json!({"province": "上海市", "reason": "服务器与运营团队在上海"});
+    // providers and provincial reviewers cannot; one who cannot see it gets 404
+    for (who, want) in [
+        ("editor-a", StatusCode::FORBIDDEN),
+        ("admin-a", StatusCode::FORBIDDEN),
+        ("rev-bj", StatusCode::FORBIDDEN),
+        ("rev-sh", StatusCode::NOT_FOUND),
+        ("anonymous", StatusCode::UNAUTHORIZED),
+    ] {
+        let r = c.call(who, "POST", &uri, Some(to_sh.clone())).await;
+        assert_eq!(r.status, want, "{who}: {:?}", r.json());
+    }
+    // a reason is required; the province must exist
+    let r = c
+        .call(
+            "national",
+            "POST",
+            &uri,
+            Some(json!({"province": "上海市", "reason": " "})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["field"], "reason");
+    let r = c
+        .call(
+            "national",
+            "POST",
+            &uri,
+            Some(json!({"province": "火星", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["field"], "province");
+    let before = c
+        .call(
+            "national",
+            "GET",
+            &format!("/api/v1/filings/{}", f.id),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(before["province"], "北京市");
+    // the national reviewer decides
+    let r = c.call("national", "POST", &uri, Some(to_sh.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+    assert_eq!(r.json()["province"], "上海市");
+    // the filing now belongs to Shanghai's reviewers
+    let fu = format!("/api/v1/filings/{}", f.id);
+    assert_eq!(
+        c.call("rev-sh", "GET", &fu, None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        c.call("rev-bj", "GET", &fu, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // audited, and in the filing's thread
+    let audit = c
+        .call("auditor", "GET", "/api/v1/audit?limit=1000", None)
+        .await
+        .json();
+    let e = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "filing.province")
+        .expect("filing.province audited");
+    assert_eq!(e["subject"], format!("filing:{}", f.id));
+    assert_eq!(e["detail"]["from"], "北京市");
+    assert_eq!(e["detail"]["to"], "上海市");
+    assert_eq!(e["detail"]["reason"], "服务器与运营团队在上海");
+    assert!(e["actor"].as_str().unwrap().contains("national"), "{e}");
+    let ev = c
+        .call(
+            "national",
+            "GET",
+            &format!("/api/v1/filings/{}/events", f.id),
+            None,
+        )
+        .await
+        .json();
+    assert!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "province"
+                && e["body"]
+                    .as_str()
+                    .unwrap()
+                    .contains("服务器与运营团队在上海")),
+        "{ev}"
+    );
+    // Shanghai reviews and approves; the number carries Shanghai
+    let s = c.store();
+    s.act(c.user("rev-sh"), f.id, Action::StartReview, None)
+        .await
+        .unwrap();
+    s.act(c.user("rev-sh"), f.id, Action::Approve, None)
+        .await
+        .unwrap();
+    let done = s
+        .act(c.user("national"), f.id, Action::Approve, None)
+        .await
+        .unwrap();
+    assert!(
+        done.number
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Shanghai-"),
+        "{:?}",
+        done.number
+    );
+    // once a number is issued the province is fixed
+    let r = c
+        .call(
+            "national",
+            "POST",
+            &uri,
+            Some(json!({"province": "北京市", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.json());
+    // and the audit chain and log still verify
+    let v = c.call("auditor", "GET", "/api/v1/audit/verify", None).await;
+    assert_eq!(v.status, StatusCode::OK, "{:?}", v.json());
+    assert_eq!(v.json()["ok"], true, "{:?}", v.json());
+}
+
+#[tokio::test]
 async fn openapi_enums_list_accepted_values() {
     let c = common::sqlite().await;
     let doc = get(&c, "/api/openapi.json").await.json();
@@ -173,6 +308,58 @@ async fn csv_export_neutralises_formulas() {
     assert!(text.contains(",'@SUM(A1),"), "{text}");
     assert!(text.contains(",'+甲公司,"), "{text}");
     assert!(!text.contains(",=HYPERLINK") && !text.contains(",@SUM"));
+}
+
+#[tokio::test]
+async fn exports_are_rendered_once_per_register_version() {
+    let c = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("list.csv");
+    std::fs::write(
+        &p,
+        "序号,属地,大模型名称,备案单位,备案编号,备案时间\n1,北京市,缓存模型甲,甲公司,Beijing-CacheA-20250101,2025/1/7\n",
+    )
+    .unwrap();
+    let parsed = import::parse_file(&p).unwrap();
+    assert_eq!(c.store().import(&parsed, "test").await.unwrap().inserted, 1);
+    let renders = || c.state.exports.renders();
+    let r0 = renders();
+    let first = get(&c, "/api/v1/register.csv?q=Cache").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.headers["x-beian-export-cache"], "miss");
+    assert_eq!(renders(), r0 + 1);
+    // no write in between: the same bytes, from the cache, not rendered again
+    let second = get(&c, "/api/v1/register.csv?q=Cache").await;
+    assert_eq!(second.headers["x-beian-export-cache"], "hit");
+    assert_eq!(second.bytes, first.bytes);
+    assert_eq!(renders(), r0 + 1);
+    // another query or format is its own entry
+    let x1 = get(&c, "/api/v1/register.xlsx?q=Cache").await;
+    assert_eq!(x1.headers["x-beian-export-cache"], "miss");
+    let x2 = get(&c, "/api/v1/register.xlsx?q=Cache").await;
+    assert_eq!(x2.headers["x-beian-export-cache"], "hit");
+    assert_eq!(x1.bytes, x2.bytes);
+    assert_eq!(renders(), r0 + 2);
+    // a write gives a new register version: rendered again, with the new row
+    std::fs::write(
+        &p,
+        "序号,属地,大模型名称,备案单位,备案编号,备案时间\n1,北京市,缓存模型乙,乙公司,Beijing-CacheB-20250101,2025/1/8\n",
+    )
+    .unwrap();
+    let parsed = import::parse_file(&p).unwrap();
+    assert_eq!(c.store().import(&parsed, "test").await.unwrap().inserted, 1);
+    let third = get(&c, "/api/v1/register.csv?q=Cache").await;
+    assert_eq!(third.headers["x-beian-export-cache"], "miss");
+    assert_eq!(renders(), r0 + 3);
+    let text = String::from_utf8(third.bytes.clone()).unwrap();
+    assert!(text.contains("Beijing-CacheA-20250101"), "{text}");
+    assert!(text.contains("Beijing-CacheB-20250101"), "{text}");
+    assert_ne!(third.bytes, first.bytes);
+    let x3 = get(&c, "/api/v1/register.xlsx?q=Cache").await;
+    assert_eq!(x3.headers["x-beian-export-cache"], "miss");
+    let fourth = get(&c, "/api/v1/register.csv?q=Cache").await;
+    assert_eq!(fourth.headers["x-beian-export-cache"], "hit");
+    assert_eq!(fourth.bytes, third.bytes);
 }
 
 #[tokio::test]

@@ -201,15 +201,152 @@ impl LogSigner {
         self.sign_text(&cp.body())
     }
 
-    /// Adds this key's signature to an existing note (a witness cosignature),
-    /// keeping the signatures already there.
+    /// Adds this key's C2SP tlog-cosignature/v1 to an existing checkpoint
+    /// note, timestamped now, keeping the signatures already there (see
+    /// [`Cosigner`]).
     pub fn cosign(&self, note: &str) -> Result<String, NoteError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.cosigner().cosign(note, now)
+    }
+
+    /// This key as a C2SP tlog-cosignature/v1 cosigner (witness).
+    pub fn cosigner(&self) -> Cosigner {
+        Cosigner::new(&self.name, self.seed)
+    }
+}
+
+/// Signature type byte of a C2SP tlog-cosignature/v1 Ed25519 cosignature.
+pub const COSIGNATURE_V1: u8 = 0x04;
+
+/// A witness: signs checkpoints as C2SP tlog-cosignature/v1 (signature type
+/// 0x04). The signed message is `cosignature/v1\ntime <T>\n` followed by the
+/// checkpoint note body; the note signature is the 8-byte big-endian `T`
+/// followed by the 64-byte Ed25519 signature; the key id is
+/// `SHA-256(name ‖ \n ‖ 0x04 ‖ public key)[:4]`.
+pub struct Cosigner {
+    sk: ed25519_dalek::SigningKey,
+    name: String,
+    id: u32,
+    vkey: String,
+}
+
+/// The message a tlog-cosignature/v1 signs over a note body.
+pub fn cosignature_message(time: u64, body: &[u8]) -> Vec<u8> {
+    let mut m = format!("cosignature/v1\ntime {time}\n").into_bytes();
+    m.extend_from_slice(body);
+    m
+}
+
+impl Cosigner {
+    /// A cosigner named `name` with the Ed25519 private key `seed`.
+    pub fn new(name: &str, seed: [u8; 32]) -> Cosigner {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let mut pk = vec![COSIGNATURE_V1];
+        pk.extend_from_slice(&sk.verifying_key().to_bytes());
+        let id = signed_note::key_id(name, &pk);
+        let vkey = format!("{name}+{id:08x}+{}", B64.encode(&pk));
+        Cosigner {
+            sk,
+            name: name.to_string(),
+            id,
+            vkey,
+        }
+    }
+
+    /// The cosigner's verifier key: `<name>+<hex key id>+<base64(0x04 ‖ public key)>`.
+    pub fn vkey(&self) -> &str {
+        &self.vkey
+    }
+
+    /// Adds a cosignature made at `time` (Unix seconds) to `note`, replacing
+    /// an earlier one by this key and keeping the others.
+    pub fn cosign(&self, note: &str, time: u64) -> Result<String, NoteError> {
+        if time > i64::MAX as u64 {
+            return Err(NoteError::Note("cosignature time out of range".into()));
+        }
         let mut n =
             Note::from_bytes(note.as_bytes()).map_err(|e| NoteError::Note(e.to_string()))?;
-        n.add_sigs(&[&self.signer])
+        Checkpoint::parse_body(
+            std::str::from_utf8(n.text()).map_err(|e| NoteError::Note(e.to_string()))?,
+        )?;
+        let at = AtTime { c: self, time };
+        n.add_sigs(&[&at])
             .map_err(|e| NoteError::Note(e.to_string()))?;
         String::from_utf8(n.to_bytes()).map_err(|e| NoteError::Note(e.to_string()))
     }
+}
+
+/// A cosigner fixed at one time, as `signed_note` wants a signer.
+struct AtTime<'a> {
+    c: &'a Cosigner,
+    time: u64,
+}
+
+impl signed_note::Signer for AtTime<'_> {
+    fn name(&self) -> &str {
+        &self.c.name
+    }
+    fn key_id(&self) -> u32 {
+        self.c.id
+    }
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ed25519_dalek::SignatureError> {
+        use ed25519_dalek::Signer as _;
+        let sig = self.c.sk.sign(&cosignature_message(self.time, msg));
+        let mut out = self.time.to_be_bytes().to_vec();
+        out.extend_from_slice(&sig.to_bytes());
+        Ok(out)
+    }
+}
+
+/// Checks a tlog-cosignature/v1 by the cosigner `vkey` (type 0x04) on `note`;
+/// returns its timestamp, or `None` when the note carries no valid one.
+pub fn cosignature_time(note: &str, vkey: &str) -> Result<Option<u64>, NoteError> {
+    let bad = |m: &str| key_err("cosigner key", m);
+    let mut parts = vkey.trim().splitn(3, '+');
+    let (name, id, key) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(n), Some(i), Some(k)) => (n, i, k),
+        _ => return Err(bad("not <name>+<id>+<key>")),
+    };
+    let key = B64.decode(key).map_err(|_| bad("key is not base64"))?;
+    if key.len() != 33 || key[0] != COSIGNATURE_V1 {
+        return Err(bad("not an Ed25519 cosignature/v1 key (type 0x04)"));
+    }
+    let id = u32::from_str_radix(id, 16).map_err(|_| bad("key id is not hex"))?;
+    if id != signed_note::key_id(name, &key) {
+        return Err(bad("key id does not match name and key"));
+    }
+    let pk = ed25519_dalek::VerifyingKey::from_bytes(&key[1..].try_into().expect("32 bytes"))
+        .map_err(|_| bad("not an Ed25519 public key"))?;
+    let Some((text, sigs)) = note.rsplit_once("\n\n") else {
+        return Err(NoteError::Note(
+            "no blank line before the signatures".into(),
+        ));
+    };
+    let msg_body = format!("{text}\n");
+    for line in sigs.lines() {
+        let Some((n, b)) = line
+            .strip_prefix("\u{2014} ")
+            .and_then(|r| r.split_once(' '))
+        else {
+            continue;
+        };
+        let Ok(raw) = B64.decode(b) else { continue };
+        if n != name || raw.len() != 4 + 8 + 64 || raw[..4] != id.to_be_bytes() {
+            continue;
+        }
+        let time = u64::from_be_bytes(raw[4..12].try_into().expect("8 bytes"));
+        let sig = ed25519_dalek::Signature::from_slice(&raw[12..]).expect("64 bytes");
+        if pk
+            .verify_strict(&cosignature_message(time, msg_body.as_bytes()), &sig)
+            .is_ok()
+        {
+            return Ok(Some(time));
+        }
+    }
+    Ok(None)
 }
 
 /// Writes a file readable only by its owner (Unix), atomically (temp + rename).
@@ -254,7 +391,9 @@ pub fn open_checkpoint(note: &str, vkey: &str) -> Result<Checkpoint, NoteError> 
     Ok(cp)
 }
 
-/// Checks that `vkey` (e.g. a witness key) has signed `note`.
+/// Checks that `vkey` has signed `note` with a plain Ed25519 note signature
+/// (type 0x01). Witness cosignatures (type 0x04) are checked by
+/// [`cosignature_time`].
 pub fn has_signature(note: &str, vkey: &str) -> Result<bool, NoteError> {
     let v = StandardVerifier::new(vkey.trim()).map_err(|e| key_err("verifier key", e))?;
     let list = VerifierList::new(vec![Box::new(v)]);

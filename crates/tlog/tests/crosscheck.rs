@@ -2,6 +2,8 @@
 //! implementations: `ct-merkle` and Cloudflare's `tlog_tiles` (a port of Go's
 //! `sumdb/tlog`), and our tiles against the spec's path examples.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use beian_tlog::merkle::{self, Tree, leaf_hash, verify_consistency, verify_inclusion};
 use beian_tlog::tile::{self, TileId};
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
@@ -198,8 +200,55 @@ fn checkpoints_sign_and_verify() {
     assert!(note::open_checkpoint(&n.replacen("\n3\n", "\n4\n", 1), k.vkey()).is_err());
     // a witness cosignature keeps the log's signature
     let w = LogSigner::generate("witness.example").expect("key");
-    let co = w.cosign(&n).expect("cosign");
+    let co = w.cosigner().cosign(&n, 1_679_315_147).expect("cosign");
     assert_eq!(note::open_checkpoint(&co, k.vkey()).expect("open"), cp);
-    assert!(note::has_signature(&co, w.vkey()).expect("check"));
-    assert!(!note::has_signature(&n, w.vkey()).expect("check"));
+    let wv = w.cosigner().vkey().to_string();
+    assert_eq!(
+        note::cosignature_time(&co, &wv).expect("check"),
+        Some(1_679_315_147)
+    );
+    assert_eq!(note::cosignature_time(&n, &wv).expect("check"), None);
+    // not a plain (type 0x01) note signature
+    assert!(!note::has_signature(&co, w.vkey()).expect("check"));
+    check_cosignature(&co, &wv, 1_679_315_147);
+    // a changed body or time fails
+    let forged = co.replacen("\n3\n", "\n4\n", 1);
+    assert_eq!(note::cosignature_time(&forged, &wv).expect("check"), None);
+}
+
+/// An independent check of a C2SP tlog-cosignature/v1 (written from the
+/// spec, with sha2 0.11 and ed25519-dalek only).
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+fn check_cosignature(note: &str, vkey: &str, time: u64) {
+    use sha2_011::Digest;
+    let mut p = vkey.splitn(3, '+');
+    let (name, id_hex, key_b64) = (p.next().unwrap(), p.next().unwrap(), p.next().unwrap());
+    let key = B64.decode(key_b64).unwrap();
+    assert_eq!(key.len(), 33);
+    assert_eq!(key[0], 0x04, "cosignature/v1 type byte");
+    let mut h = sha2_011::Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update([0x04u8]);
+    h.update(&key[1..]);
+    let id = h.finalize();
+    let id_want: String = id[..4].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        id_hex, id_want,
+        "key id = SHA-256(name || \\n || 0x04 || key)[:4]"
+    );
+    let (body, sigs) = note.rsplit_once("\n\n").unwrap();
+    let line = sigs
+        .lines()
+        .find(|l| l.starts_with(&format!("\u{2014} {name} ")))
+        .expect("a signature line by the witness");
+    let raw = B64.decode(line.rsplit(' ').next().unwrap()).unwrap();
+    assert_eq!(raw.len(), 4 + 8 + 64, "key id, timestamp, signature");
+    assert_eq!(&raw[..4], &id[..4]);
+    assert_eq!(u64::from_be_bytes(raw[4..12].try_into().unwrap()), time);
+    let msg = format!("cosignature/v1\ntime {time}\n{body}\n");
+    let pk = ed25519_dalek::VerifyingKey::from_bytes(&key[1..].try_into().unwrap()).unwrap();
+    let sig = ed25519_dalek::Signature::from_slice(&raw[12..]).unwrap();
+    pk.verify_strict(msg.as_bytes(), &sig)
+        .expect("cosignature verifies");
 }

@@ -63,13 +63,26 @@ art17_functions := {"dialogue", "text-generation", "voice-synthesis", "voice-clo
 biometric_functions := {"face-swap", "face-generation", "face-manipulation", "voice-clone", "voice-synthesis", "voice-conversion", "digital-human"}
 
 # ---------------------------------------------------------------- tier and categories
+# The tier follows the filings and duties in force on the as-of date: the classifier
+# gives their ids as data.in_force (a filing before its instrument existed is no filing).
+filings_in_force contains f if {
+	some f in filings
+	f.id in data.in_force.filings
+}
+
+obligations_in_force contains o if {
+	some o in obligations
+	o.id in data.in_force.obligations
+}
+
 tier := "filing-required" if {
-	count(filings) > 0
+	count(filings_in_force) > 0
 } else := "not-public" if {
 	not public
 	gen
+	"GENAI-2023" in data.in_force.instruments
 } else := "general-duties" if {
-	count(obligations) > 0
+	count(obligations_in_force) > 0
 } else := "out-of-scope"
 
 categories contains t if {

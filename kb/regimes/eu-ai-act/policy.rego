@@ -3,9 +3,11 @@ package beian.regimes.eu_ai_act
 
 import rego.v1
 
+# Only while the Regulation is in force (data.in_force: the law of the as-of date).
 in_scope if {
 	input.eu_market
 	not research_only
+	"EU-AIA-2024" in data.in_force.instruments
 }
 
 research_only if {
@@ -176,18 +178,15 @@ hr_facts := ["eu_market", "eu_practices"] if {
 	u in annex_iii_uses
 } else := ["eu_market", "sector", "algorithm_types"]
 
-# Annex I products (Art. 6(1)) apply later than Annex III systems: 2027-08-02 under
-# Art. 113(c); 2028-08-02 under the Digital Omnibus on AI (secondary). The date is data
-# for the classifier (`from`), which cites the later of this and the entry's own date.
-annex_i_from := "2028-08-02"
-
-obligations contains {"id": id, "facts": hr_facts, "from": annex_i_from} if {
+# Annex I products (Art. 6(1)) apply later than Annex III systems: their duties are the
+# `.annex-i` entries of data.toml, which carry the date (in_force_from) and its source.
+obligations contains {"id": concat("", [id, ".annex-i"]), "facts": hr_facts} if {
 	annex_i
 	not annex_iii
 	some id in {"eu.9.risk-management", "eu.10.data-governance", "eu.11.technical-documentation", "eu.12.record-keeping", "eu.13.transparency-to-deployers", "eu.14.human-oversight", "eu.15.accuracy-robustness", "eu.17.quality-management", "eu.43.conformity-assessment", "eu.26.deployer-duties"}
 }
 
-obligations contains {"id": "eu.22.authorised-representative", "facts": ["eu_market", "provider_location"], "from": annex_i_from} if {
+obligations contains {"id": "eu.22.authorised-representative.annex-i", "facts": ["eu_market", "provider_location"]} if {
 	annex_i
 	not annex_iii
 	not input.provider_location in eu_members
@@ -212,14 +211,15 @@ obligations contains {"id": "eu.50.2-machine-readable-marking", "facts": ["eu_ma
 	not placed_before_50
 }
 
-# Systems placed on the market before 2026-08-02 mark their output from 2026-12-02
-# (Digital Omnibus on AI, secondary).
+# Systems placed on the market before Art. 50 applied (the in_force_from of the duty in
+# data.toml, given as data.in_force.obligation_from) mark their output later: the
+# `.placed-before` entry, which carries that date and its source.
 placed_before_50 if {
 	input.launch_date != ""
-	input.launch_date < "2026-08-02"
+	input.launch_date < data.in_force.obligation_from["eu.50.2-machine-readable-marking"]
 }
 
-obligations contains {"id": "eu.50.2-machine-readable-marking", "facts": ["eu_market", "generative", "launch_date"], "from": "2026-12-02"} if {
+obligations contains {"id": "eu.50.2-machine-readable-marking.placed-before", "facts": ["eu_market", "generative", "launch_date"]} if {
 	synthetic
 	placed_before_50
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use beian_label::Problem;
 use beian_label::verify::{Report, collect};
 use beian_label::{
     Config, EmbedOptions, Label, TextPosition, Verdict, embed_file, explicit, verify_paths,
@@ -47,6 +48,8 @@ Media bytes are never re-encoded for implicit labels: only metadata changes. Wit
 --explicit, text gets the notice 本内容由人工智能生成, PNG/JPEG images get a rendered
 label in the bottom-right corner (text height >= 5% of the shorter side; a CJK font
 from the system or --font), 16-bit PCM WAV gets the short-long-short-short prompt.
+--explicit on WebP, HEIF, MP4 or MP3 is refused with an error naming the format and
+nothing is written (drop --explicit to write the implicit label only).
 In batch mode (INPUT is a directory) each file's ProduceID is `<ID>-<n>` (n = 1, 2, ...
 in path order) and the tree is kept under --out-dir; other files are skipped.
 
@@ -118,6 +121,10 @@ Verdicts: not_found (no label anywhere), noncompliant (a label that breaks the r
 missing key, bad Label value, channels that disagree), inconclusive (the file could not
 be fully read), compliant (otherwise). C2PA manifest stores are reported (not validated).
 Text files (.txt, .md) and JSONL fields (--field) are checked for the explicit notice.
+Files of other formats (e.g. .json in an upload bucket) are listed as inconclusive with
+format \"unknown\" and problem code unsupported-format, and counted apart in the summary
+(\"skipped (not a supported format)\"). Each problem has a stable code in problem_codes;
+--lang zh writes problems and the text/summary output in Chinese.
 
 Examples:
   beian label verify labelled.png
@@ -134,7 +141,8 @@ pub struct VerifyArgs {
     /// JSONL input: check this field (dotted path) of every record for the text notice.
     #[arg(long)]
     pub field: Option<String>,
-    /// Exit with status 1 unless every file is compliant.
+    /// Exit with status 1 unless every file is compliant (files of unsupported formats
+    /// are skipped).
     #[arg(long)]
     pub strict: bool,
     /// Language of text and summary output.
@@ -305,12 +313,20 @@ struct Sink<W: Write> {
     all_ok: bool,
     by_format: BTreeMap<&'static str, [usize; 4]>,
     c2pa: usize,
+    /// Files of a format `verify` does not support (kept out of the per-format counts).
+    skipped: usize,
 }
 
 impl<W: Write> Sink<W> {
-    fn push(&mut self, r: &Report) -> anyhow::Result<()> {
+    fn push(&mut self, r: &mut Report) -> anyhow::Result<()> {
         self.files += 1;
-        self.all_ok &= r.verdict == Verdict::Compliant;
+        r.localize(self.zh);
+        if r.is_unsupported_format() {
+            // not media: listed in jsonl/text, counted apart, and no reason for --strict to fail
+            self.skipped += 1;
+        } else {
+            self.all_ok &= r.verdict == Verdict::Compliant;
+        }
         match self.format {
             Format::Jsonl => writeln!(self.out, "{}", serde_json::to_string(r)?)?,
             Format::Text => {
@@ -332,6 +348,7 @@ impl<W: Write> Sink<W> {
                     writeln!(self.out, "  - {p}")?;
                 }
             }
+            Format::Summary if r.is_unsupported_format() => {}
             Format::Summary => {
                 let k = match r.verdict {
                     Verdict::Compliant => 0,
@@ -367,28 +384,32 @@ impl<W: Write> Sink<W> {
                 if zh { "文件数:" } else { "files:" },
                 self.files
             )?;
-            writeln!(
-                out,
-                "{:<10}{:>12}{:>14}{:>14}{:>12}",
-                heads[0], heads[1], heads[2], heads[3], heads[4]
-            )?;
+            writeln!(out, "{}", row(heads))?;
             for (f, c) in &self.by_format {
+                let c = c.map(|n| n.to_string());
+                writeln!(out, "{}", row([f, &c[0], &c[1], &c[2], &c[3]]))?;
+            }
+            let t = [0usize, 1, 2, 3].map(|k| {
+                self.by_format
+                    .values()
+                    .map(|c| c[k])
+                    .sum::<usize>()
+                    .to_string()
+            });
+            let total = if zh { "合计" } else { "total" };
+            writeln!(out, "{}", row([total, &t[0], &t[1], &t[2], &t[3]]))?;
+            if self.skipped > 0 {
                 writeln!(
                     out,
-                    "{f:<10}{:>12}{:>14}{:>14}{:>12}",
-                    c[0], c[1], c[2], c[3]
+                    "{} {}",
+                    if zh {
+                        "已跳过(不支持的格式):"
+                    } else {
+                        "skipped (not a supported format):"
+                    },
+                    self.skipped
                 )?;
             }
-            let t = [0usize, 1, 2, 3].map(|k| self.by_format.values().map(|c| c[k]).sum::<usize>());
-            writeln!(
-                out,
-                "{:<10}{:>12}{:>14}{:>14}{:>12}",
-                if zh { "合计" } else { "total" },
-                t[0],
-                t[1],
-                t[2],
-                t[3]
-            )?;
             if self.c2pa > 0 {
                 writeln!(
                     out,
@@ -416,12 +437,13 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         all_ok: true,
         by_format: BTreeMap::new(),
         c2pa: 0,
+        skipped: 0,
     };
     if let Some(field) = &a.field {
         for p in &a.paths {
             let mut reports = Vec::new();
             verify_jsonl(p, field, &mut reports)?;
-            for r in &reports {
+            for r in &mut reports {
                 sink.push(r)?;
             }
         }
@@ -433,15 +455,16 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         let tty = std::io::stderr().is_terminal() && files.len() > 1000;
         // bounded batches: output streams and memory does not grow with the file count
         for (i, chunk) in files.chunks(4096).enumerate() {
-            for r in verify_paths(chunk) {
-                sink.push(&r)?;
+            for mut r in verify_paths(chunk) {
+                sink.push(&mut r)?;
             }
             if tty {
-                eprint!(
-                    "\rverified {} / {} files",
-                    (i * 4096 + chunk.len()).min(files.len()),
-                    files.len()
-                );
+                let done = (i * 4096 + chunk.len()).min(files.len());
+                if sink.zh {
+                    eprint!("\r已检查 {done} / {} 个文件", files.len());
+                } else {
+                    eprint!("\rverified {done} / {} files", files.len());
+                }
             }
         }
         if tty {
@@ -478,32 +501,64 @@ fn verify_jsonl(path: &Path, field: &str, reports: &mut Vec<Report>) -> anyhow::
         let rep = match explicit::record_field(&line, field) {
             Ok(text) => {
                 let pos = explicit::notice_position(&text, &cfg.text);
-                text_report(&name, pos, Vec::new())
+                text_report(&name, pos, None)
             }
-            Err(e) => text_report(&name, None, vec![format!("line {}: {e}", i + 1)]),
+            Err(e) => text_report(
+                &name,
+                None,
+                Some(Problem::bad_record(i + 1, &e.to_string())),
+            ),
         };
         reports.push(rep);
     }
     Ok(())
 }
 
-fn text_report(name: &str, pos: Option<&str>, problems: Vec<String>) -> Report {
-    let verdict = if !problems.is_empty() {
+fn text_report(name: &str, pos: Option<&str>, problem: Option<Problem>) -> Report {
+    let verdict = if problem.is_some() {
         Verdict::Inconclusive
     } else if pos.is_some() {
         Verdict::Compliant
     } else {
         Verdict::NotFound
     };
-    Report {
-        path: name.to_string(),
-        format: "jsonl",
-        verdict,
-        implicit: None,
-        channels: Vec::new(),
-        explicit: serde_json::json!({"text_notice": pos}),
-        problems,
-        c2pa: None,
-        integrity: Vec::new(),
+    let mut r = Report::empty(name, "jsonl", verdict);
+    r.explicit = serde_json::json!({"text_notice": pos});
+    if let Some(p) = problem {
+        r.add(p);
     }
+    r
+}
+
+/// Columns of the summary table (display columns; CJK characters are two wide).
+const COLUMNS: [(usize, bool); 5] = [(10, false), (14, true), (14, true), (14, true), (14, true)];
+
+/// One summary row: first column left-aligned, counts right-aligned, by display width.
+fn row(cells: [&str; 5]) -> String {
+    let mut s = String::new();
+    for (cell, (w, right)) in cells.iter().zip(COLUMNS) {
+        let pad = " ".repeat(w.saturating_sub(display_width(cell)));
+        if right {
+            s.push_str(&pad);
+            s.push_str(cell);
+        } else {
+            s.push_str(cell);
+            s.push_str(&pad);
+        }
+    }
+    s.trim_end().to_string()
+}
+
+/// Terminal display width: East Asian wide and fullwidth characters count 2.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let u = c as u32;
+            let wide = matches!(u,
+                0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
+                | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+                | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
 }

@@ -35,7 +35,8 @@ pub struct Args {
 pub enum Command {
     /// Verify the log at URL once (exit 0: consistent, 1: mismatch).
     Verify(VerifyArgs),
-    /// Verify on a schedule and co-sign each consistent checkpoint.
+    /// Verify on a schedule and co-sign each consistent checkpoint
+    /// (C2SP tlog-cosignature/v1: timestamped Ed25519, signature type 0x04).
     Witness(WitnessArgs),
     /// Measure the log's own costs (benchmarks/log-bench.sh).
     #[command(hide = true)]
@@ -376,6 +377,7 @@ fn report(
         }
         Ok((v, vkey, _)) => {
             let mut cosigned = None;
+            let cosigner_vkey = witness.map(|(k, _)| k.cosigner().vkey().to_string());
             if let Some((k, path)) = witness {
                 match k.cosign(&v.note) {
                     Ok(n) => {
@@ -417,14 +419,18 @@ fn report(
             out(
                 true,
                 serde_json::json!({"ok": true, "origin": v.checkpoint.origin, "size": v.checkpoint.size, "root": root,
-                    "tiles_checked": v.tiles_checked, "vkey": vkey, "cosigned": cosigned}),
+                    "tiles_checked": v.tiles_checked, "vkey": vkey, "cosigned": cosigned,
+                    "cosigner_vkey": cosigner_vkey}),
                 format!(
                     "log consistent: {} entries, root {root}, {} tiles checked, signed by {}{}",
                     v.checkpoint.size,
                     v.tiles_checked,
                     v.checkpoint.origin,
                     cosigned
-                        .map(|c| format!("; co-signed checkpoint written to {c}"))
+                        .map(|c| format!(
+                            "; co-signed (tlog-cosignature/v1) checkpoint written to {c}, witness key {}",
+                            cosigner_vkey.as_deref().unwrap_or_default()
+                        ))
                         .unwrap_or_default()
                 ),
             );

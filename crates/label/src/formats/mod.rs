@@ -171,14 +171,14 @@ pub struct Scan {
     /// A C2PA manifest store.
     pub c2pa: Option<C2pa>,
     /// Why the file could not be fully read, if so (items found before are kept).
-    pub errors: Vec<String>,
+    pub errors: Vec<Error>,
     /// Explicit-label findings (audio prompt).
     pub explicit: Option<serde_json::Value>,
 }
 
 impl Scan {
     pub(crate) fn fail(&mut self, e: Error) {
-        self.errors.push(e.to_string());
+        self.errors.push(e);
     }
 }
 

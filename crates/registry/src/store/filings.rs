@@ -542,3 +542,85 @@ impl Store {
         Err(number::NumberError::Exhausted(key).into())
     }
 }
+
+impl Store {
+    /// A national reviewer's decision to review a filing in a province other
+    /// than its organisation's (the only way a filing's province departs
+    /// from its organisation's). Only before a number is issued (submitted,
+    /// in review or returned); the reason is required. Audited as
+    /// `filing.province` (from, to, reason) and kept in the filing's event
+    /// thread (`province`).
+    pub async fn set_filing_province(
+        &self,
+        actor: &User,
+        id: i64,
+        province: &str,
+        reason: &str,
+    ) -> Result<Filing> {
+        let to = province::canonical(province.trim())
+            .ok_or_else(|| {
+                RegistryError::invalid("province", format!("unknown province {province:?}"))
+            })?
+            .to_string();
+        let _g = self.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let Some(f) = self
+            .filing_raw(&mut tx, id)
+            .await?
+            .filter(|f| can_see(Some(actor), f))
+        else {
+            return Err(RegistryError::NotFound(format!("filing {id}")));
+        };
+        if actor.role != Role::NationalReviewer {
+            return Err(RegistryError::Forbidden(
+                "only a national reviewer decides a filing's province".into(),
+            ));
+        }
+        require_nonempty("reason", reason, 2000)?;
+        if f.number.is_some()
+            || !matches!(
+                f.status,
+                Status::Submitted
+                    | Status::ProvincialReview
+                    | Status::NationalReview
+                    | Status::Returned
+            )
+        {
+            return Err(RegistryError::Conflict(format!(
+                "filing {id} is {}: its province can change only before a number is issued",
+                f.status.as_str()
+            )));
+        }
+        if f.province == to {
+            return Ok(f);
+        }
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE filings SET province = $1, updated_at = $2 WHERE id = $3 RETURNING {FILING_COLS}"
+        )))
+        .bind(&to)
+        .bind(now())
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let nf = filing_from_row(&row)?;
+        sqlx::query("INSERT INTO filing_events (filing_id, at, actor, role, action, body, override_reason, failing) VALUES ($1,$2,$3,$4,$5,$6,NULL,'[]')")
+            .bind(id)
+            .bind(now())
+            .bind(actor_name(Some(actor)))
+            .bind(actor.role.as_str())
+            .bind("province")
+            .bind(format!("{} → {}: {}", f.province, to, reason.trim()))
+            .execute(&mut *tx)
+            .await?;
+        self.audit(
+            &mut tx,
+            &actor_name(Some(actor)),
+            "filing.province",
+            &format!("filing:{id}"),
+            json!({"from": f.province, "to": to, "reason": reason.trim()}),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(nf)
+    }
+}

@@ -52,6 +52,23 @@ impl Store {
         self.register.export(self, q).await
     }
 
+    /// [`Store::register_export`] and the register version it was read at
+    /// (see [`Store::register_version`]).
+    pub async fn register_export_versioned(
+        &self,
+        q: &RegisterQuery,
+    ) -> Result<(u64, Vec<RegisterItem>)> {
+        self.register.export_versioned(self, q).await
+    }
+
+    /// The version of the public register as it is answered now: equal
+    /// versions mean identical register rows (a write, here or by another
+    /// process, gives a new one), so exports rendered at one version can be
+    /// served again while it lasts. Unique within this process only.
+    pub async fn register_version(&self) -> Result<u64> {
+        self.register.version(self).await
+    }
+
     /// Imports parsed published lists; idempotent (same number and content → unchanged).
     pub async fn import(&self, parsed: &ParsedFile, actor: &str) -> Result<ImportSummary> {
         let mut sum = ImportSummary {

@@ -111,6 +111,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/filings", post(create_filing).get(list_filings))
         .route("/api/v1/filings/{id}", get(get_filing).patch(update_filing))
         .route("/api/v1/filings/{id}/actions", post(act))
+        .route("/api/v1/filings/{id}/province", post(set_province))
         .route("/api/v1/filings/{id}/changes", post(create_change))
         .route("/api/v1/filings/{id}/checks", get(get_checks))
         .route("/api/v1/filings/{id}/events", get(filing_events))
@@ -546,6 +547,34 @@ pub async fn act(
     ))
 }
 
+/// A national reviewer's decision on a filing's province.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvinceDecision {
+    /// The province that reviews the filing and appears in its number, e.g. `上海市`.
+    pub province: String,
+    /// Why it differs from the organisation's province (required; audited).
+    pub reason: String,
+}
+
+/// Moves a filing to another province than its organisation's: national
+/// reviewers only, before a number is issued, with a reason (audited as
+/// `filing.province`, shown in the filing's events).
+#[utoipa::path(post, path = "/api/v1/filings/{id}/province", tag = "filings", request_body = ProvinceDecision, params(("id" = i64, Path, description = "filing id")),
+    responses((status = 200, body = Filing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "a number was issued, or the filing is closed"), (status = 422, body = ErrorBody)))]
+pub async fn set_province(
+    State(s): State<AppState>,
+    RequireUser(u, _): RequireUser,
+    Path(id): Path<i64>,
+    ApiJson(d): ApiJson<ProvinceDecision>,
+) -> ApiResult<Json<Filing>> {
+    Ok(Json(
+        s.store
+            .set_filing_province(&u, id, &d.province, &d.reason)
+            .await?,
+    ))
+}
+
 /// Opens a change filing against an approved filing.
 #[utoipa::path(post, path = "/api/v1/filings/{id}/changes", tag = "filings", request_body = FilingPatch, params(("id" = i64, Path, description = "approved filing id")),
     responses((status = 201, body = Filing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -796,12 +825,12 @@ pub async fn audit_verify(
     info(title = "beian filing registry API", description = "Record-filing (备案) registry: providers file, regulators review, the public sees. JSON under /api/v1."),
     paths(
         healthz, readyz, metrics, login, logout, me, create_token, create_organisation, get_organisation, create_user,
-        create_service, list_services, get_service, update_service, service_deadlines, create_filing, list_filings, get_filing, update_filing, act,
+        create_service, list_services, get_service, update_service, service_deadlines, create_filing, list_filings, get_filing, update_filing, act, set_province,
         create_change, get_checks, filing_events, add_attachment, list_attachments, get_attachment, register,
         export::register_csv, export::register_xlsx, audit_log, audit_verify,
         log::checkpoint, log::vkey, log::tile, log::consistency, log::inclusion, log::register_proof
     ),
-    components(schemas(ErrorBody, LoginRequest, LoginResponse, TokenRequest, TokenResponse, ActionRequest, VerifyResponse,
+    components(schemas(ErrorBody, LoginRequest, LoginResponse, TokenRequest, TokenResponse, ActionRequest, ProvinceDecision, VerifyResponse,
         User, NewUser, Role, Organisation, NewOrganisation, OrgKind, Service, NewService, ServicePatch, Deadline, FilingDeadline, FilingEvent, Filing, NewFiling, FilingPatch,
         FilingKind, Status, Purpose, Action, Attachment, AttachmentKind, RegisterItem, RegisterPage, AuditEntry,
         LogProof, log::ConsistencyProof, log::InclusionProof)),
