@@ -88,10 +88,11 @@ for t in (1, 2):
 print()
 print("## Notes")
 print()
-print("- The calibrated threshold keeps the pooled held-out safe examples at ≤1% flagged, but the pool is "
-      "mostly classical background; the labelled safe texts (CValues prompts, JADE safe answers: modern "
-      "Chinese on sensitive topics) are flagged far more often (the `safe flagged` column). Pass "
-      "`--threshold` (e.g. 0.5) where modern safe text matters; no modern everyday clean text is in "
+print("- Calibration bounds the held-out labelled safe texts and the background at 1% each. On this data "
+      "that is infeasible: more than 1% of the labelled safe texts (CValues prompts, JADE safe answers: "
+      "modern Chinese on sensitive topics) score 1.0, as high as the risky ones. So the trainer falls back "
+      "to the pooled bound, never below 0.5, and says so in its report (`train.txt`). The `safe flagged` "
+      "column shows what that costs on such hard negatives. No modern everyday clean text is in "
       "../shared/data to calibrate on.")
 print("- Lexicon rows use `beian scan` defaults (2+ character terms, normalization on, detectors off); a "
       "record is flagged when it has any finding.")

@@ -63,6 +63,10 @@ pub struct TrainReport {
     pub held_out_examples: usize,
     pub background_examples: usize,
     pub threshold: f32,
+    /// Set when the calibration target could not be met and another rule chose
+    /// the threshold: says which group and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration_note: Option<String>,
     /// Share of held-out safe and background examples flagged at the threshold.
     pub held_out_safe_flagged: f64,
     /// Of those, the labelled safe ones (not background).
@@ -245,22 +249,19 @@ pub fn train(
     // held-out labelled safe texts AND at most that share of the held-out
     // background. Pooled, a large background of easy text lets the threshold
     // fall until most of a small labelled safe class is flagged.
-    let threshold = if cfg.pooled_calibration {
-        calibrate(&safe_scores, cfg.max_safe_flagged)
-    } else {
-        let group = |bg: bool| -> Vec<f32> {
-            scored
-                .iter()
-                .filter(|(i, _, _)| y[*i] == 0 && examples[*i].background == bg)
-                .map(|&(_, _, s)| s)
-                .collect()
-        };
-        [group(false), group(true)]
+    let group = |bg: bool| -> Vec<f32> {
+        scored
             .iter()
-            .filter(|g| !g.is_empty())
-            .map(|g| calibrate(g, cfg.max_safe_flagged))
-            .fold(0.0f32, f32::max)
+            .filter(|(i, _, _)| y[*i] == 0 && examples[*i].background == bg)
+            .map(|&(_, _, s)| s)
+            .collect()
     };
+    let (threshold, calibration_note) = choose_threshold(
+        &group(false),
+        &group(true),
+        cfg.max_safe_flagged,
+        cfg.pooled_calibration,
+    );
     model.set_threshold(threshold);
     let mut tally = Tally::new(&labels, 0, threshold);
     let (mut bg, mut bg_flagged, mut safe_flagged) = (0usize, 0usize, 0usize);
@@ -288,6 +289,7 @@ pub fn train(
         held_out_examples: held_n,
         background_examples: examples.iter().filter(|e| e.background).count(),
         threshold,
+        calibration_note,
         held_out_safe_flagged: safe_flagged as f64 / safe_scores.len() as f64,
         held_out_labelled_safe_flagged: if ls == 0 {
             0.0
@@ -304,6 +306,42 @@ pub fn train(
         model_bytes: model.to_bytes().len(),
     };
     Ok((model, report))
+}
+
+/// The default threshold from held-out safe scores: labelled safe texts and
+/// background, each bounded at `max_share` on its own (or as one pool when
+/// `pooled`). Infeasible when more than the allowed share of a group scores as
+/// high as any risky text can (the model is saturated on them: hard negatives
+/// or label noise): a threshold of 1.0 would flag almost nothing, so it falls
+/// back to the pooled bound, never below 0.5 (risky more probable than safe),
+/// and returns a note saying so.
+pub fn choose_threshold(
+    labelled_safe: &[f32],
+    background: &[f32],
+    max_share: f64,
+    pooled: bool,
+) -> (f32, Option<String>) {
+    let pool = || -> Vec<f32> { labelled_safe.iter().chain(background).copied().collect() };
+    if pooled {
+        return (calibrate(&pool(), max_share), None);
+    }
+    let each = [labelled_safe, background]
+        .iter()
+        .filter(|g| !g.is_empty())
+        .map(|g| calibrate(g, max_share))
+        .fold(0.0f32, f32::max);
+    if each < 0.999 {
+        return (each, None);
+    }
+    let p = calibrate(&pool(), max_share);
+    let fallback = if p >= 0.999 { 0.5 } else { p.max(0.5) };
+    let note = format!(
+        "more than {:.1}% of the held-out labelled safe or background texts score {each:.4} or more, \
+         so no threshold below 1.0 keeps each group at that share; using {fallback:.4} (the pooled bound, \
+         between 0.5 and 1.0): check those texts for label noise, or pass --threshold",
+        100.0 * max_share
+    );
+    (fallback, Some(note))
 }
 
 /// The lowest threshold that flags at most `max_share` of `safe` scores
@@ -412,6 +450,26 @@ mod tests {
         // Nothing may be flagged: the threshold sits above every score.
         let t = calibrate(&[0.2, 0.3, 0.4], 0.01);
         assert!(t > 0.4);
+    }
+
+    #[test]
+    fn threshold_bounds_each_group_and_falls_back_when_saturated() {
+        // 2000 easy background scores near 0, 100 labelled safe spread to 0.9.
+        let bg: Vec<f32> = (0..2000).map(|i| i as f32 / 20000.0).collect();
+        let ls: Vec<f32> = (0..100).map(|i| i as f32 / 110.0).collect();
+        let (pooled, n) = choose_threshold(&ls, &bg, 0.01, true);
+        assert!(n.is_none());
+        let (each, n) = choose_threshold(&ls, &bg, 0.01, false);
+        assert!(n.is_none());
+        assert!(each > pooled, "{each} {pooled}");
+        assert!(ls.iter().filter(|&&s| s >= each).count() <= 1);
+        assert!(ls.iter().filter(|&&s| s >= pooled).count() > 1);
+        // Saturated: 5% of labelled safe texts score 1.0.
+        let mut sat = ls.clone();
+        sat.extend([1.0f32; 5]);
+        let (t, n) = choose_threshold(&sat, &bg, 0.01, false);
+        assert!(n.expect("note").contains("label noise"));
+        assert!((0.5..0.999).contains(&t), "{t}");
     }
 
     #[test]

@@ -367,6 +367,9 @@ fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
                 100.0 * report.held_out_labelled_safe_flagged,
                 100.0 * report.held_out_background_flagged
             );
+            if let Some(n) = &report.calibration_note {
+                let _ = writeln!(o, "note: {n}");
+            }
             let _ = writeln!(o, "held-out evaluation:");
             o.push_str(&report.eval.to_text());
             let _ = writeln!(
