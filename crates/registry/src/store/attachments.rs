@@ -35,13 +35,7 @@ impl Store {
         let sha = audit::sha256_hex(bytes);
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self
-            .filing_raw(&mut tx, filing_id)
-            .await?
-            .filter(|f| can_see(Some(actor), f));
-        let Some(f) = f else {
-            return Err(RegistryError::NotFound(format!("filing {filing_id}")));
-        };
+        let f = self.visible_filing(&mut tx, actor, filing_id).await?;
         if !actor.role.is_provider() {
             return Err(RegistryError::Forbidden(
                 "only the filing organisation adds attachments".into(),
@@ -83,13 +77,7 @@ impl Store {
     /// Attachments of a visible filing.
     pub async fn list_attachments(&self, actor: &User, filing_id: i64) -> Result<Vec<Attachment>> {
         let mut conn = self.pool.acquire().await?;
-        let f = self
-            .filing_raw(&mut conn, filing_id)
-            .await?
-            .filter(|f| can_see(Some(actor), f));
-        if f.is_none() {
-            return Err(RegistryError::NotFound(format!("filing {filing_id}")));
-        }
+        self.visible_filing(&mut conn, actor, filing_id).await?;
         self.attachments_of(&mut conn, filing_id).await
     }
 
@@ -128,13 +116,7 @@ impl Store {
     ) -> Result<(Attachment, Vec<u8>)> {
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self
-            .filing_raw(&mut tx, filing_id)
-            .await?
-            .filter(|f| can_see(Some(actor), f));
-        if f.is_none() {
-            return Err(RegistryError::NotFound(format!("filing {filing_id}")));
-        }
+        self.visible_filing(&mut tx, actor, filing_id).await?;
         let a = self
             .attachments_of(&mut tx, filing_id)
             .await?

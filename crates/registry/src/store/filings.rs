@@ -17,6 +17,20 @@ impl Store {
         row.as_ref().map(filing_from_row).transpose()
     }
 
+    /// A filing `actor` may see, or `NotFound` (never `Forbidden`: a filing a
+    /// user may not see does not exist for them).
+    pub(super) async fn visible_filing(
+        &self,
+        conn: &mut AnyConnection,
+        actor: &User,
+        id: i64,
+    ) -> Result<Filing> {
+        self.filing_raw(conn, id)
+            .await?
+            .filter(|f| can_see(Some(actor), f))
+            .ok_or_else(|| RegistryError::NotFound(format!("filing {id}")))
+    }
+
     /// Creates a draft filing.
     pub async fn create_filing(&self, actor: &User, new: NewFiling) -> Result<Filing> {
         let org_id = Self::acting_org(actor, new.org_id)?;
@@ -198,13 +212,7 @@ impl Store {
         }
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self
-            .filing_raw(&mut tx, id)
-            .await?
-            .filter(|f| can_see(Some(actor), f));
-        let Some(f) = f else {
-            return Err(RegistryError::NotFound(format!("filing {id}")));
-        };
+        let f = self.visible_filing(&mut tx, actor, id).await?;
         if !actor.role.is_provider() {
             return Err(RegistryError::Forbidden(
                 "only the filing organisation edits a filing".into(),
@@ -267,13 +275,7 @@ impl Store {
     ) -> Result<Filing> {
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let p = self
-            .filing_raw(&mut tx, parent_id)
-            .await?
-            .filter(|f| can_see(Some(actor), f));
-        let Some(p) = p else {
-            return Err(RegistryError::NotFound(format!("filing {parent_id}")));
-        };
+        let p = self.visible_filing(&mut tx, actor, parent_id).await?;
         if !actor.role.is_provider() {
             return Err(RegistryError::Forbidden(
                 "only the filing organisation files changes".into(),
@@ -349,13 +351,7 @@ impl Store {
         }
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let f = self
-            .filing_raw(&mut tx, id)
-            .await?
-            .filter(|f| can_see(Some(actor), f));
-        let Some(f) = f else {
-            return Err(RegistryError::NotFound(format!("filing {id}")));
-        };
+        let f = self.visible_filing(&mut tx, actor, id).await?;
         if !state::actor_role_ok(actor.role, f.status, action) {
             return Err(RegistryError::Forbidden(format!(
                 "{} may not {} a filing in state {}",
@@ -564,13 +560,7 @@ impl Store {
             .to_string();
         let _g = self.lock().await;
         let mut tx = self.pool.begin().await?;
-        let Some(f) = self
-            .filing_raw(&mut tx, id)
-            .await?
-            .filter(|f| can_see(Some(actor), f))
-        else {
-            return Err(RegistryError::NotFound(format!("filing {id}")));
-        };
+        let f = self.visible_filing(&mut tx, actor, id).await?;
         if actor.role != Role::NationalReviewer {
             return Err(RegistryError::Forbidden(
                 "only a national reviewer decides a filing's province".into(),

@@ -223,11 +223,7 @@ impl Store {
     /// storing them: the live checklist a provider works through.
     pub async fn live_checks(&self, actor: &User, id: i64) -> Result<Value> {
         let mut conn = self.pool.acquire().await?;
-        let f = self
-            .filing_raw(&mut conn, id)
-            .await?
-            .filter(|f| can_see(Some(actor), f))
-            .ok_or_else(|| RegistryError::NotFound(format!("filing {id}")))?;
+        let f = self.visible_filing(&mut conn, actor, id).await?;
         precheck::run(self, &mut conn, &f).await
     }
 
@@ -309,10 +305,7 @@ impl Store {
     /// The thread of a filing, oldest first (whoever may see the filing).
     pub async fn filing_events(&self, actor: &User, id: i64) -> Result<Vec<FilingEvent>> {
         let mut conn = self.pool.acquire().await?;
-        self.filing_raw(&mut conn, id)
-            .await?
-            .filter(|f| can_see(Some(actor), f))
-            .ok_or_else(|| RegistryError::NotFound(format!("filing {id}")))?;
+        self.visible_filing(&mut conn, actor, id).await?;
         let rows = sqlx::query("SELECT id, filing_id, at, actor, role, action, body, override_reason, failing FROM filing_events WHERE filing_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(&mut *conn)
