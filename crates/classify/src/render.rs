@@ -279,11 +279,7 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
                 .as_ref()
                 .map(|x| format!(" ({} {x})", w.replaces))
                 .unwrap_or_default();
-            let flag = if u.date_verified.as_deref() == Some("secondary") {
-                format!(" [{}]", w.date_flag)
-            } else {
-                String::new()
-            };
+            let flag = date_flag(u.date_verified.as_deref(), w);
             let _ = writeln!(
                 s,
                 "  * {} {}: {} [{} {}]{rep}{flag}",
@@ -504,11 +500,7 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
                     .as_ref()
                     .map(|x| format!(" ({} `{x}`)", w.replaces))
                     .unwrap_or_default();
-                let flag = if u.date_verified.as_deref() == Some("secondary") {
-                    format!(" [{}]", w.date_flag)
-                } else {
-                    String::new()
-                };
+                let flag = date_flag(u.date_verified.as_deref(), w);
                 let _ = writeln!(
                     s,
                     "| {}{} | {}{} | {} {}{} | {} |",
@@ -652,6 +644,15 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
 fn flag(verified: &str, w: &Words) -> String {
     if verified == "unconfirmed" {
         format!(" [{}]", w.unconfirmed)
+    } else {
+        String::new()
+    }
+}
+
+/// ` [date from a secondary source]` when the in-force date is only `secondary`.
+fn date_flag(date_verified: Option<&str>, w: &Words) -> String {
+    if date_verified == Some("secondary") {
+        format!(" [{}]", w.date_flag)
     } else {
         String::new()
     }
