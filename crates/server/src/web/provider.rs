@@ -131,25 +131,29 @@ fn field_views(c: &Ctx, values: &Map<String, Value>) -> Result<Vec<FieldView>, W
     Ok(out)
 }
 
+/// The value of a checkbox (`bool`) or a set of checkboxes (`enum-list`): the
+/// same whether the form parses or is only shown again after an error.
+fn choice_value(form: &FormData, key: &str, ty: &str) -> Value {
+    if ty == "bool" {
+        Value::Bool(form.get(key).is_some_and(|v| v == "true" || v == "on"))
+    } else {
+        Value::Array(
+            form.all(key)
+                .filter(|v| !v.is_empty())
+                .map(|v| Value::String(v.to_string()))
+                .collect(),
+        )
+    }
+}
+
 /// Builds a profile JSON object from the guided form (empty optional fields are left out).
 pub fn profile_from_form(form: &FormData) -> Result<Map<String, Value>, WebError> {
     let mut m = Map::new();
     for f in schema_fields()? {
         let key = format!("p.{}", f.key);
         match f.ty.as_str() {
-            "bool" => {
-                m.insert(
-                    f.key.clone(),
-                    Value::Bool(form.get(&key).is_some_and(|v| v == "true" || v == "on")),
-                );
-            }
-            "enum-list" => {
-                let vals: Vec<Value> = form
-                    .all(&key)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| Value::String(v.to_string()))
-                    .collect();
-                m.insert(f.key.clone(), Value::Array(vals));
+            "bool" | "enum-list" => {
+                m.insert(f.key.clone(), choice_value(form, &key, &f.ty));
             }
             "string-list" => {
                 if let Some(v) = form.get_trimmed(&key) {
@@ -533,19 +537,8 @@ fn raw_values(form: &FormData) -> Result<Map<String, Value>, WebError> {
     for f in schema_fields()? {
         let key = format!("p.{}", f.key);
         match f.ty.as_str() {
-            "bool" => {
-                m.insert(
-                    f.key.clone(),
-                    Value::Bool(form.get(&key).is_some_and(|v| v == "true" || v == "on")),
-                );
-            }
-            "enum-list" => {
-                let vals: Vec<Value> = form
-                    .all(&key)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| Value::String(v.to_string()))
-                    .collect();
-                m.insert(f.key.clone(), Value::Array(vals));
+            "bool" | "enum-list" => {
+                m.insert(f.key.clone(), choice_value(form, &key, &f.ty));
             }
             _ => {
                 if let Some(v) = form.get(&key) {
