@@ -471,6 +471,15 @@ async fn build_world(s: &Store) -> World {
     }
 }
 
+/// A monitor that saw the untampered log (its state copied from `state` to
+/// `st`) must fail `log verify` against the server at `base`.
+fn log_verify_fails(base: &str, state: &Path, st: &Path, name: &str) {
+    std::fs::copy(state, st).unwrap();
+    let st = st.display().to_string();
+    let (ok, out) = run(&["log", "verify", "--url", base, "--state", &st]);
+    assert!(!ok, "log verify passed after: {name}\n{out}");
+}
+
 fn run(args: &[&str]) -> (bool, String) {
     let out = Command::new(BIN)
         .args(args)
@@ -790,17 +799,12 @@ fn log_end_to_end_and_tampering_sqlite() {
         let (ok, out) = run(&["audit", "verify", "--data-dir", &ds]);
         assert!(!ok, "audit verify passed after: {name}\n{out}");
         let srv = spawn(&["--data-dir".into(), ds.clone()]);
-        let st = tmp.path().join(format!("st{i}.json"));
-        std::fs::copy(&state, &st).unwrap();
-        let (ok, out) = run(&[
-            "log",
-            "verify",
-            "--url",
+        log_verify_fails(
             &srv.base,
-            "--state",
-            &st.display().to_string(),
-        ]);
-        assert!(!ok, "log verify passed after: {name}\n{out}");
+            &state,
+            &tmp.path().join(format!("st{i}.json")),
+            name,
+        );
         drop(srv);
         // a second look after the restart: still broken
         let (ok, out) = run(&["audit", "verify", "--data-dir", &ds]);
@@ -929,17 +933,12 @@ fn log_end_to_end_and_tampering_postgres() {
         ]);
         assert!(!ok, "audit verify passed after: {name}\n{out}");
         let srv = spawn(&args(&copy, &ds));
-        let st = tmp.path().join(format!("pgst{i}.json"));
-        std::fs::copy(&state, &st).unwrap();
-        let (ok, out) = run(&[
-            "log",
-            "verify",
-            "--url",
+        log_verify_fails(
             &srv.base,
-            "--state",
-            &st.display().to_string(),
-        ]);
-        assert!(!ok, "log verify passed after: {name}\n{out}");
+            &state,
+            &tmp.path().join(format!("pgst{i}.json")),
+            name,
+        );
         drop(srv);
         eprintln!("caught on PostgreSQL: {name}");
     }
