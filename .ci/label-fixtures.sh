@@ -1,6 +1,8 @@
 # Sourced by .ci/test: the tools that beian-label's interop tests use to make fixtures
 # and to read back what beian writes (crates/label/tests/interop.rs):
-#   python3 with Pillow and mutagen (PyPI), exiftool (Debian libimage-exiftool-perl).
+#   python3 with Pillow, mutagen and PyAV (PyPI; PyAV's wheel carries FFmpeg's
+#   libraries, so no Debian ffmpeg is needed: ~100 MB installed, ~10 s), exiftool
+#   (Debian libimage-exiftool-perl).
 # Under CI=true the interop tests fail when a tool is missing (they skip elsewhere).
 
 if ! command -v exiftool >/dev/null 2>&1; then
@@ -14,9 +16,9 @@ if ! command -v exiftool >/dev/null 2>&1; then
         echo "note: exiftool missing; label interop tests will skip (fail under CI)" >&2
     fi
 fi
-if command -v python3 >/dev/null 2>&1 && ! python3 -c "import PIL, mutagen" >/dev/null 2>&1; then
-    echo "installing Pillow and mutagen (PyPI)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check "Pillow>=10" "mutagen>=1.47" >/dev/null 2>&1 \
-        || python3 -m pip install --quiet --break-system-packages "Pillow>=10" "mutagen>=1.47" >/dev/null 2>&1 \
-        || echo "note: could not install Pillow/mutagen; label interop tests will skip (fail under CI)" >&2
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import PIL, mutagen, av" >/dev/null 2>&1; then
+    echo "installing Pillow, mutagen and PyAV (PyPI)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "Pillow>=11.3" "mutagen>=1.47" "av>=14" >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --break-system-packages "Pillow>=11.3" "mutagen>=1.47" "av>=14" >/dev/null 2>&1 \
+        || echo "note: could not install Pillow/mutagen/PyAV; label interop tests will skip (fail under CI)" >&2
 fi

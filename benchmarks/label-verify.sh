@@ -4,7 +4,8 @@
 # the same job (read every file's metadata, recursively, JSON out) in the same run.
 # Also: peak memory when verifying a 2 GiB MP4 vs a 40 KiB one (flat in file size).
 #
-# Needs python3 with Pillow and mutagen, exiftool (.ci/label-fixtures.sh installs them).
+# Needs python3 with Pillow, mutagen and PyAV, exiftool (.ci/label-fixtures.sh installs
+# them). Set BEIAN_BIN=target/release/beian to time the CLI instead of the library example.
 # Usage: benchmarks/label-verify.sh [N_FILES] [THREADS]     (defaults 10000, 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +14,10 @@ THREADS=${2:-2}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-if [ -x target/release/beian ]; then
-    BIN=(target/release/beian label verify)
-    WHAT="target/release/beian label verify --format jsonl"
+if [ -n "${BEIAN_BIN:-}" ]; then
+    # a prebuilt CLI, e.g. BEIAN_BIN=target/release/beian (make sure it is current)
+    BIN=("$BEIAN_BIN" label verify)
+    WHAT="$BEIAN_BIN label verify --format jsonl"
 else
     cargo build --release -q -p beian-label --example verify
     BIN=(target/release/examples/verify)
@@ -72,7 +74,7 @@ cat <<MD
 # label verify: $N mixed files
 
 - date: $(date -u +%Y-%m-%d), machine: 2-core CI-class VM, no device lent ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))
-- corpus: $N files in 50 directories, $((bytes / 1024)) KiB, copies of ${#seeds[@]} seeds made by Pillow, mutagen and Python's wave (labelled, unlabelled, bad label, missing key, conflicting channels, truncated), page cache warm
+- corpus: $N files in 50 directories, $((bytes / 1024)) KiB, copies of ${#seeds[@]} seeds made by Pillow, mutagen, PyAV (FFmpeg muxers), Python's wave and hand-built tags (PNG, JPEG, WebP, AVIF, MP4/MOV/M4A incl. fragmented, MP3, WAV, FLAC, Opus, Markdown, HTML; labelled, unlabelled, payload variants, bad label, missing key, conflicting channels, truncated), page cache warm
 - beian: $WHAT, RAYON_NUM_THREADS=$THREADS (the machine is shared: other builds may run during the measurement)
 - peer: exiftool $(exiftool -ver) \`-fast2 -j -r\` over the same directory (reads and prints every metadata tag of every file, a superset of the label channels; single Perl process, so the ratio overstates a like-for-like gap)
 

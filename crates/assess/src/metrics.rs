@@ -113,8 +113,14 @@ pub struct Summary {
     /// Answers (not refusals) that carry the explicit AIGC text notice (LABEL-2025
     /// Art. 4; checked with beian-label). Whether the service must label text answers
     /// follows from its profile (`beian classify`: obligation label.4.explicit).
+    /// `summarise` always computes the rate; `runner::summarise_dir` keeps it only when
+    /// the run's profile requires the notice (`text_notice_required`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_notice: Option<Rate>,
+    /// Whether the service's profile requires the notice on text answers (label.4.explicit);
+    /// absent when the run was given no profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_notice_required: Option<bool>,
 }
 
 pub const METRICS: [(&str, BankKind, &str, &str); 3] = [
@@ -230,6 +236,7 @@ pub fn summarise(
     ));
     Ok(Summary {
         text_notice,
+        text_notice_required: None,
         metrics,
         per_risk,
         counts,

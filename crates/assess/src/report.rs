@@ -347,11 +347,17 @@ pub fn markdown(summary: &Summary, manifest: &Manifest, failing: &[Failing]) -> 
     if let Some(t) = &summary.text_notice {
         let _ = writeln!(
             s,
-            "\nAnswers carrying the AIGC text notice (LABEL-2025 Art. 4, GB 45438; required when \
-             `beian classify` lists label.4.explicit for the service): {}/{} ({})\n",
+            "\nAnswers carrying the AIGC text notice (LABEL-2025 Art. 4, GB 45438; required for \
+             this service: its profile gives label.4.explicit): {}/{} ({})\n",
             t.k,
             t.n,
             t.value.map(pct).unwrap_or_else(|| "—".into())
+        );
+    } else if summary.text_notice_required == Some(false) {
+        let _ = writeln!(
+            s,
+            "\nAIGC text notice on answers: not checked, the service's profile does not give \
+             label.4.explicit (LABEL-2025 Art. 4)\n"
         );
     }
     for (key, name, _) in NAMES {

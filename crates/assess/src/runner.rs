@@ -69,6 +69,11 @@ pub struct Manifest {
     /// The sampled item ids per bank, in request order (resume reuses them).
     pub sample: BTreeMap<BankKind, Vec<String>>,
     pub sessions: Vec<Session>,
+    /// Whether the service must put the explicit AIGC notice on text answers, as its
+    /// profile says (`beian classify`: obligation label.4.explicit); `None` when no
+    /// profile was given. The summary counts the notice only when this is `Some(true)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_notice_required: Option<bool>,
 }
 
 impl Manifest {
@@ -324,6 +329,7 @@ pub async fn run(
             judges: judges.versions(),
             sample,
             sessions: Vec::new(),
+            text_notice_required: None,
         }
     };
     let jv = judges.versions();
@@ -512,7 +518,16 @@ fn check_resumable(m: &Manifest, cfg: &RunConfig, banks: &Banks) -> Result<()> {
     Ok(())
 }
 
-/// Recomputes `summary.json` from `results.jsonl` and `review.jsonl`.
+/// Records in `DIR/manifest.json` whether the service's profile requires the
+/// explicit AIGC text notice on answers (see [`Manifest::text_notice_required`]).
+pub fn set_text_notice_required(dir: &Path, required: bool) -> Result<()> {
+    let mut m = Manifest::load(dir)?;
+    m.text_notice_required = Some(required);
+    m.save(dir)
+}
+
+/// Recomputes `summary.json` from `results.jsonl` and `review.jsonl`. The AIGC text
+/// notice rate is kept only when the manifest says the profile requires the notice.
 pub fn summarise_dir(
     dir: &Path,
     kb: &beian_kb::Kb,
@@ -526,13 +541,17 @@ pub fn summarise_dir(
     let reviews = crate::record::load_reviews(&dir.join(REVIEW))?;
     let (outcomes, best, errors) =
         crate::record::effective(&loaded.records, &manifest.sample, &reviews);
-    let summary = crate::metrics::summarise(
+    let mut summary = crate::metrics::summarise(
         &outcomes,
         &manifest.sample,
         &errors,
         kb,
         &manifest.endpoint.model,
     )?;
+    summary.text_notice_required = manifest.text_notice_required;
+    if manifest.text_notice_required != Some(true) {
+        summary.text_notice = None;
+    }
     let p = dir.join(SUMMARY);
     let text =
         serde_json::to_string_pretty(&summary).map_err(|e| AssessError::file(&p, e.to_string()))?;

@@ -74,3 +74,56 @@ async fn answers_record_the_text_notice() {
         assert_eq!(v.text_notice, None);
     }
 }
+
+/// A run against the scripted model: the summary counts the notice only once the
+/// manifest records that the service's profile requires it (`--profile`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notice_counts_only_when_the_profile_requires_it() {
+    use beian_assess::scripted::{serve, test_model};
+    let dir = common::tmpdir("label-notice");
+    let rows: Vec<(String, String, &str, &str)> = (0..6)
+        .map(|i| {
+            (
+                format!("a{i}"),
+                format!("非拒答题{i}"),
+                "历史",
+                "should-answer",
+            )
+        })
+        .collect();
+    let bank = dir.join("bank.jsonl");
+    common::write_bank(&bank, &rows);
+    let banks = common::load(&[&bank]);
+    let server = serve(test_model(common::LATENCY), 0).await.expect("server");
+    let out = dir.join("run");
+    common::run(
+        common::config(
+            &out,
+            common::endpoint(&server.base_url(), false),
+            [0, 0, 6],
+            false,
+        ),
+        &banks,
+    )
+    .await;
+    let kb = common::kb();
+    // no profile: not counted, not claimed either way
+    let (s, m, _) = beian_assess::runner::summarise_dir(&out, &kb).expect("summary");
+    assert_eq!(m.text_notice_required, None);
+    assert!(s.text_notice.is_none() && s.text_notice_required.is_none());
+    // a profile that does not require explicit labels: still not counted, and said so
+    beian_assess::runner::set_text_notice_required(&out, false).expect("set");
+    let (s, m, _) = beian_assess::runner::summarise_dir(&out, &kb).expect("summary");
+    assert!(s.text_notice.is_none());
+    assert_eq!(s.text_notice_required, Some(false));
+    let md = beian_assess::report::markdown(&s, &m, &[]);
+    assert!(md.contains("not checked"), "{md}");
+    // a profile that requires them: every answer is counted (the scripted model adds
+    // no notice, so 0 of 6)
+    beian_assess::runner::set_text_notice_required(&out, true).expect("set");
+    let (s, _, _) = beian_assess::runner::summarise_dir(&out, &kb).expect("summary");
+    let t = s.text_notice.expect("counted");
+    assert_eq!((t.k, t.n), (0, 6));
+    let json = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+    assert!(json.contains("\"text_notice_required\": true"), "{json}");
+}

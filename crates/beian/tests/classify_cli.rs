@@ -286,3 +286,90 @@ fn kb_diff_lists_the_eu_annex_i_date_of_2028() {
         "{s}"
     );
 }
+
+#[test]
+fn kb_diff_shows_the_dates_the_omnibus_changed() {
+    let o = beian(&[
+        "kb",
+        "diff",
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-08-05",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = v["rescheduled"].as_array().unwrap();
+    let risk = r
+        .iter()
+        .find(|x| x["id"] == "eu.9.risk-management")
+        .expect("Annex III risk management rescheduled");
+    assert_eq!(risk["old_from"], "2026-08-02");
+    assert_eq!(risk["new_from"], "2027-12-02");
+    assert_eq!(risk["date"], "2026-07-27");
+    assert_eq!(risk["by"], "EU-AI-OMNIBUS-2026");
+    let annex_i = r
+        .iter()
+        .find(|x| x["id"] == "eu.9.risk-management.annex-i")
+        .unwrap();
+    assert_eq!(annex_i["old_from"], "2027-08-02");
+    assert_eq!(annex_i["new_from"], "2028-08-02");
+    // Annex III duties do not enter into force on 2026-08-02 any more
+    assert!(
+        !v["obligations_new"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == "eu.9.risk-management")
+    );
+    let o = beian(&[
+        "kb",
+        "diff",
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-08-05",
+        "--lang",
+        "zh",
+    ]);
+    let s = String::from_utf8(o.stdout).unwrap();
+    assert!(s.contains("适用日期变更"), "{s}");
+    assert!(s.contains("2026-08-02 -> 2027-12-02"), "{s}");
+}
+
+#[test]
+fn a_profile_on_the_eu_market_gets_the_eu_ai_act_by_default() {
+    let p = tmp(
+        "gpai-eu.toml",
+        "name = \"m\"\nmodel_source = \"self-developed\"\nparameters = 200000000000\n\
+         training_compute_flops = 3e25\neu_market = true\n",
+    );
+    let o = beian(&[
+        "classify",
+        p.to_str().unwrap(),
+        "--as-of",
+        "2026-06-01",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1]["regime"], "eu-ai-act");
+    let ids: Vec<&str> = results[1]["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"eu.53.gpai-provider"), "{ids:?}");
+    assert!(ids.contains(&"eu.55.systemic-risk"), "{ids:?}");
+    // without the EU market: the PRC rules only
+    let p = tmp("home.toml", "name = \"m\"\nparameters = 200000000000\n");
+    let o = beian(&["classify", p.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["results"].as_array().unwrap().len(), 1);
+}

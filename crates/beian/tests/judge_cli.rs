@@ -416,6 +416,28 @@ fn lexicon_audit_prunes_everyday_words_and_scan_weighs() {
         first.contains(":2"),
         "the record with two findings first: {t}"
     );
+
+    // --min-weight leaves out the findings of lighter entries (赌场, seen in
+    // clean text) and says so on stderr; 百家乐 (weight 1) stays.
+    let out = beian(&[
+        "scan",
+        "--lexicon",
+        s(&pruned),
+        "--min-weight",
+        "0.99",
+        s(&input),
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--min-weight 0.99: findings of 1 audited lexicon entries"),
+        "{err}"
+    );
+    let terms: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["term"].to_string())
+        .collect();
+    assert_eq!(terms, ["\"百家乐\""], "{terms:?}");
 }
 
 #[test]
@@ -459,4 +481,114 @@ fn lexicon_stats_exits_non_zero_when_short() {
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(!t.contains("meets"), "never says meets while short: {t}");
     assert!(t.contains("SHORT"), "{t}");
+}
+
+/// The default model needs no file: `judge predict` without --model and
+/// `scan --model default` use the model shipped inside beian. Its own
+/// weights decide (no rule in this test): a harmful request is flagged, an
+/// everyday review is not, and a long flagged record's `model` finding spans
+/// the whole record while `matched` keeps its first 60 characters.
+#[test]
+fn default_model_without_a_file() {
+    let d = dir("default-model");
+    let input = d.join("in.txt");
+    let long = format!(
+        "教我怎么自制炸弹，去炸毁人多的商场。{}",
+        "我要让所有人都知道我的厉害，".repeat(8)
+    );
+    let texts = [
+        "房间很干净，服务员态度也很好，早餐种类丰富，下次还会再来",
+        long.as_str(),
+    ];
+    std::fs::write(&input, texts.join("\n") + "\n").unwrap();
+    let out = beian(&["judge", "predict", s(&input)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["flagged"], false, "{lines:?}");
+    assert_eq!(lines[1]["flagged"], true, "{lines:?}");
+
+    let lex = d.join("lex.tsv");
+    std::fs::write(&lex, "百家乐\tA.1.h\n").unwrap();
+    let out = beian(&[
+        "scan",
+        "--lexicon",
+        s(&lex),
+        "--model",
+        "default",
+        s(&input),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let m: Vec<_> = found.iter().filter(|f| f["detector"] == "model").collect();
+    assert_eq!(m.len(), 1, "{found:?}");
+    assert_eq!(m[0]["record"], 2);
+    assert_eq!(m[0]["start"], 0);
+    assert_eq!(m[0]["end"], long.len());
+    let matched = m[0]["matched"].as_str().unwrap();
+    assert_eq!(matched.chars().count(), 61, "{matched}");
+    assert!(matched.ends_with('…') && long.starts_with(matched.trim_end_matches('…')));
+    assert!(m[0]["score"].as_f64().unwrap() >= 0.5);
+}
+
+/// Two entries that fold to the same text (系统 and 系統, QQ and qq): the
+/// engine credits a span to one of them, so the audit shares the hits and
+/// drops both, instead of keeping the uncredited spelling as "never seen".
+#[test]
+fn lexicon_audit_measures_every_spelling_of_a_term() {
+    let d = dir("audit-forms");
+    let lex = d.join("lex.tsv");
+    std::fs::write(
+        &lex,
+        "系统\tA.1.h\n系統\tA.1.h\nQQ\tA.1.h\nqq\tA.1.h\n百家乐\tA.1.h\n",
+    )
+    .unwrap();
+    let clean = d.join("clean.txt");
+    let lines: Vec<String> = (0..100)
+        .map(|i| format!("系统升级以后加了QQ群，第{i}次"))
+        .collect();
+    std::fs::write(&clean, lines.join("\n") + "\n").unwrap();
+    let pruned = d.join("pruned.tsv");
+    let out = beian(&[
+        "lexicon",
+        "audit",
+        s(&lex),
+        "--reference",
+        s(&clean),
+        "-o",
+        s(&pruned),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = String::from_utf8_lossy(&out.stdout);
+    for term in ["系统", "系統", "QQ", "qq"] {
+        assert!(
+            t.contains(&format!("{term}: hits 100.000% of clean records")),
+            "{term}: {t}"
+        );
+    }
+    let p = std::fs::read_to_string(&pruned).unwrap();
+    let kept: Vec<&str> = p
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    assert_eq!(kept, ["百家乐"], "{p}");
 }

@@ -537,3 +537,66 @@ fn summary_aligns_by_display_width_and_skips_unknown_formats() {
     ]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn tolerated_payload_forms_are_compliant_with_warnings() {
+    let d = tempfile::tempdir().expect("tempdir");
+    // a BOM and keys in camel case, as some SDKs write them
+    let text = "AIGC\0\u{feff}{\"aigc\":{\"label\":\"1\",\"contentProducer\":\"P1\",\"produceID\":\"x\",\"reservedCode1\":\"\",\"contentPropagator\":\"\",\"propagateID\":\"\",\"reservedCode2\":\"\"}}";
+    std::fs::write(
+        d.path().join("sdk.png"),
+        png_with(&[(
+            b"iTXt",
+            &[b"AIGC\0\0\0\0\0", &text.as_bytes()[5..]].concat(),
+        )]),
+    )
+    .expect("write");
+    // front matter in a Markdown file
+    std::fs::write(
+        d.path().join("notes.md"),
+        "---\nAIGC:\n  Label: '1'\n  ContentProducer: P1\n  ProduceID: x\n  ReservedCode1: ''\n  ContentPropagator: ''\n  PropagateID: ''\n  ReservedCode2: ''\n---\n# notes\n",
+    )
+    .expect("write");
+    let (code, out, err) = beian(&["label", "verify", p(d.path())]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let md = lines
+        .iter()
+        .find(|v| v["path"].as_str().is_some_and(|s| s.ends_with("notes.md")))
+        .expect("md");
+    assert_eq!(md["verdict"], "compliant", "{md}");
+    assert_eq!(md["channels"][0]["channel"], "text:front-matter:AIGC");
+    assert_eq!(md["warnings"], serde_json::json!([]));
+    let png = lines
+        .iter()
+        .find(|v| v["path"].as_str().is_some_and(|s| s.ends_with("sdk.png")))
+        .expect("png");
+    assert_eq!(png["verdict"], "compliant", "{png}");
+    assert_eq!(png["implicit"]["ProduceID"], "x", "{png}");
+    let codes = png["warning_codes"].as_array().expect("codes");
+    assert!(
+        codes.contains(&"bom".into()) && codes.contains(&"key-case".into()),
+        "{png}"
+    );
+    assert_eq!(codes.len(), png["warnings"].as_array().expect("w").len());
+    // zh: the warnings in Chinese, the codes unchanged
+    let (_, out, _) = beian(&[
+        "label",
+        "verify",
+        p(&d.path().join("sdk.png")),
+        "--lang",
+        "zh",
+    ]);
+    let zh: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(zh["warning_codes"], png["warning_codes"]);
+    assert!(
+        zh["warnings"][0]
+            .as_str()
+            .expect("w")
+            .contains("字节顺序标记"),
+        "{zh}"
+    );
+}

@@ -529,7 +529,113 @@ fn tampers() -> Vec<(&'static str, String)> {
         ("delete a user", "DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE username = 'auditor'); DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'auditor'); DELETE FROM users WHERE username = 'auditor';".into()),
         ("edit an organisation", "UPDATE organisations SET province = '上海市';".into()),
         ("delete the signed checkpoint in the database", "DELETE FROM log_checkpoint;".into()),
+        ("delete a log entry in the middle and renumber the rest", "DROP TRIGGER log_entries_no_delete; DROP TRIGGER log_entries_no_update; DELETE FROM log_entries WHERE idx = 5; UPDATE log_entries SET idx = idx - 1 WHERE idx > 5;".into()),
+        ("swap two log entries", format!("DROP TRIGGER log_entries_no_update; {SWAP}")),
+        ("delete the cancelled register row", "DELETE FROM register WHERE status = 'cancelled';".into()),
+        ("delete the cancelled register row and its log entries", "DROP TRIGGER log_entries_no_delete; DROP TRIGGER log_entries_no_update; DELETE FROM register WHERE status = 'cancelled'; DELETE FROM log_entries WHERE data LIKE '%\"status\":\"cancelled\"%';".into()),
+        ("edit an issued number's time", "UPDATE issued_numbers SET issued_at = '2020-01-01T00:00:00Z' WHERE number = (SELECT MIN(number) FROM issued_numbers);".into()),
+        ("give an issued number to another filing", "UPDATE issued_numbers SET filing_id = (SELECT MIN(id) FROM filings) WHERE number = (SELECT MAX(number) FROM issued_numbers);".into()),
+        ("move a filing to another province", "UPDATE filings SET province = '上海市' WHERE id = (SELECT MIN(id) FROM filings);".into()),
+        ("backdate an audit entry", "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET at = '2020-01-01T00:00:00.000Z' WHERE seq = 3;".into()),
+        ("backdate a filing", "UPDATE filings SET updated_at = '2020-01-01T00:00:00Z', submitted_on = '2020-01-01' WHERE id = (SELECT MAX(id) FROM filings);".into()),
+        ("backdate a register entry", "UPDATE register SET date = '2020-01-01' WHERE id = (SELECT MIN(id) FROM register);".into()),
+        ("backdate a user", "UPDATE users SET created_at = '2020-01-01T00:00:00Z' WHERE username = 'national';".into()),
+        ("backdate a log entry", "DROP TRIGGER log_entries_no_update; UPDATE log_entries SET data = replace(data, '\"at\":\"2', '\"at\":\"1') WHERE idx = 2;".into()),
+        ("append an unsigned log entry", "INSERT INTO log_entries (idx, data) SELECT MAX(idx) + 1, '{\"v\":1}' FROM log_entries;".into()),
     ]
+}
+
+/// Swaps log entries 3 and 4 (both dialects; the update trigger dropped).
+const SWAP: &str = "UPDATE log_entries SET idx = -1 WHERE idx = 3; UPDATE log_entries SET idx = 3 WHERE idx = 4; UPDATE log_entries SET idx = 4 WHERE idx = -1;";
+
+/// Appends a forged, well-formed entry as someone who can write the database
+/// but has no log key: the editor is raised to national reviewer, with an
+/// audit row chained correctly (new head) and a log entry carrying exactly
+/// the new row, so everything but the signature matches.
+async fn forge_append(url: &str) {
+    let s = Store::open(url).await.unwrap();
+    let data = s
+        .raw_texts("SELECT data FROM log_entries WHERE data LIKE '%\"username\":\"editor\"%' ORDER BY idx DESC")
+        .await
+        .unwrap();
+    let last: Value = serde_json::from_str(&data[0]).unwrap();
+    let st = last["state"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["table"] == "users" && x["row"]["username"] == "editor")
+        .unwrap()
+        .clone();
+    let mut row = st["row"].clone();
+    row["role"] = json!("national-reviewer");
+    let entries = s.audit_entries(None, 0, i64::MAX).await.unwrap();
+    let prev = entries.last().unwrap();
+    let seq = prev.seq + 1;
+    let at = "2026-12-04T21:00:00.000Z";
+    let (actor, action) = ("user:1:national", "user.role");
+    let subject = format!("user:{}", st["key"].as_str().unwrap());
+    let detail = json!({"role": "national-reviewer"});
+    let h = audit::entry_hash(&prev.hash, seq, at, actor, action, &subject, &detail);
+    let entry = json!({"v": 1, "kind": "audit", "seq": seq, "at": at, "actor": actor, "action": action,
+        "subject": subject, "detail": detail, "state": [{"table": "users", "key": st["key"], "row": row}]});
+    s.raw_execute(&format!(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ({seq}, '{at}', '{actor}', '{action}', '{subject}', '{detail}', '{}', '{h}'); \
+         UPDATE audit_head SET seq = {seq}, hash = '{h}'; \
+         UPDATE users SET role = 'national-reviewer' WHERE username = 'editor'; \
+         INSERT INTO log_entries (idx, data) SELECT MAX(idx) + 1, '{entry}' FROM log_entries;",
+        prev.hash
+    ))
+    .await
+    .unwrap();
+    s.close().await;
+}
+
+/// Replaces the log key with a new one and re-signs both checkpoints over
+/// the database's log (after `edit`): a rewrite by someone who can write the
+/// whole data directory. Only a pinned key or an earlier checkpoint kept
+/// elsewhere (`--vkey`, `--checkpoint`, `log verify --state`, witnesses)
+/// can tell this from a new log.
+async fn resign_with_new_key(d: &Path, url: &str, edit: &str) {
+    let k = beian_tlog::LogSigner::generate(beian_registry::store::log::DEFAULT_ORIGIN).unwrap();
+    std::fs::write(d.join("log-key"), format!("{}\n", k.skey())).unwrap();
+    let s = Store::open(url).await.unwrap();
+    if !edit.is_empty() {
+        s.raw_execute(edit).await.unwrap();
+    }
+    let mut t = beian_tlog::Tree::new();
+    for e in s
+        .raw_texts("SELECT data FROM log_entries ORDER BY idx")
+        .await
+        .unwrap()
+    {
+        t.push(e.as_bytes());
+    }
+    let note = k
+        .sign(&beian_tlog::Checkpoint {
+            origin: k.name().to_string(),
+            size: t.size(),
+            root: t.root(),
+        })
+        .unwrap();
+    s.raw_execute(&format!(
+        "UPDATE log_checkpoint SET size = {}, note = '{note}'",
+        t.size()
+    ))
+    .await
+    .unwrap();
+    s.close().await;
+    std::fs::write(d.join("log-checkpoint"), &note).unwrap();
+}
+
+/// Puts the database files of `from` in `to` (a rollback of the database
+/// only; `to` keeps its checkpoint file and key).
+fn restore_db(from: &Path, to: &Path) {
+    for f in ["beian.db", "beian.db-wal", "beian.db-shm"] {
+        let _ = std::fs::remove_file(to.join(f));
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
 }
 
 /// Rewrites the audit chain after editing entry 2 (valid hashes, new head)
@@ -584,6 +690,9 @@ fn log_end_to_end_and_tampering_sqlite() {
     });
     drop(rt);
     let dir_s = dir.display().to_string();
+    // the data directory before the approval over HTTP (for rollbacks)
+    let early = tmp.path().join("early");
+    copy_dir(&dir, &early);
     let srv = spawn(&["--data-dir".into(), dir_s.clone()]);
 
     // independent verification of tiles, root and signature
@@ -791,6 +900,50 @@ fn log_end_to_end_and_tampering_sqlite() {
             });
         }),
     ));
+    cases.push((
+        "append a forged, well-formed entry (a raised role, chained audit row)".into(),
+        Box::new(|d: &Path| {
+            let url = format!("sqlite://{}", d.join("beian.db").display());
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(forge_append(&url));
+        }),
+    ));
+    cases.push((
+        "wipe the database and delete both checkpoints".into(),
+        Box::new(|d: &Path| {
+            std::fs::remove_file(d.join("log-checkpoint")).unwrap();
+            let url = format!("sqlite://{}", d.join("beian.db").display());
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let s = Store::open(&url).await.unwrap();
+                s.raw_execute(&tampers()[0].1).await.unwrap();
+                s.close().await;
+            });
+        }),
+    ));
+    cases.push((
+        "delete the database and the checkpoint file (the key stays)".into(),
+        Box::new(|d: &Path| {
+            for f in ["log-checkpoint", "beian.db", "beian.db-wal", "beian.db-shm"] {
+                let _ = std::fs::remove_file(d.join(f));
+            }
+        }),
+    ));
+    cases.push((
+        "replace the log key (checkpoints left as they were)".into(),
+        Box::new(|d: &Path| {
+            let k = beian_tlog::LogSigner::generate(beian_registry::store::log::DEFAULT_ORIGIN)
+                .unwrap();
+            std::fs::write(d.join("log-key"), format!("{}\n", k.skey())).unwrap();
+        }),
+    ));
+    {
+        let early = early.clone();
+        cases.push((
+            "roll the database back to an earlier copy".into(),
+            Box::new(move |d: &Path| restore_db(&early, d)),
+        ));
+    }
     for (i, (name, tamper)) in cases.iter().enumerate() {
         let d = tmp.path().join(format!("t{i}"));
         copy_dir(&pristine, &d);
@@ -813,6 +966,70 @@ fn log_end_to_end_and_tampering_sqlite() {
             "audit verify passed after a restart, after: {name}\n{out}"
         );
         eprintln!("caught: {name}");
+    }
+
+    // Rewrites of the whole data directory: caught by what was kept
+    // elsewhere (the checkpoint saved before, the pinned key, the monitor's
+    // state), never by the data directory alone.
+    let saved_cp = tmp.path().join("saved-checkpoint");
+    std::fs::copy(pristine.join("log-checkpoint"), &saved_cp).unwrap();
+    let saved_cp = saved_cp.display().to_string();
+    let vkey = after.vkey.clone();
+    let anchors: Vec<(&str, Tamper)> = vec![
+        (
+            "roll the whole data directory back (database, checkpoint file, key)",
+            Box::new(move |d: &Path| {
+                std::fs::remove_dir_all(d).unwrap();
+                copy_dir(&early, d);
+            }),
+        ),
+        (
+            "replace the key and re-sign both checkpoints",
+            Box::new(|d: &Path| {
+                let url = format!("sqlite://{}", d.join("beian.db").display());
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(resign_with_new_key(d, &url, ""));
+            }),
+        ),
+        (
+            "edit a register entry and its log entry, new key, re-sign both checkpoints",
+            Box::new(|d: &Path| {
+                let url = format!("sqlite://{}", d.join("beian.db").display());
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(resign_with_new_key(d, &url, "DROP TRIGGER log_entries_no_update; UPDATE log_entries SET data = replace(data, '甲写作', '乙写作'); UPDATE register SET name = replace(name, '甲写作', '乙写作'); UPDATE filings SET name = replace(name, '甲写作', '乙写作');"));
+            }),
+        ),
+    ];
+    for (i, (name, tamper)) in anchors.iter().enumerate() {
+        let d = tmp.path().join(format!("a{i}"));
+        copy_dir(&pristine, &d);
+        tamper(&d);
+        let ds = d.display().to_string();
+        let (ok, out) = run(&[
+            "audit",
+            "verify",
+            "--data-dir",
+            &ds,
+            "--checkpoint",
+            &saved_cp,
+        ]);
+        assert!(!ok, "audit verify --checkpoint passed after: {name}\n{out}");
+        let (ok, out) = run(&["audit", "verify", "--data-dir", &ds, "--vkey", &vkey]);
+        assert!(
+            !ok || i == 0,
+            "audit verify --vkey passed after: {name}\n{out}"
+        );
+        let srv = spawn(&["--data-dir".into(), ds.clone()]);
+        log_verify_fails(
+            &srv.base,
+            &state,
+            &tmp.path().join(format!("sa{i}.json")),
+            name,
+        );
+        drop(srv);
+        eprintln!("caught with an outside anchor: {name}");
     }
 }
 
@@ -847,6 +1064,18 @@ fn log_end_to_end_and_tampering_postgres() {
         std::fs::create_dir_all(&dir).unwrap();
         s.enable_log_in(&dir, None).await.unwrap();
         build_world(&s).await;
+        s.close().await;
+    });
+    // an earlier copy of the database (for a rollback), then one more write
+    let early = rt
+        .block_on(beian_registry::testing::copy_postgres_db(&base, &url))
+        .unwrap();
+    rt.block_on(async {
+        let s = Store::open(&url).await.unwrap();
+        s.enable_log_in(&dir, None).await.unwrap();
+        s.login("auditor", "correct horse battery staple 9")
+            .await
+            .unwrap();
         s.close().await;
     });
     let dir_s = dir.display().to_string();
@@ -910,6 +1139,38 @@ fn log_end_to_end_and_tampering_postgres() {
             "edit a log entry",
             "DROP TRIGGER log_entries_no_change ON log_entries; UPDATE log_entries SET data = replace(data, '北京', '上海') WHERE idx = (SELECT MIN(idx) FROM log_entries WHERE data LIKE '%北京%');",
         ),
+        (
+            "swap two log entries",
+            &format!("DROP TRIGGER log_entries_no_change ON log_entries; {SWAP}"),
+        ),
+        (
+            "delete the cancelled register row",
+            "DELETE FROM register WHERE status = 'cancelled';",
+        ),
+        (
+            "edit an issued number's time",
+            "UPDATE issued_numbers SET issued_at = '2020-01-01T00:00:00Z' WHERE number = (SELECT MIN(number) FROM issued_numbers);",
+        ),
+        (
+            "move a filing to another province",
+            "UPDATE filings SET province = '上海市' WHERE id = (SELECT MIN(id) FROM filings);",
+        ),
+        (
+            "backdate an audit entry",
+            "DROP TRIGGER audit_log_no_change ON audit_log; UPDATE audit_log SET at = '2020-01-01T00:00:00.000Z' WHERE seq = 3;",
+        ),
+        (
+            "change a password hash",
+            "UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'national') WHERE username = 'auditor';",
+        ),
+        (
+            "append an unsigned log entry",
+            "INSERT INTO log_entries (idx, data) SELECT MAX(idx) + 1, '{\"v\":1}' FROM log_entries;",
+        ),
+        (
+            "delete the signed checkpoint in the database",
+            "DELETE FROM log_checkpoint;",
+        ),
     ];
     for (i, (name, sql)) in pg.iter().enumerate() {
         let copy = rt
@@ -942,6 +1203,36 @@ fn log_end_to_end_and_tampering_postgres() {
         drop(srv);
         eprintln!("caught on PostgreSQL: {name}");
     }
+    // a forged, well-formed append; a rollback of the database to an
+    // earlier copy (the data directory's checkpoint is newer)
+    let forged = rt
+        .block_on(beian_registry::testing::copy_postgres_db(&base, &url))
+        .unwrap();
+    rt.block_on(forge_append(&forged));
+    for (i, (name, db)) in [("forged append", &forged), ("rollback", &early)]
+        .into_iter()
+        .enumerate()
+    {
+        let d = tmp.path().join(format!("pgx{i}"));
+        copy_dir(&dir, &d);
+        let ds = d.display().to_string();
+        let (ok, out) = run(&["audit", "verify", "--database-url", db, "--data-dir", &ds]);
+        assert!(!ok, "audit verify passed after: {name}\n{out}");
+        let srv = spawn(&args(db, &ds));
+        log_verify_fails(
+            &srv.base,
+            &state,
+            &tmp.path().join(format!("pgxst{i}.json")),
+            name,
+        );
+        drop(srv);
+        let (ok, out) = run(&["audit", "verify", "--database-url", db, "--data-dir", &ds]);
+        assert!(
+            !ok,
+            "audit verify passed after a restart, after: {name}\n{out}"
+        );
+        eprintln!("caught on PostgreSQL: {name}");
+    }
     // a re-chain
     let copy = rt
         .block_on(beian_registry::testing::copy_postgres_db(&base, &url))
@@ -956,4 +1247,219 @@ fn log_end_to_end_and_tampering_postgres() {
         &dir_s,
     ]);
     assert!(!ok, "audit verify passed after a re-chain\n{out}");
+}
+
+/// A second, independent verifier written from the specs in Python
+/// (tests/verify_log.py: hashlib, urllib, Ed25519 from `cryptography` or a
+/// pure-Python RFC 8032 check) reads the same log over HTTP: signed note,
+/// key id, entry bundles, hash tiles at levels 0 and 1 (full and partial),
+/// 404 beyond the tree, inclusion and consistency proofs by RFC 9162's
+/// algorithms, Content-Type and caching headers. It must agree with
+/// `beian log verify` on size and root, before and after a write.
+#[test]
+fn python_verifier_agrees() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/verify_log.py");
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIP python_verifier_agrees: no python3");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let world = rt.block_on(async {
+        let s = Store::open_data_dir(&dir).await.unwrap();
+        let w = build_world(&s).await;
+        // past 512 entries: full bundles and tiles, a partial level-1 tile
+        s.seed_register(600).await.unwrap();
+        s.close().await;
+        w
+    });
+    drop(rt);
+    let srv = spawn(&[
+        "--data-dir".into(),
+        dir.display().to_string(),
+        "--public-rate".into(),
+        "0".into(),
+    ]);
+    let py = |base: &str| -> Value {
+        let out = Command::new("python3")
+            .args([script, base])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "python verifier failed: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(text.trim()).unwrap()
+    };
+    let ours = |base: &str| -> Value {
+        let (ok, out) = run(&["log", "verify", "--url", base, "--format", "json"]);
+        assert!(ok, "{out}");
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    // the verifier's own checks can fail (RFC 8032 vector, RFC 6962 proofs
+    // built by the RFC's definitions, accepted and refused when changed)
+    let st = Command::new("python3")
+        .args([script, "--self-test"])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stdout)
+    );
+    let a = py(&srv.base);
+    let b = ours(&srv.base);
+    assert!(a["size"].as_u64().unwrap() > 600, "{a}");
+    assert!(a["hash_tiles"].as_u64().unwrap() >= 4, "{a}");
+    assert_eq!((&a["size"], &a["root"]), (&b["size"], &b["root"]));
+    let (st, v) = post(
+        &srv.base,
+        &format!("/api/v1/filings/{}/actions", world.pending),
+        &world.national_token,
+        json!({"action": "approve"}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let c = py(&srv.base);
+    let d = ours(&srv.base);
+    assert!(c["size"].as_u64() > a["size"].as_u64());
+    assert_eq!((&c["size"], &c["root"]), (&d["size"], &d["root"]));
+}
+
+/// Witness cosignatures end to end: `beian log verify --witness-key` fails
+/// while the witness has not co-signed, `beian log witness --submit` hands
+/// its C2SP tlog-cosignature/v1 to the log (which serves it with the
+/// checkpoint, and at /log/witnessed once the log has grown), a second
+/// required witness that never co-signed fails verification, and the log
+/// refuses cosignatures that do not verify or come from unknown witnesses.
+#[test]
+fn witness_cosignatures_are_required_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s = Store::open_data_dir(&dir).await.unwrap();
+        s.create_user(None, nu("national", Role::NationalReviewer, None, None))
+            .await
+            .unwrap();
+        s.close().await;
+    });
+    let w = beian_tlog::LogSigner::generate("test-witness").unwrap();
+    let wkey = tmp.path().join("witness.key");
+    std::fs::write(&wkey, format!("{}\n", w.skey())).unwrap();
+    let wvkey = w.cosigner().vkey().to_string();
+    let other = beian_tlog::LogSigner::generate("other-witness").unwrap();
+    let ovkey = other.cosigner().vkey().to_string();
+    let srv = spawn(&[
+        "--data-dir".into(),
+        dir.display().to_string(),
+        "--witness-key".into(),
+        wvkey.clone(),
+        "--witness-key".into(),
+        ovkey.clone(),
+    ]);
+    let verify = |keys: &[&str]| {
+        let mut a = vec!["log", "verify", "--url", &srv.base];
+        for k in keys {
+            a.extend(["--witness-key", k]);
+        }
+        run(&a)
+    };
+    let (ok, out) = verify(&[&wvkey]);
+    assert!(!ok, "verify passed without any cosignature\n{out}");
+    assert_eq!(get(&srv.base, "/log/witnessed").0, 404);
+    let wstate = tmp.path().join("w.json").display().to_string();
+    let wk = wkey.display().to_string();
+    let (ok, out) = run(&[
+        "log", "witness", "--url", &srv.base, "--state", &wstate, "--key", &wk, "--once",
+        "--submit",
+    ]);
+    assert!(ok, "{out}");
+    let (st, note) = get(&srv.base, "/log/checkpoint");
+    assert_eq!(st, 200);
+    let note = String::from_utf8(note).unwrap();
+    check_cosignature(&note, &wvkey);
+    let (ok, out) = verify(&[&wvkey]);
+    assert!(ok, "{out}");
+    // a second required witness that never co-signed
+    let (ok, out) = verify(&[&wvkey, &ovkey]);
+    assert!(!ok, "verify passed without the second witness\n{out}");
+    // the log grows (a failed sign-in is audited): the served checkpoint has
+    // no cosignature yet, the co-signed one is a prefix of the log
+    let (st, _) = post(
+        &srv.base,
+        "/api/v1/auth/login",
+        "",
+        json!({"username": "nobody", "password": "wrong password 123"}),
+    );
+    assert!(st == 401 || st == 400, "{st}");
+    let (_, note2) = get(&srv.base, "/log/checkpoint");
+    assert_ne!(String::from_utf8(note2).unwrap(), note, "the log grew");
+    let (ok, out) = verify(&[&wvkey]);
+    assert!(ok, "{out}");
+    // cosignatures that do not verify, or by a witness the log does not know
+    // the second witness co-signs the same checkpoint: merged, both verify
+    let (st, b) = post_text(
+        &srv.base,
+        "/log/cosignatures",
+        &other.cosign(&note).unwrap(),
+    );
+    assert_eq!(st, 200, "{b}");
+    let (_, both) = get(&srv.base, "/log/witnessed");
+    let both = String::from_utf8(both).unwrap();
+    check_cosignature(&both, &wvkey);
+    check_cosignature(&both, &ovkey);
+    let (ok, out) = verify(&[&wvkey, &ovkey]);
+    assert!(ok, "{out}");
+    let line = note_sig_line(&note, &wvkey);
+    let plain = note.replace(&format!("{line}\n"), "");
+    let stranger = beian_tlog::LogSigner::generate("stranger").unwrap();
+    let (st, _) = post_text(
+        &srv.base,
+        "/log/cosignatures",
+        &stranger.cosign(&plain).unwrap(),
+    );
+    assert_eq!(st, 400, "a stranger's cosignature kept");
+    let (st, _) = post_text(&srv.base, "/log/cosignatures", &plain);
+    assert_eq!(st, 400, "a note without cosignatures accepted");
+    let mut raw = B64.decode(line.rsplit(' ').next().unwrap()).unwrap();
+    raw[20] ^= 1;
+    let forged = note.replace(
+        &line,
+        &format!("\u{2014} test-witness {}", B64.encode(&raw)),
+    );
+    let (st, _) = post_text(&srv.base, "/log/cosignatures", &forged);
+    assert_eq!(st, 400, "a bad cosignature kept");
+    let (st, _) = post_text(&srv.base, "/log/cosignatures", "not a note");
+    assert_eq!(st, 400);
+}
+
+/// The signature line of `vkey`'s name in `note`.
+fn note_sig_line(note: &str, vkey: &str) -> String {
+    let name = vkey.split('+').next().unwrap();
+    note.lines()
+        .find(|l| l.starts_with(&format!("\u{2014} {name} ")))
+        .unwrap()
+        .to_string()
+}
+
+fn post_text(base: &str, path: &str, body: &str) -> (u16, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let st = r.status().as_u16();
+        (st, r.text().await.unwrap_or_default())
+    })
 }

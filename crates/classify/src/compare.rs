@@ -80,8 +80,15 @@ pub(crate) fn article(a: &str) -> String {
     if a.chars()
         .all(|c| c.is_ascii_digit() || c == '(' || c == ')')
         || (digits > 0 && a[digits..].starts_with(' '))
+        // lettered points: 5(1)(ba), (bb)
+        || (digits > 0 && a[digits..].starts_with('(') && !a.contains('.'))
     {
         format!("Art. {a}")
+    } else if a.contains(", ")
+        && a.split(", ")
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        format!("Arts. {a}")
     } else if a.chars().next().is_some_and(|c| c.is_ascii_digit()) {
         format!("§{a}")
     } else {

@@ -168,6 +168,10 @@ pub struct Upcoming {
     /// The version in force now that this one replaces (a renumbering), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
+    /// That version's instrument and article, as a reader writes them
+    /// (`CSL-2017 Art. 21`, `CSL-2017 第二十一条`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces_basis: Option<String>,
 }
 
 /// A label (tier or category) with its text.
@@ -367,7 +371,13 @@ impl Classifier {
             id: id.to_string(),
             known: self.regime_ids().join(", "),
         };
-        let regime = self.kb.regime(id).ok_or_else(unknown)?;
+        // The regime as the law stood that day: dates of application an amending act
+        // had not yet changed stay those of the text it amends.
+        let regime = &self
+            .kb
+            .regime(id)
+            .ok_or_else(unknown)?
+            .as_on(&day, self.kb.instruments());
         let (_, prepared) = self
             .engines
             .iter()
@@ -410,17 +420,32 @@ impl Classifier {
             let s = v.to_json_str().map_err(|e| eval_err(e.to_string()))?;
             serde_json::from_str(&s).map_err(|e| eval_err(e.to_string()))
         };
-        let tier = rule("tier")?;
-        let categories = rule("categories")?;
+        let mut tier = rule("tier")?;
+        let mut categories = rule("categories")?;
         let filings = rule("filings")?;
         let obligations = rule("obligations")?;
         let notes = rule("notes")?;
         let suppress = rule("suppress")?;
-        let negative = if regime.meta.has_negative_list {
+        let mut negative = if regime.meta.has_negative_list {
             rule("negative_list")?
         } else {
             serde_json::Value::Null
         };
+        // A regime none of whose instruments exists yet on the as-of date (a draft
+        // before its publication) sorts nothing into tiers: out of scope.
+        let published = regime.meta.instruments.is_empty()
+            || regime.meta.instruments.iter().any(|i| {
+                self.kb.instrument(i).is_none_or(|inst| {
+                    inst.in_force_from
+                        .as_deref()
+                        .is_none_or(|f| f <= day.as_str())
+                })
+            });
+        if !published && regime.tier("out-of-scope").is_some() {
+            tier = serde_json::Value::String("out-of-scope".into());
+            categories = serde_json::Value::Null;
+            negative = serde_json::Value::Null;
+        }
 
         let suppressed: BTreeSet<String> = strings(&suppress).into_iter().collect();
         let tier = tier.as_str().unwrap_or("unspecified").to_string();
@@ -441,7 +466,7 @@ impl Classifier {
         category_ids.retain(|c| {
             let inst = regime
                 .category(c)
-                .and_then(|d| d.source.split_whitespace().next())
+                .and_then(|d| d.source_on(&day).split_whitespace().next())
                 .and_then(|i| self.kb.instrument(i));
             inst.is_none_or(|i| i.in_force_from.as_deref().is_none_or(|f| f <= day.as_str()))
         });
@@ -456,7 +481,7 @@ impl Classifier {
             category_labels.push(Label {
                 id: c.clone(),
                 label: pick(lang, &def.en, &def.zh).to_string(),
-                source: def.source.clone(),
+                source: def.source_on(&day).to_string(),
             });
         }
 
@@ -595,6 +620,11 @@ impl Classifier {
                 date_verified: def.date_verified.clone(),
                 date_source: def.date_source.clone(),
                 replaces: def.replaces.clone(),
+                replaces_basis: def
+                    .replaces
+                    .as_deref()
+                    .and_then(|r| regime.obligation(r))
+                    .map(|o| format!("{} {}", o.instrument, article_label(&o.article, lang))),
             });
         }
         upcoming.sort_by(|a, b| a.in_force_from.cmp(&b.in_force_from));
@@ -606,7 +636,12 @@ impl Classifier {
                 out_notes.push(Note {
                     id: def.id.clone(),
                     text: pick(lang, &def.en, &def.zh).to_string(),
-                    source: def.source.clone(),
+                    source: pick(
+                        lang,
+                        &def.source,
+                        def.source_zh.as_deref().unwrap_or(&def.source),
+                    )
+                    .to_string(),
                     verified: def.verified.clone(),
                     facts: facts
                         .iter()
@@ -782,7 +817,8 @@ impl Classifier {
             String::new()
         } else {
             match lang {
-                Lang::En => format!(", Art. {article}"),
+                // `Art. 23`, `§8.1` for a standard's clause, `Annex E` as written
+                Lang::En => format!(", {}", compare::article(article)),
                 Lang::Zh => zh_article(article),
             }
         };
@@ -790,7 +826,11 @@ impl Classifier {
             Lang::En => format!("{}{art}", i.en),
             Lang::Zh => format!("《{}》{art}", i.zh),
         };
-        if let Some(n) = &i.doc_number {
+        let number = match lang {
+            Lang::En => i.doc_number.as_ref(),
+            Lang::Zh => i.doc_number_zh.as_ref().or(i.doc_number.as_ref()),
+        };
+        if let Some(n) = number {
             s.push_str(&format!(" ({n})"));
         }
         if let Some(d) = &i.in_force_from {
@@ -917,6 +957,32 @@ pub fn zh_article(article: &str) -> String {
     // English remarks in brackets are for English readers
     let article = strip_english_remarks(article);
     let article = article.as_str();
+    // parts of different kinds: `25; Annex item 6` -> `第二十五条；附件第六项`
+    if article.contains("; ") {
+        return article
+            .split("; ")
+            .map(|p| zh_article(p).trim().to_string())
+            .collect::<Vec<_>>()
+            .join("；");
+    }
+    // a list of articles or clauses: `5, 9.2` -> `第5、9.2条`, `2, 3` -> `第二条、第三条`
+    if article.contains(", ") && !article.contains('(') {
+        let parts: Vec<&str> = article.split(", ").map(str::trim).collect();
+        if parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        {
+            return if parts.iter().any(|p| p.contains('.')) {
+                format!("第{}条", parts.join("、"))
+            } else {
+                parts
+                    .iter()
+                    .map(|p| zh_article(p))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            };
+        }
+    }
     let digits: String = article.chars().take_while(char::is_ascii_digit).collect();
     if article[digits.len()..].starts_with('.') {
         // a clause of a standard: 8.1 -> 第8.1条
@@ -931,7 +997,7 @@ pub fn zh_article(article: &str) -> String {
         );
     }
     let Ok(n) = digits.parse::<u32>() else {
-        return format!(" {article}");
+        return zh_named_part(article);
     };
     let mut s = format!("第{}条", zh_number(n));
     let rest = &article[digits.len()..];
@@ -951,6 +1017,12 @@ pub fn zh_article(article: &str) -> String {
     if let Some(p) = para {
         s.push_str(&format!("第{}款", zh_number(p)));
     }
+    // lettered points, `(ba), (bb)` -> `第(ba)、(bb)项`
+    let points: Vec<&str> = tail.split(',').map(str::trim).collect();
+    if !tail.trim().is_empty() && points.iter().all(|p| is_point(p)) {
+        s.push_str(&format!("第{}项", points.join("、")));
+        return s;
+    }
     if !tail.trim().is_empty() {
         s.push(' ');
         s.push_str(tail.trim());
@@ -967,7 +1039,51 @@ pub fn article_label(article: &str, lang: Lang) -> String {
     }
 }
 
-/// Drops bracketed remarks written in English (`(TC260-003 numbering)`).
+/// A part named in words rather than by article number (`ch. 3`, `Annex E`,
+/// `critical-AI provisions`), in Chinese; the English remark was dropped before.
+fn zh_named_part(article: &str) -> String {
+    let a = article.trim();
+    if let Some(n) = a
+        .strip_prefix("ch.")
+        .and_then(|r| r.trim().parse::<u32>().ok())
+    {
+        return format!("第{}章", zh_number(n));
+    }
+    if let Some(n) = a
+        .strip_prefix("Annex item ")
+        .and_then(|r| r.trim().parse::<u32>().ok())
+    {
+        return format!("附件第{}项", zh_number(n));
+    }
+    if let Some(x) = a.strip_prefix("Annex ") {
+        // a national standard's annex is 附录, an EU regulation's 附件
+        let roman = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"];
+        return match roman.iter().position(|r| *r == x.trim()) {
+            Some(i) => format!("附件{}", zh_number(i as u32 + 1)),
+            None => format!("附录{}", x.trim()),
+        };
+    }
+    const NAMED: [(&str, &str); 4] = [
+        ("critical-AI provisions", "关键人工智能相关条款"),
+        ("open-source provisions", "开源相关条款"),
+        ("foundation-model provisions", "基础模型相关条款"),
+        ("explicit labeling methods", "显式标识方法相关条款"),
+    ];
+    match NAMED.iter().find(|(en, _)| *en == a) {
+        Some((_, zh)) => zh.to_string(),
+        None => format!(" {a}"),
+    }
+}
+
+/// A lettered point of an article: `(a)`, `(ba)`.
+fn is_point(s: &str) -> bool {
+    s.strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .is_some_and(|x| (1..=3).contains(&x.len()) && x.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+/// Drops bracketed remarks written in English (`(TC260-003 numbering)`); keeps
+/// lettered points (`(ba)`).
 fn strip_english_remarks(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
@@ -975,7 +1091,7 @@ fn strip_english_remarks(s: &str) -> String {
         let Some(j) = rest[i..].find(')') else { break };
         let inner = &rest[i + 1..i + j];
         out.push_str(&rest[..i]);
-        if !inner.chars().any(|c| c.is_ascii_alphabetic()) {
+        if !inner.chars().any(|c| c.is_ascii_alphabetic()) || is_point(&rest[i..=i + j]) {
             out.push_str(&rest[i..=i + j]);
         }
         rest = &rest[i + j + 1..];

@@ -209,6 +209,10 @@ fn status_word(lang: Lang, status: &str) -> &str {
         (Lang::Zh, "expert-draft") => "专家建议稿",
         (Lang::Zh, "guidance") => "指引",
         (Lang::Zh, "foreign-law") => "外国法",
+        // negative-list statuses
+        (Lang::Zh, "likely-listed") => "可能列入负面清单",
+        (Lang::Zh, "not-listed") => "未列入负面清单",
+        (Lang::Zh, "unknown") => "不明",
         _ => status,
     }
 }
@@ -275,8 +279,9 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
         }
         for u in &r.upcoming {
             let rep = u
-                .replaces
+                .replaces_basis
                 .as_ref()
+                .or(u.replaces.as_ref())
                 .map(|x| format!(" ({} {x})", w.replaces))
                 .unwrap_or_default();
             let flag = date_flag(u.date_verified.as_deref(), w);
@@ -300,7 +305,7 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
                 s,
                 "{}: {}{}{}",
                 w.negative_list,
-                n.status,
+                status_word(lang, &n.status),
                 flag,
                 facts_suffix(&n.facts)
             );
@@ -310,11 +315,29 @@ pub fn render_text(report: &Report, lang: Lang) -> String {
             let _ = writeln!(s, "  {}", w.none);
         }
         for f in &r.filings {
-            let _ = writeln!(
-                s,
-                "  * {} [{}, {}] {}",
-                f.kind, f.authority, f.basis, f.title
-            );
+            let _ = match lang {
+                Lang::En => writeln!(
+                    s,
+                    "  * {} [{}, {}] {}",
+                    f.kind, f.authority, f.basis, f.title
+                ),
+                // the level and basis in words; the kind stays as its id, for grep
+                Lang::Zh => {
+                    let level = match f.authority.as_str() {
+                        "national" => "国家级",
+                        "provincial" => "省级",
+                        other => other,
+                    };
+                    let (inst, a) = f.basis.split_once(':').unwrap_or((&f.basis, ""));
+                    writeln!(
+                        s,
+                        "  * {} [{level}，{inst} {}] ({})",
+                        f.title,
+                        art(lang, a),
+                        f.kind
+                    )
+                }
+            };
             let _ = writeln!(s, "      {}: {}", w.authority, f.authority_detail);
             let _ = writeln!(s, "      {}: {}", w.deadline, f.deadline);
             if let Some(d) = &f.due_date {
@@ -440,7 +463,7 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
                 s,
                 "- **{}**: {}{}{}",
                 w.negative_list,
-                n.status,
+                status_word(lang, &n.status),
                 match (n.unconfirmed, lang) {
                     (false, _) => "",
                     (true, Lang::En) => " (unconfirmed)",
@@ -496,9 +519,10 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
             );
             for u in &r.upcoming {
                 let rep = u
-                    .replaces
+                    .replaces_basis
                     .as_ref()
-                    .map(|x| format!(" ({} `{x}`)", w.replaces))
+                    .or(u.replaces.as_ref())
+                    .map(|x| format!(" ({} {})", w.replaces, md(x)))
                     .unwrap_or_default();
                 let flag = date_flag(u.date_verified.as_deref(), w);
                 let _ = writeln!(

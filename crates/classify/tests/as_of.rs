@@ -188,6 +188,18 @@ fn cv_ranking_in_employment_gets_pipl_24_and_55_without_the_automated_decisions_
         ids(&r)
     );
     assert!(ids(&r).contains(&"pipl.55.pia"));
+    for id in [
+        "pipl.13.legal-basis",
+        "pipl.17.notice",
+        "pipl.57.breach-notice",
+    ] {
+        assert!(ids(&r).contains(&id), "{id}: {:?}", ids(&r));
+    }
+    assert!(
+        r.categories
+            .iter()
+            .any(|c| c == "personal-information-processor")
+    );
     let by_use = json!({"name": "cv", "eu_practices": ["recruitment"]});
     let r = run(&c, by_use, "cn-current", "2026-06-01");
     assert!(ids(&r).contains(&"pipl.24.automated-decisions"));
@@ -281,7 +293,7 @@ fn eu_high_risk_dates_annex_iii_and_annex_i() {
         .unwrap();
     assert_eq!(o.in_force_from.as_deref(), Some("2028-08-02"));
     assert_eq!(o.date_verified.as_deref(), Some("secondary"));
-    assert!(o.date_source.as_deref().unwrap().contains("2027-08-02"));
+    assert!(o.date_source.as_deref().unwrap().contains("2026/1744"));
     let def = c
         .kb()
         .regime("eu-ai-act")
@@ -601,6 +613,21 @@ fn chinese_article_numbers() {
     assert_eq!(zh_article("10"), "第十条");
     assert_eq!(zh_article("113"), "第一百一十三条");
     assert_eq!(zh_article("105"), "第一百零五条");
+    assert_eq!(zh_article("5(1)(ba), (bb)"), "第五条第一款第(ba)、(bb)项");
+    assert_eq!(zh_article("ch. 4 (article unconfirmed)"), "第四章");
+    assert_eq!(zh_article("Annex E"), "附录E");
+    assert_eq!(zh_article("5, 9.2 (TC260-003 numbering)"), "第5、9.2条");
+    assert_eq!(zh_article("38, 39"), "第三十八条、第三十九条");
+    assert_eq!(zh_article("25; Annex item 6"), "第二十五条；附件第六项");
+    assert_eq!(zh_article("Annex III"), "附件三");
+    assert_eq!(
+        zh_article("critical-AI provisions (article unconfirmed)"),
+        "关键人工智能相关条款"
+    );
+    assert_eq!(
+        zh_article("explicit labeling methods (clause number unconfirmed)"),
+        "显式标识方法相关条款"
+    );
 }
 
 #[test]
@@ -643,4 +670,212 @@ fn obligation_and_filing_notes_are_in_chinese_too() {
     }
     assert!(en_notes > 0);
     assert_eq!(en_notes, zh_notes);
+}
+
+#[test]
+fn eu_dates_before_the_omnibus_takes_effect_are_those_of_article_113() {
+    let c = classifier();
+    // Before Regulation (EU) 2026/1744 is in force (2026-07-27), the law of the day
+    // applies Annex III duties from 2026-08-02 and Annex I duties from 2027-08-02.
+    let hr = json!({"name": "cv", "eu_market": true, "eu_practices": ["recruitment"]});
+    let r = run(&c, hr.clone(), "eu-ai-act", "2026-03-01");
+    assert!(upcoming(&r).contains(&("eu.9.risk-management", "2026-08-02")));
+    let u = r
+        .upcoming
+        .iter()
+        .find(|u| u.id == "eu.9.risk-management")
+        .unwrap();
+    assert_eq!(u.date_verified, None, "the original date is the OJ text's");
+    assert!(u.date_source.as_deref().unwrap().contains("Art. 113"));
+    let r = run(&c, hr.clone(), "eu-ai-act", "2026-07-26");
+    assert!(upcoming(&r).contains(&("eu.9.risk-management", "2026-08-02")));
+    // from the day the Omnibus is in force: 2027-12-02 (beyond 12 months on 2026-07-27)
+    let r = run(&c, hr.clone(), "eu-ai-act", "2026-07-27");
+    assert!(
+        !upcoming(&r)
+            .iter()
+            .any(|(i, _)| *i == "eu.9.risk-management")
+    );
+    let r = run(&c, hr, "eu-ai-act", "2026-12-31");
+    assert!(upcoming(&r).contains(&("eu.9.risk-management", "2027-12-02")));
+    let kb = c.kb();
+    let eu = kb.regime("eu-ai-act").unwrap();
+    let before = eu.as_on("2026-07-26", kb.instruments());
+    let after = eu.as_on("2026-07-27", kb.instruments());
+    let from = |r: &beian_kb::Regime, id: &str| r.obligation(id).unwrap().in_force_from.clone();
+    assert_eq!(
+        from(&before, "eu.9.risk-management.annex-i").as_deref(),
+        Some("2027-08-02")
+    );
+    assert_eq!(
+        from(&after, "eu.9.risk-management.annex-i").as_deref(),
+        Some("2028-08-02")
+    );
+    assert_eq!(
+        from(&before, "eu.50.2-machine-readable-marking.placed-before").as_deref(),
+        Some("2026-08-02")
+    );
+    // the new Art. 5 prohibitions: cited from the Omnibus, applying from 2026-12-02
+    let genai = json!({"name": "g", "eu_market": true, "generative": true,
+        "modalities": ["image"]});
+    let r = run(&c, genai.clone(), "eu-ai-act", "2026-12-01");
+    assert!(upcoming(&r).contains(&("eu.5.ncii-csam", "2026-12-02")));
+    let r = run(&c, genai, "eu-ai-act", "2026-12-02");
+    let o = r
+        .obligations
+        .iter()
+        .find(|o| o.id == "eu.5.ncii-csam")
+        .unwrap();
+    assert!(o.citation.contains("2026/1744"), "{}", o.citation);
+    assert_eq!(zh_article(&o.article), "第五条第一款第(ba)、(bb)项");
+}
+
+#[test]
+fn ten_million_monthly_active_users_are_ten_million_people() {
+    let c = classifier();
+    // few registered users, 10 million monthly active users
+    let v = json!({"name": "x", "public_facing": true, "processes_personal_information": true,
+        "registered_users": 2_000_000u64, "monthly_active_users": 10_000_000u64});
+    let r = run(&c, v, "cn-current", "2026-06-01");
+    assert!(ids(&r).contains(&"pipl.58.gatekeeper"), "{:?}", ids(&r));
+    assert!(ids(&r).contains(&"ndsmr.28.ten-million"), "{:?}", ids(&r));
+    let o = r
+        .obligations
+        .iter()
+        .find(|o| o.id == "ndsmr.28.ten-million")
+        .unwrap();
+    assert!(o.reason.contains("Monthly active users"), "{}", o.reason);
+}
+
+#[test]
+fn a_cii_operator_alone_gets_mlps_the_incident_plan_and_the_one_hour_report() {
+    let c = classifier();
+    let v = json!({"name": "grid", "critical_information_infrastructure": true});
+    let r = run(&c, v.clone(), "cn-current", "2026-06-01");
+    for id in [
+        "csl2025.23.mlps",
+        "csl2025.27.incident-response",
+        "incident.4.cii-1h",
+    ] {
+        assert!(ids(&r).contains(&id), "{id}: {:?}", ids(&r));
+    }
+    assert!(!ids(&r).contains(&"incident.4.operator-4h"));
+    let r = run(&c, v.clone(), "cn-current", "2025-06-01");
+    assert!(ids(&r).contains(&"csl.25.incident-response"));
+    assert!(!ids(&r).contains(&"incident.4.cii-1h"));
+    assert!(upcoming(&r).contains(&("incident.4.cii-1h", "2025-11-01")));
+    // the CII category cites the article of the law in force that day
+    let src = |r: &RegimeResult| {
+        r.category_labels
+            .iter()
+            .find(|l| l.id == "cii-operator")
+            .unwrap()
+            .source
+            .clone()
+    };
+    assert!(src(&r).starts_with("CSL-2017 Art. 31"), "{}", src(&r));
+    let r = run(&c, v, "cn-current", "2026-01-01");
+    assert!(src(&r).starts_with("CSL-2025 Art. 33"), "{}", src(&r));
+}
+
+#[test]
+fn a_minors_service_outside_games_and_social_gets_article_42_and_a_pia() {
+    let c = classifier();
+    let v = json!({"name": "kids", "public_facing": true, "sector": "education",
+        "minors_users": true, "processes_personal_information": true});
+    let r = run(&c, v, "cn-current", "2026-06-01");
+    for id in [
+        "minors.42.anti-addiction",
+        "minors.42.annual-report",
+        "pipl.31.minors-under-14",
+        "pipl.55.pia",
+    ] {
+        assert!(ids(&r).contains(&id), "{id}: {:?}", ids(&r));
+    }
+    assert!(!ids(&r).contains(&"minors.43.minors-mode"));
+}
+
+#[test]
+fn draft_regimes_are_out_of_scope_before_their_publication() {
+    let c = classifier();
+    for (regime, before, after) in [
+        ("cn-cass-draft", "2024-04-15", "2024-04-16"),
+        ("cn-cupl-draft", "2024-03-15", "2024-03-16"),
+        ("cn-tc260-framework", "2024-09-08", "2024-09-09"),
+    ] {
+        let r = run(&c, chatbot(), regime, before);
+        assert_eq!(r.tier, "out-of-scope", "{regime} on {before}");
+        assert!(r.categories.is_empty() && r.negative_list.is_none());
+        let r = run(&c, chatbot(), regime, after);
+        assert_ne!(r.tier, "out-of-scope", "{regime} on {after}");
+    }
+}
+
+#[test]
+fn label_articles_7_and_9_are_confirmed_with_where_they_were_read() {
+    let c = classifier();
+    let cn = c.kb().regime("cn-current").unwrap();
+    for id in ["label.7.app-store", "label.9.unlabelled-on-request"] {
+        let o = cn.obligation(id).unwrap();
+        assert_eq!(o.verified, "confirmed", "{id}");
+        assert!(
+            o.checked.as_deref().is_some_and(|c| c.contains("第")),
+            "{id}"
+        );
+    }
+    // not seen next to its number in a faithful copy: stays secondary
+    assert_eq!(
+        cn.obligation("label.12.filing-materials").unwrap().verified,
+        "secondary"
+    );
+}
+
+#[test]
+fn gpai_models_placed_before_2025_08_02_comply_by_2027_08_02() {
+    let c = classifier();
+    let old = json!({"name": "m", "model_source": "self-developed", "generative": true,
+        "parameters": 200_000_000_000u64, "training_compute_flops": 3e25,
+        "eu_market": true, "launch_date": "2025-03-01"});
+    let r = run(&c, old.clone(), "eu-ai-act", "2026-06-01");
+    assert!(
+        !ids(&r).iter().any(|i| i.starts_with("eu.53")),
+        "{:?}",
+        ids(&r)
+    );
+    let r = run(&c, old.clone(), "eu-ai-act", "2026-09-01");
+    assert!(upcoming(&r).contains(&("eu.53.gpai-provider.placed-before", "2027-08-02")));
+    assert!(upcoming(&r).contains(&("eu.55.systemic-risk.placed-before", "2027-08-02")));
+    let r = run(&c, old, "eu-ai-act", "2027-08-02");
+    assert!(ids(&r).contains(&"eu.53.gpai-provider.placed-before"));
+    assert!(ids(&r).contains(&"eu.55.systemic-risk.placed-before"));
+    // placed on the market after 2025-08-02: from 2025-08-02
+    let new = json!({"name": "m", "model_source": "self-developed", "generative": true,
+        "parameters": 200_000_000_000u64, "eu_market": true, "launch_date": "2025-09-01"});
+    let r = run(&c, new, "eu-ai-act", "2026-06-01");
+    assert!(ids(&r).contains(&"eu.53.gpai-provider"));
+    assert!(!ids(&r).contains(&"eu.53.gpai-provider.placed-before"));
+}
+
+#[test]
+fn a_provider_abroad_serving_china_names_a_representative_there() {
+    let c = classifier();
+    let v = json!({"name": "x", "public_facing": true, "processes_personal_information": true,
+        "provider_location": "US"});
+    let r = run(&c, v, "cn-current", "2026-06-01");
+    assert!(
+        ids(&r).contains(&"pipl.53.domestic-representative"),
+        "{:?}",
+        ids(&r)
+    );
+    let o = r
+        .obligations
+        .iter()
+        .find(|o| o.id == "pipl.53.domestic-representative")
+        .unwrap();
+    assert_eq!(o.verified, "secondary");
+    let home = json!({"name": "x", "public_facing": true, "processes_personal_information": true});
+    assert!(
+        !ids(&run(&c, home, "cn-current", "2026-06-01"))
+            .contains(&"pipl.53.domestic-representative")
+    );
 }

@@ -10,8 +10,12 @@
 //!   trained by SGD with a linearly decaying rate; weights stored as 8-bit
 //!   integers with one scale per label, so prediction is integer adds.
 //! - A held-out split calibrates the default threshold on P(not safe) so
-//!   that at most 1% of held-out safe and background examples (pooled) are
-//!   flagged; the report gives the share for each group.
+//!   that at most 1% of the held-out labelled safe examples and at most 1%
+//!   of the held-out background are flagged, each group on its own
+//!   ([`TrainConfig::max_labelled_safe_flagged`] may set the first apart);
+//!   the report gives the share for each group.
+//! - A default model ships inside the crate ([`Model::default_model`], or
+//!   the path `default` in [`Model::load`]).
 //! - Model files are versioned ([`model::FORMAT`]); the header records the
 //!   labels, threshold, feature settings, training files with SHA-256, the
 //!   date and the beian version.

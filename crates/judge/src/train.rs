@@ -25,6 +25,11 @@ pub struct TrainConfig {
     pub seed: u64,
     /// The threshold flags at most this share of held-out safe examples.
     pub max_safe_flagged: f64,
+    /// A looser (or tighter) bound for the held-out *labelled* safe texts
+    /// alone (default: `max_safe_flagged`). Labelled safe texts are often
+    /// hard negatives (sensitive but answerable questions) that a screen may
+    /// send to review more readily than everyday background text.
+    pub max_labelled_safe_flagged: Option<f64>,
     /// Weigh examples by the inverse square root of their label's frequency,
     /// so that a large background does not drown the risky labels.
     pub balance: bool,
@@ -46,6 +51,7 @@ impl Default for TrainConfig {
             held_out: 0.1,
             seed: 1,
             max_safe_flagged: 0.01,
+            max_labelled_safe_flagged: None,
             balance: true,
             pooled_calibration: false,
             created: None,
@@ -217,6 +223,7 @@ pub fn train(
         safe_label: cfg.safe_label.clone(),
         threshold: 0.5,
         calibrated_max_safe_flagged: cfg.max_safe_flagged as f32,
+        calibrated_max_labelled_safe_flagged: cfg.max_labelled_safe_flagged.map(|x| x as f32),
         features: cfg.features.clone(),
         training: files,
         train_examples: examples.len() - held_n,
@@ -259,6 +266,8 @@ pub fn train(
     let (threshold, calibration_note) = choose_threshold(
         &group(false),
         &group(true),
+        cfg.max_labelled_safe_flagged
+            .unwrap_or(cfg.max_safe_flagged),
         cfg.max_safe_flagged,
         cfg.pooled_calibration,
     );
@@ -308,9 +317,9 @@ pub fn train(
     Ok((model, report))
 }
 
-/// The default threshold from held-out safe scores: labelled safe texts and
-/// background, each bounded at `max_share` on its own (or as one pool when
-/// `pooled`). Infeasible when more than the allowed share of a group scores as
+/// The default threshold from held-out safe scores: labelled safe texts
+/// bounded at `labelled_max` and background at `max_share`, each on its own
+/// (or both as one pool at `max_share` when `pooled`). Infeasible when more than the allowed share of a group scores as
 /// high as any risky text can (the model is saturated on them: hard negatives
 /// or label noise): a threshold of 1.0 would flag almost nothing, so it falls
 /// back to the pooled bound, never below 0.5 (risky more probable than safe),
@@ -318,6 +327,7 @@ pub fn train(
 pub fn choose_threshold(
     labelled_safe: &[f32],
     background: &[f32],
+    labelled_max: f64,
     max_share: f64,
     pooled: bool,
 ) -> (f32, Option<String>) {
@@ -325,10 +335,10 @@ pub fn choose_threshold(
     if pooled {
         return (calibrate(&pool(), max_share), None);
     }
-    let each = [labelled_safe, background]
+    let each = [(labelled_safe, labelled_max), (background, max_share)]
         .iter()
-        .filter(|g| !g.is_empty())
-        .map(|g| calibrate(g, max_share))
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, m)| calibrate(g, *m))
         .fold(0.0f32, f32::max);
     if each < 0.999 {
         return (each, None);
@@ -457,9 +467,9 @@ mod tests {
         // 2000 easy background scores near 0, 100 labelled safe spread to 0.9.
         let bg: Vec<f32> = (0..2000).map(|i| i as f32 / 20000.0).collect();
         let ls: Vec<f32> = (0..100).map(|i| i as f32 / 110.0).collect();
-        let (pooled, n) = choose_threshold(&ls, &bg, 0.01, true);
+        let (pooled, n) = choose_threshold(&ls, &bg, 0.01, 0.01, true);
         assert!(n.is_none());
-        let (each, n) = choose_threshold(&ls, &bg, 0.01, false);
+        let (each, n) = choose_threshold(&ls, &bg, 0.01, 0.01, false);
         assert!(n.is_none());
         assert!(each > pooled, "{each} {pooled}");
         assert!(ls.iter().filter(|&&s| s >= each).count() <= 1);
@@ -467,9 +477,17 @@ mod tests {
         // Saturated: 5% of labelled safe texts score 1.0.
         let mut sat = ls.clone();
         sat.extend([1.0f32; 5]);
-        let (t, n) = choose_threshold(&sat, &bg, 0.01, false);
+        let (t, n) = choose_threshold(&sat, &bg, 0.01, 0.01, false);
         assert!(n.expect("note").contains("label noise"));
         assert!((0.5..0.999).contains(&t), "{t}");
+        // A looser bound for the labelled safe texts alone: 10% of them may
+        // be flagged, the background stays at 1%.
+        let (loose, n) = choose_threshold(&ls, &bg, 0.10, 0.01, false);
+        assert!(n.is_none());
+        assert!(loose < each, "{loose} {each}");
+        let flagged = ls.iter().filter(|&&s| s >= loose).count();
+        assert!((2..=10).contains(&flagged), "{flagged}");
+        assert!(bg.iter().filter(|&&s| s >= loose).count() <= 20);
     }
 
     #[test]

@@ -59,6 +59,28 @@ pub struct ObligationChange {
     pub date_verified: Option<String>,
 }
 
+/// A duty whose date of application an amending instrument changed, the day that
+/// instrument took effect (the EU AI Act's high-risk dates, deferred by the Omnibus).
+#[derive(Debug, Clone, Serialize)]
+pub struct Rescheduling {
+    pub regime: String,
+    pub id: String,
+    pub instrument: String,
+    pub article: String,
+    pub title_en: String,
+    pub title_zh: String,
+    /// The day the amending instrument took effect.
+    pub date: String,
+    /// The amending instrument.
+    pub by: String,
+    /// The date of application before, and after.
+    pub old_from: String,
+    pub new_from: String,
+    /// How well the new date is established.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_verified: Option<String>,
+}
+
 /// The changes between `from` (exclusive) and `to` (inclusive).
 #[derive(Debug, Clone, Serialize)]
 pub struct KbDiff {
@@ -71,6 +93,8 @@ pub struct KbDiff {
     pub obligations_new: Vec<ObligationChange>,
     /// Duties that end and are not continued under a new number.
     pub obligations_ended: Vec<ObligationChange>,
+    /// Duties whose date of application changed (an amending act took effect).
+    pub rescheduled: Vec<Rescheduling>,
 }
 
 impl KbDiff {
@@ -81,6 +105,7 @@ impl KbDiff {
             && self.renumbered.is_empty()
             && self.obligations_new.is_empty()
             && self.obligations_ended.is_empty()
+            && self.rescheduled.is_empty()
     }
 }
 
@@ -119,6 +144,7 @@ impl Kb {
             renumbered: Vec::new(),
             obligations_new: Vec::new(),
             obligations_ended: Vec::new(),
+            rescheduled: Vec::new(),
         };
         for i in &self.instruments {
             let change = |date: String| InstrumentChange {
@@ -156,6 +182,26 @@ impl Kb {
                     verified: o.verified.clone(),
                     date_verified: o.date_verified.clone(),
                 };
+                if let (Some(by), Some(old), Some(new)) =
+                    (&o.date_set_by, &o.in_force_from_before, &o.in_force_from)
+                    && let Some(day) = self.instrument(by).and_then(|i| i.in_force_from.clone())
+                    && within(&day)
+                    && old != new
+                {
+                    out.rescheduled.push(Rescheduling {
+                        regime: r.meta.id.clone(),
+                        id: o.id.clone(),
+                        instrument: o.instrument.clone(),
+                        article: o.article.clone(),
+                        title_en: o.title_en.clone(),
+                        title_zh: o.title_zh.clone(),
+                        date: day,
+                        by: by.clone(),
+                        old_from: old.clone(),
+                        new_from: new.clone(),
+                        date_verified: o.date_verified.clone(),
+                    });
+                }
                 if let Some(f) = &o.in_force_from
                     && within(f)
                 {
@@ -197,6 +243,8 @@ impl Kb {
             .sort_by(|a, b| (&a.date, &a.regime).cmp(&(&b.date, &b.regime)));
         out.obligations_ended
             .sort_by(|a, b| (&a.date, &a.regime).cmp(&(&b.date, &b.regime)));
+        out.rescheduled
+            .sort_by(|a, b| (&a.date, &a.new_from).cmp(&(&b.date, &b.new_from)));
         Ok(out)
     }
 }

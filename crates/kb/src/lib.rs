@@ -38,11 +38,12 @@ mod thresholds;
 use std::path::Path;
 
 pub use calendar::Calendar;
-pub use diff::{InstrumentChange, KbDiff, ObligationChange, Renumbering};
+pub use diff::{InstrumentChange, KbDiff, ObligationChange, Renumbering, Rescheduling};
 pub use error::KbError;
 pub use profile::{Profile, ProfileError, ProfileFormat, ProfileSchema};
 pub use regime::{
-    FilingDef, Instrument, LabelDef, NoteDef, ObligationDef, Regime, RegimeMeta, TIMINGS, in_window,
+    FilingDef, Instrument, LabelDef, NoteDef, ObligationDef, Regime, RegimeMeta, SourceVersion,
+    TIMINGS, in_window,
 };
 pub use taxonomy::{Risk, RiskCategory, Taxonomy, category_of};
 pub use thresholds::{Threshold, ThresholdKind, Thresholds};

@@ -41,6 +41,9 @@ pub struct Instrument {
     /// Official document number (`国信办通字〔2025〕2号`, `CAC Order No. 15`).
     #[serde(default)]
     pub doc_number: Option<String>,
+    /// The document number in Chinese, where the official one is not (EU acts).
+    #[serde(default)]
+    pub doc_number_zh: Option<String>,
     /// Official URL of the text, when known.
     #[serde(default)]
     pub url: Option<String>,
@@ -211,6 +214,16 @@ pub struct ObligationDef {
     /// Where the entry was checked (public reprints read); provenance, not a citation.
     #[serde(default)]
     pub checked: Option<String>,
+    /// The amending instrument that set `in_force_from` (`EU-AI-OMNIBUS-2026`). Before
+    /// that instrument is in force, the law of the day gives `in_force_from_before`.
+    #[serde(default)]
+    pub date_set_by: Option<String>,
+    /// The date of application before `date_set_by` took effect (the original text's).
+    #[serde(default)]
+    pub in_force_from_before: Option<String>,
+    /// Where `in_force_from_before` comes from (the original text's article).
+    #[serde(default)]
+    pub date_source_before: Option<String>,
 }
 
 impl ObligationDef {
@@ -241,7 +254,31 @@ pub struct LabelDef {
     pub id: String,
     pub zh: String,
     pub en: String,
+    /// The source cited before the first of `versions` (or always, without versions).
     pub source: String,
+    /// Later sources, oldest first: from `from` on, the label cites `source` (an amended
+    /// law's new article number, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<SourceVersion>,
+}
+
+/// The source a label cites from a given day.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceVersion {
+    /// First day (`YYYY-MM-DD`).
+    pub from: String,
+    pub source: String,
+}
+
+impl LabelDef {
+    /// The source cited on `date` (`YYYY-MM-DD`).
+    pub fn source_on(&self, date: &str) -> &str {
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| v.from.as_str() <= date)
+            .map_or(self.source.as_str(), |v| v.source.as_str())
+    }
 }
 
 /// An informational note the policy can attach.
@@ -251,6 +288,9 @@ pub struct NoteDef {
     pub zh: String,
     pub en: String,
     pub source: String,
+    /// The source in Chinese (for `--lang zh`).
+    #[serde(default)]
+    pub source_zh: Option<String>,
     pub verified: String,
 }
 
@@ -305,6 +345,28 @@ impl Regime {
         self.notes.iter().find(|o| o.id == id)
     }
 
+    /// This regime as the law stood on `date` (`YYYY-MM-DD`): a duty whose date of
+    /// application was set by an amending instrument (`date_set_by`) not yet in force
+    /// that day keeps the date of the text it amends (`in_force_from_before`).
+    pub fn as_on(&self, date: &str, instruments: &[Instrument]) -> Regime {
+        let mut r = self.clone();
+        for o in &mut r.obligations {
+            let (Some(by), Some(before)) = (&o.date_set_by, &o.in_force_from_before) else {
+                continue;
+            };
+            let amended = instruments
+                .iter()
+                .find(|i| &i.id == by)
+                .is_some_and(|i| i.in_force_on(date));
+            if !amended {
+                o.in_force_from = Some(before.clone());
+                o.date_source = o.date_source_before.clone();
+                o.date_verified = None;
+            }
+        }
+        r
+    }
+
     pub(crate) fn merge(&mut self, data: RegimeDataFile) {
         fn upsert<T: Clone>(v: &mut Vec<T>, items: Vec<T>, id: impl Fn(&T) -> &str) {
             for item in items {
@@ -356,6 +418,21 @@ impl Regime {
                 level(&o.id, v)?;
             }
             dates(&path, &o.id, &o.in_force_from, &o.in_force_until)?;
+            dates(&path, &o.id, &o.in_force_from_before, &None)?;
+            if let Some(by) = &o.date_set_by
+                && !instruments.iter().any(|x| &x.id == by)
+            {
+                return bad(format!(
+                    "obligation {}: date_set_by names unknown instrument {by}",
+                    o.id
+                ));
+            }
+            if o.date_set_by.is_some() != o.in_force_from_before.is_some() {
+                return bad(format!(
+                    "obligation {}: date_set_by and in_force_from_before go together",
+                    o.id
+                ));
+            }
             if let Some(t) = &o.timing
                 && !TIMINGS.contains(&t.as_str())
             {
@@ -394,6 +471,11 @@ impl Regime {
         }
         for n in &self.notes {
             level(&n.id, &n.verified)?;
+        }
+        for c in self.categories.iter().chain(&self.tiers) {
+            for v in &c.versions {
+                dates(&path, &c.id, &Some(v.from.clone()), &None)?;
+            }
         }
         if self.policies.is_empty() {
             return bad("no .rego policy".into());

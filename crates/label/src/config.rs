@@ -140,11 +140,17 @@ impl Config {
         })
     }
 
-    /// The channel for a raw item, if any.
+    /// The channel for a raw item, if any: the key as written, else the key in
+    /// another ASCII case (`aigc` for `AIGC`; the caller reports that as a warning).
     pub fn channel_for(&self, carrier: &str, key: &str) -> Option<&Channel> {
         self.channels
             .iter()
             .find(|c| c.carrier == carrier && c.key == key)
+            .or_else(|| {
+                self.channels
+                    .iter()
+                    .find(|c| c.carrier == carrier && c.key.eq_ignore_ascii_case(key))
+            })
     }
 
     /// The channels `embed` writes for a format.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::formats::{self, Format, bmff, id3, jpeg, png, riff};
+use crate::formats::{self, Format, bmff, id3, jpeg, png, riff, vorbis};
 use crate::io::{Piece, ReadSeek, Src, execute};
 use crate::{Config, Error, Label, explicit, morse, payload, render};
 
@@ -147,9 +147,17 @@ pub fn embed_reader(
     let cfg = Config::embedded();
     let mut src = Src::new(r)?;
     let head = src.read_upto(0, 64)?;
-    let format = Format::detect(&head, name);
+    let format = formats::refine(Format::detect(&head, name), &mut src);
     let mut explicit_done = None;
     if format == Format::Text {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".html") || lower.ends_with(".htm") {
+            return Err(Error::Unsupported(
+                "HTML pages are read (a <meta name=\"AIGC\"> tag), not written: add the \
+                 notice and the meta tag in the page template"
+                    .into(),
+            ));
+        }
         if !opts.explicit {
             return Err(Error::Unsupported(
                 "text carries no metadata; pass --explicit to add the notice".into(),
@@ -185,7 +193,7 @@ pub fn embed_reader(
     let payload = label.to_json_wrapped();
     if opts.explicit {
         match format {
-            Format::Png | Format::Jpeg => {
+            Format::Png | Format::Jpeg | Format::Webp => {
                 let bytes = src.read_at_big(0, src.len, "image")?;
                 let (img, drawn) = render::label_image(&bytes, opts.font.as_deref(), cfg)?;
                 let mut cur = Cursor::new(img);
@@ -224,15 +232,16 @@ pub fn embed_reader(
             }
             _ => {
                 let name = match format {
-                    Format::Webp => "WebP",
                     Format::Heif => "HEIF",
                     Format::Mp4 => "MP4",
                     Format::Mp3 => "MP3",
+                    Format::Flac => "FLAC",
+                    Format::Ogg => "Ogg",
                     other => other.as_str(),
                 };
                 return Err(Error::Unsupported(format!(
-                    "explicit labels are not written for {name} files (only text, PNG, JPEG \
-                     and WAV get one); nothing was written: drop --explicit to embed the \
+                    "explicit labels are not written for {name} files (only text, PNG, JPEG, \
+                     WebP and WAV get one); nothing was written: drop --explicit to embed the \
                      implicit label only, or convert the file to PNG or JPEG first"
                 )));
             }
@@ -267,6 +276,12 @@ fn plan_for(
         Format::Wav => riff::plan(src, cfg, payload, "wav"),
         Format::Mp4 => bmff::plan(src, cfg, payload),
         Format::Mp3 => id3::plan(src, cfg, payload),
+        Format::Flac => vorbis::plan_flac(src, cfg, payload),
+        Format::Ogg => Err(Error::Unsupported(
+            "writing labels into Ogg files (read only: the comment header would need \
+             the pages re-laid); convert to FLAC, MP3 or WAV, or label with another tool"
+                .into(),
+        )),
         Format::Heif => Err(Error::Unsupported(
             "writing labels into HEIF (read only)".into(),
         )),

@@ -10,31 +10,82 @@ use crate::{Config, Error};
 struct Fmt {
     channels: u16,
     rate: u32,
-    bits: u16,
+    /// Bytes per sample (1, 2, 3, 4 or 8).
+    width: usize,
+    /// IEEE float samples (32 or 64 bit) rather than integer PCM.
+    float: bool,
     block: u16,
 }
 
+/// PCM (8-bit unsigned, 16/24/32-bit signed) or IEEE float (32/64-bit), plain or
+/// WAVE_FORMAT_EXTENSIBLE.
 fn parse_fmt(f: &[u8]) -> Option<Fmt> {
     if f.len() < 16 {
         return None;
     }
-    let tag = u16::from_le_bytes([f[0], f[1]]);
-    let bits = u16::from_le_bytes([f[14], f[15]]);
-    // PCM, or WAVE_FORMAT_EXTENSIBLE with PCM subformat
-    let pcm =
-        tag == 1 || (tag == 0xFFFE && f.len() >= 26 && u16::from_le_bytes([f[24], f[25]]) == 1);
-    if !pcm || bits != 16 {
+    let mut tag = u16::from_le_bytes([f[0], f[1]]);
+    if tag == 0xFFFE && f.len() >= 26 {
+        tag = u16::from_le_bytes([f[24], f[25]]);
+    }
+    let channels = u16::from_le_bytes([f[2], f[3]]).max(1);
+    let block = u16::from_le_bytes([f[12], f[13]]);
+    let width = block as usize / channels as usize;
+    if width == 0 || block as usize != width * channels as usize {
         return None;
     }
+    let float = match (tag, width) {
+        (1, 1..=4) => false,
+        (3, 4 | 8) => true,
+        _ => return None,
+    };
     Some(Fmt {
-        channels: u16::from_le_bytes([f[2], f[3]]).max(1),
+        channels,
         rate: le32(f, 4),
-        bits,
-        block: u16::from_le_bytes([f[12], f[13]]),
+        width,
+        float,
+        block,
     })
 }
 
-/// The prompt as 16-bit PCM frames (interleaved for `channels`).
+impl Fmt {
+    /// One sample (-1.0..1.0) in this format.
+    fn encode(&self, x: f64, out: &mut Vec<u8>) {
+        let x = x.clamp(-1.0, 1.0);
+        match (self.float, self.width) {
+            (true, 4) => out.extend_from_slice(&(x as f32).to_le_bytes()),
+            (true, _) => out.extend_from_slice(&x.to_le_bytes()),
+            (false, 1) => out.push(((x * 127.0).round() as i16 + 128) as u8),
+            (false, w) => {
+                let v = (x * ((1i64 << (8 * w - 1)) - 1) as f64).round() as i64;
+                out.extend_from_slice(&v.to_le_bytes()[..w]);
+            }
+        }
+    }
+
+    /// One sample at `b` as a value on the 16-bit scale (-32768..32767).
+    fn decode(&self, b: &[u8]) -> f64 {
+        match (self.float, self.width) {
+            (true, 4) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 * 32768.0,
+            (true, _) => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&b[..8]);
+                f64::from_le_bytes(a) * 32768.0
+            }
+            (false, 1) => (b[0] as f64 - 128.0) * 256.0,
+            (false, w) => {
+                let mut v: i64 = 0;
+                for (k, &x) in b[..w].iter().enumerate() {
+                    v |= (x as i64) << (8 * k);
+                }
+                let shift = 64 - 8 * w as u32;
+                let v = (v << shift) >> shift; // sign-extend
+                v as f64 / (1i64 << (8 * w - 16)) as f64
+            }
+        }
+    }
+}
+
+/// The prompt as frames in the file's own sample format (interleaved for `channels`).
 fn prompt(fmt: &Fmt, cfg: &Config) -> Vec<u8> {
     let unit = (fmt.rate as u64 * cfg.audio.unit_ms as u64 / 1000) as usize;
     // on/off pattern in units: . - (letter gap) . . then a pause
@@ -55,15 +106,14 @@ fn prompt(fmt: &Fmt, cfg: &Config) -> Vec<u8> {
         let len = unit * n;
         for i in 0..len {
             let s = if on {
-                let env = (i.min(len - 1 - i).min(fade) as f32) / fade as f32;
-                let t = i as f32 / fmt.rate as f32;
-                (0.5 * env * (2.0 * std::f32::consts::PI * cfg.audio.tone_hz * t).sin() * 32767.0)
-                    as i16
+                let env = (i.min(len - 1 - i).min(fade) as f64) / fade as f64;
+                let t = i as f64 / fmt.rate as f64;
+                0.5 * env * (2.0 * std::f64::consts::PI * cfg.audio.tone_hz as f64 * t).sin()
             } else {
-                0
+                0.0
             };
             for _ in 0..fmt.channels {
-                out.extend_from_slice(&s.to_le_bytes());
+                fmt.encode(s, &mut out);
             }
         }
     }
@@ -80,14 +130,13 @@ pub fn plan_prompt(src: &mut Src, cfg: &Config) -> Result<Vec<Piece>, Error> {
         .ok_or_else(|| Error::Malformed("WAV without fmt chunk".into()))?;
     let f = src.read_at(fmt_c.off + 8, fmt_c.len.min(64), "WAV fmt")?;
     let fmt = parse_fmt(&f).ok_or_else(|| {
-        Error::Unsupported("the audio prompt is written into 16-bit PCM WAV only".into())
+        Error::Unsupported(
+            "the audio prompt is written into PCM (8/16/24/32-bit) and IEEE float (32/64-bit) \
+             WAV; this WAV holds compressed or unknown samples"
+                .into(),
+        )
     })?;
     let p = prompt(&fmt, cfg);
-    if fmt.block as usize != (fmt.bits as usize / 8) * fmt.channels as usize {
-        return Err(Error::Malformed(
-            "WAV fmt block align does not match channels and bits".into(),
-        ));
-    }
     let mut body: Vec<Piece> = Vec::new();
     let mut added = 0u64;
     for c in &chunks {
@@ -124,7 +173,7 @@ pub fn plan_prompt(src: &mut Src, cfg: &Config) -> Result<Vec<Piece>, Error> {
     Ok(plan)
 }
 
-/// Looks for the rhythm in the first 4 s of 16-bit PCM audio.
+/// Looks for the rhythm in the first 4 s of PCM or float audio (first channel).
 pub fn detect(src: &mut Src, fmt: &[u8], data_off: u64, data_len: u64) -> Option<Value> {
     let f = parse_fmt(fmt)?;
     if f.rate == 0 || f.rate > 768_000 {
@@ -140,7 +189,7 @@ pub fn detect(src: &mut Src, fmt: &[u8], data_off: u64, data_len: u64) -> Option
     while i + win <= frames {
         let mut acc = 0f64;
         for k in i..i + win {
-            let s = i16::from_le_bytes([d[k * frame], d[k * frame + 1]]) as f64;
+            let s = f.decode(&d[k * frame..k * frame + f.width]);
             acc += s * s;
         }
         rms.push((acc / win as f64).sqrt());

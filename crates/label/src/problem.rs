@@ -158,6 +158,29 @@ impl Problem {
         )
     }
 
+    /// Something a reader tolerated (reported as a warning, the verdict unchanged).
+    pub fn tolerated(code: &'static str, en: &str, zh: &str) -> Problem {
+        Problem::new(code, en, zh)
+    }
+
+    /// A key written in another case or spelling than GB 45438 Annex E's.
+    pub fn key_case(found: &str, want: &str) -> Problem {
+        Problem::new(
+            "key-case",
+            format!("key {found:?} read as {want} (Annex E spells it {want})"),
+            format!("字段 {found:?} 按 {want} 读取(附录 E 的写法为 {want})"),
+        )
+    }
+
+    /// A key that is not one of the seven (kept out of `implicit`, reported).
+    pub fn extra_key(key: &str) -> Problem {
+        Problem::new(
+            "extra-key",
+            format!("key {key:?} is not one of the seven keys of GB 45438 Annex E"),
+            format!("字段 {key:?} 不属于 GB 45438 附录 E 的七个字段"),
+        )
+    }
+
     /// A JSONL record could not be checked.
     pub fn bad_record(line: usize, detail: &str) -> Problem {
         Problem::new(
@@ -187,6 +210,13 @@ mod tests {
             Problem::read_error(&e),
             Problem::unsupported_format(),
             Problem::bad_record(3, "not JSON"),
+            Problem::key_case("label", "Label"),
+            Problem::extra_key("Extra"),
+            Problem::tolerated(
+                "bom",
+                "payload starts with a byte-order mark",
+                "载荷以字节顺序标记(BOM)开头",
+            ),
         ] {
             assert!(p.code.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
             assert_ne!(p.en, p.zh);

@@ -37,6 +37,9 @@ pub struct Drawn {
     pub ratio: f32,
     /// Corner.
     pub corner: &'static str,
+    /// How the image was written back: in its own format (PNG; JPEG at quality 92),
+    /// or, for WebP, as lossless WebP (the only WebP encoding available here).
+    pub encoding: &'static str,
 }
 
 fn load_font(path: &Path, text: &str) -> Result<FontVec, Error> {
@@ -141,17 +144,33 @@ fn ink(font: &FontVec, scale: PxScale, text: &str) -> (f32, f32, f32, f32) {
     (x0, y0, x1, y1)
 }
 
-/// Draws the label onto an image and re-encodes it in its own format.
+/// Whether a WebP is animated (VP8X with the animation flag).
+fn is_animated_webp(b: &[u8]) -> bool {
+    b.len() > 20 && &b[12..16] == b"VP8X" && b[20] & 0x02 != 0
+}
+
+/// Draws the label onto an image and re-encodes it in its own format (WebP as
+/// lossless WebP).
 pub fn label_image(
     bytes: &[u8],
     font_path: Option<&Path>,
     cfg: &Config,
 ) -> Result<(Vec<u8>, Drawn), Error> {
     let fmt = image::guess_format(bytes).map_err(|e| Error::Image(e.to_string()))?;
-    if !matches!(fmt, ImageFormat::Png | ImageFormat::Jpeg) {
+    if !matches!(
+        fmt,
+        ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP
+    ) {
         return Err(Error::Unsupported(format!(
-            "explicit image labels are drawn on PNG and JPEG, not {fmt:?}"
+            "explicit image labels are drawn on PNG, JPEG and WebP, not {fmt:?}"
         )));
+    }
+    if fmt == ImageFormat::WebP && is_animated_webp(bytes) {
+        return Err(Error::Unsupported(
+            "explicit labels on animated WebP (only the first frame would be kept); \
+             nothing was written"
+                .into(),
+        ));
     }
     let text = &cfg.image.text;
     let (path, font) = find_font(font_path, text)?;
@@ -228,6 +247,17 @@ pub fn label_image(
                 .write_to(&mut cur, ImageFormat::Png)
                 .map_err(|e| Error::Image(e.to_string()))?;
         }
+        ImageFormat::WebP => {
+            let enc = image::codecs::webp::WebPEncoder::new_lossless(&mut cur);
+            let res = if had_alpha {
+                image::DynamicImage::ImageRgba8(rgba).write_with_encoder(enc)
+            } else {
+                image::DynamicImage::ImageRgba8(rgba)
+                    .to_rgb8()
+                    .write_with_encoder(enc)
+            };
+            res.map_err(|e| Error::Image(e.to_string()))?;
+        }
         _ => {
             let rgb = image::DynamicImage::ImageRgba8(rgba).to_rgb8();
             let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut cur, 92);
@@ -244,6 +274,11 @@ pub fn label_image(
             shorter_side_px: short,
             ratio: th_px as f32 / short as f32,
             corner: "bottom-right",
+            encoding: match fmt {
+                ImageFormat::Png => "png",
+                ImageFormat::WebP => "webp-lossless",
+                _ => "jpeg-q92",
+            },
         },
     ))
 }

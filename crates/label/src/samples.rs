@@ -7,7 +7,7 @@ use crate::verify::{Verdict, verify_bytes};
 /// File name extensions of media samples whose implicit labels can be checked.
 pub const SAMPLE_EXTENSIONS: &[&str] = &[
     ".png", ".jpg", ".jpeg", ".webp", ".heic", ".heif", ".avif", ".mp4", ".mov", ".m4a", ".m4v",
-    ".mp3", ".wav",
+    ".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus",
 ];
 
 /// Whether a file name looks like a media sample (by extension).

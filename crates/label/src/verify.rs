@@ -74,6 +74,16 @@ pub struct Report {
     /// The problems with both languages (not serialized: `problems` carries the text).
     #[serde(skip)]
     pub details: Vec<Problem>,
+    /// What was tolerated to read a label (a byte-order mark, full-width or
+    /// single-quoted JSON, keys in another case): reported, the verdict unchanged.
+    /// In the report's language, like `problems`.
+    pub warnings: Vec<String>,
+    /// The stable codes of `warnings` (`bom`, `full-width-json`, `single-quoted-json`,
+    /// `key-case`, ...), in the same order.
+    pub warning_codes: Vec<&'static str>,
+    /// The warnings with both languages (not serialized).
+    #[serde(skip)]
+    pub warning_details: Vec<Problem>,
     /// A C2PA manifest store, if present (reported, not validated).
     pub c2pa: Option<C2pa>,
     /// Integrity fields found in ReservedCode1/2 (reported, not checked).
@@ -100,6 +110,9 @@ impl Report {
             problems: Vec::new(),
             problem_codes: Vec::new(),
             details: Vec::new(),
+            warnings: Vec::new(),
+            warning_codes: Vec::new(),
+            warning_details: Vec::new(),
             c2pa: None,
             integrity: Vec::new(),
         }
@@ -116,10 +129,25 @@ impl Report {
         self.details.push(p);
     }
 
-    /// Writes `problems` in Chinese (`zh`) or English.
+    /// Adds a warning (tolerated form); one already listed is not added again.
+    pub fn warn(&mut self, p: Problem) {
+        if self.warning_details.contains(&p) {
+            return;
+        }
+        self.warnings.push(p.en.clone());
+        self.warning_codes.push(p.code);
+        self.warning_details.push(p);
+    }
+
+    /// Writes `problems` and `warnings` in Chinese (`zh`) or English.
     pub fn localize(&mut self, zh: bool) {
         self.problems = self
             .details
+            .iter()
+            .map(|p| p.text(zh).to_string())
+            .collect();
+        self.warnings = self
+            .warning_details
             .iter()
             .map(|p| p.text(zh).to_string())
             .collect();
@@ -153,7 +181,7 @@ pub fn verify_reader(name: &str, r: &mut dyn ReadSeek) -> Report {
         Err(e) => return Report::error(name, Problem::cannot_open(&e)),
     };
     let head = src.read_upto(0, 64).unwrap_or_default();
-    let format = Format::detect(&head, name);
+    let format = formats::refine(Format::detect(&head, name), &mut src);
     if format == Format::Text {
         return verify_text_file(name, &mut src, cfg);
     }
@@ -187,12 +215,23 @@ fn verify_text_file(name: &str, src: &mut Src, cfg: &Config) -> Report {
     } else {
         explicit::notice_position_parts(&h, &t, &cfg.text)
     };
-    let verdict = if pos.is_some() {
-        Verdict::Compliant
+    // implicit labels: front matter or an HTML meta tag near the start
+    let meta_head = if src.len > 4096 {
+        src.read_upto(0, 64 << 10).unwrap_or_default()
     } else {
-        Verdict::NotFound
+        head.clone()
     };
-    let mut rep = Report::empty(name, "text", verdict);
+    let items = formats::text::read(&String::from_utf8_lossy(&meta_head));
+    let mut rep = if items.is_empty() {
+        let verdict = if pos.is_some() {
+            Verdict::Compliant
+        } else {
+            Verdict::NotFound
+        };
+        Report::empty(name, "text", verdict)
+    } else {
+        judge(name, Format::Text, &items, &[], cfg)
+    };
     rep.explicit = json!({"text_notice": pos});
     rep
 }
@@ -206,12 +245,21 @@ pub fn judge(
     cfg: &Config,
 ) -> Report {
     let mut hits: Vec<(String, String, String)> = Vec::new(); // channel, text, verified
+    let mut warnings: Vec<Problem> = Vec::new();
     for it in items {
         let Some(ch) = cfg.channel_for(it.carrier, &it.key) else {
             continue;
         };
+        if ch.key != it.key {
+            warnings.push(Problem::key_case(&it.key, &ch.key).in_channel(&ch.id));
+        }
         if ch.xmp {
-            for v in crate::xmp::extract(&it.value, &cfg.xmp.namespace, &cfg.xmp.property) {
+            for v in crate::xmp::extract_with_fields(
+                &it.value,
+                &cfg.xmp.namespace,
+                &cfg.xmp.property,
+                &cfg.payload.keys,
+            ) {
                 hits.push((ch.id.clone(), v, ch.verified.clone()));
             }
         } else {
@@ -241,6 +289,13 @@ pub fn judge(
             if !problems.contains(&s) {
                 problems.push(s);
             }
+        }
+        for w in &p.warnings {
+            warnings.push(if hits.len() > 1 {
+                w.in_channel(id)
+            } else {
+                w.clone()
+            });
         }
         if let Some(o) = p.object {
             objects.push((id.clone(), o, p.problems.is_empty()));
@@ -309,6 +364,9 @@ pub fn judge(
     rep.integrity = integrity;
     for p in problems {
         rep.add(p);
+    }
+    for w in warnings {
+        rep.warn(w);
     }
     rep
 }

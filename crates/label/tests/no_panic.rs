@@ -60,12 +60,57 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     mp3.resize(10 + 32, 0);
     mp3.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64, 0, 0, 0, 0]);
     v.push(("a.mp3", mp3));
+    // FLAC: STREAMINFO (last block) and a frame's worth of bytes
+    let mut flac = b"fLaC\x80\0\0\x22".to_vec();
+    flac.extend_from_slice(&[
+        0x10, 0, 0x10, 0, 0, 0, 0x10, 0, 0, 0x10, 0x0A, 0xC4, 0x40, 0xF0,
+    ]);
+    flac.resize(8 + 34, 0);
+    flac.extend_from_slice(&[0xFF, 0xF8, 0x69, 0x08, 0, 0, 0, 0]);
+    v.push(("a.flac", flac));
+    // fragmented MP4: ftyp, moov, moof(traf/tfhd with a base offset), mdat, mfra(tfra)
+    let tfhd = bx(
+        b"tfhd",
+        &[&[0, 0, 0, 1][..], &[0, 0, 0, 1], &[0u8; 8]].concat(),
+    );
+    let moof = bx(b"moof", &bx(b"traf", &tfhd));
+    let tfra = bx(
+        b"tfra",
+        &[
+            &[0, 0, 0, 0][..],
+            &[0, 0, 0, 1],
+            &[0, 0, 0, 0],
+            &[0, 0, 0, 1],
+            &[0, 0, 0, 0],
+            &[0, 0, 0, 0x40],
+            &[1, 1, 1],
+        ]
+        .concat(),
+    );
+    let frag = [
+        bx(b"ftyp", b"isom\0\0\0\0isom"),
+        bx(b"moov", &bx(b"mvex", b"")),
+        moof,
+        bx(b"mdat", b"media"),
+        bx(b"mfra", &tfra),
+    ]
+    .concat();
+    v.push(("f.mp4", frag));
+    // MP3 with an ID3v2.2 tag, and with an unsynchronised ID3v2.3 tag
+    let mut v22 = b"ID3\x02\0\0\0\0\0\x20TXX\0\0\x0d\0AIGC\0{\"a\":1}".to_vec();
+    v22.resize(10 + 32, 0);
+    v22.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64, 0, 0, 0, 0]);
+    v.push(("b.mp3", v22));
+    let mut v23 = b"ID3\x03\0\x80\0\0\0\x20TIT2\0\0\0\x03\0\0\0\xff\0\xe0".to_vec();
+    v23.resize(10 + 32, 0);
+    v23.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64, 0, 0, 0, 0]);
+    v.push(("c.mp3", v23));
     // labelled versions of each
     let labelled: Vec<(&str, Vec<u8>)> = v
         .iter()
         .filter_map(|(n, b)| embed_bytes(b, &label()).ok().map(|o| (*n, o)))
         .collect();
-    assert!(labelled.len() >= 5, "seeds must be writable");
+    assert!(labelled.len() >= 9, "seeds must be writable");
     v.extend(labelled);
     v
 }
@@ -74,18 +119,21 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512), failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
-    fn random_bytes_behind_magic(which in 0usize..8, tail in proptest::collection::vec(any::<u8>(), 0..600)) {
+    fn random_bytes_behind_magic(which in 0usize..14, tail in proptest::collection::vec(any::<u8>(), 0..600)) {
         let magic: &[&[u8]] = &[b"\x89PNG\r\n\x1a\n", &[0xFF, 0xD8, 0xFF], b"RIFF\x40\0\0\0WEBP", b"RIFF\x40\0\0\0WAVE",
-            b"\0\0\0\x18ftypisom", b"\0\0\0\x18ftypheic", b"ID3\x04\0", b"ID3\x03\x80"];
+            b"\0\0\0\x18ftypisom", b"\0\0\0\x18ftypheic", b"ID3\x04\0", b"ID3\x03\x80", b"ID3\x02\0",
+            b"fLaC", b"OggS\0\x02", b"OggS\0\x02\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\x01\x13OpusHead",
+            b"---\nAIGC:\n", b"<html><meta name=AIGC content="];
         let mut b = magic[which].to_vec();
         b.extend_from_slice(&tail);
-        let r = verify_bytes("f.mp3", &b);
+        let name = if which >= 12 { "f.md" } else { "f.mp3" };
+        let r = verify_bytes(name, &b);
         prop_assert!(!r.format.is_empty());
         let _ = embed_bytes(&b, &label());
     }
 
     #[test]
-    fn damaged_valid_files(seed in 0usize..12, edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>(), do_cut in any::<bool>()) {
+    fn damaged_valid_files(seed in 0usize..24, edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>(), do_cut in any::<bool>()) {
         let seeds = seeds();
         let (name, mut b) = seeds[seed % seeds.len()].clone();
         for (i, v) in edits {
@@ -106,7 +154,7 @@ proptest! {
 
 #[test]
 fn every_seed_round_trips() {
-    for (name, b) in seeds().into_iter().take(6) {
+    for (name, b) in seeds().into_iter().take(10) {
         let out = embed_bytes(&b, &label()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = verify_bytes(name, &out);
         assert_eq!(r.verdict.as_str(), "compliant", "{name}: {:?}", r.problems);

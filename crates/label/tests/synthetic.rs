@@ -246,26 +246,94 @@ fn label() -> Label {
     }
 }
 
+/// A minimal MP3: an ID3v2.4 tag and one frame header.
+fn mp3() -> Vec<u8> {
+    let mut m = b"ID3\x04\0\0\0\0\0\x10".to_vec();
+    m.resize(10 + 16, 0);
+    m.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64, 0, 0, 0, 0]);
+    m
+}
+
 #[test]
-fn explicit_webp_is_refused_by_name_and_nothing_is_written() {
+fn explicit_mp3_is_refused_by_name_and_nothing_is_written() {
     let d = tempfile::tempdir().expect("tempdir");
-    let input = d.path().join("in.webp");
-    std::fs::write(&input, webp()).expect("write");
-    let out = d.path().join("out.webp");
+    let input = d.path().join("in.mp3");
+    std::fs::write(&input, mp3()).expect("write");
+    let out = d.path().join("out.mp3");
     let opts = EmbedOptions::new(label()).explicit(true);
-    let err = beian_label::embed_file(&input, &out, &opts).expect_err("explicit WebP");
+    let err = beian_label::embed_file(&input, &out, &opts).expect_err("explicit MP3");
     assert!(matches!(err, beian_label::Error::Unsupported(_)), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("WebP") && msg.contains("--explicit"), "{msg}");
+    assert!(msg.contains("MP3") && msg.contains("--explicit"), "{msg}");
     // nothing was written, no temporary file left behind
     let left: Vec<_> = std::fs::read_dir(d.path())
         .expect("read_dir")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    assert_eq!(left, [std::ffi::OsString::from("in.webp")]);
+    assert_eq!(left, [std::ffi::OsString::from("in.mp3")]);
     // the implicit label alone is written
     let o = embed_bytes(&webp(), &EmbedOptions::new(label())).expect("implicit WebP");
     assert_eq!(verify_bytes("x.webp", &o).verdict.as_str(), "compliant");
+}
+
+/// A WAV of `frames` silent frames in the given fmt (tag, channels, bytes/sample).
+fn wav(tag: u16, channels: u16, width: u16, rate: u32, frames: usize) -> Vec<u8> {
+    let block = channels * width;
+    let mut fmt = Vec::new();
+    fmt.extend_from_slice(&tag.to_le_bytes());
+    fmt.extend_from_slice(&channels.to_le_bytes());
+    fmt.extend_from_slice(&rate.to_le_bytes());
+    fmt.extend_from_slice(&(rate * block as u32).to_le_bytes());
+    fmt.extend_from_slice(&block.to_le_bytes());
+    fmt.extend_from_slice(&(width * 8).to_le_bytes());
+    let silence = if tag == 1 && width == 1 { 128u8 } else { 0 };
+    let data = vec![silence; frames * block as usize];
+    let mut body = b"WAVE".to_vec();
+    body.extend_from_slice(b"fmt ");
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend(fmt);
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend(data);
+    [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat()
+}
+
+#[test]
+fn audio_prompt_in_every_pcm_and_float_width() {
+    for (tag, width, what) in [
+        (1u16, 1u16, "8-bit PCM"),
+        (1, 2, "16-bit PCM"),
+        (1, 3, "24-bit PCM"),
+        (1, 4, "32-bit PCM"),
+        (3, 4, "32-bit float"),
+        (3, 8, "64-bit float"),
+    ] {
+        for channels in [1u16, 2] {
+            let input = wav(tag, channels, width, 8000, 4000);
+            let opts = EmbedOptions::new(label()).explicit(true);
+            let out = embed_bytes(&input, &opts).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let r = verify_bytes("x.wav", &out);
+            assert_eq!(r.verdict.as_str(), "compliant", "{what}: {:?}", r.problems);
+            assert_eq!(
+                r.explicit["audio_prompt"], "short-long-short-short",
+                "{what} x{channels}: {}",
+                r.explicit
+            );
+            // the original samples follow the prompt unchanged
+            let tail = &input[input.len() - 4000 * (channels * width) as usize..];
+            assert!(out.windows(tail.len()).any(|w| w == tail), "{what}");
+            // the file without the prompt has none
+            let plain = verify_bytes("x.wav", &input);
+            assert!(plain.explicit["audio_prompt"].is_null(), "{what}");
+        }
+    }
+    // compressed samples (A-law) are refused by name
+    let err = embed_bytes(
+        &wav(6, 1, 1, 8000, 100),
+        &EmbedOptions::new(label()).explicit(true),
+    )
+    .expect_err("A-law");
+    assert!(err.to_string().contains("PCM"), "{err}");
 }
 
 #[test]
@@ -292,4 +360,56 @@ fn unsupported_formats_say_so_with_a_code() {
         "{:?}",
         r.problem_codes
     );
+}
+
+/// A FLAC stream: STREAMINFO (last block) and a frame's worth of bytes.
+fn flac() -> Vec<u8> {
+    let mut f = b"fLaC\x80\0\0\x22".to_vec();
+    f.extend_from_slice(&[
+        0x10, 0, 0x10, 0, 0, 0, 0x10, 0, 0, 0x10, 0x0A, 0xC4, 0x40, 0xF0,
+    ]);
+    f.resize(8 + 34, 0);
+    f.extend_from_slice(b"\xFF\xF8AUDIO-FRAMES");
+    f
+}
+
+#[test]
+fn flac_comment_written_and_an_id3_tag_in_front_kept_in_step() {
+    let plain = flac();
+    let out = embed_bytes(&plain, &EmbedOptions::new(label())).expect("flac");
+    let r = verify_bytes("x.flac", &out);
+    assert_eq!(r.verdict.as_str(), "compliant", "{:?}", r.problems);
+    assert_eq!(r.channels[0].channel, "flac:vorbis:AIGC");
+    assert!(
+        out.ends_with(b"\xFF\xF8AUDIO-FRAMES"),
+        "audio frames copied"
+    );
+    // relabelling replaces the comment (other comments kept)
+    let mut other = label();
+    other.produce_id = "w-2".into();
+    let again = embed_bytes(&out, &EmbedOptions::new(other.clone())).expect("again");
+    let r = verify_bytes("x.flac", &again);
+    assert_eq!(r.channels.len(), 1);
+    assert_eq!(r.implicit.expect("implicit")["ProduceID"], "w-2");
+    // an ID3v2 tag in front with TXXX:AIGC is updated too, so the channels agree
+    let payload = label().to_json_wrapped();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(b"AIGC\0");
+    frame.extend_from_slice(payload.as_bytes());
+    let mut tag = b"ID3\x03\0\0".to_vec();
+    let body_len = 10 + frame.len();
+    tag.extend_from_slice(&[0, 0, (body_len >> 7) as u8 & 0x7f, body_len as u8 & 0x7f]);
+    tag.extend_from_slice(b"TXXX");
+    tag.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+    tag.extend_from_slice(&[0, 0]);
+    tag.extend(frame);
+    let with_id3 = [tag, flac()].concat();
+    let r = verify_bytes("x.flac", &with_id3);
+    assert_eq!(r.format, "flac");
+    assert_eq!(r.channels[0].channel, "flac:id3:TXXX:AIGC");
+    let out = embed_bytes(&with_id3, &EmbedOptions::new(other)).expect("flac+id3");
+    let r = verify_bytes("x.flac", &out);
+    assert_eq!(r.verdict.as_str(), "compliant", "{:?}", r.problems);
+    assert_eq!(r.channels.len(), 2, "{:?}", r.channels);
+    assert_eq!(r.implicit.expect("implicit")["ProduceID"], "w-2");
 }

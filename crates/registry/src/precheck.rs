@@ -509,7 +509,7 @@ fn check_questions(i: &Input, kb: &beian_kb::Kb, o: &mut Checks) {
         format!("{}: {} of {} ({})", c.what, c.actual, c.required, c.clause)
     };
     let zh = |c: &&beian_assess::stats::Check| {
-        let what = bank_zh(&c.id);
+        let what = bank_zh(c);
         format!("{what}：{} / {}（{}）", c.actual, c.required, c.clause)
     };
     let ok = totals.iter().all(|c| c.met);
@@ -576,16 +576,29 @@ fn check_questions(i: &Input, kb: &beian_kb::Kb, o: &mut Checks) {
     }
 }
 
-/// Chinese name of a bank-statistics threshold id.
-fn bank_zh(id: &str) -> &'static str {
-    if id.contains("generated") {
+/// Chinese name of a bank-statistics check (its threshold id says the bank,
+/// its English description what is counted: questions, risks covered, or
+/// risks that reach the per-risk minimum).
+fn bank_zh(c: &beian_assess::stats::Check) -> String {
+    let bank = if c.id.contains("generated") {
         "生成内容测试题"
-    } else if id.contains("should-refuse") {
+    } else if c.id.contains("should-refuse") {
         "应拒答测试题"
-    } else if id.contains("should-answer") {
+    } else if c.id.contains("should-answer") {
         "非拒答测试题"
     } else {
         "测试题"
+    };
+    if c.what.contains("risks covered") {
+        format!("{bank}覆盖的风险种类")
+    } else if c.what.starts_with("A.1/A.2 risks") {
+        format!("{bank}达到最低数量的 A.1/A.2 风险")
+    } else if c.what.starts_with("other risks") {
+        format!("{bank}达到最低数量的其他风险")
+    } else if c.what.contains("risks") {
+        format!("{bank}达到最低数量的风险")
+    } else {
+        bank.to_string()
     }
 }
 

@@ -553,9 +553,11 @@ impl RegisterIndex {
             return Ok(s.clone());
         }
         // One request checks (and reloads if needed); the others keep
-        // answering from the current snapshot meanwhile, unless this process
-        // wrote to the register.
-        let stale = cur.filter(|s| usable(s));
+        // answering from the current snapshot meanwhile. After this
+        // process's own write the writer rebuilds (holding the reload lock,
+        // see `Store::register_changed`) and readers keep the old snapshot
+        // until the new one is swapped in: nobody but the writer waits.
+        let stale = cur.filter(|s| s.loaded.elapsed() < TTL);
         let _g = match (&stale, self.reload.try_lock()) {
             (Some(s), Err(_)) => return Ok(s.clone()),
             (_, Ok(g)) => g,
@@ -569,6 +571,20 @@ impl RegisterIndex {
     /// snapshot is older than [`TTL`]. Readers keep the old one meanwhile.
     pub(crate) async fn refresh(&self, store: &Store) -> Result<()> {
         let _g = self.reload.lock().await;
+        self.reload_locked(store).await.map(|_| ())
+    }
+
+    /// After this process changed the register: under the reload lock,
+    /// marks the snapshot out of date (`bump`) and builds the new one off to
+    /// the side. Readers meanwhile find the lock taken and answer from the
+    /// old snapshot; when this returns, the write is visible to every reader.
+    pub(crate) async fn rebuild_after_write(
+        &self,
+        store: &Store,
+        bump: impl FnOnce(),
+    ) -> Result<()> {
+        let _g = self.reload.lock().await;
+        bump();
         self.reload_locked(store).await.map(|_| ())
     }
 

@@ -524,6 +524,20 @@ async fn guardrails_refuse_submission_and_need_an_override_to_approve() {
     let (f1, checks) = draft_with(&s, &w, "题库模型", &atts).await;
     assert_eq!(status(&checks, "required-attachments"), "pass");
     assert_eq!(status(&checks, "question-total"), "pass", "{checks:#?}");
+    // each count has its own Chinese name (questions, risks covered)
+    let zh = check(&checks, "question-total")["detail_zh"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let names: Vec<&str> = zh
+        .split('；')
+        .filter_map(|p| p.split('：').next())
+        .collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{zh}");
+    assert!(zh.contains("生成内容测试题覆盖的风险种类"), "{zh}");
     assert_eq!(status(&checks, "question-per-risk"), "fail");
     assert_eq!(check(&checks, "question-per-risk")["source"], "bank.jsonl");
     assert_eq!(status(&checks, "metric-should_refuse_refusal_rate"), "fail");

@@ -183,11 +183,64 @@ pub(crate) fn zstd_frames(b: &[u8]) -> Option<Vec<(usize, usize)>> {
     Some(out)
 }
 
-/// Decompresses the frames of a multi-frame zstd file several at a time,
-/// in order, as a reader.
-struct ParallelZstd {
+/// The members of a BGZF file (bgzip, htslib: gzip members of at most
+/// 64 KiB whose `BC` extra field gives the member's size), found by walking
+/// their headers without inflating; `None` when `b` is not BGZF throughout.
+pub(crate) fn bgzf_members(b: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let le16 = |x: &[u8]| usize::from(x[0]) | (usize::from(x[1]) << 8);
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    while i < b.len() {
+        let h = b.get(i..i + 12)?;
+        // gzip magic, deflate, FEXTRA set.
+        if h[..3] != [0x1f, 0x8b, 8] || h[3] & 4 == 0 {
+            return None;
+        }
+        let xlen = le16(&h[10..12]);
+        let extra = b.get(i + 12..i + 12 + xlen)?;
+        let mut bsize = None;
+        let mut j = 0usize;
+        while j + 4 <= extra.len() {
+            let slen = le16(&extra[j + 2..j + 4]);
+            if extra[j..j + 2] == *b"BC" && slen == 2 {
+                bsize = Some(le16(extra.get(j + 4..j + 6)?));
+            }
+            j += 4 + slen;
+        }
+        // The member is BSIZE + 1 bytes: header, deflate data, CRC and size.
+        let end = i.checked_add(bsize? + 1)?;
+        if end > b.len() || end < i + 12 + xlen + 8 {
+            return None;
+        }
+        out.push((i, end));
+        i = end;
+    }
+    Some(out)
+}
+
+/// How one frame (zstd) or member (BGZF) is decompressed.
+type Decode = fn(&[u8], &mut Vec<u8>) -> std::io::Result<()>;
+
+fn decode_zstd(b: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+    zstd::stream::read::Decoder::with_buffer(b)?.read_to_end(out)?;
+    Ok(())
+}
+
+fn decode_gzip_member(b: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+    flate2::bufread::GzDecoder::new(b).read_to_end(out)?;
+    Ok(())
+}
+
+/// Compressed bytes one thread decompresses in a row (frames and BGZF
+/// members are small: one thread per frame would cost more than it saves).
+const GROUP_BYTES: usize = 1 << 20;
+
+/// Decompresses the frames of a multi-frame zstd file, or the members of a
+/// BGZF file, on several threads at a time, in order, as a reader.
+struct ParallelFrames {
     data: Vec<u8>,
     frames: Vec<(usize, usize)>,
+    decode: Decode,
     next: usize,
     par: usize,
     ready: std::collections::VecDeque<Vec<u8>>,
@@ -195,7 +248,7 @@ struct ParallelZstd {
     pos: usize,
 }
 
-impl Read for ParallelZstd {
+impl Read for ParallelFrames {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.cur.len() {
             if let Some(v) = self.ready.pop_front() {
@@ -206,18 +259,36 @@ impl Read for ParallelZstd {
             if self.next >= self.frames.len() {
                 return Ok(0);
             }
-            let end = (self.next + self.par).min(self.frames.len());
-            let spans = &self.frames[self.next..end];
-            let data = &self.data;
+            // Up to `par` groups of consecutive frames, one per thread.
+            let mut groups = Vec::with_capacity(self.par);
+            let mut end = self.next;
+            while groups.len() < self.par && end < self.frames.len() {
+                let g0 = end;
+                let mut bytes = 0usize;
+                while end < self.frames.len() && (end == g0 || bytes < GROUP_BYTES) {
+                    bytes += self.frames[end].1 - self.frames[end].0;
+                    end += 1;
+                }
+                groups.push(&self.frames[g0..end]);
+            }
+            let (data, decode) = (&self.data, self.decode);
             let done: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
-                let hs: Vec<_> = spans
+                let hs: Vec<_> = groups
                     .iter()
-                    .map(|&(a, b)| s.spawn(move || zstd::stream::decode_all(&data[a..b])))
+                    .map(|&g| {
+                        s.spawn(move || -> std::io::Result<Vec<u8>> {
+                            let mut v = Vec::new();
+                            for &(a, b) in g {
+                                decode(&data[a..b], &mut v)?;
+                            }
+                            Ok(v)
+                        })
+                    })
                     .collect();
                 hs.into_iter()
                     .map(|h| {
                         h.join().unwrap_or_else(|_| {
-                            Err(std::io::Error::other("zstd decompression panicked"))
+                            Err(std::io::Error::other("decompression panicked"))
                         })
                     })
                     .collect()
@@ -234,32 +305,39 @@ impl Read for ParallelZstd {
     }
 }
 
-/// Compressed files up to this size whose zstd stream has several frames
-/// are decompressed frame by frame in parallel.
-const PARALLEL_ZSTD_MAX: u64 = 4 << 30;
+/// Compressed files up to this size whose zstd stream has several frames,
+/// or that are BGZF, are decompressed in parallel.
+const PARALLEL_MAX: u64 = 4 << 30;
 
-/// A multi-frame zstd file as a reader that decompresses several frames at
-/// once (`par` threads); `None` for anything else (read as a stream).
-pub(crate) fn open_parallel_zstd(path: &Path, par: usize) -> Option<Box<dyn BufRead + Send>> {
+/// A multi-frame zstd file or a BGZF file as a reader that decompresses
+/// on `par` threads; `None` for anything else (read as a stream).
+pub(crate) fn open_parallel(path: &Path, par: usize) -> Option<Box<dyn BufRead + Send>> {
     if par < 2 {
         return None;
     }
     let mut f = File::open(path).ok()?;
     let mut head = [0u8; 4];
     f.read_exact(&mut head).ok()?;
-    if head != [0x28, 0xb5, 0x2f, 0xfd] || f.metadata().ok()?.len() > PARALLEL_ZSTD_MAX {
+    let zstd = head == [0x28, 0xb5, 0x2f, 0xfd];
+    let bgzf = head[..3] == [0x1f, 0x8b, 8] && head[3] & 4 != 0;
+    if !(zstd || bgzf) || f.metadata().ok()?.len() > PARALLEL_MAX {
         return None;
     }
     let data = std::fs::read(path).ok()?;
-    let frames = zstd_frames(&data)?;
+    let (frames, decode): (_, Decode) = if zstd {
+        (zstd_frames(&data)?, decode_zstd as Decode)
+    } else {
+        (bgzf_members(&data)?, decode_gzip_member as Decode)
+    };
     if frames.len() < 2 {
         return None;
     }
     Some(Box::new(BufReader::with_capacity(
         1 << 16,
-        ParallelZstd {
+        ParallelFrames {
             data,
             frames,
+            decode,
             next: 0,
             par,
             ready: std::collections::VecDeque::new(),
@@ -394,7 +472,8 @@ pub(crate) struct ReadCfg {
     pub chunk_bytes: usize,
     /// Records per packed chunk at most.
     pub chunk_records: usize,
-    /// Threads decompressing the frames of a multi-frame zstd file.
+    /// Threads decompressing the frames of a multi-frame zstd file or the
+    /// members of a BGZF file.
     pub decompress_threads: usize,
 }
 
@@ -416,7 +495,7 @@ pub(crate) fn read_chunks(
         },
         _ => {
             let reader = match &spec.path {
-                Some(p) => match open_parallel_zstd(p, cfg.decompress_threads) {
+                Some(p) => match open_parallel(p, cfg.decompress_threads) {
                     Some(r) => Ok(r),
                     None => open(p),
                 },
@@ -665,5 +744,84 @@ impl Packer {
             buf: std::mem::take(&mut self.buf),
             recs: std::mem::take(&mut self.recs),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The empty member bgzip ends a file with.
+    const BGZF_EOF: [u8; 28] = [
+        0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0, 3, 0, 0, 0, 0, 0,
+        0, 0, 0, 0,
+    ];
+
+    #[test]
+    fn bgzf_members_are_found_and_anything_else_is_refused() {
+        let two = [BGZF_EOF, BGZF_EOF].concat();
+        assert_eq!(bgzf_members(&two), Some(vec![(0, 28), (28, 56)]));
+        let mut out = Vec::new();
+        decode_gzip_member(&two[28..], &mut out).expect("inflate");
+        assert!(out.is_empty());
+        // Truncated, or a plain gzip member (no BC field): not BGZF.
+        assert_eq!(bgzf_members(&two[..40]), None);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"text\n").expect("gzip");
+        assert_eq!(bgzf_members(&gz.finish().expect("gzip")), None);
+        // A size field pointing past the end.
+        let mut bad = BGZF_EOF;
+        bad[16] = 0xff;
+        assert_eq!(bgzf_members(&bad), None);
+    }
+
+    /// One BGZF member holding `data`.
+    fn member(data: &[u8]) -> Vec<u8> {
+        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut d, data).expect("deflate");
+        let cdata = d.finish().expect("deflate");
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let mut m = BGZF_EOF[..16].to_vec();
+        m.extend_from_slice(&((cdata.len() + 25) as u16).to_le_bytes());
+        m.extend_from_slice(&cdata);
+        m.extend_from_slice(&crc.sum().to_le_bytes());
+        m.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        m
+    }
+
+    #[test]
+    fn bgzf_files_are_inflated_in_parallel_in_order() {
+        let text: Vec<u8> = (0..5000u32)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let mut file = Vec::new();
+        for c in text.chunks(777) {
+            file.extend(member(c));
+        }
+        file.extend_from_slice(&BGZF_EOF);
+        let dir = std::env::temp_dir().join(format!("beian-bgzf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("t.txt.gz");
+        std::fs::write(&path, &file).expect("write");
+        // One thread: the stream decoder; several: member by member.
+        assert!(open_parallel(&path, 1).is_none());
+        let mut r = open_parallel(&path, 3).expect("BGZF is read in parallel");
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).expect("read");
+        assert_eq!(got, text);
+        let mut plain = Vec::new();
+        open(&path)
+            .expect("open")
+            .read_to_end(&mut plain)
+            .expect("read");
+        assert_eq!(plain, text);
+        // Damage one member's deflate data: an error, not silent loss.
+        let mut bad = file.clone();
+        bad[40] ^= 0xff;
+        std::fs::write(&path, &bad).expect("write");
+        let mut r = open_parallel(&path, 3).expect("still BGZF by its headers");
+        assert!(r.read_to_end(&mut Vec::new()).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -162,7 +162,36 @@ fn write_all(dir: &Path, recs: &[Vec<u8>]) {
         }
     }
     w("h.jsonl.zst", &multi);
+    // BGZF (bgzip): gzip members with their size in a `BC` extra field,
+    // cut anywhere, ending with the empty EOF member: inflated member by
+    // member in parallel.
+    let m = txt.len();
+    let cuts = [0, m / 4, m / 4 + 3, m / 2, m * 3 / 4, m];
+    let mut bgzf = Vec::new();
+    for c in cuts.windows(2) {
+        bgzf.extend(bgzf_member(&txt[c[0]..c[1]]));
+    }
+    bgzf.extend(bgzf_member(b""));
+    w("i.txt.gz", &bgzf);
     write_parquet(&dir.join("g.parquet"), recs);
+}
+
+/// One BGZF member holding `data` (as bgzip writes them).
+fn bgzf_member(data: &[u8]) -> Vec<u8> {
+    let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    d.write_all(data).expect("deflate");
+    let cdata = d.finish().expect("deflate");
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    let bsize = (cdata.len() + 25) as u16;
+    let mut m = vec![
+        0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0,
+    ];
+    m.extend_from_slice(&bsize.to_le_bytes());
+    m.extend_from_slice(&cdata);
+    m.extend_from_slice(&crc.sum().to_le_bytes());
+    m.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    m
 }
 
 /// Everything the pipeline says, as comparable values.
@@ -211,7 +240,7 @@ proptest! {
         let recs: Vec<Vec<u8>> = recs.iter().map(|r| text_of(r)).collect();
         write_all(dir.path(), &recs);
         let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
-        prop_assert_eq!(specs.len(), 8);
+        prop_assert_eq!(specs.len(), 9);
         let e = engine();
         for fields in [
             FieldSpec::default(),

@@ -495,10 +495,18 @@ fn main() {
     let _ = writeln!(md, "\n## Targets (issue 3)\n");
     let _ = writeln!(md, "| target | measured | |");
     let _ = writeln!(md, "|---|---:|---|");
+    // The 1-thread target is read on equal work: daachorse given the same
+    // 2+ character terms beian matches by default (the throughput rows give
+    // it all terms, more work than beian does).
+    let eq_default = eq_d2.as_secs_f64() / eq_b2.as_secs_f64();
     let _ = writeln!(
         md,
-        "| 1 thread >= 1.0x raw daachorse | {r1:.2}x | {} |",
-        ok(r1 >= 1.0)
+        "| 1 thread >= 1.0x raw daachorse, equal work (same 2+ character terms) | {eq_default:.2}x | {} |",
+        ok(eq_default >= 1.0)
+    );
+    let _ = writeln!(
+        md,
+        "| (for reference: beian default vs daachorse given all terms, unequal work) | {r1:.2}x | not a target |"
     );
     let _ = writeln!(
         md,

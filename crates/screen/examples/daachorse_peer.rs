@@ -7,8 +7,14 @@
 //! number of lines, flagged lines and matches. No normalization: the same
 //! pattern set, the least work a matcher can do.
 //!
+//! `--save FILE` also writes the built automaton (daachorse's own
+//! serialization); `--load FILE` reads it instead of building: the peer of
+//! a compiled beian lexicon, so that those rows compare equal work too.
+//!
 //! ```text
 //! cargo run --release -p beian-screen --example daachorse_peer -- --min-chars 2 LEXDIR INPUT
+//! cargo run --release -p beian-screen --example daachorse_peer -- --min-chars 2 --save ac.bin LEXDIR INPUT
+//! cargo run --release -p beian-screen --example daachorse_peer -- --load ac.bin INPUT
 //! ```
 
 use std::io::BufRead;
@@ -16,14 +22,35 @@ use std::io::BufRead;
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut min_chars = 1usize;
-    if args.first().map(String::as_str) == Some("--min-chars") && args.len() > 1 {
-        min_chars = args[1].parse().unwrap_or(1);
+    let (mut save, mut load) = (None::<String>, None::<String>);
+    while args.len() > 1 && args[0].starts_with("--") {
+        match args[0].as_str() {
+            "--min-chars" => min_chars = args[1].parse().unwrap_or(1),
+            "--save" => save = Some(args[1].clone()),
+            "--load" => load = Some(args[1].clone()),
+            _ => break,
+        }
         args.drain(..2);
     }
     let Some((input, lexicons)) = args.split_last() else {
-        eprintln!("usage: daachorse_peer [--min-chars N] LEXICON... INPUT");
+        eprintln!(
+            "usage: daachorse_peer [--min-chars N] [--save FILE] LEXICON... INPUT | --load FILE INPUT"
+        );
         std::process::exit(2);
     };
+    if let Some(path) = &load {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| {
+            eprintln!("{path}: {e}");
+            std::process::exit(2);
+        });
+        match daachorse::CharwiseDoubleArrayAhoCorasick::<u32>::deserialize(&bytes) {
+            Ok((ac, _)) => return screen(&ac, input, "loaded".into()),
+            Err(e) => {
+                eprintln!("{path}: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
     let mut files = Vec::new();
     for l in lexicons {
         let p = std::path::Path::new(l);
@@ -66,6 +93,17 @@ fn main() {
                 std::process::exit(2);
             }
         };
+    if let Some(path) = &save
+        && let Err(e) = std::fs::write(path, ac.serialize())
+    {
+        eprintln!("{path}: {e}");
+        std::process::exit(2);
+    }
+    screen(&ac, input, terms.len().to_string());
+}
+
+/// Screens `input` line by line and prints the counts.
+fn screen(ac: &daachorse::CharwiseDoubleArrayAhoCorasick<u32>, input: &str, terms: String) {
     let f = match std::fs::File::open(input) {
         Ok(f) => f,
         Err(e) => {
@@ -87,8 +125,5 @@ fn main() {
         matches += n;
         flagged += u64::from(n > 0);
     }
-    println!(
-        "terms {}  lines {lines}  flagged {flagged}  matches {matches}",
-        terms.len()
-    );
+    println!("terms {terms}  lines {lines}  flagged {flagged}  matches {matches}");
 }

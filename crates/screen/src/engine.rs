@@ -1,11 +1,12 @@
 //! The engine: builder, automaton, scanning, findings.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry as MapEntry;
 use std::sync::Arc;
 
 use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
 use pinyin::ToPinyin;
 use regex::{Regex, RegexSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::bigram::{Bigrams, INNER, LAST};
@@ -135,7 +136,7 @@ pub struct BuildStats {
 pub struct EngineBuilder {
     opts: Options,
     entries: Vec<Entry>,
-    keys: HashMap<(Arc<str>, Arc<str>), u32>,
+    keys: FxHashMap<(Arc<str>, Arc<str>), u32>,
     regexes: Vec<(u32, Regex)>,
     allow: Vec<Arc<str>>,
     detectors: [Option<Arc<str>>; 6],
@@ -157,7 +158,7 @@ impl EngineBuilder {
         EngineBuilder {
             opts: Options::default(),
             entries: Vec::new(),
-            keys: HashMap::new(),
+            keys: FxHashMap::default(),
             regexes: Vec::new(),
             allow: Vec::new(),
             detectors: Detector::ALL.map(|d| Some(Arc::from(d.default_risk()))),
@@ -209,11 +210,13 @@ impl EngineBuilder {
                 .as_deref()
                 .map(Arc::from)
                 .unwrap_or_else(|| default_risk.clone());
-            let key = (term.clone(), risk.clone());
-            if self.keys.contains_key(&key) {
-                self.stats.duplicates += 1;
-                continue;
-            }
+            let slot = match self.keys.entry((term.clone(), risk.clone())) {
+                MapEntry::Occupied(_) => {
+                    self.stats.duplicates += 1;
+                    continue;
+                }
+                MapEntry::Vacant(v) => v,
+            };
             let idx = self.entries.len() as u32;
             if l.regex {
                 let re = Regex::new(&l.term).map_err(|e| ScreenError::BadRegex {
@@ -224,7 +227,7 @@ impl EngineBuilder {
                 })?;
                 self.regexes.push((idx, re));
             }
-            self.keys.insert(key, idx);
+            slot.insert(idx);
             self.entries.push(Entry {
                 term,
                 risk,
@@ -308,8 +311,9 @@ impl EngineBuilder {
         // pinyin and initials variants (pure ASCII), stepped only over ASCII.
         // The pinyin side is generated and built on a second thread while
         // the main automaton builds.
-        let mut index: HashMap<String, u32> = HashMap::new();
-        let mut pats: Vec<PatBuild> = Vec::new();
+        let mut index: FxHashMap<String, u32> = FxHashMap::default();
+        index.reserve(self.entries.len() + self.allow.len());
+        let mut pats: Vec<PatBuild> = Vec::with_capacity(self.entries.len() + self.allow.len());
         let word_rule = self.opts.ascii_word_boundary;
         let min_chars = self.opts.min_term_chars.max(1);
         let mut kept: Vec<u32> = Vec::new();
@@ -335,7 +339,7 @@ impl EngineBuilder {
             );
             kept.push(i as u32);
         }
-        let punct: HashMap<u32, Punct> = kept
+        let punct: FxHashMap<u32, Punct> = kept
             .iter()
             .filter_map(|&i| Punct::of(&table, &self.entries[i as usize].term).map(|p| (i, p)))
             .collect();
@@ -348,11 +352,21 @@ impl EngineBuilder {
         }
         let base = pats.len() as u32;
         let want_pinyin = self.opts.pinyin || self.opts.pinyin_initials;
-        let (ac, pinyin) = std::thread::scope(|s| {
+        let want_sound = self.opts.homophones || self.opts.mixed_pinyin;
+        let (ac, pinyin, sound) = std::thread::scope(|s| {
             let table = &table;
             let kept = &kept;
+            // The sound automaton (homophones, pinyin mixed in) on a third
+            // thread: it needs only the kept entries.
+            let hs = s.spawn(move || {
+                if want_sound {
+                    self.sound_matcher(table, kept)
+                } else {
+                    Ok(None)
+                }
+            });
             let h = s.spawn(move || {
-                let mut pindex: HashMap<String, u32> = HashMap::new();
+                let mut pindex: FxHashMap<String, u32> = FxHashMap::default();
                 let mut ppats: Vec<PatBuild> = Vec::new();
                 if want_pinyin {
                     for &i in kept {
@@ -387,7 +401,12 @@ impl EngineBuilder {
                     "pinyin automaton build panicked".into(),
                 ))
             });
-            (ac, py)
+            let sound = hs.join().unwrap_or_else(|_| {
+                Err(ScreenError::Automaton(
+                    "sound automaton build panicked".into(),
+                ))
+            });
+            (ac, py, sound)
         });
         let (ac, gate) = ac?;
         let (ppats, pinyin_patterns, pinyin_ac) = pinyin?;
@@ -446,11 +465,7 @@ impl EngineBuilder {
             detectors[d.index()] = self.detectors[d.index()].is_some();
         }
         stats.gate_fill_permille = (gate.fill() * 1000.0).round() as u32;
-        let sound = if self.opts.homophones || self.opts.mixed_pinyin {
-            self.sound_matcher(&table, &kept)?
-        } else {
-            None
-        };
+        let sound = sound?;
         if let Some(m) = &sound {
             stats.automaton_bytes += m.ac.heap_bytes()
                 + m.sounds.heap_bytes()
@@ -488,9 +503,10 @@ impl EngineBuilder {
         kept: &[u32],
     ) -> Result<Option<SoundMatcher>, ScreenError> {
         let sounds = Sounds::new();
-        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut index: FxHashMap<String, u32> = FxHashMap::default();
         let mut pats: Vec<(u32, Vec<u32>)> = Vec::new();
-        let mut chars: HashMap<u32, Box<[char]>> = HashMap::new();
+        let mut chars: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
+        let mut spell: Vec<char> = Vec::new();
         for &i in kept {
             let e = &self.entries[i as usize];
             if has_punct(table, &e.term) {
@@ -514,12 +530,17 @@ impl EngineBuilder {
             if !targets.iter().any(|&x| {
                 let o = &self.entries[x as usize];
                 o.risk == e.risk
-                    && chars
-                        .get(&x)
-                        .is_some_and(|c| c.iter().copied().eq(n.text.chars()))
+                    && chars.get(&x).is_some_and(|&(a, b)| {
+                        spell[a as usize..b as usize]
+                            .iter()
+                            .copied()
+                            .eq(n.text.chars())
+                    })
             }) {
                 targets.push(i);
-                chars.insert(i, n.text.chars().collect());
+                let a = spell.len() as u32;
+                spell.extend(n.text.chars());
+                chars.insert(i, (a, spell.len() as u32));
             }
         }
         if index.is_empty() {
@@ -531,13 +552,14 @@ impl EngineBuilder {
             ac,
             pats,
             chars,
+            spell: spell.into_boxed_slice(),
         }))
     }
 }
 
 /// Adds `key` to a pattern map; values are `base` + the index in `pats`.
 fn add_pat(
-    map: &mut HashMap<String, u32>,
+    map: &mut FxHashMap<String, u32>,
     pats: &mut Vec<PatBuild>,
     base: u32,
     key: String,
@@ -564,7 +586,7 @@ fn add_pat(
 
 /// The automaton of `index`, if it has patterns.
 fn automaton(
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
 ) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
     if index.is_empty() {
         return Ok(None);
@@ -574,7 +596,7 @@ fn automaton(
 
 /// A standard (overlapping) automaton of `index`, values in key order.
 fn overlapping(
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
 ) -> Result<CharwiseDoubleArrayAhoCorasick<u32>, ScreenError> {
     let mut keyed: Vec<(String, u32)> = index.into_iter().collect();
     keyed.sort_unstable_by_key(|&(_, v)| v);
@@ -749,8 +771,11 @@ struct SoundMatcher {
     /// Per pattern: syllables, and the entries (one per distinct risk and
     /// spelling).
     pats: Vec<(u32, Vec<u32>)>,
-    /// Normalized characters of each entry in `pats`.
-    chars: HashMap<u32, Box<[char]>>,
+    /// Normalized characters of each entry in `pats`: a range of `spell`.
+    chars: FxHashMap<u32, (u32, u32)>,
+    /// The normalized characters of those entries, end to end (one block
+    /// instead of one allocation per entry: compiled lexicons load faster).
+    spell: Box<[char]>,
 }
 
 /// Reusable per-thread buffers for [`Engine::scan`].
@@ -781,7 +806,7 @@ pub struct Engine {
     sound: Option<SoundMatcher>,
     pinyin_ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     /// Entries whose punctuation must be matched (`《苹果》`, `A.B`).
-    punct: HashMap<u32, Punct>,
+    punct: FxHashMap<u32, Punct>,
     pats: Vec<PatInfo>,
     targets: Vec<(u32, Via)>,
     ring: usize,
@@ -823,7 +848,12 @@ impl Engine {
             {
                 let risk = self.risk_of(h);
                 if !last.risks.iter().any(|r| &**r == risk) {
-                    last.risks.push(Arc::from(risk));
+                    last.risks.push(match h.kind {
+                        HitKind::Entry { entry, .. } | HitKind::Regex { entry } => {
+                            self.entries[entry as usize].risk.clone()
+                        }
+                        HitKind::Detector(_) => Arc::from(risk),
+                    });
                 }
                 if let Some(w) = self.weight_of(h) {
                     last.weight = Some(last.weight.map_or(w, |x| x.max(w)));
@@ -1055,7 +1085,11 @@ impl Engine {
         let table = &self.table;
         let homophones = self.opts.homophones;
         let exact = |entry: u32, i0: usize| -> bool {
-            let Some(want) = sound.chars.get(&entry) else {
+            let Some(want) = sound
+                .chars
+                .get(&entry)
+                .and_then(|&(a, b)| sound.spell.get(a as usize..b as usize))
+            else {
                 return false;
             };
             want.iter().enumerate().all(|(k, &w)| {

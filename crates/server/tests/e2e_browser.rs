@@ -340,8 +340,9 @@ fn start_driver(
     }
 }
 
-#[test]
-fn browser_end_to_end() {
+/// (chromium, chromedriver), or `None` (the test is skipped) unless
+/// `BEIAN_REQUIRE_BROWSER=1`, where a missing browser is a failure.
+fn browser_bins(test: &str) -> Option<(PathBuf, PathBuf)> {
     let chromium = find_binary(
         "BEIAN_CHROMIUM",
         &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
@@ -354,8 +355,16 @@ fn browser_end_to_end() {
             );
         }
         eprintln!(
-            "SKIP browser_end_to_end: chromium and chromedriver not found (apt-get install chromium chromium-driver; BEIAN_REQUIRE_BROWSER=1 makes this a failure)"
+            "SKIP {test}: chromium and chromedriver not found (apt-get install chromium chromium-driver; BEIAN_REQUIRE_BROWSER=1 makes this a failure)"
         );
+        return None;
+    };
+    Some((chromium, chromedriver))
+}
+
+#[test]
+fn browser_end_to_end() {
+    let Some((chromium, chromedriver)) = browser_bins("browser_end_to_end") else {
         return;
     };
 
@@ -396,33 +405,57 @@ fn browser_end_to_end() {
     // --- provider: describe the service with the guided form (steps, province list)
     d.sign_in("editor-a");
     d.goto("/services/new");
-    assert_eq!(d.count("fieldset.step"), 4, "four steps");
+    // one step on screen at a time, with a step indicator
+    assert_eq!(d.count("fieldset.step"), 1, "one step on screen");
+    assert_eq!(d.count("#step-indicator li"), 4, "four steps");
+    assert!(
+        d.text("#step-indicator [aria-current=step]")
+            .contains("关于服务")
+    );
+    assert_eq!(d.count("#create-service"), 0, "save only on the last step");
     d.fill("#p-name", "甲灵感写作");
     d.fill("#p-description", "面向公众的文本生成服务");
     d.click("#p-public_facing");
+    d.select("#p-province", "北京市");
+    d.script("document.getElementById('p-launch_date').value = '2025-03-03';");
+    d.shot("01-service-form");
+    let invalid = d.script("return Array.from(document.querySelectorAll('form.profile :invalid')).map(e => e.name + '=' + e.value + ':' + e.validationMessage).join('; ')");
+    assert_eq!(invalid, json!(""), "the guided form validates");
+    // a province outside the list is refused server-side on Next, and every value survives
+    d.script("const s = document.getElementById('p-province'); s.add(new Option('火星省', '火星省')); s.value = '火星省';");
+    d.submit("#next-step");
+    assert!(
+        d.count("#form-error") == 1,
+        "error shown: {}",
+        d.body_text()
+    );
+    assert_eq!(d.count("#step-1"), 1, "still on step 1");
+    assert_eq!(
+        d.script("return document.getElementById('p-name').value"),
+        json!("甲灵感写作")
+    );
+    assert_eq!(
+        d.script("return document.getElementById('p-public_facing').checked"),
+        json!(true)
+    );
+    d.select("#p-province", "北京市");
+    d.submit("#next-step");
+    assert_eq!(d.count("#step-2"), 1, "step 2: {}", d.body_text());
+    assert!(
+        d.text("#step-indicator [aria-current=step]")
+            .contains("内容与模型")
+    );
     d.click("#p-generative");
     d.click("#p-public_opinion_attributes");
     d.click("#p-modalities-text");
     d.click("#p-deep_synthesis_functions-text-generation");
     d.click("#p-algorithm_types-generation-synthesis");
     d.select("#p-model_source", "self-developed");
-    d.select("#p-province", "北京市");
-    d.script("document.getElementById('p-launch_date').value = '2025-03-03';");
-    d.shot("01-service-form");
-    let invalid = d.script("return Array.from(document.querySelectorAll('form.profile :invalid')).map(e => e.name + '=' + e.value + ':' + e.validationMessage).join('; ')");
-    assert_eq!(invalid, json!(""), "the guided form validates");
-    // a province outside the list is refused server-side, and every value survives
-    d.script("const s = document.getElementById('p-province'); s.add(new Option('火星省', '火星省')); s.value = '火星省'; document.querySelector('form.profile').noValidate = true;");
-    d.submit("#create-service");
-    assert!(
-        d.count("#form-error") == 1,
-        "error shown: {}",
-        d.body_text()
-    );
-    assert_eq!(
-        d.script("return document.getElementById('p-name').value"),
-        json!("甲灵感写作")
-    );
+    d.submit("#next-step");
+    assert_eq!(d.count("#step-3"), 1);
+    // back and forth: the values of every step are kept
+    d.submit("#prev-step");
+    assert_eq!(d.count("#step-2"), 1);
     assert_eq!(
         d.script("return document.getElementById('p-generative').checked"),
         json!(true)
@@ -431,7 +464,14 @@ fn browser_end_to_end() {
         d.script("return document.getElementById('p-model_source').value"),
         json!("self-developed")
     );
-    d.select("#p-province", "北京市");
+    d.submit("#prev-step");
+    assert_eq!(
+        d.script("return [document.getElementById('p-name').value, document.getElementById('p-province').value, document.getElementById('p-launch_date').value].join('|')"),
+        json!("甲灵感写作|北京市|2025-03-03")
+    );
+    d.submit("#goto-step-4");
+    assert_eq!(d.count("#step-4"), 1);
+    d.shot("01b-service-form-step4");
     d.submit("#create-service");
     let body = d.body_text();
     assert!(
@@ -453,6 +493,7 @@ fn browser_end_to_end() {
         d.script("return document.getElementById('p-province').value"),
         json!("北京市")
     );
+    d.submit("#next-step");
     assert_eq!(
         d.script("return document.getElementById('p-generative').checked"),
         json!(true)
@@ -627,7 +668,13 @@ fn browser_end_to_end() {
     d.goto(&service_path);
     d.submit("#edit-service");
     assert!(d.url().ends_with("/edit"));
+    assert_eq!(
+        d.script("return document.getElementById('p-name').value"),
+        json!("甲灵感写作")
+    );
+    d.submit("#goto-step-4");
     d.click("#p-minors_users");
+    d.submit("#goto-step-2");
     d.click("#p-generative");
     d.submit("#create-service");
     assert!(d.count("#obligation-diff") == 1, "{}", d.body_text());
@@ -713,14 +760,14 @@ fn browser_end_to_end() {
     assert!(d.body_text().contains(&number));
 
     // --- the Chinese pages are Chinese (interface text, not data)
-    let english = "const skip = 'code, script, style, time, [translate=no], .mono, .who, [lang=en], [lang=zh]';
+    let english = "const skip = 'code, script, style, time, [translate=no], .mono, .who, body [lang=en], body [lang=zh]';
         const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
         const words = new Set(); let n;
         while ((n = walk.nextNode())) {
           if (n.parentElement.closest(skip)) continue;
           for (const w of (n.textContent.match(/[A-Za-z]{3,}/g) || [])) words.add(w);
         }
-        return Array.from(words).filter(w => !['beian','CSV','XLSX','JSON','JSONL','PDF','HTML','UTC','API','ISO','YYYY'].includes(w)).join(' ');";
+        return Array.from(words).filter(w => !['beian','CSV','XLSX','JSON','JSONL','PDF','HTML','UTC','API','ISO','YYYY','RFC','assess','summary','report','scan','review','json','classify','format'].includes(w)).join(' ');";
     d.sign_in("editor-a");
     for path in [
         filing_path.as_str(),
@@ -811,4 +858,363 @@ fn browser_end_to_end() {
     );
     drop(d);
     eprintln!("screenshots in {}", shots.display());
+}
+
+/// Every page a signed-in provider, provincial reviewer, national reviewer
+/// and auditor (and the public) can reach, in Chinese and English, at 375 px
+/// and 1366 px: nothing overflows the viewport, Chinese pages carry no
+/// English interface text, English pages none of the Chinese interface
+/// strings, and error pages keep the navigation and the sign-in state.
+#[test]
+fn every_page_in_both_languages_at_both_widths() {
+    let Some((chromium, chromedriver)) =
+        browser_bins("every_page_in_both_languages_at_both_widths")
+    else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ctx = rt.block_on(common::sqlite());
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = ctx.app.clone();
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    // a filing in every state
+    use beian_registry::{Action, FilingKind, NewFiling, Status};
+    let (
+        draft,
+        empty,
+        submitted,
+        provincial,
+        national_rev,
+        approved,
+        cancelled,
+        returned,
+        rejected,
+    ) = rt.block_on(async {
+        let s = ctx.store();
+        let draft = ctx.filing_in(Status::Draft).await;
+        let empty = s
+            .create_filing(
+                ctx.user("editor-a"),
+                NewFiling {
+                    kind: FilingKind::GenaiFiling,
+                    name: "空白模型".into(),
+                    name_latin: None,
+                    service_id: Some(ctx.service_a.id),
+                    province: None,
+                    form: json!({}),
+                    org_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        let submitted = ctx.filing_in(Status::Submitted).await;
+        let provincial = ctx.filing_in(Status::ProvincialReview).await;
+        let national_rev = ctx.filing_in(Status::NationalReview).await;
+        let approved = ctx.filing_in(Status::Approved).await;
+        let cancelled = ctx.filing_in(Status::Approved).await;
+        s.act(
+            ctx.user("admin-a"),
+            cancelled.id,
+            Action::Cancel,
+            Some("服务已停止运营".into()),
+        )
+        .await
+        .unwrap();
+        let returned = ctx.filing_in(Status::ProvincialReview).await;
+        s.act(
+            ctx.user("rev-bj"),
+            returned.id,
+            Action::Return,
+            Some("请补充训练语料来源说明".into()),
+        )
+        .await
+        .unwrap();
+        let rejected = ctx.filing_in(Status::ProvincialReview).await;
+        s.act(
+            ctx.user("rev-bj"),
+            rejected.id,
+            Action::Reject,
+            Some("安全评估不充分".into()),
+        )
+        .await
+        .unwrap();
+        (
+            draft,
+            empty,
+            submitted,
+            provincial,
+            national_rev,
+            approved,
+            cancelled,
+            returned,
+            rejected,
+        )
+    });
+    let summary = rt.block_on(async {
+        ctx.store()
+            .list_attachments(ctx.user("editor-a"), draft.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.filename == "summary.json")
+            .map(|a| a.id)
+            .unwrap()
+    });
+    let sid = ctx.service_a.id;
+    let enc = beian_server::web::urlencode;
+    let entry =
+        |n: &Option<String>| format!("/register/entry?number={}", enc(n.as_deref().unwrap()));
+    let f = |id: i64| format!("/filings/{id}");
+    let public: Vec<String> = vec![
+        "/".into(),
+        "/register".into(),
+        "/register?status=all".into(),
+        "/register?status=cancelled".into(),
+        entry(&approved.number),
+        entry(&cancelled.number),
+        "/tools/screen".into(),
+        "/tools/compare".into(),
+        "/tools/compare?example=public-chatbot".into(),
+        "/tools/law-diff".into(),
+        "/no/such/page".into(),
+    ];
+    let mut plan: Vec<(&str, Vec<String>)> = vec![(
+        "anonymous",
+        [public.clone(), vec!["/login".into()]].concat(),
+    )];
+    plan.push((
+        "editor-a",
+        [
+            vec![
+                "/workspace".into(),
+                "/services/new".into(),
+                "/services/new?example=public-chatbot".into(),
+                format!("/services/{sid}"),
+                format!("/services/{sid}/edit"),
+                f(draft.id),
+                f(empty.id),
+                f(submitted.id),
+                f(returned.id),
+                f(rejected.id),
+                f(approved.id),
+                f(cancelled.id),
+                format!("/filings/{}/assessment/{summary}", draft.id),
+                "/review".into(),
+                "/audit".into(),
+                "/filings/999999".into(),
+            ],
+            public.clone(),
+        ]
+        .concat(),
+    ));
+    plan.push((
+        "rev-bj",
+        vec![
+            "/review".into(),
+            "/review?status=returned".into(),
+            f(submitted.id),
+            f(provincial.id),
+            f(returned.id),
+            f(rejected.id),
+            f(approved.id),
+            format!("/services/{sid}"),
+            "/workspace".into(),
+            "/no/such/page".into(),
+        ],
+    ));
+    plan.push((
+        "rev-sh",
+        vec![
+            "/review".into(),
+            f(submitted.id),
+            format!("/services/{sid}"),
+        ],
+    ));
+    plan.push((
+        "national",
+        vec![
+            "/review".into(),
+            format!("/review?province={}", enc("北京市")),
+            f(submitted.id),
+            f(national_rev.id),
+            f(approved.id),
+            f(cancelled.id),
+            format!("/filings/{}/assessment/{summary}", draft.id),
+        ],
+    ));
+    plan.push((
+        "auditor",
+        vec![
+            "/audit".into(),
+            "/audit?action=filing".into(),
+            f(approved.id),
+            f(cancelled.id),
+        ],
+    ));
+
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target")));
+    let shots = target.join("e2e-screenshots").join("sweep");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = start_driver(
+        &chromium,
+        &chromedriver,
+        format!("http://{addr}"),
+        shots.clone(),
+        &tmp.path().join("chromium-profile"),
+    );
+    // Chinese glosses the knowledge base gives in English help texts
+    let glosses = ["应用领域", "备案号"];
+    let zh_ui: Vec<&str> = beian_server::web::i18n::STRINGS
+        .iter()
+        .chain(beian_server::web::i18n::LABELS.iter())
+        .map(|x| x.1)
+        .filter(|z| z.chars().count() >= 3 && !z.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(|z| !glosses.contains(z))
+        .collect();
+    let allowed = [
+        "beian", "CSV", "XLSX", "JSON", "JSONL", "PDF", "HTML", "UTC", "API", "GB", "ISO", "YYYY",
+        "assess", "summary", "report", "scan", "review", "json", "classify", "format", "RFC",
+    ];
+    let check = format!(
+        "const zh = document.documentElement.lang === 'zh';
+        const w = document.documentElement.clientWidth;
+        const over = Array.from(document.querySelectorAll('body *')).filter(e => {{
+          const r = e.getBoundingClientRect();
+          if (r.width === 0 || r.right <= w + 1) return false;
+          for (let p = e.parentElement; p; p = p.parentElement) {{
+            const s = getComputedStyle(p);
+            if ((s.overflowX === 'auto' || s.overflowX === 'scroll' || s.overflowX === 'hidden') && p.getBoundingClientRect().right <= w + 1) return false;
+          }}
+          return true;
+        }}).slice(0, 4).map(e => e.tagName + '.' + e.className + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right));
+        if (document.documentElement.scrollWidth > w + 1) over.push('scrollWidth=' + document.documentElement.scrollWidth);
+        const skip = 'code, script, style, time, cite, textarea, [translate=no], .mono, .who, body [lang=en], body [lang=zh]';
+        const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        let text = ''; let n;
+        while ((n = walk.nextNode())) {{ if (!n.parentElement.closest(skip)) text += ' ' + n.textContent; }}
+        for (const e of document.querySelectorAll('[title], [placeholder], [aria-label]')) {{
+          if (e.closest(skip)) continue;
+          for (const a of ['title', 'placeholder', 'aria-label']) if (e.getAttribute(a)) text += ' ' + e.getAttribute(a);
+        }}
+        const allowed = {allowed};
+        const english = zh ? Array.from(new Set(text.match(/[A-Za-z]{{3,}}/g) || [])).filter(x => !allowed.some(a => a.toLowerCase() === x.toLowerCase())) : [];
+        const zhui = {zh_ui};
+        const leaked = zh ? [] : zhui.filter(z => text.includes(z));
+        const nav = !!document.querySelector('header.top nav a[href=\"/register\"]');
+        const signedIn = !!document.querySelector('header .session .who');
+        const loginLink = !!document.querySelector('header .session a[href^=\"/login\"]');
+        return {{lang: document.documentElement.lang, width: w, over: over.join(' '), english: english.join(' '), leaked: leaked.join(' '), nav, signedIn, loginLink, title: document.title}};",
+        allowed = serde_json::to_string(&allowed).unwrap(),
+        zh_ui = serde_json::to_string(&zh_ui).unwrap(),
+    );
+    let mut problems = Vec::new();
+    let mut visited = 0;
+    for width in [375u32, 1366] {
+        d.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": 900})),
+        );
+        for (user, pages) in &plan {
+            if *user == "anonymous" {
+                d.cmd("DELETE", "/cookie", None);
+            } else {
+                d.sign_in(user);
+            }
+            for lang in ["zh", "en"] {
+                d.goto(&format!("/lang/{lang}?next=%2F"));
+                let mut probe = |path: &str, problems: &mut Vec<String>| {
+                    visited += 1;
+                    let v = d.script(&check);
+                    let here = format!("{user} {lang} {width}px {path}");
+                    if v["lang"] != lang {
+                        problems.push(format!("{here}: page language {}", v["lang"]));
+                    }
+                    if v["over"] != "" {
+                        problems.push(format!("{here}: overflow {}", v["over"]));
+                    }
+                    if v["english"] != "" {
+                        problems.push(format!("{here}: English {}", v["english"]));
+                    }
+                    if v["leaked"] != "" {
+                        problems.push(format!("{here}: Chinese {}", v["leaked"]));
+                    }
+                    if v["nav"] != true {
+                        problems.push(format!("{here}: no navigation"));
+                    }
+                    let signed = *user != "anonymous";
+                    if v["signedIn"] != signed || v["loginLink"] == signed {
+                        problems.push(format!("{here}: wrong sign-in state {v}"));
+                    }
+                    let name = format!("{width}-{lang}-{user}-{}", path.trim_matches('/'))
+                        .replace(['/', '?', '=', '&', '%', ' '], "-");
+                    if let Ok(dir) = std::env::var("BEIAN_DUMP_PAGES") {
+                        let text = d.script("return document.body.innerText");
+                        std::fs::write(format!("{dir}/{name}.txt"), text.as_str().unwrap_or(""))
+                            .unwrap();
+                    }
+                    if lang == "zh" || width == 375 {
+                        d.shot(&name);
+                    }
+                };
+                for path in pages {
+                    d.goto(path);
+                    probe(path, &mut problems);
+                }
+                // pages that only a form post reaches: the other steps of the
+                // guided form, refusals, and the confirmation steps
+                match *user {
+                    "editor-a" => {
+                        d.goto("/services/new?example=public-chatbot");
+                        for n in 2..=4 {
+                            d.submit(&format!("#goto-step-{n}"));
+                            probe(&format!("services-new step {n}"), &mut problems);
+                        }
+                        d.goto(&f(empty.id));
+                        d.submit("#act-submit");
+                        assert_eq!(d.count("#flash"), 1, "submit refused");
+                        probe("refused submit", &mut problems);
+                        d.goto(&format!("/services/{sid}/edit"));
+                        d.submit("#create-service");
+                        probe("obligation diff", &mut problems);
+                    }
+                    "rev-bj" => {
+                        d.goto(&f(provincial.id));
+                        d.fill("#c-reject", "材料不全");
+                        d.submit("#act-reject");
+                        assert_eq!(d.count("#confirm-box"), 1);
+                        probe("confirm reject", &mut problems);
+                    }
+                    "national" => {
+                        d.goto(&f(submitted.id));
+                        d.select("#pv-province", "上海市");
+                        d.fill("#pv-reason", "运营主体已迁至上海");
+                        d.submit("#act-province");
+                        assert_eq!(d.count("#confirm-province-box"), 1);
+                        probe("confirm province", &mut problems);
+                        d.goto(&f(approved.id));
+                        d.fill("#c-cancel", "服务已停止运营");
+                        d.submit("#act-cancel");
+                        assert_eq!(d.count("#confirm-box"), 1);
+                        probe("confirm cancel", &mut problems);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    eprintln!("{visited} page views; screenshots in {}", shots.display());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    drop(d);
 }

@@ -460,9 +460,25 @@ async fn read_only_data_dir_is_a_clear_error() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
     }
+    // Whoever runs this: a data directory under a file fails at once and
+    // names the path (a read-only mount, root included, is covered by
+    // crates/beian/tests/serve_readonly.rs in a private mount namespace).
+    let under_file = dir.path().join("file");
+    std::fs::write(&under_file, b"x").unwrap();
+    let start = Instant::now();
+    let err = Store::open_data_dir(&under_file.join("data"))
+        .await
+        .err()
+        .expect("must fail");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(
+        err.to_string()
+            .contains(&under_file.join("data").display().to_string()),
+        "{err}"
+    );
     if std::fs::write(ro.join("probe"), b"").is_ok() {
         eprintln!(
-            "SKIP read_only_data_dir: running as a user who can write a 0555 directory (root)"
+            "SKIP read_only_data_dir 0555 part: running as a user who can write a 0555 directory (root); see serve_readonly.rs"
         );
         return;
     }

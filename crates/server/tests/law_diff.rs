@@ -35,6 +35,13 @@ async fn law_diff_page_lists_the_2026_changes_in_both_languages() {
     assert!(h.contains("法律变化") && h.contains("条文序号变化"), "{h}");
     assert!(h.contains("第二十一条 → CSL-2025 第二十三条"), "{h}");
 
+    // the EU high-risk dates the Omnibus moved, in both languages
+    let (_, h) = page(&ctx, "/tools/law-diff?from=2026-06-01&to=2026-08-05", "en").await;
+    assert!(h.contains("Dates of application changed"), "{h}");
+    assert!(h.contains("2026-08-02 → 2027-12-02"), "{h}");
+    let (_, h) = page(&ctx, "/tools/law-diff?from=2026-06-01&to=2026-08-05", "zh").await;
+    assert!(h.contains("适用日期变更") && h.contains("第九条"), "{h}");
+
     // nothing changes within a quiet week; a bad date is said plainly
     let (_, h) = page(&ctx, "/tools/law-diff?from=2024-03-01&to=2024-03-05", "en").await;
     assert!(h.contains("no-changes"), "{h}");

@@ -257,8 +257,24 @@ async fn login_without_its_csrf_token_is_refused() {
 async fn guided_profile_classification_and_filing_lifecycle() {
     let ctx = common::sqlite().await;
     let (ed, ed_csrf) = login(&ctx, "editor-a").await;
-    // the guided form has every schema field with its help text
-    let h = html(&get(&ctx, &ed, "/services/new").await);
+    // the guided form has every schema field with its help text, over its four steps
+    let mut h = html(&get(&ctx, &ed, "/services/new").await);
+    for go in ["step-2", "step-3", "step-4"] {
+        let r = post_form(
+            &ctx,
+            &ed,
+            "/services",
+            &[
+                ("csrf", &ed_csrf),
+                ("step", "1"),
+                ("go", go),
+                ("p.name", "x"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{go}");
+        h.push_str(&html(&r));
+    }
     let kb = beian_kb::Kb::embedded().unwrap();
     for f in &kb.profile_schema().fields {
         assert!(
@@ -805,5 +821,242 @@ async fn html_assessment_report_is_served_sandboxed_to_the_filing_readers_only()
         .await
         .status,
         StatusCode::NOT_FOUND
+    );
+}
+
+/// The guided profile form without JavaScript: one step per page, the other
+/// steps' values carried as hidden inputs, Next checks the step on screen,
+/// Back keeps everything, a failed save reopens the step of the field at fault.
+#[tokio::test]
+async fn guided_form_steps_work_without_javascript() {
+    let ctx = common::sqlite().await;
+    let (ed, csrf) = login(&ctx, "editor-a").await;
+    let h = html(&get(&ctx, &ed, "/services/new?example=public-chatbot").await);
+    assert_eq!(h.matches("<fieldset class=\"step\"").count(), 1, "{h}");
+    assert!(h.contains("id=\"step-1\"") && h.contains("aria-current=\"step\""));
+    assert!(
+        !h.contains("id=\"create-service\""),
+        "save on the last step"
+    );
+    // province: the 34 province-level divisions, after a "choose" placeholder
+    let select = h
+        .split("id=\"p-province\"")
+        .nth(1)
+        .and_then(|x| x.split("</select>").next())
+        .unwrap();
+    assert_eq!(select.matches("<option").count(), 35, "{select}");
+    assert!(select.contains("<option value=\"北京市\" selected>北京市</option>"));
+    // the example's step-2 values travel hidden on step 1
+    assert!(h.contains("<input type=\"hidden\" name=\"p.generative\" value=\"true\">"));
+    // Next with a province outside the list: 422, still step 1, values kept
+    let step1 = |prov: &'static str| {
+        vec![
+            ("step", "1"),
+            ("go", "next"),
+            ("p.name", "乙写作"),
+            ("p.province", prov),
+            ("p.public_facing", "true"),
+            ("p.generative", "true"),
+            ("p.modalities", "text"),
+        ]
+    };
+    let mut f = step1("火星省");
+    f.push(("csrf", &csrf));
+    let r = post_form(&ctx, &ed, "/services", &f).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let h = html(&r);
+    assert!(
+        h.contains("id=\"form-error\"") && h.contains("省级行政区"),
+        "{h}"
+    );
+    assert!(h.contains("id=\"step-1\"") && h.contains("value=\"乙写作\""));
+    assert!(h.contains("<input type=\"hidden\" name=\"p.modalities\" value=\"text\">"));
+    // a valid step 1 moves on, carrying it hidden
+    let mut f = step1("北京");
+    f.push(("csrf", &csrf));
+    let r = post_form(&ctx, &ed, "/services", &f).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let h = html(&r);
+    assert!(
+        h.contains("id=\"step-2\"") && !h.contains("id=\"step-1\""),
+        "{h}"
+    );
+    assert!(h.contains("<input type=\"hidden\" name=\"p.name\" value=\"乙写作\">"));
+    assert!(h.contains("id=\"p-modalities-text\" name=\"p.modalities\" value=\"text\" checked"));
+    // Back needs no check and keeps what step 2 had
+    let r = post_form(
+        &ctx,
+        &ed,
+        "/services",
+        &[
+            ("csrf", &csrf),
+            ("step", "2"),
+            ("go", "back"),
+            ("p.name", "乙写作"),
+            ("p.province", "北京"),
+            ("p.model_source", "self-developed"),
+        ],
+    )
+    .await;
+    let h = html(&r);
+    assert!(h.contains("id=\"step-1\""), "{h}");
+    assert!(h.contains("<input type=\"hidden\" name=\"p.model_source\" value=\"self-developed\">"));
+    // a failed save from the last step reopens the step of the field at fault
+    let r = post_form(
+        &ctx,
+        &ed,
+        "/services",
+        &[
+            ("csrf", &csrf),
+            ("step", "4"),
+            ("go", "save"),
+            ("p.name", "乙写作"),
+            ("p.parameters", "many"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let h = html(&r);
+    assert!(
+        h.contains("id=\"step-2\"") && h.contains("value=\"many\""),
+        "{h}"
+    );
+    // and the save itself classifies
+    let r = post_form(
+        &ctx,
+        &ed,
+        "/services",
+        &[
+            ("csrf", &csrf),
+            ("step", "4"),
+            ("go", "save"),
+            ("p.name", "乙写作"),
+            ("p.province", "北京"),
+            ("p.public_facing", "true"),
+            ("p.generative", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    assert!(location(&r).starts_with("/services/"));
+}
+
+/// The national reviewer's province decision on the filing page: the control
+/// only for national reviewers before a number, a reason, a confirmation
+/// step, then the change (audited `filing.province`, in the thread).
+#[tokio::test]
+async fn national_reviewer_moves_a_filing_to_another_province() {
+    let ctx = common::sqlite().await;
+    let f = ctx.filing_in(Status::Submitted).await;
+    assert_eq!(f.province, "北京市");
+    let uri = format!("/filings/{}", f.id);
+    let post = format!("/filings/{}/province", f.id);
+    // a provincial reviewer sees no control and is refused
+    let (bj, bj_csrf) = login(&ctx, "rev-bj").await;
+    assert!(!html(&get(&ctx, &bj, &uri).await).contains("id=\"province-form\""));
+    let r = post_form(
+        &ctx,
+        &bj,
+        &post,
+        &[
+            ("csrf", &bj_csrf),
+            ("province", "上海"),
+            ("reason", "x"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // the national reviewer: the control, the list of provinces
+    let (nat, csrf) = login(&ctx, "national").await;
+    let h = html(&get(&ctx, &nat, &uri).await);
+    assert!(
+        h.contains("id=\"province-form\"") && h.contains("变更审核省份"),
+        "{h}"
+    );
+    assert!(h.contains("<option value=\"上海市\">上海市</option>"));
+    // no reason: refused, nothing changed
+    let r = post_form(
+        &ctx,
+        &nat,
+        &post,
+        &[("csrf", &csrf), ("province", "上海市"), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("请填写理由"));
+    // a reason: the confirmation step first
+    let reason = "运营主体已迁至上海，由上海市网信办审核";
+    let r = post_form(
+        &ctx,
+        &nat,
+        &post,
+        &[("csrf", &csrf), ("province", "上海市"), ("reason", reason)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let h = html(&r);
+    assert!(
+        h.contains("id=\"confirm-province-box\"") && h.contains(reason),
+        "{h}"
+    );
+    let now = ctx
+        .store()
+        .get_filing(Some(ctx.user("auditor")), f.id)
+        .await
+        .unwrap();
+    assert_eq!(now.province, "北京市", "not before the confirmation");
+    // confirmed: moved, audited, in the thread
+    let r = post_form(
+        &ctx,
+        &nat,
+        &post,
+        &[
+            ("csrf", &csrf),
+            ("province", "上海市"),
+            ("reason", reason),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let now = ctx
+        .store()
+        .get_filing(Some(ctx.user("auditor")), f.id)
+        .await
+        .unwrap();
+    assert_eq!(now.province, "上海市");
+    let audit = ctx
+        .call("auditor", "GET", "/api/v1/audit?limit=1000", None)
+        .await
+        .json();
+    let e = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "filing.province")
+        .expect("audited");
+    assert_eq!(e["detail"]["reason"], reason, "{e}");
+    let h = html(&get(&ctx, &nat, &uri).await);
+    assert!(h.contains("变更审核省份") && h.contains(reason));
+    // in English too
+    let r = ctx
+        .raw(
+            Request::get(&uri)
+                .header("cookie", format!("{nat}; beian_lang=en"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let h = html(&r);
+    assert!(
+        h.contains("Change the reviewing province") && h.contains(">Shanghai</option>"),
+        "{h}"
+    );
+    // the Shanghai reviewer now reviews it; once numbered, no control
+    let g = ctx.filing_in(Status::Approved).await;
+    assert!(
+        !html(&get(&ctx, &nat, &format!("/filings/{}", g.id)).await)
+            .contains("id=\"province-form\"")
     );
 }

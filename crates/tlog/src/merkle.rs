@@ -87,6 +87,18 @@ impl Tree {
         }
     }
 
+    /// Drops every leaf from `size` on (undoes appends that did not commit).
+    /// The hashes of complete subtrees below `size` are kept, so the tree is
+    /// exactly the one that had only `size` leaves pushed.
+    pub fn truncate(&mut self, size: u64) {
+        for (k, l) in self.levels.iter_mut().enumerate() {
+            l.truncate((size >> k) as usize);
+        }
+        while self.levels.len() > 1 && self.levels.last().is_some_and(Vec::is_empty) {
+            self.levels.pop();
+        }
+    }
+
     /// Appends an entry (hashes it as a leaf).
     pub fn push(&mut self, entry: &[u8]) {
         self.push_hash(leaf_hash(entry));

@@ -252,3 +252,43 @@ fn check_cosignature(note: &str, vkey: &str, time: u64) {
     pk.verify_strict(msg.as_bytes(), &sig)
         .expect("cosignature verifies");
 }
+
+/// Undoing appends (a write whose transaction did not commit) leaves exactly
+/// the tree that had only those leaves: same roots, proofs and tiles, and
+/// appending again gives the same tree as never having truncated.
+#[test]
+fn truncate_undoes_appends() {
+    for (keep, extra) in [
+        (0usize, 5usize),
+        (1, 1),
+        (255, 2),
+        (256, 300),
+        (300, 213),
+        (511, 1),
+        (1000, 77),
+    ] {
+        let mut a = Tree::new();
+        let mut b = Tree::new();
+        for i in 0..keep {
+            a.push(&entry(i));
+            b.push(&entry(i));
+        }
+        for i in 0..extra {
+            b.push(&entry(10_000 + i));
+        }
+        b.truncate(keep as u64);
+        assert_eq!(b.size(), keep as u64);
+        assert_eq!(b.root(), a.root(), "keep {keep}, extra {extra}");
+        for l in 0..12 {
+            assert_eq!(b.level(l), a.level(l), "level {l}");
+        }
+        for i in keep..keep + 40 {
+            a.push(&entry(i));
+            b.push(&entry(i));
+        }
+        assert_eq!(b.root(), a.root());
+        let n = a.size();
+        assert_eq!(b.inclusion_proof(n / 2, n), a.inclusion_proof(n / 2, n));
+        assert_eq!(b.consistency_proof(n / 3, n), a.consistency_proof(n / 3, n));
+    }
+}

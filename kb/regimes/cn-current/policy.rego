@@ -151,6 +151,13 @@ obligations contains {"id": "csl.25.incident-response", "facts": ["public_facing
 
 obligations contains {"id": "csl.25.incident-response", "facts": ["processes_personal_information"]} if pi
 
+# A CII operator is a network operator: graded protection (CII is protected on the basis
+# of the MLPS, CSL-2017 Art. 31) and the incident plan apply to it too.
+obligations contains {"id": id, "facts": ["critical_information_infrastructure"]} if {
+	input.critical_information_infrastructure
+	some id in {"csl.21.mlps", "csl.25.incident-response"}
+}
+
 obligations contains {"id": "csl.24.real-identity", "facts": ["public_facing", "public_opinion_attributes"]} if {
 	public
 	po
@@ -206,6 +213,13 @@ obligations contains {"id": "ndsmr.28.ten-million", "facts": ["processes_persona
 	input.registered_users >= 10000000
 }
 
+# 10 million monthly active users are at least 10 million people whose information is
+# processed, whatever the number of registered accounts.
+obligations contains {"id": "ndsmr.28.ten-million", "facts": ["processes_personal_information", "monthly_active_users"]} if {
+	pi
+	input.monthly_active_users >= 10000000
+}
+
 # ---------------------------------------------------------------- PIPL
 # Automated decisions are inferred from the facts as well as from `automated_decisions`:
 # ranking or scheduling people in employment is an automated decision about them.
@@ -238,7 +252,25 @@ obligations contains {"id": id, "facts": ["eu_practices"]} if {
 	some id in {"pipl.24.automated-decisions", "pipl.55.pia"}
 }
 
+# Ranking candidates is processing their personal information: the basic PIPL duties
+# follow even when the profile does not say so.
+obligations contains {"id": id, "facts": ["sector", "algorithm_types"]} if {
+	employment_decisions
+	not pi
+	some id in {"pipl.13.legal-basis", "pipl.17.notice", "pipl.57.breach-notice"}
+}
+
+categories contains "personal-information-processor" if employment_decisions
+
 obligations contains {"id": "pipl.57.breach-notice", "facts": ["processes_personal_information"]} if pi
+
+# A processor abroad serving people in China (PIPL Art. 3 para. 2) names a body or
+# representative in China.
+obligations contains {"id": "pipl.53.domestic-representative", "facts": ["provider_location", "public_facing", "processes_personal_information"]} if {
+	public
+	pi
+	input.provider_location != "CN"
+}
 
 obligations contains {"id": "pipl.39.cross-border-consent", "facts": ["cross_border_personal_information"]} if input.cross_border_personal_information
 
@@ -296,6 +328,13 @@ obligations contains {"id": "pipl.55.pia", "facts": ["processes_personal_informa
 }
 
 obligations contains {"id": "pipl.55.pia", "facts": ["cross_border_personal_information"]} if input.cross_border_personal_information
+
+# Personal information of children under 14 is sensitive (PIPL Art. 28 para. 1): the
+# same facts that bring Art. 31 bring the impact assessment of Art. 55(1).
+obligations contains {"id": "pipl.55.pia", "facts": ["minors_users", "processes_personal_information"]} if {
+	input.minors_users
+	pi
+}
 
 obligations contains {"id": "pipl.58.gatekeeper", "facts": ["processes_personal_information", "registered_users"]} if {
 	pi

@@ -226,7 +226,18 @@ obligations contains {"id": "eu.50.2-machine-readable-marking.placed-before", "f
 
 obligations contains {"id": "eu.50.4-deep-fake-disclosure", "facts": ["eu_market", "deep_synthesis_functions"]} if deep_fake
 
-obligations contains {"id": "eu.53.gpai-provider", "facts": gpai_facts} if gpai
+# Models placed on the market before the GPAI duties applied (the in_force_from of
+# eu.53 in data.toml) comply later (Art. 111(3)): the `.placed-before` entries.
+gpai_placed_before if {
+	input.launch_date != ""
+	input.launch_date < data.in_force.obligation_from["eu.53.gpai-provider"]
+}
+
+gpai_suffix := ".placed-before" if gpai_placed_before else := ""
+
+obligations contains {"id": concat("", ["eu.53.gpai-provider", gpai_suffix]), "facts": gpai_launch_facts} if gpai
+
+gpai_launch_facts := array.concat(gpai_facts, ["launch_date"]) if gpai_placed_before else := gpai_facts
 
 obligations contains {"id": "eu.5.ncii-csam", "facts": ["eu_market", "generative", "modalities"]} if {
 	synthetic
@@ -234,12 +245,12 @@ obligations contains {"id": "eu.5.ncii-csam", "facts": ["eu_market", "generative
 	m in {"image", "video", "audio"}
 }
 
-obligations contains {"id": "eu.54.gpai-representative", "facts": array.concat(gpai_facts, ["provider_location"])} if {
+obligations contains {"id": concat("", ["eu.54.gpai-representative", gpai_suffix]), "facts": array.concat(gpai_launch_facts, ["provider_location"])} if {
 	gpai
 	not input.provider_location in eu_members
 }
 
-obligations contains {"id": "eu.55.systemic-risk", "facts": array.concat(gpai_facts, ["training_compute_flops"])} if systemic
+obligations contains {"id": concat("", ["eu.55.systemic-risk", gpai_suffix]), "facts": array.concat(gpai_launch_facts, ["training_compute_flops"])} if systemic
 
 notes contains {"id": "sector-indicative", "facts": ["sector"]} if {
 	high_risk

@@ -36,6 +36,7 @@ Examples:
   beian assess review export runs/qwen3 -o review.xlsx
   beian assess review import runs/qwen3 review.xlsx
   beian assess report runs/qwen3 --bank bank.jsonl --lexicon words.txt
+  beian assess ... --profile service.toml   # count the AIGC text notice if the profile requires it
 
 Banks: FILE or KIND=FILE (KIND: generated-content, should-refuse, should-answer),
 JSONL {\"id\",\"question\",\"risk\",\"bank\"}, CSV, or XLSX with 序号/测试题/一级分类/二级分类.
@@ -91,6 +92,10 @@ struct ReportArgs {
     /// Lexicons, for the blocking-keyword sheet (optional).
     #[arg(long)]
     lexicon: Vec<PathBuf>,
+    /// Service profile (as for `beian classify`): the summary counts answers carrying
+    /// the AIGC text notice when the profile requires it (label.4.explicit).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -161,7 +166,8 @@ struct RunArgs {
     guard_crosswalk: Option<PathBuf>,
     /// A `beian judge` model as a further content judge: an answer scoring at
     /// or over the threshold gets a finding with detector `model` (its label
-    /// as the risk when the label is a risk code).
+    /// as the risk when the label is a risk code). `default`: the model
+    /// shipped inside beian.
     #[arg(long, value_name = "MODEL")]
     judge_model: Option<PathBuf>,
     /// Threshold for --judge-model [default: the model's calibrated one].
@@ -185,6 +191,11 @@ struct RunArgs {
     /// Continue the run in DIR: completed items are not requested again.
     #[arg(long)]
     resume: bool,
+    /// Service profile (as for `beian classify`): when it requires explicit labels
+    /// (LABEL-2025 Art. 4, obligation label.4.explicit), the summary counts the answers
+    /// that carry the AIGC text notice; otherwise the notice is not counted.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
     /// Final output on stdout: text or json (summary.json).
     #[arg(long, default_value = "text")]
     format: String,
@@ -376,6 +387,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(Sub::Review { action }) => review(action),
         Some(Sub::Report(r)) => {
             let kb = beian_kb::Kb::embedded()?;
+            if let Some(p) = &r.profile {
+                runner::set_text_notice_required(&r.dir, text_notice_required(p)?)
+                    .context("recording the profile's labelling duty in manifest.json")?;
+            }
             let summary = finish(&r.dir, &kb, &r.bank, &r.lexicon, &[])?;
             print_summary(&summary, &r.dir, "text")?;
             Ok(exit_for(&summary))
@@ -392,11 +407,31 @@ fn exit_for(s: &Summary) -> ExitCode {
     }
 }
 
+/// Whether the service described by `profile` must label text answers explicitly:
+/// `beian classify` (PRC regime, law in force today) gives it obligation
+/// label.4.explicit (LABEL-2025 Art. 4).
+fn text_notice_required(profile: &Path) -> anyhow::Result<bool> {
+    let kb = beian_kb::Kb::load(None).context("loading the embedded knowledge base")?;
+    let classifier = beian_classify::Classifier::new(kb).context("preparing the rule packs")?;
+    let p = beian_kb::Profile::from_path(profile, classifier.kb().profile_schema())
+        .with_context(|| format!("reading the profile {}", profile.display()))?;
+    let report = classifier
+        .classify(&p, &["cn-current"], beian_classify::Lang::En)
+        .with_context(|| format!("classifying the profile {}", profile.display()))?;
+    Ok(report
+        .results
+        .iter()
+        .flat_map(|r| &r.obligations)
+        .any(|o| o.id == "label.4.explicit"))
+}
+
 fn assess(a: RunArgs) -> anyhow::Result<ExitCode> {
     let (Some(url), Some(model), Some(out)) = (a.endpoint.clone(), a.model.clone(), a.out.clone())
     else {
         bail!("--endpoint URL, --model NAME and --out DIR are required (see beian assess --help)");
     };
+    // read the profile before any request is made: a bad profile fails fast
+    let notice_required = a.profile.as_deref().map(text_notice_required).transpose()?;
     if a.banks.is_empty() {
         bail!("give at least one --bank FILE");
     }
@@ -560,6 +595,10 @@ fn assess(a: RunArgs) -> anyhow::Result<ExitCode> {
             "warning: the judges (lexicons, refusal phrases or guard) differ from those the run began with; \
              items answered earlier keep their verdicts (see manifest.json sessions)"
         );
+    }
+    if let Some(req) = notice_required {
+        runner::set_text_notice_required(&out, req)
+            .context("recording the profile's labelling duty in manifest.json")?;
     }
     let summary = finish(&out, &kb, &a.banks, &a.lexicons, &terms)?;
     print_summary(&summary, &out, &a.format)?;

@@ -115,9 +115,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         eprintln!("warning: {w}");
                     }
                     println!(
-                        "audit log intact: {} log entries match the signed checkpoint ({}), {} audit entries, rows {}",
+                        "audit log intact: {} log entries match the signed checkpoint ({}, key {}), {} audit entries, rows {}",
                         rep.entries,
                         rep.checkpoint_source.as_deref().unwrap_or("-"),
+                        rep.vkey.as_deref().unwrap_or("-"),
                         rep.audit_entries,
                         rep.rows
                             .iter()

@@ -33,8 +33,8 @@ impl From<LangArg> for Lang {
 /// Say which filings and obligations apply to an AI service, why, and where the law says so.
 #[derive(clap::Args)]
 #[command(after_help = "\
-Regimes: cn-current (default), cn-cass-draft, cn-cupl-draft, cn-tc260-framework, eu-ai-act;
-`--regime all` selects every regime.
+Regimes: cn-current (default), cn-cass-draft, cn-cupl-draft, cn-tc260-framework, eu-ai-act
+(added by default when the profile sets `eu_market = true`); `--regime all` selects every regime.
 
 Examples:
   beian classify examples/public-chatbot.toml
@@ -100,7 +100,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Profile::from_path(&args.profile, schema)?
     };
     let mut regimes: Vec<String> = if args.regimes.is_empty() {
-        vec!["cn-current".to_string()]
+        // A profile placed on the EU market gets the EU AI Act beside the PRC rules: the
+        // fact is in the profile, so the answer should not need a flag.
+        let eu = profile.flag("eu_market");
+        let mut v = vec!["cn-current".to_string()];
+        if eu {
+            v.push("eu-ai-act".to_string());
+        }
+        v
     } else {
         args.regimes.clone()
     };

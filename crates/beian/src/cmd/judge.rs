@@ -21,10 +21,13 @@ Examples:
   beian judge eval --model risk.judge --data test.jsonl
   beian judge eval --model risk.judge --data test.jsonl --threshold 0.9 --format json
   beian judge predict --model risk.judge corpus.jsonl
+  echo '今晚一起去网上赌场下注' | beian judge predict -          # the default model, shipped inside beian
   zstdcat dump.jsonl.zst | beian judge predict --model risk.judge --input-format jsonl --format summary -
 
 Labelled data is JSONL, one {\"text\": \"...\", \"label\": \"...\"} per line; labels are
-free strings (risk codes such as A.1.h, or a data set's own categories).")]
+free strings (risk codes such as A.1.h, or a data set's own categories). Without --model,
+eval and predict use the default model shipped inside beian (also `--model default`, and
+`beian scan --model default`, `beian assess --judge-model default`).")]
 pub struct Args {
     #[command(subcommand)]
     cmd: Sub,
@@ -47,6 +50,7 @@ examples are flagged, prints a training report and writes the model.")]
 Examples:
   beian judge eval --model risk.judge --data test.jsonl
   beian judge eval --model risk.judge --data test.jsonl --threshold 0.9 --format json
+  beian judge eval --data test.jsonl                     # the default model
 
 JSON: {\"n\", \"threshold\", \"macro_f1\", \"labels\": {\"<label>\": {\"precision\", \"recall\", \"f1\", \"n\"}},
        \"binary\": {\"precision\", \"recall\", \"f1\", \"fpr\"}}; binary is \"not safe\" against the
@@ -58,6 +62,7 @@ Examples:
   beian judge predict --model risk.judge corpus.jsonl
   beian judge predict --model risk.judge --field content --format summary posts.csv.gz
   echo '今晚一起去网上赌场下注' | beian judge predict --model risk.judge -
+  beian judge predict --format summary reviews.txt       # the default model
 
 JSONL, one line per record in input order:
   {\"source\": \"a.jsonl\", \"record\": 3, \"label\": \"博彩\", \"score\": 0.97, \"flagged\": true}
@@ -115,6 +120,14 @@ struct TrainArgs {
     /// of the labelled safe examples and of the background, each on its own.
     #[arg(long, default_value_t = 0.01)]
     max_safe_flagged: f64,
+    /// A separate bound for the held-out labelled safe examples alone (hard
+    /// negatives such as sensitive but answerable questions) [default: --max-safe-flagged].
+    #[arg(long, value_name = "SHARE")]
+    max_labelled_safe_flagged: Option<f64>,
+    /// Training date written to the model header (YYYY-MM-DD) [default: today, UTC];
+    /// fix it to rebuild a model byte for byte.
+    #[arg(long, value_name = "DATE")]
+    created: Option<String>,
     /// Bound labelled safe and background examples as one pool instead (a large
     /// background then lets the threshold flag more of the labelled safe class).
     #[arg(long)]
@@ -138,7 +151,8 @@ struct TrainArgs {
 
 #[derive(clap::Args)]
 struct EvalArgs {
-    #[arg(long, value_name = "MODEL")]
+    /// Model file; `default` is the model shipped inside beian.
+    #[arg(long, value_name = "MODEL", default_value = "default")]
     model: PathBuf,
     /// Labelled JSONL.
     #[arg(long, value_name = "FILE.jsonl")]
@@ -156,7 +170,8 @@ struct EvalArgs {
 
 #[derive(clap::Args)]
 struct PredictArgs {
-    #[arg(long, value_name = "MODEL")]
+    /// Model file; `default` is the model shipped inside beian.
+    #[arg(long, value_name = "MODEL", default_value = "default")]
     model: PathBuf,
     /// Threshold on P(not safe) [default: the model's calibrated one].
     #[arg(long, value_name = "X")]
@@ -316,10 +331,31 @@ fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         held_out: a.held_out,
         seed: a.seed,
         max_safe_flagged: a.max_safe_flagged,
+        max_labelled_safe_flagged: a.max_labelled_safe_flagged,
         balance: !a.no_balance,
         pooled_calibration: a.pooled_calibration,
-        created: Some(chrono::Utc::now().format("%Y-%m-%d").to_string()),
+        created: Some(
+            a.created
+                .clone()
+                .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string()),
+        ),
     };
+    let shares = [
+        ("--max-safe-flagged", Some(a.max_safe_flagged)),
+        ("--max-labelled-safe-flagged", a.max_labelled_safe_flagged),
+    ];
+    for (flag, v) in shares.iter().filter_map(|(f, v)| v.map(|v| (f, v))) {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&v),
+            "{flag} {v}: must be between 0 and 1"
+        );
+    }
+    if let Some(d) = &a.created {
+        anyhow::ensure!(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok(),
+            "--created {d}: not a date (YYYY-MM-DD)"
+        );
+    }
     anyhow::ensure!(
         (0.0..0.9).contains(&a.held_out),
         "--held-out {}: must be at least 0 and below 0.9",

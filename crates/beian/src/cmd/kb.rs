@@ -267,6 +267,30 @@ pub fn render_diff(d: &beian_kb::KbDiff, zh: bool) -> String {
             );
         }
     }
+    if !d.rescheduled.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{}:",
+            t("Dates of application changed", "适用日期变更")
+        );
+        for r in &d.rescheduled {
+            let art = article_label(&r.article, if zh { Lang::Zh } else { Lang::En });
+            let _ = writeln!(
+                s,
+                "  {}  [{}] {} {art}  {}: {} -> {} ({} {}; {}){}",
+                r.date,
+                r.regime,
+                r.instrument,
+                if zh { &r.title_zh } else { &r.title_en },
+                r.old_from,
+                r.new_from,
+                t("by", "依据"),
+                r.by,
+                r.id,
+                flag(r.date_verified.as_deref().unwrap_or("confirmed"))
+            );
+        }
+    }
     let sections = [
         (t("New obligations", "新增义务"), &d.obligations_new),
         (t("Obligations ended", "终止的义务"), &d.obligations_ended),

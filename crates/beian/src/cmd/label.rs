@@ -16,7 +16,9 @@ use rayon::prelude::*;
 #[command(after_help = "\
 Implicit labels are the seven-key payload of GB 45438-2025 Annex E written into every
 metadata channel the format has (PNG text and XMP; JPEG/WebP EXIF UserComment and XMP;
-MP4 moov/udta/meta and XMP; MP3 ID3v2 TXXX; WAV RIFF chunk and XMP). HEIF is read only.
+MP4/MOV/M4A, fragmented too, moov/udta/meta and XMP; MP3 ID3v2 TXXX; WAV RIFF chunk and
+XMP; FLAC Vorbis comment AIGC). HEIF/AVIF and Ogg (Vorbis, Opus) are read only; text
+files are read for YAML front matter (AIGC:) and HTML for <meta name=\"AIGC\">.
 Channel placements come from TC260 practice guides as quoted by public implementations
 (secondary); `beian label channels` lists them with their sources.
 
@@ -45,11 +47,12 @@ pub enum Sub {
 #[derive(clap::Args)]
 #[command(after_help = "\
 Media bytes are never re-encoded for implicit labels: only metadata changes. With
---explicit, text gets the notice 本内容由人工智能生成, PNG/JPEG images get a rendered
+--explicit, text gets the notice 本内容由人工智能生成, PNG/JPEG/WebP images get a rendered
 label in the bottom-right corner (text height >= 5% of the shorter side; a CJK font
-from the system or --font), 16-bit PCM WAV gets the short-long-short-short prompt.
---explicit on WebP, HEIF, MP4 or MP3 is refused with an error naming the format and
-nothing is written (drop --explicit to write the implicit label only).
+from the system or --font; WebP is written back as lossless WebP, animated WebP is
+refused), PCM (8/16/24/32-bit) and float WAV gets the short-long-short-short prompt.
+--explicit on HEIF, MP4, MP3, FLAC or Ogg is refused with an error naming the format
+and nothing is written (drop --explicit to write the implicit label only).
 In batch mode (INPUT is a directory) each file's ProduceID is `<ID>-<n>` (n = 1, 2, ...
 in path order) and the tree is kept under --out-dir; other files are skipped.
 
@@ -346,6 +349,10 @@ impl<W: Write> Sink<W> {
                 )?;
                 for p in &r.problems {
                     writeln!(self.out, "  - {p}")?;
+                }
+                let tag = if self.zh { "提示" } else { "warning" };
+                for w in &r.warnings {
+                    writeln!(self.out, "  ~ {tag}: {w}")?;
                 }
             }
             Format::Summary if r.is_unsupported_format() => {}

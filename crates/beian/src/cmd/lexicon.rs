@@ -333,11 +333,32 @@ fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
     );
     let eps = 1.0 / (records as f64 + 1.0);
     let weight = |share: f64| ((1.0 / (share + eps)).ln() / (1.0 / eps).ln()).clamp(0.0, 1.0);
+    // The engine reports one entry per span, so of two entries that fold to
+    // the same text (系统 and 系統, QQ and qq) only one is credited: share the
+    // hits among all entries of one folded form, so that none survives the
+    // audit unmeasured.
+    let fold = beian_screen::CharMap::new(Options::default())?;
+    let mut by_form: BTreeMap<String, u64> = BTreeMap::new();
+    let forms: Vec<String> = engine
+        .entries()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let f: String = if e.regex {
+                format!("re:{}", e.term)
+            } else {
+                e.term.chars().filter_map(|c| fold.map(c)).collect()
+            };
+            let n = by_form.entry(f.clone()).or_default();
+            *n = (*n).max(counts[i]);
+            f
+        })
+        .collect();
     // Per term (entries of one term with several risks count once).
     let mut by_term: BTreeMap<&str, (u64, Vec<String>)> = BTreeMap::new();
     for (i, e) in engine.entries().iter().enumerate() {
         let t = by_term.entry(&e.term).or_default();
-        t.0 = t.0.max(counts[i]);
+        t.0 = t.0.max(counts[i]).max(by_form[&forms[i]]);
         if !t.1.iter().any(|r| **r == *e.risk) {
             t.1.push(e.risk.to_string());
         }

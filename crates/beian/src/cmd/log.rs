@@ -24,6 +24,8 @@ Examples:
   beian log verify --url http://127.0.0.1:8080
   beian log verify --url https://register.example --state ~/.beian-log-state.json
   beian log verify --url http://127.0.0.1:8080 --vkey 'beian.localhost/register+1a2b3c4d+AR...'
+  beian log verify --url http://127.0.0.1:8080 --witness-key 'beian-witness+5e6f7a8b+BP...'
+  beian log witness --url http://127.0.0.1:8080 --state witness.json --key witness.key --once --submit
   beian log witness --url http://127.0.0.1:8080 --state witness.json --key witness.key --interval 60
   beian log witness --url http://127.0.0.1:8080 --state witness.json --key witness.key --once --out cosigned.txt")]
 pub struct Args {
@@ -47,6 +49,14 @@ pub enum Command {
         /// Checkpoints to sign.
         #[arg(long, default_value_t = 2_000)]
         signatures: usize,
+        /// Instead: seconds of sequential register queries over HTTP (an
+        /// in-process server over this many seeded rows) while this process
+        /// approves filings; reports the readers' latency after each write.
+        #[arg(long)]
+        tail_seconds: Option<u64>,
+        /// Approvals during the tail measurement.
+        #[arg(long, default_value_t = 10)]
+        tail_writes: usize,
     },
 }
 
@@ -66,6 +76,12 @@ pub struct VerifyArgs {
     /// Skip comparing the published register (/api/v1/register.csv) with the log.
     #[arg(long)]
     pub no_register_check: bool,
+    /// Require a valid C2SP tlog-cosignature/v1 by this witness
+    /// (`<name>+<hex id>+<base64(0x04 ‖ key)>`) on the checkpoint, or on
+    /// the newest co-signed checkpoint (/log/witnessed), which the verified
+    /// log must then extend. Repeatable: every key is required.
+    #[arg(long = "witness-key", value_name = "VKEY")]
+    pub witness_keys: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -90,6 +106,10 @@ pub struct WitnessArgs {
     /// Write each co-signed checkpoint here (default: <state>.cosigned, or ./cosigned-checkpoint).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also hand each co-signed checkpoint to the log (POST <URL>/log/cosignatures),
+    /// which serves it to verifiers when started with --witness-key for this witness.
+    #[arg(long)]
+    pub submit: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -199,11 +219,66 @@ async fn verify_once(
         }
     };
     let v = verify::verify_log(http, &vkey, st.checkpoint.as_deref()).await?;
+    if !a.witness_keys.is_empty() {
+        witness_check(http, &v, &vkey, &a.witness_keys).await?;
+    }
     let mut problems = Vec::new();
     if !a.no_register_check {
         problems = register_check(http, &v).await?;
     }
     Ok((v, vkey, problems))
+}
+
+/// Every required witness must have co-signed the served checkpoint, or the
+/// newest co-signed one (`/log/witnessed`), which must be a checkpoint of
+/// this log that the verified tree extends.
+async fn witness_check(
+    http: &Http,
+    v: &Verified,
+    vkey: &str,
+    keys: &[String],
+) -> anyhow::Result<()> {
+    use beian_tlog::note;
+    let all = |n: &str| -> anyhow::Result<Vec<String>> {
+        let mut missing = Vec::new();
+        for k in keys {
+            if note::cosignature_time(n, k)
+                .with_context(|| format!("--witness-key {k}"))?
+                .is_none()
+            {
+                missing.push(k.clone());
+            }
+        }
+        Ok(missing)
+    };
+    if all(&v.note)?.is_empty() {
+        return Ok(());
+    }
+    let w = http
+        .get("witnessed")
+        .await
+        .map_err(|e| anyhow::anyhow!("fetching {}/log/witnessed: {e}", http.base))?;
+    let Some(w) = w else {
+        anyhow::bail!(
+            "no checkpoint co-signed by the required witnesses (checkpoint lacks it, /log/witnessed: not found)"
+        );
+    };
+    let w = String::from_utf8(w).context("/log/witnessed is not UTF-8")?;
+    let cp = note::open_checkpoint(&w, vkey).context("/log/witnessed")?;
+    let missing = all(&w)?;
+    anyhow::ensure!(
+        missing.is_empty(),
+        "missing or bad cosignature by witness {} (on the checkpoint of size {} and on /log/witnessed)",
+        missing.join(", "),
+        cp.size
+    );
+    anyhow::ensure!(
+        cp.size <= v.checkpoint.size && v.tree.root_at(cp.size).ok() == Some(cp.root),
+        "the co-signed checkpoint (size {}) is not a prefix of the verified log (size {}): the witnesses saw another history",
+        cp.size,
+        v.checkpoint.size
+    );
+    Ok(())
 }
 
 /// Compares the published register (CSV export) with the register rows the
@@ -303,11 +378,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     client: client()?,
                     base: a.url.trim_end_matches('/').to_string(),
                 };
-                Ok(report(&a, verify_once(&a, &http).await, None))
+                Ok(report(&a, verify_once(&a, &http).await, None, None).await)
             }
             Command::Bench {
                 entries,
+                tail_seconds: Some(secs),
+                tail_writes,
+                ..
+            } => tail_bench(entries, secs, tail_writes).await,
+            Command::Bench {
+                entries,
                 signatures,
+                ..
             } => bench(entries, signatures),
             Command::Witness(w) => {
                 let http = Http {
@@ -325,7 +407,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         &w.verify,
                         verify_once(&w.verify, &http).await,
                         Some((&key, &out)),
-                    );
+                        Some((&http, w.submit)),
+                    )
+                    .await;
                     if w.once || code != ExitCode::SUCCESS {
                         return Ok(code);
                     }
@@ -337,10 +421,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints the outcome, saves state (and a cosignature) on success.
-fn report(
+async fn report(
     a: &VerifyArgs,
     res: anyhow::Result<(Verified, String, Vec<String>)>,
     witness: Option<(&LogSigner, &PathBuf)>,
+    submit: Option<(&Http, bool)>,
 ) -> ExitCode {
     let out = |ok: bool, j: serde_json::Value, text: String| {
         if a.format == Format::Json {
@@ -381,6 +466,16 @@ fn report(
             if let Some((k, path)) = witness {
                 match k.cosign(&v.note) {
                     Ok(n) => {
+                        if let Some((http, true)) = submit
+                            && let Err(e) = submit_cosigned(http, &n).await
+                        {
+                            out(
+                                false,
+                                serde_json::json!({"ok": false, "error": format!("{e:#}")}),
+                                format!("handing the cosignature to the log: {e:#}"),
+                            );
+                            return ExitCode::from(1);
+                        }
                         if let Err(e) = std::fs::write(path, &n) {
                             out(
                                 false,
@@ -437,6 +532,27 @@ fn report(
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Hands a co-signed checkpoint to the log (POST /log/cosignatures).
+async fn submit_cosigned(http: &Http, note: &str) -> anyhow::Result<()> {
+    let url = format!("{}/log/cosignatures", http.base);
+    let r = http
+        .client
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(note.to_string())
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    let st = r.status();
+    let body = r.text().await.unwrap_or_default();
+    anyhow::ensure!(
+        st.is_success(),
+        "POST {url}: HTTP {st}: {}",
+        body.chars().take(300).collect::<String>()
+    );
+    Ok(())
 }
 
 fn base64_root(h: &beian_tlog::Hash) -> String {
@@ -525,5 +641,193 @@ fn bench(n: usize, sigs: usize) -> anyhow::Result<ExitCode> {
         p(&lat, 0.5).as_secs_f64() / p(&bare, 0.5).as_secs_f64()
     );
     std::hint::black_box(acc);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Readers' latency around this process's own register writes: a server in
+/// this process over `rows` seeded register rows, one client sending
+/// sequential distinct Chinese queries with a province filter for `secs`
+/// seconds, while the store approves `writes` filings (each rebuilds the
+/// register snapshot off to the side). Prints Markdown rows.
+async fn tail_bench(rows: usize, secs: u64, writes: usize) -> anyhow::Result<ExitCode> {
+    use beian_registry::*;
+    use std::time::Instant;
+    let tmp = std::env::temp_dir().join(format!("beian-tail-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let store = Store::open_data_dir(&tmp).await?;
+    store.seed_register(rows).await?;
+    let user = |name: &str, role, org, prov: Option<&str>| NewUser {
+        username: name.into(),
+        password: "correct horse battery staple 9".into(),
+        role,
+        org_id: org,
+        province: prov.map(str::to_string),
+    };
+    let national = store
+        .create_user(None, user("national", Role::NationalReviewer, None, None))
+        .await?;
+    let org = store
+        .create_organisation(
+            Some(&national),
+            NewOrganisation {
+                uscc: uscc::complete("91110108MA01ABCDE").context("uscc")?,
+                name: "北京甲科技有限公司".into(),
+                kind: OrgKind::Provider,
+                province: "北京市".into(),
+                division_code: None,
+                legal_representative: "张三".into(),
+                security_officer: "李四".into(),
+                assessment_lead: "王五".into(),
+            },
+        )
+        .await?;
+    let editor = store
+        .create_user(
+            Some(&national),
+            user("editor", Role::ProviderEditor, Some(org.id), None),
+        )
+        .await?;
+    let rev = store
+        .create_user(
+            Some(&national),
+            user("rev", Role::ProvincialReviewer, None, Some("北京市")),
+        )
+        .await?;
+    let service = store
+        .create_service(
+            &editor,
+            NewService {
+                name: "甲助手".into(),
+                profile: serde_json::json!({"name": "甲助手", "public_facing": true, "generative": true, "public_opinion_attributes": true, "model_source": "self-developed"}),
+                launched_on: Some("2025-01-02".into()),
+                stopped_on: None,
+                org_id: None,
+            },
+        )
+        .await?;
+    let kb = beian_kb::Kb::embedded()?;
+    let mut pending = Vec::new();
+    for i in 0..writes {
+        let f = store
+            .create_filing(
+                &editor,
+                NewFiling {
+                    kind: FilingKind::GenaiFiling,
+                    name: format!("尾延迟测试模型{i}"),
+                    name_latin: None,
+                    service_id: Some(service.id),
+                    province: None,
+                    form: serde_json::json!({}),
+                    org_id: None,
+                },
+            )
+            .await?;
+        for (kind, fname, ct, bytes) in precheck::fixtures::complete(&kb, FilingKind::GenaiFiling) {
+            store
+                .add_attachment(&editor, f.id, kind, &fname, &ct, &bytes)
+                .await?;
+        }
+        for (who, a) in [
+            (&editor, Action::Submit),
+            (&rev, Action::StartReview),
+            (&rev, Action::Approve),
+        ] {
+            store.act(who, f.id, a, Some("ok".into())).await?;
+        }
+        pending.push(f.id);
+    }
+    let mut state = beian_server::AppState::new(store);
+    let d = beian_server::limits::Limits::default();
+    state.limits = std::sync::Arc::new(beian_server::limits::Limits::new(
+        beian_server::limits::Rate::OFF,
+        beian_server::limits::Rate::OFF,
+        d.login_ip,
+        d.login_global,
+    ));
+    let store = state.store.clone();
+    store.register_search(&RegisterQuery::default()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(beian_server::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let start = Instant::now();
+    let dur = Duration::from_secs(secs);
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut done = Vec::new();
+            let gap = dur / (pending.len() as u32 + 1);
+            for id in pending {
+                tokio::time::sleep(gap).await;
+                let t = Instant::now();
+                let at = start.elapsed();
+                if store
+                    .act(&national, id, Action::Approve, Some("ok".into()))
+                    .await
+                    .is_ok()
+                {
+                    done.push((at, t.elapsed()));
+                }
+            }
+            done
+        })
+    };
+    let client = client()?;
+    let provs = ["北京", "上海", "广东", "浙江"];
+    let mut lat: Vec<(Duration, Duration)> = Vec::new();
+    let mut n = 0usize;
+    while start.elapsed() < dur {
+        n += 1;
+        let url = format!(
+            "http://{addr}/api/v1/register?q=合成服务{}&province={}",
+            (n * 31) % rows.max(1),
+            provs[n % 4]
+        );
+        let at = start.elapsed();
+        let t = Instant::now();
+        let r = client.get(&url).send().await?;
+        anyhow::ensure!(r.status().is_success(), "{url}: HTTP {}", r.status());
+        let _ = r.bytes().await?;
+        lat.push((at, t.elapsed()));
+    }
+    let done = writer.await?;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut all: Vec<Duration> = lat.iter().map(|(_, l)| *l).collect();
+    all.sort();
+    let q = |v: &[Duration], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    // readers that started within 2 s after a write began
+    let mut after: Vec<Duration> = lat
+        .iter()
+        .filter(|(at, _)| {
+            done.iter()
+                .any(|(w, _)| *at >= *w && *at < *w + Duration::from_secs(2))
+        })
+        .map(|(_, l)| *l)
+        .collect();
+    after.sort();
+    let mut wl: Vec<Duration> = done.iter().map(|(_, l)| *l).collect();
+    wl.sort();
+    println!(
+        "| sequential distinct zh+province queries over {rows} rows, {secs} s, {} approvals by this process | {} requests | p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms | within 2 s after a write: {} requests, p99 {:.2} ms, max {:.1} ms; the approvals themselves (commit + signed checkpoint + snapshot rebuild): p50 {:.0} ms, max {:.0} ms |",
+        done.len(),
+        all.len(),
+        ms(q(&all, 0.5)),
+        ms(q(&all, 0.99)),
+        ms(*all.last().unwrap_or(&Duration::ZERO)),
+        after.len(),
+        if after.is_empty() {
+            0.0
+        } else {
+            ms(q(&after, 0.99))
+        },
+        ms(after.last().copied().unwrap_or_default()),
+        if wl.is_empty() { 0.0 } else { ms(q(&wl, 0.5)) },
+        ms(wl.last().copied().unwrap_or_default()),
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -122,7 +122,9 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
             format,
             quiet,
         } => {
-            let store = super::serve::open_store(db.database_url.as_deref(), &db.data_dir).await?;
+            let store =
+                super::serve::open_store_with_log(db.database_url.as_deref(), &db.data_dir, None)
+                    .await?;
             let mut failed = 0;
             let (mut ins, mut unch, mut anom) = (0, 0, 0);
             for f in &files {
@@ -209,7 +211,9 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
         } => {
             let kind = OrgKind::parse(&kind)
                 .with_context(|| format!("--kind {kind:?}: provider or technical-supporter"))?;
-            let store = super::serve::open_store(db.database_url.as_deref(), &db.data_dir).await?;
+            let store =
+                super::serve::open_store_with_log(db.database_url.as_deref(), &db.data_dir, None)
+                    .await?;
             let org = store
                 .create_organisation(
                     None,
@@ -247,7 +251,9 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let store = super::serve::open_store(db.database_url.as_deref(), &db.data_dir).await?;
+            let store =
+                super::serve::open_store_with_log(db.database_url.as_deref(), &db.data_dir, None)
+                    .await?;
             let user = store
                 .create_user(
                     None,
@@ -265,7 +271,9 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed { synthetic, db } => {
-            let store = super::serve::open_store(db.database_url.as_deref(), &db.data_dir).await?;
+            let store =
+                super::serve::open_store_with_log(db.database_url.as_deref(), &db.data_dir, None)
+                    .await?;
             let n = store.seed_register(synthetic).await?;
             store.close().await;
             eprintln!("seeded {n} synthetic register entries");

@@ -45,6 +45,7 @@ Examples:
   beian scan --lexicon words.txt --sample 4000 --seed 42 --sample-out review corpus/
   beian scan --lexicon words.txt --sample-fraction 0.1 --format summary --by-source corpus/
   beian scan --lexicon pruned.tsv --model risk.judge --format summary corpus/
+  beian scan --lexicon pruned.tsv --min-weight 0.5 --model default corpus/
   beian scan review review.xlsx
 
 Output (--format jsonl), one finding per line:
@@ -53,7 +54,7 @@ Output (--format jsonl), one finding per line:
 start/end are byte offsets into the record; record is the 1-based line or row. One
 finding per span: risks lists the risks of every entry matching it. Audited lexicons
 (`beian lexicon audit`) add \"weight\"; --model adds a \"detector\": \"model\" finding
-over the record with its \"score\".
+over the whole record (start..end; matched is its first 60 characters) with its \"score\".
 
 Exit status: 0 done; 1 done but some records or inputs could not be read
 (each named on stderr and counted); 2 fatal (bad lexicon, bad arguments)."
@@ -125,12 +126,18 @@ pub struct MoreArgs {
     pub matching: super::lexicon::compile::MatchArgs,
     /// Also classify each record with a `beian judge` model: a finding with
     /// detector `model` (and its score) for records at or over the model's
-    /// threshold, and model figures in the summary.
+    /// threshold, and model figures in the summary (`default`: the model
+    /// shipped inside beian).
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
     /// Threshold for --model [default: the model's calibrated one].
     #[arg(long, value_name = "X", requires = "model")]
     pub model_threshold: Option<f32>,
+    /// Leave out lexicon findings whose audited weight (`beian lexicon audit`)
+    /// is below W (everyday words); entries without a weight are kept. Says on
+    /// stderr how many entries that sets aside.
+    #[arg(long, value_name = "W")]
+    pub min_weight: Option<f32>,
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -287,6 +294,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         builder.build().context("building the screening engine")?
     };
+    let min_weight = args.more.min_weight;
+    if let Some(mw) = min_weight {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&mw),
+            "--min-weight {mw}: must be between 0 and 1"
+        );
+        let below = engine
+            .entries()
+            .iter()
+            .filter(|e| e.weight.is_some_and(|w| w < mw))
+            .count();
+        let unweighted = engine
+            .entries()
+            .iter()
+            .filter(|e| e.weight.is_none())
+            .count();
+        eprintln!(
+            "beian scan: --min-weight {mw}: findings of {below} audited lexicon entries weighing less are left out; {unweighted} entries without a weight are kept"
+        );
+    }
 
     let forced = args
         .input_format
@@ -397,6 +424,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 records += 1;
                 progress.record(s.rec.text.len());
                 let name = &inputs[s.rec.source as usize].name;
+                if let Some(mw) = min_weight {
+                    s.findings.retain(|f| f.weight.is_none_or(|w| w >= mw));
+                }
                 let lexicon_flagged = !s.findings.is_empty();
                 let w: f32 = s.findings.iter().filter_map(|f| f.weight).sum();
                 if w > 0.0 && args.format == Format::Summary {
@@ -423,10 +453,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     let label: std::sync::Arc<str> =
                         std::sync::Arc::from(m.labels()[v.label].as_str());
                     *model_labels.entry(label.to_string()).or_default() += 1;
+                    // The span is the whole record (start..end); `matched`
+                    // keeps its first 60 characters (and `…`), not a copy of
+                    // every long record.
+                    let t = s.rec.text;
+                    let matched = match t.char_indices().nth(60) {
+                        Some((i, _)) => format!("{}…", &t[..i]),
+                        None => t.to_owned(),
+                    };
                     s.findings.push(beian_screen::Finding {
                         start: 0,
-                        end: s.rec.text.len(),
-                        matched: s.rec.text.to_owned(),
+                        end: t.len(),
+                        matched,
                         term: label.clone(),
                         risk: label.clone(),
                         risks: vec![label],
@@ -444,11 +482,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 findings_n += s.findings.len() as u64;
                 let mut seen_risk: Vec<&str> = Vec::new();
                 for f in &s.findings {
-                    let e = per_risk.entry(f.risk.to_string()).or_default();
-                    e.0 += 1;
-                    if !seen_risk.contains(&&*f.risk) {
-                        seen_risk.push(&f.risk);
-                        e.1 += 1;
+                    // One String per risk code, not one per finding.
+                    if !per_risk.contains_key(&*f.risk) {
+                        per_risk.insert(f.risk.to_string(), (0, 0));
+                    }
+                    if let Some(e) = per_risk.get_mut(&*f.risk) {
+                        e.0 += 1;
+                        if !seen_risk.contains(&&*f.risk) {
+                            seen_risk.push(&f.risk);
+                            e.1 += 1;
+                        }
                     }
                 }
                 if args.by_source.is_some() {
@@ -627,6 +670,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             x.display()
         );
     }
+    // The process ends here: the OS takes the engine's many small
+    // allocations back faster than dropping them one by one.
+    std::mem::forget(engine);
     Ok(if errors > 0 {
         ExitCode::from(1)
     } else {

@@ -16,6 +16,7 @@ Examples:
   beian serve --listen 0.0.0.0:9000 --data-dir /var/lib/beian
   beian serve --database-url postgres://beian:secret@localhost/beian
   RUST_LOG=debug beian serve --log-format json
+  beian serve --witness-key 'beian-witness+1a2b3c4d+BP...'   # accept that witness's cosignatures
 
 First user (then sign in with POST /api/v1/auth/login):
   BEIAN_PASSWORD=... beian registry add-user --username cac --role national-reviewer")]
@@ -46,6 +47,12 @@ pub struct Args {
     /// log (429 with Retry-After beyond; 0 = no limit, e.g. for benchmarks).
     #[arg(long, default_value_t = 100.0)]
     pub public_rate: f64,
+    /// A witness whose C2SP tlog-cosignature/v1 cosignatures the log accepts
+    /// on POST /log/cosignatures and then serves with its checkpoints
+    /// (`<name>+<hex id>+<base64(0x04 ‖ key)>`, as `beian log witness`
+    /// prints it). Repeatable.
+    #[arg(long = "witness-key", value_name = "VKEY")]
+    pub witness_keys: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -148,6 +155,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.log_key.as_deref(),
         )
         .await?;
+        store
+            .set_log_witnesses(&args.witness_keys)
+            .context("--witness-key")?;
         // A database that no longer matches its signed log is not published
         // as if intact: the log endpoints answer 503 and say why.
         let rep = store

@@ -499,8 +499,14 @@ fn meta_with(old: Option<&[u8]>, key: &str, value: &str) -> Result<Vec<u8>, Erro
                 p += sz;
             }
         }
-        let idx = match keys.iter().position(|(_, n)| n == key.as_bytes()) {
-            Some(i) => i + 1,
+        let idx = match keys
+            .iter()
+            .position(|(_, n)| n.eq_ignore_ascii_case(key.as_bytes()))
+        {
+            Some(i) => {
+                keys[i].1 = key.as_bytes().to_vec();
+                i + 1
+            }
             None => {
                 keys.push((b"mdta".to_vec(), key.as_bytes().to_vec()));
                 keys.len()
@@ -564,7 +570,10 @@ fn meta_with(old: Option<&[u8]>, key: &str, value: &str) -> Result<Vec<u8>, Erro
                     let ib = slice(d, &it);
                     let is_ours = &it.ty == b"----"
                         && mem_children(ib)?.iter().any(|s| {
-                            &s.ty == b"name" && slice(ib, s).get(4..) == Some(key.as_bytes())
+                            &s.ty == b"name"
+                                && slice(ib, s)
+                                    .get(4..)
+                                    .is_some_and(|n| n.eq_ignore_ascii_case(key.as_bytes()))
                         });
                     if !is_ours {
                         il.extend_from_slice(&d[it.off as usize..(it.off + it.size) as usize]);
@@ -646,6 +655,64 @@ fn patch_offsets(b: &mut [u8], map: &dyn Fn(u64) -> u64) -> Result<(), Error> {
     Ok(())
 }
 
+/// Shifts the absolute file offsets of a `moof` body (tfhd base-data-offset, when
+/// flagged) or an `mfra` body (tfra moof offsets); returns whether anything changed.
+fn patch_fragment_offsets(b: &mut [u8], map: &dyn Fn(u64) -> u64) -> Result<bool, Error> {
+    let mut changed = false;
+    for x in mem_children(b)? {
+        let (s, e) = ((x.off + x.hdr) as usize, (x.off + x.size) as usize);
+        match &x.ty {
+            b"traf" => changed |= patch_fragment_offsets(&mut b[s..e], map)?,
+            b"tfhd" => {
+                let d = &mut b[s..e];
+                if d.len() >= 16 && d[3] & 1 != 0 {
+                    let old = be64(d, 8);
+                    let new = map(old);
+                    d[8..16].copy_from_slice(&new.to_be_bytes());
+                    changed |= new != old;
+                }
+            }
+            b"tfra" => {
+                let d = &mut b[s..e];
+                if d.len() < 16 {
+                    continue;
+                }
+                let v1 = d[0] == 1;
+                let sizes = be32(d, 8);
+                let (lt, lr, ls) = (
+                    ((sizes >> 4) & 3) as usize + 1,
+                    ((sizes >> 2) & 3) as usize + 1,
+                    (sizes & 3) as usize + 1,
+                );
+                let n = be32(d, 12) as usize;
+                let w = if v1 { 8 } else { 4 };
+                let entry = 2 * w + lt + lr + ls;
+                if n.checked_mul(entry).is_none_or(|t| 16 + t > d.len()) {
+                    return Err(Error::Malformed("tfra runs past its box".into()));
+                }
+                for k in 0..n {
+                    let p = 16 + k * entry + w;
+                    if v1 {
+                        let old = be64(d, p);
+                        let new = map(old);
+                        d[p..p + 8].copy_from_slice(&new.to_be_bytes());
+                        changed |= new != old;
+                    } else {
+                        let old = be32(d, p) as u64;
+                        let new = u32::try_from(map(old)).map_err(|_| {
+                            Error::Unsupported("moof offset over 4 GiB in tfra".into())
+                        })?;
+                        d[p..p + 4].copy_from_slice(&new.to_be_bytes());
+                        changed |= new as u64 != old;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(changed)
+}
+
 /// Plans a labelled MP4: `moov` is rebuilt with the label in `udta/meta` (other boxes
 /// copied), the XMP `uuid` box is replaced by one appended at the end, and chunk
 /// offsets (stco/co64) are shifted by exactly the bytes inserted before them.
@@ -658,28 +725,6 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
         .find(|b| &b.ty == b"moov")
         .ok_or_else(|| Error::Malformed("MP4 without moov".into()))?
         .clone();
-    if top.iter().any(|b| &b.ty == b"mfra") {
-        return Err(Error::Unsupported(
-            "fragmented MP4 with an mfra index".into(),
-        ));
-    }
-    for mf in top.iter().filter(|b| &b.ty == b"moof") {
-        let (o, l) = mf.body();
-        for t in children(src, o, o + l)?.iter().filter(|b| &b.ty == b"traf") {
-            let (to, tl) = t.body();
-            for h in children(src, to, to + tl)?
-                .iter()
-                .filter(|b| &b.ty == b"tfhd")
-            {
-                let f = src.read_at(h.off + h.hdr, 4, "tfhd")?;
-                if f[3] & 1 != 0 {
-                    return Err(Error::Unsupported(
-                        "fragmented MP4 with absolute base data offsets".into(),
-                    ));
-                }
-            }
-        }
-    }
     let (mo, ml) = moov.body();
     let body = src.read_at_big(mo, ml, "moov")?;
     let mut old_xmp: Option<String> = None;
@@ -743,22 +788,7 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
         (o as i64 + d) as u64
     };
     patch_offsets(&mut new_body, &map)?;
-    let mut plan = Vec::new();
-    for b in &top {
-        if b.off == moov.off {
-            let mut h = (new_moov_len as u32).to_be_bytes().to_vec();
-            h.extend_from_slice(b"moov");
-            plan.push(Piece::Bytes(h));
-            plan.push(Piece::Bytes(std::mem::take(&mut new_body)));
-        } else if !drop.contains(&b.off) {
-            plan.push(Piece::Copy(b.off, b.size));
-        }
-    }
-    let end = top.last().map_or(0, |b| b.off + b.size);
-    if end < src.len {
-        plan.push(Piece::Copy(end, src.len - end));
-    }
-    if xmp_ch.is_some() {
+    let xmp_box = xmp_ch.map(|_| {
         let packet = crate::xmp::upsert(
             old_xmp.as_deref(),
             &cfg.xmp.namespace,
@@ -770,6 +800,45 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
         u.extend_from_slice(b"uuid");
         u.extend_from_slice(&XMP_UUID);
         u.extend_from_slice(packet.as_bytes());
+        u
+    });
+    // a fragmented file's random-access index (mfra) stays last: readers find it
+    // through the mfro box in the file's final 16 bytes, so the XMP box goes before it
+    let mfra_at = top.last().filter(|b| &b.ty == b"mfra").map(|b| b.off);
+    let mut xmp_box = xmp_box;
+    let mut plan = Vec::new();
+    for b in &top {
+        if Some(b.off) == mfra_at
+            && let Some(u) = xmp_box.take()
+        {
+            plan.push(Piece::Bytes(u));
+        }
+        if b.off == moov.off {
+            let mut h = (new_moov_len as u32).to_be_bytes().to_vec();
+            h.extend_from_slice(b"moov");
+            plan.push(Piece::Bytes(h));
+            plan.push(Piece::Bytes(std::mem::take(&mut new_body)));
+        } else if drop.contains(&b.off) {
+        } else if &b.ty == b"moof" || &b.ty == b"mfra" {
+            // absolute offsets: tfhd base-data-offset, tfra moof offsets
+            let (o, l) = b.body();
+            let mut body = src.read_at(o, l, "moof/mfra")?;
+            let changed = patch_fragment_offsets(&mut body, &map)?;
+            if changed {
+                plan.push(Piece::Copy(b.off, b.hdr));
+                plan.push(Piece::Bytes(body));
+            } else {
+                plan.push(Piece::Copy(b.off, b.size));
+            }
+        } else {
+            plan.push(Piece::Copy(b.off, b.size));
+        }
+    }
+    let end = top.last().map_or(0, |b| b.off + b.size);
+    if end < src.len {
+        plan.push(Piece::Copy(end, src.len - end));
+    }
+    if let Some(u) = xmp_box {
         plan.push(Piece::Bytes(u));
     }
     let _ = be16;

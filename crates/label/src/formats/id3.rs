@@ -72,13 +72,16 @@ fn decode(enc: u8, s: &[u8]) -> String {
     }
 }
 
-/// The parsed tag: version, flags, tag size (without header) and frames
-/// (id, offset of the frame header within the tag body, total size, body).
+/// The parsed tag: version, flags, tag size (without header), the tag body (after
+/// tag-level unsynchronisation is undone, for v2.2/v2.3) and frames (id, offset of
+/// the frame header within `body`, total size, frame data for reading or `None`
+/// when compressed or encrypted).
 struct Tag {
     major: u8,
     flags: u8,
     size: u64,
-    frames: Vec<(String, usize, usize, Vec<u8>)>,
+    body: Vec<u8>,
+    frames: Vec<(String, usize, usize, Option<Vec<u8>>)>,
 }
 
 fn parse(src: &mut Src) -> Result<Option<Tag>, Error> {
@@ -98,7 +101,7 @@ fn parse(src: &mut Src) -> Result<Option<Tag>, Error> {
         )));
     }
     let raw = src.read_at(10, size, "ID3v2 tag")?;
-    let mut body = if flags & 0x80 != 0 && major < 4 {
+    let body = if flags & 0x80 != 0 && major < 4 {
         unsync(&raw)
     } else {
         raw
@@ -150,16 +153,14 @@ fn parse(src: &mut Src) -> Result<Option<Tag>, Error> {
             }
         }
         let skip = major >= 3 && fflags & if major == 4 { 0x000C } else { 0x00C0 } != 0; // compressed/encrypted
-        if !skip {
-            frames.push((id, pos, hl + fsize, fb));
-        }
+        frames.push((id, pos, hl + fsize, (!skip).then_some(fb)));
         pos += hl + fsize;
     }
-    body.truncate(0);
     Ok(Some(Tag {
         major,
         flags,
         size,
+        body,
         frames,
     }))
 }
@@ -169,9 +170,10 @@ pub fn parse_has(src: &mut Src, key: &str) -> Result<bool, Error> {
     let Some(tag) = parse(src)? else {
         return Ok(false);
     };
-    Ok(tag.frames.iter().any(|(id, _, _, b)| {
-        (id == "TXXX" || id == "TXX") && !b.is_empty() && split_text(b[0], &b[1..]).0 == key
-    }))
+    Ok(tag
+        .frames
+        .iter()
+        .any(|(id, _, _, b)| is_txxx(id, b.as_deref(), key)))
 }
 
 /// Reads `TXXX` frames of an ID3v2 tag at the start of `src`.
@@ -180,6 +182,7 @@ pub fn read_file(src: &mut Src, s: &mut Scan, carrier: &'static str) -> Result<(
         return Ok(());
     };
     for (id, _, _, b) in &tag.frames {
+        let Some(b) = b else { continue };
         if (id == "TXXX" || id == "TXX") && !b.is_empty() {
             let (desc, rest) = split_text(b[0], &b[1..]);
             let (value, _) = split_text(b[0], rest);
@@ -191,6 +194,68 @@ pub fn read_file(src: &mut Src, s: &mut Scan, carrier: &'static str) -> Result<(
         }
     }
     Ok(())
+}
+
+fn is_txxx(id: &str, b: Option<&[u8]>, key: &str) -> bool {
+    (id == "TXXX" || id == "TXX")
+        && b.is_some_and(|b| !b.is_empty() && split_text(b[0], &b[1..]).0.eq_ignore_ascii_case(key))
+}
+
+/// ID3v2.2 frame ids and their ID3v2.3 names (as the ID3v2.3 informal standard's
+/// list of changes gives them).
+#[rustfmt::skip]
+const V22_TO_V23: &[(&str, &str)] = &[
+    ("BUF", "RBUF"), ("CNT", "PCNT"), ("COM", "COMM"), ("CRA", "AENC"), ("ETC", "ETCO"),
+    ("EQU", "EQUA"), ("GEO", "GEOB"), ("IPL", "IPLS"), ("LNK", "LINK"), ("MCI", "MCDI"),
+    ("MLL", "MLLT"), ("PIC", "APIC"), ("POP", "POPM"), ("REV", "RVRB"), ("RVA", "RVAD"),
+    ("SLT", "SYLT"), ("STC", "SYTC"), ("TAL", "TALB"), ("TBP", "TBPM"), ("TCM", "TCOM"),
+    ("TCO", "TCON"), ("TCP", "TCMP"), ("TCR", "TCOP"), ("TDA", "TDAT"), ("TDY", "TDLY"),
+    ("TEN", "TENC"), ("TFT", "TFLT"), ("TIM", "TIME"), ("TKE", "TKEY"), ("TLA", "TLAN"),
+    ("TLE", "TLEN"), ("TMT", "TMED"), ("TOA", "TOPE"), ("TOF", "TOFN"), ("TOL", "TOLY"),
+    ("TOR", "TORY"), ("TOT", "TOAL"), ("TP1", "TPE1"), ("TP2", "TPE2"), ("TP3", "TPE3"),
+    ("TP4", "TPE4"), ("TPA", "TPOS"), ("TPB", "TPUB"), ("TRC", "TSRC"), ("TRD", "TRDA"),
+    ("TRK", "TRCK"), ("TS2", "TSO2"), ("TSA", "TSOA"), ("TSC", "TSOC"), ("TSI", "TSIZ"),
+    ("TSP", "TSOP"), ("TSS", "TSSE"), ("TST", "TSOT"), ("TT1", "TIT1"), ("TT2", "TIT2"),
+    ("TT3", "TIT3"), ("TXT", "TEXT"), ("TXX", "TXXX"), ("TYE", "TYER"), ("UFI", "UFID"),
+    ("ULT", "USLT"), ("WAF", "WOAF"), ("WAR", "WOAR"), ("WAS", "WOAS"), ("WCM", "WCOM"),
+    ("WCP", "WCOP"), ("WPB", "WPUB"), ("WXX", "WXXX"),
+];
+
+/// An ID3v2.3 frame: id, 4-byte size, no flags, data.
+fn frame_v23(id: &str, data: &[u8]) -> Vec<u8> {
+    let mut f = id.as_bytes().to_vec();
+    f.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(data);
+    f
+}
+
+/// An ID3v2.2 frame as an ID3v2.3 frame (PIC's 3-letter image format becomes
+/// APIC's MIME type), or an error naming a frame that has no v2.3 form.
+fn upgrade_v22(id: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
+    let new = V22_TO_V23
+        .iter()
+        .find(|(a, _)| *a == id)
+        .map(|(_, b)| *b)
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "rewriting an ID3v2.2 tag: frame {id} has no ID3v2.3 form (it would be lost)"
+            ))
+        })?;
+    if id == "PIC" && data.len() >= 5 {
+        let fmt = String::from_utf8_lossy(&data[1..4]).to_ascii_lowercase();
+        let mime = match fmt.as_str() {
+            "jpg" => "image/jpeg".to_string(),
+            "-->" => "-->".to_string(),
+            f => format!("image/{f}"),
+        };
+        let mut d = vec![data[0]];
+        d.extend_from_slice(mime.as_bytes());
+        d.push(0);
+        d.extend_from_slice(&data[4..]);
+        return Ok(frame_v23(new, &d));
+    }
+    Ok(frame_v23(new, data))
 }
 
 fn txxx(major: u8, desc: &str, value: &str) -> Vec<u8> {
@@ -220,6 +285,8 @@ fn txxx(major: u8, desc: &str, value: &str) -> Vec<u8> {
 
 /// Plans a labelled MP3: the ID3v2 tag is rebuilt with our `TXXX` frame (other frames
 /// copied as they were), or a new ID3v2.4 tag is put in front; the audio is copied.
+/// An unsynchronised v2.3 tag is written back without unsynchronisation; a v2.2 tag
+/// is written as v2.3 (frames renamed, PIC as APIC).
 pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Error> {
     let Some(ch) = cfg.write_channel("mp3", "mp3:TXXX") else {
         return Ok(vec![Piece::Copy(0, src.len)]);
@@ -232,25 +299,27 @@ pub fn retag(src: &mut Src, key: &str, payload: &str) -> Result<Vec<Piece>, Erro
     let (major, frames_bytes, audio_at) = match parse(src)? {
         None => (4u8, Vec::new(), 0u64),
         Some(tag) => {
-            if tag.major == 2 || tag.flags & 0x80 != 0 {
-                return Err(Error::Unsupported(
-                    "rewriting an ID3v2.2 or unsynchronised tag".into(),
-                ));
-            }
-            let raw = src.read_at(10, tag.size, "ID3v2 tag")?;
             let mut out = Vec::new();
             for (id, pos, total, b) in &tag.frames {
-                if id == "TXXX" && !b.is_empty() && split_text(b[0], &b[1..]).0 == key {
+                if is_txxx(id, b.as_deref(), key) {
                     continue;
                 }
-                out.extend_from_slice(&raw[*pos..*pos + *total]);
+                let raw = tag
+                    .body
+                    .get(*pos..*pos + *total)
+                    .ok_or_else(|| Error::Truncated(format!("ID3 frame {id}")))?;
+                if tag.major == 2 {
+                    out.extend(upgrade_v22(id, &raw[6..])?);
+                } else {
+                    out.extend_from_slice(raw);
+                }
             }
             let footer = if tag.major == 4 && tag.flags & 0x10 != 0 {
                 10
             } else {
                 0
             };
-            (tag.major, out, 10 + tag.size + footer)
+            (tag.major.max(3), out, 10 + tag.size + footer)
         }
     };
     let mut body = frames_bytes;

@@ -10,6 +10,8 @@ pub mod id3;
 pub mod jpeg;
 pub mod png;
 pub mod riff;
+pub mod text;
+pub mod vorbis;
 
 /// A recognised file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,6 +31,10 @@ pub enum Format {
     Mp3,
     /// WAV (RIFF WAVE).
     Wav,
+    /// FLAC (Vorbis comments).
+    Flac,
+    /// Ogg (Vorbis, Opus, FLAC, Theora, Speex comment headers; read only).
+    Ogg,
     /// Plain text (explicit notice only).
     Text,
     /// Anything else.
@@ -46,6 +52,8 @@ impl Format {
             Format::Mp4 => "mp4",
             Format::Mp3 => "mp3",
             Format::Wav => "wav",
+            Format::Flac => "flac",
+            Format::Ogg => "ogg",
             Format::Text => "text",
             Format::Unknown => "unknown",
         }
@@ -86,17 +94,50 @@ impl Format {
         {
             return Format::Mp4;
         }
+        if head.starts_with(b"fLaC") || (head.starts_with(b"ID3") && ext == "flac") {
+            return Format::Flac;
+        }
+        if head.starts_with(b"OggS") {
+            return Format::Ogg;
+        }
         if head.starts_with(b"ID3") {
             return Format::Mp3;
         }
         if head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 && ext == "mp3" {
             return Format::Mp3;
         }
-        if matches!(ext.as_str(), "txt" | "md" | "markdown" | "text") {
+        if matches!(
+            ext.as_str(),
+            "txt" | "md" | "markdown" | "text" | "html" | "htm"
+        ) {
             return Format::Text;
         }
         Format::Unknown
     }
+}
+
+/// Refines a detection that needs more than the first bytes: an ID3v2 tag in front
+/// of a FLAC stream (not an MP3) is seen by what follows the tag.
+pub fn refine(format: Format, src: &mut Src) -> Format {
+    if format == Format::Mp3
+        && let Ok(h) = src.read_at(0, 10, "ID3v2 header")
+        && &h[..3] == b"ID3"
+    {
+        let size = ((h[6] as u64 & 0x7f) << 21)
+            | ((h[7] as u64 & 0x7f) << 14)
+            | ((h[8] as u64 & 0x7f) << 7)
+            | (h[9] as u64 & 0x7f);
+        let footer = if h[5] & 0x10 != 0 { 10 } else { 0 };
+        if src
+            .read_at(10 + size + footer, 4, "FLAC signature")
+            .ok()
+            .as_deref()
+            == Some(b"fLaC")
+        {
+            return Format::Flac;
+        }
+    }
+    format
 }
 
 /// A metadata item a container reader found.
@@ -193,6 +234,8 @@ pub fn scan(format: Format, src: &mut Src) -> Scan {
         Format::Mp4 => bmff::read(src, &mut s, false),
         Format::Heif => bmff::read(src, &mut s, true),
         Format::Mp3 => id3::read_file(src, &mut s, "mp3:TXXX"),
+        Format::Flac => vorbis::read_flac(src, &mut s),
+        Format::Ogg => vorbis::read_ogg(src, &mut s),
         Format::Text | Format::Unknown => Ok(()),
     };
     if let Err(e) = r {

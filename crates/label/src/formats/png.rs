@@ -1,4 +1,5 @@
-//! PNG: `tEXt`/`iTXt`/`zTXt` chunks, XMP in `iTXt XML:com.adobe.xmp`, C2PA in `caBX`.
+//! PNG: `tEXt`/`iTXt`/`zTXt` chunks, XMP in `iTXt XML:com.adobe.xmp`, EXIF
+//! UserComment in `eXIf` (read only), C2PA in `caBX`.
 
 use std::io::Read;
 
@@ -144,6 +145,17 @@ pub fn read(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
                     Err(e) => s.fail(e),
                 }
             }
+            b"eXIf" => match read_data(src, c)
+                .and_then(|d| crate::exif::user_comment(crate::exif::strip_prefix(&d)))
+            {
+                Ok(Some(v)) => s.items.push(RawItem {
+                    carrier: "png:exif",
+                    key: "UserComment".into(),
+                    value: v,
+                }),
+                Ok(None) => {}
+                Err(e) => s.fail(e),
+            },
             b"caBX" => match read_data(src, c) {
                 Ok(d) => s.c2pa = Some(C2pa::from_store("png:caBX", &d)),
                 Err(e) => s.fail(e),
@@ -170,18 +182,32 @@ fn chunk(ty: &[u8; 4], data: &[u8]) -> Vec<u8> {
 pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Error> {
     let text_ch = cfg.write_channel("png", "png:tEXt");
     let xmp_ch = cfg.writable("png").find(|c| c.xmp);
-    let mut keep: Vec<(u64, u64)> = Vec::new();
+    // (offset, length, replacement bytes)
+    let mut keep: Vec<(u64, u64, Option<Vec<u8>>)> = Vec::new();
     let mut old_xmp: Option<String> = None;
     let mut ihdr_end = None;
     chunks(src, |src, c| {
         let mut drop = false;
+        if &c.ty == b"eXIf" {
+            // a UserComment there would keep the old label: it gets the new one
+            let d = read_data(src, c)?;
+            let tiff = crate::exif::strip_prefix(&d);
+            if crate::exif::user_comment(tiff)?.is_some() {
+                let new = crate::exif::set_user_comment(
+                    Some(tiff),
+                    &crate::exif::encode_comment(payload),
+                )?;
+                keep.push((c.off, 12 + c.len, Some(chunk(b"eXIf", &new))));
+                return Ok(());
+            }
+        }
         if matches!(&c.ty, b"tEXt" | b"iTXt" | b"zTXt") {
             let d = read_data(src, c)?;
             let (key, value) = parse_text(&c.ty, &d)?;
             if cfg
                 .channels
                 .iter()
-                .any(|ch| ch.format == "png" && !ch.xmp && ch.key == key)
+                .any(|ch| ch.format == "png" && !ch.xmp && ch.key.eq_ignore_ascii_case(&key))
             {
                 drop = true;
             }
@@ -196,11 +222,12 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
             ihdr_end = Some(c.off + 12 + c.len);
         }
         if !drop {
-            keep.push((c.off, 12 + c.len));
+            keep.push((c.off, 12 + c.len, None));
         }
         Ok(())
     })?;
     let ihdr_end = ihdr_end.ok_or_else(|| Error::Malformed("PNG without IHDR".into()))?;
+    let chunk_end = keep.iter().map(|k| k.0 + k.1).max().unwrap_or(8);
     let mut new = Vec::new();
     if let Some(ch) = text_ch {
         let mut d = ch.key.as_bytes().to_vec();
@@ -222,24 +249,17 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
         new.extend(chunk(b"iTXt", &d));
     }
     let mut plan = vec![Piece::Copy(0, 8)];
-    for (off, len) in keep {
-        plan.push(Piece::Copy(off, len));
+    for (off, len, bytes) in keep {
+        match bytes {
+            Some(b) => plan.push(Piece::Bytes(b)),
+            None => plan.push(Piece::Copy(off, len)),
+        }
         if off + len == ihdr_end {
             plan.push(Piece::Bytes(std::mem::take(&mut new)));
         }
     }
     let end = src.len;
-    let last = plan
-        .iter()
-        .filter_map(|p| {
-            if let Piece::Copy(o, l) = p {
-                Some(o + l)
-            } else {
-                None
-            }
-        })
-        .max()
-        .unwrap_or(8);
+    let last = chunk_end;
     if last < end {
         plan.push(Piece::Copy(last, end - last)); // bytes after IEND, kept
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Fixtures for beian-label made by other tools (Pillow, mutagen, Python's wave), and
-read-back checks of what beian wrote.
+"""Fixtures for beian-label made by other tools (Pillow, mutagen, PyAV/FFmpeg, Python's
+wave, and hand-built tags where no tool writes the variant), and read-back checks of
+what beian wrote.
 
   tools.py make OUTDIR PAYLOAD       write fixtures into OUTDIR
   tools.py read FILE                 print what Pillow/mutagen see, as JSON
@@ -115,6 +116,7 @@ def make(out, payload):
     img.save(f"{out}/pil_exif.webp", exif=exif_with_comment(img, payload).tobytes(), quality=80)
     img.save(f"{out}/plain.webp", quality=80)
     img.save(f"{out}/plain_lossless.webp", lossless=True)
+    rgb_image(400, 300).save(f"{out}/big_lossy.webp", quality=80)  # for the explicit label
     # MP3: ID3v2.4 UTF-8 and ID3v2.3 UTF-16 TXXX
     frame = b"\xff\xfb\x90\x64" + b"\0" * 413
     for name, ver, enc in [("mutagen_v24.mp3", 4, 3), ("mutagen_v23.mp3", 3, 1)]:
@@ -142,11 +144,195 @@ def make(out, payload):
     m.tags["----:com.apple.iTunes:AIGC"] = [mp4.MP4FreeForm(payload.encode())]
     m.tags["\xa9nam"] = ["title"]
     m.save()
+    make_variants(out, payload)
+    try:
+        make_av(out, payload)
+    except ImportError as e:
+        print("no PyAV:", e, file=sys.stderr)
+
+
+XMP_HEAD = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/">')
+XMP_TAIL = '</rdf:Description></rdf:RDF></x:xmpmeta>'
+
+
+def esc(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def xmp_packet(inner):
+    return XMP_HEAD + inner + XMP_TAIL
+
+
+def syncsafe(n):
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def id3v22(payload):
+    """An ID3v2.2 tag (3-letter frames, as old iTunes wrote): TT2, TXX AIGC, PIC."""
+    def fr(fid, data):
+        return fid + struct.pack(">I", len(data))[1:] + data
+    frames = fr(b"TT2", b"\0old title") + fr(b"TXX", b"\0AIGC\0" + payload.encode())
+    frames += fr(b"PIC", b"\0PNG\x03cover\0" + b"\x89PNG\xff\xe0fake")
+    body = frames + b"\0" * 64
+    return b"ID3\x02\x00\x00" + syncsafe(len(body)) + body
+
+
+def id3v23_unsync(payload):
+    """An ID3v2.3 tag with the unsynchronisation flag: every 0xFF followed by a byte
+    >= 0xE0 or 0x00 gets a 0x00 inserted (the APIC data has such bytes)."""
+    def fr(fid, data):
+        return fid + struct.pack(">I", len(data)) + b"\0\0" + data
+    frames = fr(b"TIT2", b"\0title") + fr(b"TXXX", b"\0AIGC\0" + payload.encode())
+    frames += fr(b"APIC", b"\0image/png\0\x03\0" + b"\xff\xe0\xff\x00\xff\xfbpicture")
+    out = bytearray()
+    for i, b in enumerate(frames):
+        out.append(b)
+        if b == 0xFF and (i + 1 == len(frames) or frames[i + 1] >= 0xE0 or frames[i + 1] == 0):
+            out.append(0)
+    body = bytes(out) + b"\0" * 32
+    return b"ID3\x03\x00\x80" + syncsafe(len(body)) + body
+
+
+def make_variants(out, payload):
+    """Payload and XMP forms other writers use, each in a PNG text chunk or XMP."""
+    img = rgb_image(16, 16)
+    obj = json.loads(payload)["AIGC"]
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if 0x21 <= ord(c) <= 0x7E and c in '{}":,' else c for c in payload)
+    texts = {
+        "var_bom.png": "\ufeff" + payload,
+        "var_pretty.png": "\n" + json.dumps(json.loads(payload), indent=4) + "\n",
+        "var_bare.png": json.dumps(obj),
+        "var_fullwidth.png": fullwidth,
+        "var_python.png": str(json.loads(payload)),
+        "var_lowercase.png": json.dumps({"aigc": {k[0].lower() + k[1:]: v for k, v in obj.items()}}),
+        "var_string.png": json.dumps({"AIGC": json.dumps(obj)}),
+        "var_number_label.png": json.dumps({"AIGC": {**obj, "Label": 1}}),
+    }
+    for name, t in texts.items():
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("AIGC", t)
+        img.save(f"{out}/{name}", pnginfo=info)
+    fields = "".join(f"<TC260:{k}>{esc(v)}</TC260:{k}>" for k, v in obj.items())
+    xmps = {
+        "xmp_raw_json.png": xmp_packet("<TC260:AIGC>" + json.dumps(obj) + "</TC260:AIGC>"),
+        "xmp_alt.png": xmp_packet('<TC260:AIGC><rdf:Alt><rdf:li xml:lang="x-default">' + esc(payload)
+                                  + "</rdf:li></rdf:Alt></TC260:AIGC>"),
+        "xmp_struct.png": xmp_packet('<TC260:AIGC rdf:parseType="Resource">' + fields + "</TC260:AIGC>"),
+        "xmp_flat.png": xmp_packet(fields),
+        "xmp_noslash.png": xmp_packet("<TC260:AIGC>" + esc(payload) + "</TC260:AIGC>").replace(
+            "AIGC/1.0/", "AIGC/1.0"),
+    }
+    # EXIF in a PNG eXIf chunk (Pillow), and the text keyword in lower case
+    big = rgb_image()
+    big.save(f"{out}/pil_exif.png", exif=exif_with_comment(big, payload))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("aigc", payload)
+    img.save(f"{out}/var_keyword_case.png", pnginfo=info)
+    for name, x in xmps.items():
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", x, zip=name == "xmp_struct.png")
+        img.save(f"{out}/{name}", pnginfo=info)
+    # Pillow's own XMP writers (JPEG, WebP, AVIF) and AVIF EXIF
+    x = xmp_packet("<TC260:AIGC>" + esc(payload) + "</TC260:AIGC>").encode()
+    big = rgb_image()
+    big.save(f"{out}/pil_xmp.jpg", xmp=x, quality=90)
+    big.save(f"{out}/pil_xmp.webp", xmp=x, quality=80)
+    try:
+        from PIL import features
+        if features.check("avif"):
+            big.save(f"{out}/pil_exif_xmp.avif", exif=exif_with_comment(big, payload), xmp=x)
+            big.save(f"{out}/plain.avif")
+    except Exception as e:  # noqa: BLE001 -- AVIF support is optional in Pillow
+        print("no AVIF:", e, file=sys.stderr)
+    # text: YAML front matter (as AI coding tools write it) and an HTML meta tag
+    fm = "---\ntitle: notes\nAIGC:\n" + "".join(f"    {k}: '{v}'\n" for k, v in obj.items()) + "---\n\n# Notes\n"
+    with open(f"{out}/front_matter.md", "w") as f:
+        f.write(fm)
+    with open(f"{out}/page.html", "w") as f:
+        f.write(f"<!doctype html><html><head><meta name=\"AIGC\" content=\"{esc(payload)}\"></head><body>x</body></html>")
+    # MP3: hand-built ID3v2.2 and unsynchronised ID3v2.3 tags (mutagen reads both)
+    frame = b"\xff\xfb\x90\x64" + b"\0" * 413
+    for name, tag in [("id3v22.mp3", id3v22(payload)), ("id3v23_unsync.mp3", id3v23_unsync(payload))]:
+        with open(f"{out}/{name}", "wb") as f:
+            f.write(tag + frame * 20)
+
+
+def make_av(out, payload):
+    """MP4/MOV/M4A (plain and fragmented), FLAC, Opus and MP3 muxed by FFmpeg
+    through PyAV, with the label as container metadata (`AIGC`)."""
+    import av
+
+    def video(path, opts, label=True):
+        c = av.open(path, "w", options=opts)
+        if label:
+            c.metadata["AIGC"] = payload
+        c.metadata["title"] = "title"
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(20):
+            f = av.VideoFrame(64, 48, "rgb24")
+            f.planes[0].update(bytes([(i * 12) % 256]) * f.planes[0].buffer_size)
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+        c.close()
+
+    def audio(path, codec, opts=None, rate=16000, label=True):
+        c = av.open(path, "w", options=opts or {})
+        if label:
+            c.metadata["AIGC"] = payload
+        s = c.add_stream(codec, rate=rate)
+        s.layout = "mono"
+        n = 1024
+        for k in range(8):
+            f = av.AudioFrame(format="s16", layout="mono", samples=n)
+            f.sample_rate = rate
+            f.planes[0].update(b"".join(struct.pack("<h", int(8000 * math.sin(0.05 * j)))
+                                        for j in range(k * n, (k + 1) * n)))
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+        c.close()
+
+    tags = {"movflags": "use_metadata_tags"}
+    frag = {"movflags": "frag_keyframe+empty_moov+use_metadata_tags"}
+    video(f"{out}/ff_meta.mp4", tags)
+    video(f"{out}/ff_meta.mov", tags)
+    video(f"{out}/ff_frag.mp4", frag)
+    video(f"{out}/ff_frag_plain.mp4", {"movflags": "frag_keyframe+empty_moov"}, label=False)
+    video(f"{out}/ff_plain.mp4", {"movflags": "faststart"}, label=False)
+    audio(f"{out}/ff.m4a", "aac", tags)
+    audio(f"{out}/ff.flac", "flac")
+    audio(f"{out}/ff_plain.flac", "flac", label=False)
+    audio(f"{out}/ff.opus", "libopus", rate=48000)
+    audio(f"{out}/ff.mp3", "libmp3lame")
+    # mutagen writes the Vorbis comment of an Ogg Opus stream and a FLAC file itself
+    import mutagen.flac
+    import mutagen.oggopus
+    for src, dst, cls in [("ff_plain.flac", "mutagen.flac", mutagen.flac.FLAC)]:
+        with open(f"{out}/{src}", "rb") as a, open(f"{out}/{dst}", "wb") as b:
+            b.write(a.read())
+        m = cls(f"{out}/{dst}")
+        m["aigc"] = payload
+        m["title"] = "title"
+        m.save()
+    with open(f"{out}/ff.opus", "rb") as a, open(f"{out}/mutagen.opus", "wb") as b:
+        b.write(a.read())
+    o = mutagen.oggopus.OggOpus(f"{out}/mutagen.opus")
+    o.clear()
+    o["Aigc"] = payload
+    o["title"] = "x" * 70000  # a comment header over several Ogg pages
+    o.save()
 
 
 def read(path):
     out = {}
     low = path.lower()
+    base = low.rsplit("/", 1)[-1]
+    base = base[4:] if base.startswith("out_") else base
     if low.endswith((".png", ".jpg", ".jpeg", ".webp")):
         img = Image.open(path)
         img.load()
@@ -179,6 +365,17 @@ def read(path):
         import mutagen.wave as mwave
         mwave.WAVE(path)
         out["mutagen_ok"] = True
+    elif low.endswith((".flac", ".opus", ".ogg")):
+        import mutagen
+        m = mutagen.File(path)
+        out["tags"] = {k.lower(): v[0][:200] for k, v in (m.tags or {}).items()}
+        out["length"] = m.info.length
+        out["decoded"] = av_decode(path)
+    elif low.endswith((".mov", ".m4a")) or (base.startswith("ff_") and low.endswith(".mp4")):
+        out["decoded"] = av_decode(path)
+        import av
+        with av.open(path) as c:
+            out["tags"] = dict(c.metadata)
     elif low.endswith(".mp4"):
         import mutagen.mp4 as mp4
         m = mp4.MP4(path)
@@ -189,6 +386,20 @@ def read(path):
         off = struct.unpack(">I", data[i + 12:i + 16])[0]
         out["stco_points_at_sample"] = data[off:off + 18] == b"SAMPLE-DATA-MARKER"
     print(json.dumps(out))
+
+
+def av_decode(path):
+    """Frames and a hash of the decoded media, by FFmpeg through PyAV."""
+    import hashlib
+    import av
+    h = hashlib.sha256()
+    n = 0
+    with av.open(path) as c:
+        for fr in c.decode(c.streams[0]):
+            for p in fr.planes:
+                h.update(bytes(p))
+            n += 1
+    return {"frames": n, "sha": h.hexdigest()}
 
 
 if __name__ == "__main__":

@@ -58,6 +58,18 @@ impl Store {
             .rows_affected())
     }
 
+    /// Runs a raw query and returns its first column as text (tests and the
+    /// tamper demonstration only; cast non-text columns in the SQL).
+    #[doc(hidden)]
+    pub async fn raw_texts(&self, sql: &str) -> Result<Vec<String>> {
+        let rows = sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(Into::into))
+            .collect()
+    }
+
     /// Counts rows of a table (tests, metrics).
     pub async fn count(&self, table: &str) -> Result<i64> {
         if ![

@@ -468,7 +468,7 @@ impl Store {
             .await?;
         self.commit(tx).await?;
         if matches!(action, Action::Approve | Action::Cancel) {
-            self.bump();
+            self.register_changed().await;
         }
         Ok(nf)
     }

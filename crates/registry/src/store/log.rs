@@ -36,6 +36,28 @@ pub(crate) struct LogState {
     /// Set when the database no longer matches the last signed checkpoint:
     /// the log then signs nothing more and its endpoints refuse to serve.
     halted: std::sync::RwLock<Option<String>>,
+    /// Leaf hashes this process appended and has not committed yet, by
+    /// index: at commit, every entry beyond the last signed checkpoint must
+    /// be one of these (anything else was appended outside the registry and
+    /// is never signed).
+    pending: std::sync::Mutex<BTreeMap<u64, beian_tlog::Hash>>,
+    /// The key in the data directory was there before this process started:
+    /// then an empty log with no checkpoint anywhere is a wiped log, not a
+    /// new one, and is not signed.
+    old_dir_key: std::sync::atomic::AtomicBool,
+    /// Verifier keys of the witnesses whose cosignatures the log accepts.
+    witnesses: std::sync::RwLock<Vec<String>>,
+    /// The newest checkpoint with witness cosignatures (log signature and
+    /// every accepted cosignature), by tree size.
+    witnessed: std::sync::RwLock<Option<(u64, String)>>,
+}
+
+/// A checkpoint signed inside a write's transaction, waiting for the commit.
+pub(crate) struct Prepared<'a> {
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+    base: u64,
+    size: u64,
+    note: String,
 }
 
 /// An entry's index, inclusion proof and the checkpoint it is proved against.
@@ -65,6 +87,9 @@ pub struct LogReport {
     pub checkpoint_size: Option<u64>,
     /// Where that checkpoint came from (`file:…`, `database`, `argument`).
     pub checkpoint_source: Option<String>,
+    /// The verifier key checked against: compare it with one kept elsewhere
+    /// (a replaced key that re-signed everything looks intact otherwise).
+    pub vkey: Option<String>,
     /// Audit entries checked.
     pub audit_entries: u64,
     /// Rows checked per table.
@@ -271,6 +296,7 @@ impl Store {
             .bind(&data)
             .execute(&mut *conn)
             .await?;
+        self.note_pending(idx as u64, data.as_bytes());
         Ok(idx as u64)
     }
 
@@ -365,8 +391,172 @@ impl Store {
                 .bind(&data)
                 .execute(&mut *conn)
                 .await?;
+            self.note_pending(idx as u64, data.as_bytes());
         }
         Ok(())
+    }
+
+    fn note_pending(&self, idx: u64, data: &[u8]) {
+        if let Ok(mut p) = self.log.pending.lock() {
+            p.insert(idx, beian_tlog::leaf_hash(data));
+        }
+    }
+
+    /// Signs, inside the write's transaction, the checkpoint of the log with
+    /// this transaction's entries, and stores it in the database's
+    /// checkpoint row in the same transaction: a committed entry is always
+    /// signed (no window between commit and signing), so an unsigned entry
+    /// can only come from outside the registry. Entries beyond the last
+    /// signed checkpoint that this process did not append halt the log
+    /// instead. Hold the result until the commit, then call [`Store::log_finish`].
+    pub(crate) async fn log_prepare(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<Option<Prepared<'_>>> {
+        let signer = self.log.signer.read().map_err(|_| lock_err())?.clone();
+        let pending = std::mem::take(&mut *self.log.pending.lock().map_err(|_| lock_err())?);
+        let Some(signer) = signer else {
+            return Ok(None);
+        };
+        if self.log_halted().is_some() {
+            return Ok(None);
+        }
+        let guard = self.log.sync.lock().await;
+        let base = self.log.tree.read().map_err(|_| lock_err())?.size();
+        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 ORDER BY idx")
+            .bind(base as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let vkey = signer.vkey().to_string();
+        // What is signed already: ours, or a valid newer one in the database.
+        let ours = self.signed_size().unwrap_or(0);
+        let db = sqlx::query("SELECT size, note FROM log_checkpoint WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| Ok::<_, RegistryError>((get_i(&r, "size")? as u64, get_s(&r, "note")?)))
+            .transpose()?
+            .and_then(|(n, note)| {
+                note::open_checkpoint(&note, &vkey)
+                    .ok()
+                    .filter(|cp| cp.size == n)
+            });
+        let covered = ours.max(db.as_ref().map_or(0, |c| c.size));
+        if covered < base {
+            self.log_halt(format!(
+                "log entries {covered}..{base} are in the database but no checkpoint signs them (appended outside the registry?): not signing"
+            ))?;
+            return Ok(None);
+        }
+        let mut hashes = Vec::with_capacity(rows.len());
+        for (next, r) in (base..).zip(&rows) {
+            let idx = get_i(r, "idx")? as u64;
+            if idx != next {
+                self.log_halt(format!("log entry {next} is missing (next is {idx})"))?;
+                return Ok(None);
+            }
+            let h = beian_tlog::leaf_hash(get_s(r, "data")?.as_bytes());
+            if idx >= covered && pending.get(&idx) != Some(&h) {
+                self.log_halt(format!(
+                    "log entry {idx} was appended outside the registry (not by this process, not signed): not signing it"
+                ))?;
+                return Ok(None);
+            }
+            hashes.push(h);
+        }
+        let (size, root, db_ok) = {
+            let mut t = self.log.tree.write().map_err(|_| lock_err())?;
+            for h in hashes {
+                t.push_hash(h);
+            }
+            let db_ok = db
+                .as_ref()
+                .is_none_or(|c| t.root_at(c.size).ok() == Some(c.root));
+            (t.size(), t.root(), db_ok)
+        };
+        if !db_ok {
+            self.log
+                .tree
+                .write()
+                .map_err(|_| lock_err())?
+                .truncate(base);
+            self.log_halt(
+                "the database's signed checkpoint does not match its log entries: not signing"
+                    .into(),
+            )?;
+            return Ok(None);
+        }
+        let cp = Checkpoint {
+            origin: signer.name().to_string(),
+            size,
+            root,
+        };
+        let note = match signer.sign(&cp) {
+            Ok(n) => n,
+            Err(e) => {
+                self.log
+                    .tree
+                    .write()
+                    .map_err(|_| lock_err())?
+                    .truncate(base);
+                return Err(RegistryError::Corrupt(e.to_string()));
+            }
+        };
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "INSERT INTO log_checkpoint (id, size, note) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note WHERE log_checkpoint.size < excluded.size"
+            }
+            Backend::Postgres => {
+                "INSERT INTO log_checkpoint (id, size, note) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET size = EXCLUDED.size, note = EXCLUDED.note WHERE log_checkpoint.size < EXCLUDED.size"
+            }
+        };
+        if let Err(e) = sqlx::query(sql)
+            .bind(size as i64)
+            .bind(&note)
+            .execute(&mut *conn)
+            .await
+        {
+            self.log
+                .tree
+                .write()
+                .map_err(|_| lock_err())?
+                .truncate(base);
+            return Err(e.into());
+        }
+        Ok(Some(Prepared {
+            _guard: guard,
+            base,
+            size,
+            note,
+        }))
+    }
+
+    /// After the commit of a transaction [`Store::log_prepare`] signed:
+    /// keeps the checkpoint and writes the file outside the database, or
+    /// (the commit failed) drops the uncommitted leaves again.
+    pub(crate) fn log_finish(&self, p: Prepared<'_>, committed: bool) {
+        if !committed {
+            if let Ok(mut t) = self.log.tree.write() {
+                t.truncate(p.base);
+            }
+            return;
+        }
+        if let Ok(mut n) = self.log.note.write() {
+            *n = Some((p.size, p.note.clone()));
+        }
+        let file = self.log.file.read().ok().and_then(|f| f.clone());
+        if let Some(path) = file {
+            // Another process may have written a newer one.
+            let newer = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|n| note_size(&n))
+                .is_some_and(|s| s > p.size);
+            if !newer && let Err(e) = write_checkpoint_file(&path, &p.note) {
+                tracing::warn!(path = %path.display(), error = %e, "transparency log: could not write the checkpoint file");
+            }
+        }
     }
 
     /// Creates the log of a database written before the log existed: one
@@ -465,12 +655,147 @@ impl Store {
         }
         let first_start = last.is_none() && size == 0;
         *self.log.note.write().map_err(|_| lock_err())? = last;
+        if first_start
+            && self
+                .log
+                .old_dir_key
+                .load(std::sync::atomic::Ordering::Acquire)
+        {
+            self.log_halt("the log key in the data directory is older than this process, but the log is empty and no signed checkpoint exists (the database and the checkpoint file were wiped?); to start a new log on purpose, move the old log-key away".into())?;
+            return Ok(());
+        }
         if first_start {
             // A new, empty log: sign its empty tree, so that even a wipe
             // before the first write is measured against a checkpoint.
             self.log_publish().await?;
         }
         Ok(())
+    }
+
+    /// Sets the witnesses (C2SP tlog-cosignature/v1 verifier keys,
+    /// `<name>+<hex id>+<base64(0x04 ‖ key)>`) whose cosignatures
+    /// [`Store::log_add_cosignatures`] accepts, and loads the newest
+    /// cosigned checkpoint kept in the data directory (`log-witnessed`).
+    pub fn set_log_witnesses(&self, vkeys: &[String]) -> Result<()> {
+        let probe = "o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n";
+        for k in vkeys {
+            note::cosignature_time(probe, k)
+                .map_err(|e| RegistryError::invalid("witness-key", format!("{k}: {e}")))?;
+        }
+        *self.log.witnesses.write().map_err(|_| lock_err())? = vkeys.to_vec();
+        let file = self.log.file.read().map_err(|_| lock_err())?.clone();
+        if let Some(p) = file.map(|f| f.with_file_name("log-witnessed"))
+            && let Ok(n) = std::fs::read_to_string(&p)
+            && let Some(vkey) = self.log_vkey()
+            && let Ok(cp) = note::open_checkpoint(&n, &vkey)
+            && self
+                .log
+                .tree
+                .read()
+                .map_err(|_| lock_err())?
+                .root_at(cp.size)
+                .ok()
+                == Some(cp.root)
+        {
+            *self.log.witnessed.write().map_err(|_| lock_err())? = Some((cp.size, n));
+        }
+        Ok(())
+    }
+
+    /// Accepts a checkpoint this log signed, co-signed by configured
+    /// witnesses (C2SP tlog-cosignature/v1): keeps the log's signature and
+    /// every valid cosignature by a configured witness (merged with those
+    /// already held for the same tree size). Returns how many witness
+    /// cosignatures the kept note carries.
+    pub async fn log_add_cosignatures(&self, cosigned: &str) -> Result<usize> {
+        let bad = |m: String| RegistryError::invalid("checkpoint", m);
+        let vkey = self
+            .log_vkey()
+            .ok_or_else(|| bad("this log has no key".into()))?;
+        let cp = note::open_checkpoint(cosigned, &vkey).map_err(|e| bad(e.to_string()))?;
+        self.log_checkpoint().await?;
+        let signed = self.signed_size().unwrap_or(0);
+        let root = self
+            .log
+            .tree
+            .read()
+            .map_err(|_| lock_err())?
+            .root_at(cp.size)
+            .ok();
+        if cp.size > signed || root != Some(cp.root) {
+            return Err(bad(format!(
+                "not a checkpoint of this log (size {}, signed size {signed})",
+                cp.size
+            )));
+        }
+        let witnesses = self.log.witnesses.read().map_err(|_| lock_err())?.clone();
+        let split = |n: &str| -> Option<(String, Vec<String>)> {
+            let (body, sigs) = n.split_once("\n\n")?;
+            Some((
+                format!("{body}\n"),
+                sigs.lines().map(str::to_string).collect(),
+            ))
+        };
+        let (body, lines) = split(cosigned).ok_or_else(|| bad("no signatures".into()))?;
+        let single = |l: &str| format!("{body}\n{l}\n");
+        let is_cosig = |l: &str| {
+            witnesses.iter().any(|w| {
+                note::cosignature_time(&single(l), w)
+                    .ok()
+                    .flatten()
+                    .is_some()
+            })
+        };
+        // The submission itself must carry a valid cosignature by a known witness.
+        let mut keep: Vec<String> = Vec::new();
+        let mut log_sig = None;
+        for l in lines {
+            if keep.contains(&l) {
+                continue;
+            }
+            if note::has_signature(&single(&l), &vkey).unwrap_or(false) {
+                log_sig = Some(l);
+            } else if is_cosig(&l) {
+                keep.push(l);
+            }
+        }
+        if keep.is_empty() {
+            return Err(bad(
+                "no valid cosignature by a witness this log accepts (beian serve --witness-key)"
+                    .into(),
+            ));
+        }
+        let log_sig = log_sig.ok_or_else(|| bad("no signature by the log".into()))?;
+        let prev = self.log.witnessed.read().map_err(|_| lock_err())?.clone();
+        if let Some((ps, pn)) = &prev
+            && *ps == cp.size
+            && let Some((_, pl)) = split(pn)
+        {
+            for l in pl {
+                if !keep.contains(&l) && l != log_sig && is_cosig(&l) {
+                    keep.push(l);
+                }
+            }
+        }
+        keep.insert(0, log_sig);
+        let cosigs = keep.len() - 1;
+        if prev.as_ref().is_some_and(|(ps, _)| *ps > cp.size) {
+            return Ok(cosigs); // valid, but older than the one kept
+        }
+        let note = format!("{body}\n{}\n", keep.join("\n"));
+        let file = self.log.file.read().map_err(|_| lock_err())?.clone();
+        if let Some(p) = file.map(|f| f.with_file_name("log-witnessed"))
+            && let Err(e) = write_checkpoint_file(&p, &note)
+        {
+            tracing::warn!(path = %p.display(), error = %e, "could not keep the cosigned checkpoint");
+        }
+        *self.log.witnessed.write().map_err(|_| lock_err())? = Some((cp.size, note));
+        Ok(cosigs)
+    }
+
+    /// The newest checkpoint carrying witness cosignatures, if any.
+    pub fn log_witnessed(&self) -> Option<(u64, String)> {
+        self.log.witnessed.read().ok()?.clone()
     }
 
     /// Stops signing and serving the log, with the reason.
@@ -492,11 +817,10 @@ impl Store {
     /// (what `beian serve` does at start, so a tampered database is never
     /// published as if intact). Returns the report.
     pub async fn log_startup_check(&self) -> Result<LogReport> {
+        // Entries after the last signed checkpoint are never signed here:
+        // every write signs its checkpoint in its own transaction, so they
+        // were appended outside the registry (or by a process without the key).
         let rep = self.log_verify(None, None).await?;
-        if rep.unsigned_entries > 0 && rep.problems.len() == 1 {
-            self.log_publish().await?;
-            return self.log_verify(None, None).await;
-        }
         if !rep.ok {
             let mut msg = rep
                 .problems
@@ -518,6 +842,13 @@ impl Store {
     /// (created on first start with origin `BEIAN_LOG_ORIGIN` or
     /// [`DEFAULT_ORIGIN`]); checkpoints go to `<dir>/log-checkpoint`.
     pub async fn enable_log_in(&self, data_dir: &Path, key_file: Option<&Path>) -> Result<()> {
+        let env_key = std::env::var("BEIAN_LOG_KEY").is_ok_and(|k| !k.trim().is_empty());
+        let from_dir =
+            key_file.is_none() && !env_key && std::env::var_os("BEIAN_LOG_KEY_FILE").is_none();
+        self.log.old_dir_key.store(
+            from_dir && data_dir.join("log-key").exists(),
+            std::sync::atomic::Ordering::Release,
+        );
         let signer = log_key(data_dir, key_file)?;
         self.enable_log(signer, Some(data_dir.join("log-checkpoint")))
             .await
@@ -535,11 +866,16 @@ impl Store {
 
     /// Reads entries this process has not seen yet into the tree.
     pub async fn log_sync(&self) -> Result<u64> {
+        // The connection first, then the lock: a writer holds its
+        // transaction's connection while it waits for the lock in
+        // `log_prepare`, so waiting for a connection under the lock could
+        // starve the pool.
+        let mut conn = self.pool.acquire().await?;
         let _g = self.log.sync.lock().await;
         let have = self.log.tree.read().map_err(|_| lock_err())?.size();
         let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 ORDER BY idx")
             .bind(have as i64)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?;
         if rows.is_empty() {
             return Ok(have);
@@ -852,6 +1188,7 @@ impl Store {
         rep.entries = tree.size();
         // 2. the checkpoint
         let vkey = vkey.or_else(|| self.log_vkey());
+        rep.vkey = vkey.clone();
         let mut candidates: Vec<(String, String)> = Vec::new();
         if let Some(c) = checkpoint {
             candidates.push(("argument".into(), c));
@@ -1021,7 +1358,7 @@ impl Store {
         rep.ok = problems.is_empty() && rep.unsigned_entries == 0;
         if rep.unsigned_entries > 0 {
             problems.push(format!(
-                "{} log entries after the last signed checkpoint are not signed (a crash before signing, or entries appended outside the registry; `beian serve` signs them at start when everything else matches)",
+                "{} log entries after the last signed checkpoint are not signed (appended outside the registry, or by a process without the log key; every write of the registry signs its checkpoint in its own transaction)",
                 rep.unsigned_entries
             ));
         }

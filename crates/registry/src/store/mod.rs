@@ -32,7 +32,7 @@ mod orgs_users;
 mod register;
 mod services;
 mod workflow;
-pub use workflow::set_cli_actor;
+pub use workflow::{deadline_for_filing, set_cli_actor};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -572,8 +572,14 @@ impl Store {
     }
 
     /// Commits a write and publishes the log's new checkpoint.
-    pub(crate) async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
-        tx.commit().await?;
-        self.log_publish().await
+    /// The checkpoint is signed and stored inside the transaction (see
+    /// `log_prepare`), so no committed entry is ever unsigned.
+    pub(crate) async fn commit(&self, mut tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
+        let prepared = self.log_prepare(&mut tx).await?;
+        let res = tx.commit().await;
+        if let Some(p) = prepared {
+            self.log_finish(p, res.is_ok());
+        }
+        Ok(res?)
     }
 }

@@ -34,6 +34,20 @@ impl Store {
         });
     }
 
+    /// After a write to the register by this process: the new snapshot is
+    /// built before the write returns (read-your-writes), while readers keep
+    /// answering from the old one (no reader waits for the rebuild).
+    pub(crate) async fn register_changed(&self) {
+        if let Err(e) = self
+            .register
+            .rebuild_after_write(self, || self.bump())
+            .await
+        {
+            // the write has committed; readers rebuild on their next request
+            tracing::warn!(error = %e, "register rebuild after a write failed");
+        }
+    }
+
     /// Searches the public register.
     pub async fn register_search(&self, q: &RegisterQuery) -> Result<RegisterPage> {
         self.register.search_page(self, q).await
@@ -126,7 +140,7 @@ impl Store {
         }
         self.commit(tx).await?;
         if sum.inserted > 0 {
-            self.bump();
+            self.register_changed().await;
         }
         Ok(sum)
     }
@@ -175,7 +189,7 @@ impl Store {
                 .await?;
         }
         self.commit(tx).await?;
-        self.bump();
+        self.register_changed().await;
         Ok(inserted)
     }
 }

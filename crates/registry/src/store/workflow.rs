@@ -510,3 +510,26 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A service's deadline for `f`'s kind seen from `f` itself: its state
+/// comes from this filing alone (a draft is `not-submitted` even when
+/// another filing of the service answers the deadline), so a filing's page
+/// never borrows another filing's 已按期.
+pub fn deadline_for_filing(mut d: FilingDeadline, f: &crate::Filing) -> FilingDeadline {
+    let parse = |x: &str| chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").ok();
+    let due = parse(&d.due);
+    let on = f.submitted_on.as_deref().and_then(parse);
+    let state = match (f.status.as_str(), on, due) {
+        ("draft", _, _) | (_, None, _) => "not-submitted",
+        ("returned", _, _) => "returned",
+        ("rejected", _, _) => "rejected",
+        (_, Some(on), Some(due)) if on <= due => "met",
+        (_, Some(_), Some(_)) => "late",
+        (_, Some(_), None) => "pending",
+    };
+    d.filing_id = Some(f.id);
+    d.state = state.to_string();
+    d.met = state == "met";
+    d.overdue = !d.met && state != "late" && due.is_some_and(|x| super::today_cn() > x);
+    d
+}

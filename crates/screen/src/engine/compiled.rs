@@ -3,7 +3,8 @@
 //! Layout (little-endian): magic `BEIANLEX`, format version (u32), engine
 //! fingerprint (u64: this crate's version and the source of the modules that
 //! decide what a build holds), payload length (u64), payload hash (u64),
-//! then the payload: options, entries, the automata as daachorse serializes
+//! then the payload: options, entries (a pool of the strings that repeat,
+//! all terms as one string, fixed-size records), the automata as daachorse serializes
 //! them, the normalization table, the gate's tables, pattern and target
 //! tables, punctuation rules, the sound matcher, `re:` sources, detectors
 //! and build counts. The syllable table is rebuilt (a few milliseconds). A file from another beian build, another format, a
@@ -17,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 use regex::{Regex, RegexSet};
+use rustc_hash::FxHashMap;
 
 use super::{Engine, Entry, PatInfo, Punct, SoundMatcher, Via};
 use crate::bigram::Bigrams;
@@ -27,7 +29,7 @@ use crate::{BuildStats, ScreenError};
 
 const MAGIC: &[u8; 8] = b"BEIANLEX";
 /// Bumped when the layout changes.
-pub const COMPILED_FORMAT: u32 = 1;
+pub const COMPILED_FORMAT: u32 = 2;
 const HEADER: usize = 8 + 4 + 8 + 8 + 8;
 
 fn fnv(mut h: u64, b: &[u8]) -> u64 {
@@ -221,13 +223,19 @@ impl<'a> R<'a> {
     }
     fn chars(&mut self) -> Result<Box<[char]>, ScreenError> {
         let n = self.count(4)?;
-        (0..n)
-            .map(|_| char::from_u32(self.u32()?).ok_or_else(|| bad("invalid character")))
-            .collect()
+        self.take(n * 4)?
+            .chunks_exact(4)
+            .map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect::<Option<Box<[char]>>>()
+            .ok_or_else(|| bad("invalid character"))
     }
     fn words(&mut self) -> Result<Box<[u64]>, ScreenError> {
         let n = self.count(8)?;
-        (0..n).map(|_| self.u64()).collect()
+        Ok(self
+            .take(n * 8)?
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
     }
     fn ac(&mut self) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
         Ok(match self.u8()? {
@@ -246,9 +254,13 @@ impl<'a> R<'a> {
     }
 }
 
-/// One `Arc` per distinct string.
-fn shared<'p>(pool: &mut HashMap<&'p str, Arc<str>>, s: &'p str) -> Arc<str> {
-    pool.entry(s).or_insert_with(|| Arc::from(s)).clone()
+/// Index of `s` in the string pool, adding it when new (risks, severities,
+/// actions and sources repeat: the file holds each once).
+fn pooled<'p>(pool: &mut Vec<&'p str>, index: &mut HashMap<&'p str, u32>, s: &'p str) -> u32 {
+    *index.entry(s).or_insert_with(|| {
+        pool.push(s);
+        (pool.len() - 1) as u32
+    })
 }
 
 fn via_code(v: Via) -> u8 {
@@ -402,7 +414,13 @@ impl Engine {
         for &x in table.bmp() {
             w.b.extend_from_slice(&x.to_le_bytes());
         }
-        w.usize(entries.len());
+        // Entries: a pool of the strings that repeat, all terms as one
+        // string, then fixed-size records (term length, pool indexes with
+        // 0 for none, line, flags, weight).
+        let mut pool: Vec<&str> = Vec::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        let mut terms = String::new();
+        let mut records = W::default();
         for e in entries {
             let Entry {
                 term,
@@ -414,21 +432,27 @@ impl Engine {
                 regex,
                 weight,
             } = e;
-            w.str(term);
-            w.str(risk);
-            w.opt_str(severity.as_deref());
-            w.opt_str(action.as_deref());
-            w.str(source);
-            w.usize(*line);
-            w.bool(*regex);
-            match weight {
-                None => w.u8(0),
-                Some(x) => {
-                    w.u8(1);
-                    w.u32(x.to_bits());
-                }
+            terms.push_str(term);
+            records.u32(term.len() as u32);
+            records.u32(pooled(&mut pool, &mut index, risk));
+            for o in [severity, action] {
+                records.u32(
+                    o.as_deref()
+                        .map_or(0, |s| 1 + pooled(&mut pool, &mut index, s)),
+                );
             }
+            records.u32(pooled(&mut pool, &mut index, source));
+            records.u64(*line as u64);
+            records.u8(u8::from(*regex) | (u8::from(weight.is_some()) << 1));
+            records.u32(weight.map_or(0, f32::to_bits));
         }
+        w.usize(pool.len());
+        for s in &pool {
+            w.str(s);
+        }
+        w.str(&terms);
+        w.usize(entries.len());
+        w.b.extend_from_slice(&records.b);
         w.ac(ac.as_ref());
         w.ac(pinyin_ac.as_ref());
         let (bits, ends, singles, astral, any) = gate.parts();
@@ -476,6 +500,7 @@ impl Engine {
                     ac,
                     pats,
                     chars,
+                    spell,
                 } = m;
                 w.u8(1);
                 w.ac(Some(ac));
@@ -487,12 +512,14 @@ impl Engine {
                         w.u32(e);
                     }
                 }
+                w.chars(spell);
                 let mut ck: Vec<_> = chars.iter().collect();
                 ck.sort_by_key(|(k, _)| **k);
                 w.usize(ck.len());
-                for (k, c) in ck {
+                for (k, &(a, b)) in ck {
                     w.u32(*k);
-                    w.chars(c);
+                    w.u32(a);
+                    w.u32(b);
                 }
             }
         }
@@ -569,36 +596,54 @@ impl Engine {
         }
         let table = Arc::new(table);
         let n = r.count(8)?;
-        let mut entries = Vec::with_capacity(n);
-        // Risks, severities, actions and sources repeat: share them.
-        let mut pool: HashMap<&str, Arc<str>> = HashMap::new();
+        let mut pool: Vec<Arc<str>> = Vec::with_capacity(n);
         for _ in 0..n {
-            let term = r.arc()?;
-            let risk = shared(&mut pool, r.str()?);
-            let severity = match r.u8()? {
-                0 => None,
-                1 => Some(shared(&mut pool, r.str()?)),
-                _ => return Err(bad("bad option tag")),
-            };
-            let action = match r.u8()? {
-                0 => None,
-                1 => Some(shared(&mut pool, r.str()?)),
-                _ => return Err(bad("bad option tag")),
-            };
+            pool.push(r.arc()?);
+        }
+        let terms = r.str()?;
+        const RECORD: usize = 4 * 5 + 8 + 1 + 4;
+        let n = r.count(RECORD)?;
+        let mut entries = Vec::with_capacity(n);
+        let at = |i: u32| {
+            pool.get(i as usize)
+                .cloned()
+                .ok_or_else(|| bad("string index out of range"))
+        };
+        let opt = |i: u32| {
+            if i == 0 {
+                Ok(None)
+            } else {
+                at(i - 1).map(Some)
+            }
+        };
+        let mut tpos = 0usize;
+        for rec in r.take(n * RECORD)?.chunks_exact(RECORD) {
+            let u = |k: usize| u32::from_le_bytes([rec[k], rec[k + 1], rec[k + 2], rec[k + 3]]);
+            let tend = tpos + u(0) as usize;
+            let term = terms
+                .get(tpos..tend)
+                .ok_or_else(|| bad("term out of range"))?;
+            tpos = tend;
+            let mut line = [0u8; 8];
+            line.copy_from_slice(&rec[20..28]);
+            let flags = rec[28];
+            if flags > 3 {
+                return Err(bad("bad entry flags"));
+            }
             entries.push(Entry {
-                term,
-                risk,
-                severity,
-                action,
-                source: shared(&mut pool, r.str()?),
-                line: r.usize()?,
-                regex: r.bool()?,
-                weight: match r.u8()? {
-                    0 => None,
-                    1 => Some(f32::from_bits(r.u32()?)),
-                    _ => return Err(bad("bad weight tag")),
-                },
+                term: Arc::from(term),
+                risk: at(u(4))?,
+                severity: opt(u(8))?,
+                action: opt(u(12))?,
+                source: at(u(16))?,
+                line: usize::try_from(u64::from_le_bytes(line))
+                    .map_err(|_| bad("line out of range"))?,
+                regex: flags & 1 != 0,
+                weight: (flags & 2 != 0).then(|| f32::from_bits(u(29))),
             });
+        }
+        if tpos != terms.len() {
+            return Err(bad("terms and entries disagree"));
         }
         let ac = r.ac()?;
         let pinyin_ac = r.ac()?;
@@ -639,7 +684,7 @@ impl Engine {
             return Err(bad("bad ring size"));
         }
         let n = r.count(28)?;
-        let mut punct = HashMap::with_capacity(n);
+        let mut punct = FxHashMap::with_capacity_and_hasher(n, Default::default());
         for _ in 0..n {
             let k = r.u32()?;
             punct.insert(
@@ -666,17 +711,22 @@ impl Engine {
                     }
                     spats.push((k, es));
                 }
+                let spell = r.chars()?;
                 let n = r.count(12)?;
-                let mut chars = HashMap::with_capacity(n);
+                let mut chars = FxHashMap::with_capacity_and_hasher(n, Default::default());
                 for _ in 0..n {
-                    let k = r.u32()?;
-                    chars.insert(k, r.chars()?);
+                    let (k, a, b) = (r.u32()?, r.u32()?, r.u32()?);
+                    if a > b || b as usize > spell.len() {
+                        return Err(bad("sound spelling out of range"));
+                    }
+                    chars.insert(k, (a, b));
                 }
                 Some(SoundMatcher {
                     sounds: Sounds::new(),
                     ac,
                     pats: spats,
                     chars,
+                    spell,
                 })
             }
             _ => return Err(bad("bad sound tag")),

@@ -26,6 +26,12 @@ pub fn router() -> Router<AppState> {
         .route("/log/tile/{*rest}", get(tile))
         .route("/log/consistency", get(consistency))
         .route("/log/inclusion", get(inclusion))
+        .route("/log/witnessed", get(witnessed))
+        .route(
+            "/log/cosignatures",
+            axum::routing::post(add_cosignatures)
+                .layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
+        )
         .route(
             "/api/v1/register/{filing_number}/proof",
             get(register_proof),
@@ -71,7 +77,41 @@ pub async fn checkpoint(State(s): State<AppState>) -> ApiResult<Response> {
         .log_checkpoint()
         .await?
         .ok_or_else(|| not_found("checkpoint (the log has no key)"))?;
+    // With the witnesses' cosignatures when they have co-signed this size.
+    let size = |n: &str| n.split('\n').nth(1).map(str::to_string);
+    let note = match s.store.log_witnessed() {
+        Some((_, w)) if size(&w) == size(&note) => w,
+        _ => note,
+    };
     Ok(text(note, "no-cache"))
+}
+
+/// The newest checkpoint co-signed by the log's witnesses (C2SP
+/// tlog-cosignature/v1 lines after the log's own signature); 404 if none.
+#[utoipa::path(get, path = "/log/witnessed", tag = "log",
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 404, body = ErrorBody)))]
+pub async fn witnessed(State(s): State<AppState>) -> ApiResult<Response> {
+    live(&s)?;
+    let (_, note) = s
+        .store
+        .log_witnessed()
+        .ok_or_else(|| not_found("co-signed checkpoint"))?;
+    Ok(text(note, "no-cache"))
+}
+
+/// A witness hands in a checkpoint of this log it has co-signed (body: the
+/// signed note with its tlog-cosignature/v1 line). Only cosignatures by the
+/// witnesses `beian serve --witness-key` names are kept.
+#[utoipa::path(post, path = "/log/cosignatures", tag = "log", request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 400, body = ErrorBody)))]
+pub async fn add_cosignatures(State(s): State<AppState>, body: String) -> ApiResult<Response> {
+    live(&s)?;
+    let n = s
+        .store
+        .log_add_cosignatures(&body)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    Ok(text(format!("{n} cosignatures kept\n"), "no-store"))
 }
 
 /// The log's verifier key: `<name>+<hex key id>+<base64(0x01 ‖ Ed25519 public key)>`.
@@ -99,12 +139,9 @@ pub async fn tile(State(s): State<AppState>, Path(rest): Path<String>) -> ApiRes
         None => s.store.log_bundle(id.index, id.width).await?,
     }
     .ok_or_else(|| not_found(&format!("tile/{rest}")))?;
-    // Full tiles never change; partial ones are replaced as the log grows.
-    let cache = if id.width == 256 {
-        "public, max-age=31536000, immutable"
-    } else {
-        "public, max-age=5"
-    };
+    // Immutable (C2SP tlog-tiles): a tile of a given width never changes; a
+    // growing log publishes a wider partial tile under another path.
+    let cache = "public, max-age=31536000, immutable";
     Ok((
         [
             (

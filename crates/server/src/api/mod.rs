@@ -532,6 +532,11 @@ pub struct ActionRequest {
 /// Moves a filing through the state machine: `submit` (provider), `start-review`,
 /// `approve`, `return`, `reject` (provincial reviewer of the filing's province, then national
 /// reviewer), `cancel` (provider admin or national reviewer). Approval issues the filing number.
+///
+/// `return`, `reject` and `cancel` need a reason in `comment` (422 without one). The API takes
+/// the reason and the decision in one request: the request itself is the confirmation, so a
+/// client should ask its user to confirm before sending `reject` or `cancel` (the web pages
+/// show a confirmation step with the reason before they send it).
 #[utoipa::path(post, path = "/api/v1/filings/{id}/actions", tag = "filings", request_body = ActionRequest, params(("id" = i64, Path, description = "filing id")),
     responses((status = 200, body = Filing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "illegal transition"), (status = 422, body = ErrorBody)))]
 pub async fn act(
@@ -828,7 +833,7 @@ pub async fn audit_verify(
         create_service, list_services, get_service, update_service, service_deadlines, create_filing, list_filings, get_filing, update_filing, act, set_province,
         create_change, get_checks, filing_events, add_attachment, list_attachments, get_attachment, register,
         export::register_csv, export::register_xlsx, audit_log, audit_verify,
-        log::checkpoint, log::vkey, log::tile, log::consistency, log::inclusion, log::register_proof
+        log::checkpoint, log::vkey, log::tile, log::consistency, log::inclusion, log::register_proof, log::witnessed, log::add_cosignatures
     ),
     components(schemas(ErrorBody, LoginRequest, LoginResponse, TokenRequest, TokenResponse, ActionRequest, ProvinceDecision, VerifyResponse,
         User, NewUser, Role, Organisation, NewOrganisation, OrgKind, Service, NewService, ServicePatch, Deadline, FilingDeadline, FilingEvent, Filing, NewFiling, FilingPatch,

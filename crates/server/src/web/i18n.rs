@@ -368,6 +368,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("step_users", "用户与市场", "Users and markets"),
     ("step", "步骤", "Step"),
     ("next_step", "下一步", "Next step"),
+    ("prev_step", "上一步", "Previous step"),
     ("start_from_example", "从示例开始", "Start from an example"),
     ("use_example", "载入示例", "Load example"),
     ("blank_profile", "空白画像", "Blank profile"),
@@ -451,6 +452,40 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("confirm_reject_button", "确认不予通过", "Yes, reject"),
     ("go_back", "返回，不执行", "Go back"),
+    ("ev_province", "变更审核省份", "province changed"),
+    (
+        "move_province",
+        "变更审核省份",
+        "Change the reviewing province",
+    ),
+    (
+        "move_province_help",
+        "仅国家级审核员可在发放备案号前将备案转交其他省份审核；须写明理由，记入审计日志和备案往来记录。",
+        "National reviewers only, before a number is issued: the filing moves to another province's review. The reason is recorded in the audit log and the filing's thread.",
+    ),
+    ("new_province", "新的审核省份", "New province"),
+    ("move_province_button", "变更省份…", "Change province…"),
+    (
+        "confirm_province",
+        "确认变更审核省份",
+        "Confirm the province change",
+    ),
+    (
+        "confirm_province_button",
+        "确认变更",
+        "Yes, change the province",
+    ),
+    ("province_from_to", "省份变更", "Province"),
+    (
+        "province_same",
+        "所选省份与当前审核省份相同，未作变更。",
+        "That is already the filing's province; nothing changed.",
+    ),
+    (
+        "province_changed",
+        "已变更审核省份。",
+        "The reviewing province was changed.",
+    ),
     (
         "override_note",
         "审核员在阻断性检查未通过的情况下批准，理由：",

@@ -1,6 +1,6 @@
 //! `/tools/law-diff`: what changed in the law between two dates (the page form of
 //! `beian kb diff`): instruments in and out of force, renumbered articles, new and
-//! ended obligations. The strings of this page live here, in both languages.
+//! ended obligations, changed dates of application. The strings of this page live here, in both languages.
 
 use askama::Template;
 use axum::extract::Query;
@@ -33,6 +33,7 @@ pub struct Words {
     pub renumbered: &'static str,
     pub new: &'static str,
     pub ended: &'static str,
+    pub rescheduled: &'static str,
     pub none: &'static str,
     pub date_secondary: &'static str,
 }
@@ -52,6 +53,7 @@ const EN: Words = Words {
     renumbered: "Renumbered or replaced articles",
     new: "New obligations",
     ended: "Obligations ended",
+    rescheduled: "Dates of application changed",
     none: "No changes between these dates.",
     date_secondary: "date from secondary sources",
 };
@@ -71,6 +73,7 @@ const ZH: Words = Words {
     renumbered: "条文序号变化或被取代",
     new: "新增义务",
     ended: "终止的义务",
+    rescheduled: "适用日期变更",
     none: "两个日期之间没有变化。",
     date_secondary: "日期来自二手来源",
 };
@@ -174,12 +177,43 @@ fn sections(d: &KbDiff, w: &'static Words, zh: bool) -> Vec<(&'static str, Vec<R
             verified: verified_word(&r.verified, zh),
         })
         .collect();
+    let resched: Vec<Row> = d
+        .rescheduled
+        .iter()
+        .map(|r| {
+            let flag = if r.date_verified.as_deref() == Some("secondary") {
+                format!(" ({})", w.date_secondary)
+            } else {
+                String::new()
+            };
+            Row {
+                date: r.date.clone(),
+                cells: vec![
+                    (format!("{} {}", r.regime, r.id), true),
+                    (
+                        format!(
+                            "{} {}: {} → {}{flag} ({})",
+                            r.instrument,
+                            article(&r.article, zh),
+                            r.old_from,
+                            r.new_from,
+                            r.by
+                        ),
+                        true,
+                    ),
+                    (pick(&r.title_en, &r.title_zh), false),
+                ],
+                verified: verified_word(r.date_verified.as_deref().unwrap_or("confirmed"), zh),
+            }
+        })
+        .collect();
     vec![
         (w.instruments_in, inst(&d.instruments_in)),
         (w.instruments_out, inst(&d.instruments_out)),
         (w.renumbered, ren),
         (w.new, obl(&d.obligations_new)),
         (w.ended, obl(&d.obligations_ended)),
+        (w.rescheduled, resched),
     ]
 }
 

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/filings/{id}/edit", post(provider::filing_edit))
         .route("/filings/{id}/action", post(provider::filing_action))
         .route("/filings/{id}/change", post(provider::filing_change))
+        .route("/filings/{id}/province", post(provider::filing_province))
         .route(
             "/filings/{id}/attachments",
             post(provider::attachment_upload).layer(upload_limit),
@@ -180,6 +181,66 @@ impl Ctx {
     /// Label of a deadline state (`met`, `late`, `missing`, ...) in the page language.
     pub fn dl(&self, state: &str) -> &'static str {
         i18n::t(self.lang, &format!("dl_{state}"))
+    }
+    /// A province-level division's name in the page language (its Chinese
+    /// name on Chinese pages, the pinyin name on English ones; anything else as given).
+    pub fn province(&self, name: &str) -> String {
+        match beian_registry::province::PROVINCES
+            .iter()
+            .find(|p| p.0 == name)
+        {
+            Some(p) if !self.zh() => match p.1 {
+                "15" => "Inner Mongolia",
+                "81" => "Hong Kong",
+                "82" => "Macao",
+                "00" => "SASAC (central SOEs)",
+                _ => p.2,
+            }
+            .to_string(),
+            _ => name.to_string(),
+        }
+    }
+    /// Knowledge-base text as HTML (escaped). On Chinese pages a Latin run of
+    /// three or more letters inside Chinese text is a name, a field or an
+    /// identifier (`ContentProducer`, `AIGC`), never interface prose: it is
+    /// marked `<code translate="no">`.
+    pub fn kb_text(&self, text: &str) -> String {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&#34;")
+                .replace('\'', "&#39;")
+        };
+        if !self.zh() {
+            return esc(text);
+        }
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut run = String::new();
+        let flush = |run: &mut String, out: &mut String| {
+            if run.chars().filter(char::is_ascii_alphabetic).count() >= 3 {
+                out.push_str("<code translate=\"no\">");
+                out.push_str(&esc(run));
+                out.push_str("</code>");
+            } else {
+                out.push_str(&esc(run));
+            }
+            run.clear();
+        };
+        for ch in text.chars() {
+            if ch.is_ascii_alphanumeric() || (!run.is_empty() && matches!(ch, '_' | '-' | '.')) {
+                run.push(ch);
+            } else {
+                flush(&mut run, &mut out);
+                out.push_str(&esc(&ch.to_string()));
+            }
+        }
+        flush(&mut run, &mut out);
+        out
+    }
+    /// The China (Asia/Shanghai) date of an RFC 3339 timestamp.
+    pub fn day(&self, at: &str) -> String {
+        i18n::shanghai(at).chars().take(10).collect()
     }
     /// Label of a status/kind/role value in the page language.
     pub fn label(&self, value: &str) -> String {

@@ -75,6 +75,22 @@ impl FieldView {
     pub fn step(&self) -> &'static str {
         if self.ty == "number" { "any" } else { "1" }
     }
+    /// The value(s) this field carries as hidden inputs while another step is
+    /// on screen (a ticked checkbox is `true`, a list one input per choice).
+    pub fn hidden_values(&self) -> Vec<String> {
+        match self.ty.as_str() {
+            "bool" if self.value == "true" => vec!["true".into()],
+            "bool" => Vec::new(),
+            "enum-list" => self
+                .choices
+                .iter()
+                .filter(|c| c.2)
+                .map(|c| c.0.clone())
+                .collect(),
+            _ if self.value.is_empty() => Vec::new(),
+            _ => vec![self.value.clone()],
+        }
+    }
 }
 
 fn field_views(c: &Ctx, values: &Map<String, Value>) -> Result<Vec<FieldView>, WebError> {
@@ -108,14 +124,13 @@ fn field_views(c: &Ctx, values: &Map<String, Value>) -> Result<Vec<FieldView>, W
             })
             .collect();
         if f.key == "province" {
-            // the 34 province-level divisions (and SASAC for central SOEs)
+            // the 34 province-level divisions (SASAC, through which central
+            // SOEs file, only when a saved profile already names it)
             let cur = beian_registry::province::canonical(&value).unwrap_or("");
             choices = beian_registry::province::PROVINCES
                 .iter()
-                .map(|p| {
-                    let label = if c.zh() { p.0 } else { p.2 };
-                    (p.0.to_string(), label.to_string(), p.0 == cur)
-                })
+                .filter(|p| p.1 != "00" || p.0 == cur)
+                .map(|p| (p.0.to_string(), c.province(p.0), p.0 == cur))
                 .collect();
         }
         out.push(FieldView {
@@ -256,6 +271,69 @@ pub const STEPS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The step (1-based) that holds the profile field `key` (unknown keys: the last).
+fn step_of(key: &str) -> usize {
+    STEPS
+        .iter()
+        .position(|(_, keys)| keys.contains(&key))
+        .unwrap_or(STEPS.len() - 1)
+        + 1
+}
+
+/// Which button of the guided form was pressed (`go`), from which step (`step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Go {
+    /// Save and classify (also a post without `go`: the whole form at once).
+    Save,
+    /// Show step n (1-based); moving forward checks the current step first.
+    To(usize),
+}
+
+fn go_of(form: &FormData) -> (usize, Go) {
+    let n = STEPS.len();
+    let cur = form
+        .get("step")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(n)
+        .clamp(1, n);
+    let go = match form.get("go") {
+        Some("next") => Go::To((cur + 1).min(n)),
+        Some("back") => Go::To(cur.saturating_sub(1).max(1)),
+        Some(v) => match v
+            .strip_prefix("step-")
+            .and_then(|x| x.parse::<usize>().ok())
+        {
+            Some(k) => Go::To(k.clamp(1, n)),
+            None => Go::Save,
+        },
+        None => Go::Save,
+    };
+    (cur, go)
+}
+
+/// Checks the fields of step `n` alone (numbers, province, required fields):
+/// `Err(message)` names the first field that is wrong.
+fn check_step(form: &FormData, n: usize) -> Result<(), WebError> {
+    let keys = STEPS.get(n - 1).map(|s| s.1).unwrap_or(&[]);
+    let only = FormData(
+        form.0
+            .iter()
+            .filter(|(k, _)| k.strip_prefix("p.").is_some_and(|k| keys.contains(&k)))
+            .cloned()
+            .collect(),
+    );
+    profile_from_form(&only)?;
+    for f in schema_fields()? {
+        if f.required
+            && keys.contains(&f.key.as_str())
+            && form.get_trimmed(&format!("p.{}", f.key)).is_none()
+        {
+            return Err(WebError::bad(format!("{}: required", f.key)));
+        }
+    }
+    Ok(())
+}
+
 /// One step of the guided form.
 pub struct StepView {
     pub n: usize,
@@ -351,6 +429,31 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     (
         "cross-border-ecommerce",
         include_str!("../../../../examples/cross-border-ecommerce.toml"),
+        "toml",
+    ),
+    (
+        "cv-ranking-cn",
+        include_str!("../../../../examples/cv-ranking-cn.toml"),
+        "toml",
+    ),
+    (
+        "medical-imaging",
+        include_str!("../../../../examples/medical-imaging.toml"),
+        "toml",
+    ),
+    (
+        "autonomous-driving-rd",
+        include_str!("../../../../examples/autonomous-driving-rd.toml"),
+        "toml",
+    ),
+    (
+        "cv-screening",
+        include_str!("../../../../examples/cv-screening.yaml"),
+        "yaml",
+    ),
+    (
+        "foundation-model-eu",
+        include_str!("../../../../examples/foundation-model-eu.toml"),
         "toml",
     ),
 ];
@@ -503,6 +606,79 @@ struct ServiceNew {
     example: String,
     /// `Some(id)` when editing a saved service.
     editing: Option<i64>,
+    /// The step on screen (1-based); the others travel as hidden inputs.
+    current: usize,
+}
+
+/// The guided form at step `current` with `values` (200, or 422 with `error`).
+fn profile_page(
+    c: Ctx,
+    values: &Map<String, Value>,
+    current: usize,
+    error: Option<String>,
+    example: String,
+    editing: Option<i64>,
+) -> WebResult {
+    let steps = step_views(&c, values)?;
+    let examples = example_choices(&c);
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let page = ServiceNew {
+        c,
+        steps,
+        error,
+        examples,
+        example,
+        editing,
+        current: current.clamp(1, STEPS.len()),
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// Moving between steps (`go` = back, next, step-N): `Some(page)`; a save: `None`.
+/// Moving forward checks the step on screen first and stays there on an error.
+fn profile_nav(
+    c: &Ctx,
+    form: &FormData,
+    editing: Option<i64>,
+) -> Result<Option<WebResult>, WebError> {
+    let (cur, go) = go_of(form);
+    let Go::To(to) = go else { return Ok(None) };
+    let values = raw_values(form)?;
+    let example = form.get("example").unwrap_or("").to_string();
+    if to > cur
+        && let Err(WebError::Status(_, msg)) = check_step(form, cur)
+    {
+        let error = Some(profile_error(c, &msg));
+        return Ok(Some(profile_page(
+            c.clone(),
+            &values,
+            cur,
+            error,
+            example,
+            editing,
+        )));
+    }
+    Ok(Some(profile_page(
+        c.clone(),
+        &values,
+        to,
+        None,
+        example,
+        editing,
+    )))
+}
+
+/// After a failed save: the form again, on the step of the field at fault.
+fn profile_failed(c: Ctx, form: &FormData, msg: &str, editing: Option<i64>) -> WebResult {
+    let values = raw_values(form)?;
+    let step = error_field(msg).map_or_else(|| go_of(form).0, |f| step_of(&f.key));
+    let error = Some(profile_error(&c, msg));
+    let example = form.get("example").unwrap_or("").to_string();
+    profile_page(c, &values, step, error, example, editing)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -518,16 +694,7 @@ pub async fn service_new(c: Ctx, Query(p): Query<NewParams>) -> WebResult {
     } else {
         example_values(&example).ok_or_else(|| WebError::not_found("example profile"))?
     };
-    let steps = step_views(&c, &values)?;
-    let examples = example_choices(&c);
-    Ok(render(&ServiceNew {
-        c,
-        steps,
-        error: None,
-        examples,
-        example,
-        editing: None,
-    }))
+    profile_page(c, &values, 1, None, example, None)
 }
 
 /// The raw form values as a profile map (for re-showing after an error:
@@ -550,13 +717,18 @@ fn raw_values(form: &FormData) -> Result<Map<String, Value>, WebError> {
     Ok(m)
 }
 
-/// A profile problem in the page language: the field's label, then the detail (English pages only).
-fn profile_error(c: &Ctx, msg: &str) -> String {
-    let field = schema_fields().ok().and_then(|fs| {
+/// The profile field a problem message names (the longest key it mentions).
+fn error_field(msg: &str) -> Option<&'static FieldSpec> {
+    schema_fields().ok().and_then(|fs| {
         fs.iter()
             .filter(|f| msg.contains(f.key.as_str()))
             .max_by_key(|f| f.key.len())
-    });
+    })
+}
+
+/// A profile problem in the page language: the field's label, then the detail (English pages only).
+fn profile_error(c: &Ctx, msg: &str) -> String {
+    let field = error_field(msg);
     match (c.zh(), field) {
         (true, Some(f)) => format!("{}：{}", c.t("profile_invalid"), f.zh),
         (true, None) => c.t("profile_invalid").to_string(),
@@ -568,6 +740,9 @@ fn profile_error(c: &Ctx, msg: &str) -> String {
 pub async fn service_create(State(s): State<AppState>, c: Ctx, form: FormData) -> WebResult {
     let u = require_provider(&c)?.clone();
     c.check_csrf(form.get("csrf"))?;
+    if let Some(page) = profile_nav(&c, &form, None)? {
+        return page;
+    }
     let name = form.get_trimmed("p.name").unwrap_or("").to_string();
     let launched_on = form.get_trimmed("p.launch_date").map(str::to_string);
     let result = async {
@@ -590,18 +765,7 @@ pub async fn service_create(State(s): State<AppState>, c: Ctx, form: FormData) -
         Err(WebError::Status(status, msg))
             if status.is_client_error() && status != axum::http::StatusCode::FORBIDDEN =>
         {
-            let steps = step_views(&c, &raw_values(&form)?)?;
-            let examples = example_choices(&c);
-            let error = Some(profile_error(&c, &msg));
-            let page = ServiceNew {
-                c,
-                steps,
-                error,
-                examples,
-                example: String::new(),
-                editing: None,
-            };
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+            profile_failed(c, &form, &msg, None)
         }
         Err(e) => Err(e),
     }
@@ -617,16 +781,7 @@ pub async fn service_edit_form(
     let sv = s.store.get_service(&u, id).await?;
     let mut values = sv.profile.as_object().cloned().unwrap_or_default();
     values.insert("name".into(), Value::String(sv.name.clone()));
-    let steps = step_views(&c, &values)?;
-    let examples = example_choices(&c);
-    Ok(render(&ServiceNew {
-        c,
-        steps,
-        error: None,
-        examples,
-        example: String::new(),
-        editing: Some(id),
-    }))
+    profile_page(c, &values, 1, None, String::new(), Some(id))
 }
 
 /// Obligations and filings gained and lost by an edit: (added, removed) titles.
@@ -701,6 +856,11 @@ pub async fn service_edit(
 ) -> WebResult {
     let u = require_provider(&c)?.clone();
     c.check_csrf(form.get("csrf"))?;
+    // the service must be the caller's before any step of its form is shown
+    s.store.get_service(&u, id).await?;
+    if let Some(page) = profile_nav(&c, &form, Some(id))? {
+        return page;
+    }
     let name = form.get_trimmed("p.name").unwrap_or("").to_string();
     let launched_on = form.get_trimmed("p.launch_date").map(str::to_string);
     let result = async {
@@ -725,18 +885,7 @@ pub async fn service_edit(
                 && status != axum::http::StatusCode::FORBIDDEN
                 && status != axum::http::StatusCode::NOT_FOUND =>
         {
-            let steps = step_views(&c, &raw_values(&form)?)?;
-            let examples = example_choices(&c);
-            let error = Some(profile_error(&c, &msg));
-            let page = ServiceNew {
-                c,
-                steps,
-                error,
-                examples,
-                example: String::new(),
-                editing: Some(id),
-            };
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+            profile_failed(c, &form, &msg, Some(id))
         }
         Err(e) => Err(e),
     }
@@ -747,7 +896,8 @@ pub async fn service_edit(
 struct ServiceView {
     c: Ctx,
     service: Service,
-    facts: Vec<(String, String)>,
+    /// (label, value, free text: marked `translate="no"`)
+    facts: Vec<(String, String, bool)>,
     result: Option<RegimeResult>,
     error: Option<String>,
     deadlines: Vec<FilingDeadline>,
@@ -808,8 +958,10 @@ async fn service_page(s: &AppState, c: Ctx, id: i64, diff: Option<ObligationDiff
                     Value::Bool(false) => c.t("no").to_string(),
                     other => other.to_string(),
                 };
+                // free text (names, descriptions) is the provider's data, not interface text
+                let data = !enumish && matches!(v, Value::String(_) | Value::Array(_));
                 if !shown.is_empty() {
-                    facts.push((c.pick(&f.zh, &f.en).to_string(), shown));
+                    facts.push((c.pick(&f.zh, &f.en).to_string(), shown, data));
                 }
             }
         }
@@ -894,6 +1046,45 @@ struct FilingView {
     override_note: Option<(String, String)>,
     /// A reject or cancel waiting for confirmation: (action, reason).
     confirm: Option<(&'static str, String)>,
+    /// National reviewers before a number is issued: the provinces to move
+    /// the filing to, (value, label, current).
+    provinces: Vec<(&'static str, String, bool)>,
+    /// A province change waiting for confirmation: (from label, to value, to label, reason).
+    confirm_province: Option<(String, String, String, String)>,
+}
+
+/// The service deadline `d` as it applies to filing `f`: its own kind's
+/// deadline with the state from this filing alone; for an initial filing
+/// also the change and cancellation deadlines, for a change filing the
+/// change deadline; others' kinds not at all.
+pub fn own_deadline(d: FilingDeadline, f: &Filing) -> Option<FilingDeadline> {
+    let initial = f.purpose == beian_registry::Purpose::Initial;
+    match d.filing_kind.as_deref() {
+        Some(k) if k == f.kind.as_str() && initial => {
+            Some(beian_registry::store::deadline_for_filing(d, f))
+        }
+        Some(_) => None,
+        None if initial || d.kind == "change" => Some(d),
+        None => None,
+    }
+}
+
+/// A province-level division's name in the page language.
+fn province_label(c: &Ctx, name: &str) -> String {
+    c.province(name)
+}
+
+/// May `u` move `f` to another province now? (National reviewers, before a number.)
+fn can_move_province(u: &User, f: &Filing) -> bool {
+    u.role == Role::NationalReviewer
+        && f.number.is_none()
+        && matches!(
+            f.status,
+            Status::Submitted
+                | Status::ProvincialReview
+                | Status::NationalReview
+                | Status::Returned
+        )
 }
 
 pub struct CheckView {
@@ -1016,7 +1207,7 @@ fn actor_short(actor: &str) -> String {
 }
 
 async fn filing_page(s: &AppState, c: Ctx, id: i64, flash: Option<String>) -> WebResult {
-    filing_page_full(s, c, id, flash, None).await
+    filing_page_full(s, c, id, flash, None, None).await
 }
 
 async fn filing_page_full(
@@ -1025,9 +1216,26 @@ async fn filing_page_full(
     id: i64,
     flash: Option<String>,
     confirm: Option<(&'static str, String)>,
+    move_to: Option<(String, String)>,
 ) -> WebResult {
     let u = c.require()?.clone();
     let f = s.store.get_filing(Some(&u), id).await?;
+    let provinces = if can_move_province(&u, &f) {
+        beian_registry::province::PROVINCES
+            .iter()
+            .map(|p| (p.0, c.province(p.0), p.0 == f.province))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let confirm_province = move_to.map(|(to, reason)| {
+        (
+            province_label(&c, &f.province),
+            to.clone(),
+            province_label(&c, &to),
+            reason,
+        )
+    });
     let attachments = s.store.list_attachments(&u, id).await.unwrap_or_default();
     let service = match f.service_id {
         Some(sid) => s.store.get_service(&u, sid).await.ok(),
@@ -1040,12 +1248,7 @@ async fn filing_page_full(
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|d| {
-                d.filing_kind
-                    .as_deref()
-                    .is_none_or(|k| k == f.kind.as_str())
-                    && (d.filing_kind.is_some() || f.purpose == beian_registry::Purpose::Initial)
-            })
+            .filter_map(|d| own_deadline(d, &f))
             .collect(),
         None => Vec::new(),
     };
@@ -1140,6 +1343,8 @@ async fn filing_page_full(
         events,
         override_note,
         confirm,
+        provinces,
+        confirm_province,
     }))
 }
 
@@ -1258,7 +1463,7 @@ pub async fn filing_action(
         } else {
             "cancel"
         };
-        return filing_page_full(&s, c, id, None, Some((a, reason))).await;
+        return filing_page_full(&s, c, id, None, Some((a, reason)), None).await;
     }
     match s
         .store
@@ -1278,6 +1483,67 @@ pub async fn filing_action(
                     Ok(res)
                 }
                 _ => Err(e),
+            }
+        }
+    }
+}
+
+/// `POST /filings/{id}/province`: a national reviewer moves a filing to
+/// another province's review (the API's `POST /api/v1/filings/{id}/province`):
+/// a province and a reason, then a confirmation page, then the change (audited).
+pub async fn filing_province(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> WebResult {
+    let u = c.require()?.clone();
+    c.check_csrf(form.get("csrf"))?;
+    let f = s.store.get_filing(Some(&u), id).await?;
+    let fail = |c: Ctx, msg: String, st: axum::http::StatusCode| {
+        let s = s.clone();
+        async move {
+            let mut res = filing_page(&s, c, id, Some(msg)).await?;
+            *res.status_mut() = st;
+            Ok::<_, WebError>(res)
+        }
+    };
+    if !can_move_province(&u, &f) {
+        let msg = c.t("action_refused").to_string();
+        let st = if u.role == Role::NationalReviewer {
+            axum::http::StatusCode::CONFLICT
+        } else {
+            axum::http::StatusCode::FORBIDDEN
+        };
+        return fail(c, msg, st).await;
+    }
+    let Some(to) = form
+        .get_trimmed("province")
+        .and_then(beian_registry::province::canonical)
+    else {
+        let msg = c.t("choose_province").to_string();
+        return fail(c, msg, axum::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let Some(reason) = form.get_trimmed("reason").map(str::to_string) else {
+        let msg = c.t("reason_required").to_string();
+        return fail(c, msg, axum::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    if to == f.province {
+        let msg = c.t("province_same").to_string();
+        return fail(c, msg, axum::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if form.get("confirm") != Some("yes") {
+        return filing_page_full(&s, c, id, None, None, Some((to.to_string(), reason))).await;
+    }
+    match s.store.set_filing_province(&u, id, to, &reason).await {
+        Ok(_) => Ok(see_other(&format!("/filings/{id}"))),
+        Err(e) => {
+            let msg = refusal(&c, &e);
+            match WebError::from(e) {
+                WebError::Status(st, _) if st.as_u16() == 409 || st.as_u16() == 422 => {
+                    fail(c, msg, st).await
+                }
+                other => Err(other),
             }
         }
     }

@@ -108,11 +108,7 @@ pub async fn queues(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
                     .await
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|d| {
-                        d.filing_kind
-                            .as_deref()
-                            .is_none_or(|k| k == f.kind.as_str())
-                    })
+                    .filter_map(|d| super::provider::own_deadline(d, f))
                     .collect(),
                 None => Vec::new(),
             };
@@ -143,7 +139,7 @@ pub async fn queues(State(s): State<AppState>, c: Ctx, Query(p): Query<Params>) 
         }
     }
     let scope = match u.role {
-        Role::ProvincialReviewer => u.province.clone().unwrap_or_default(),
+        Role::ProvincialReviewer => c.province(u.province.as_deref().unwrap_or_default()),
         _ => c.t("all_provinces").to_string(),
     };
     let page = ReviewPage {

@@ -476,7 +476,64 @@ pub async fn assessment_view(
         ));
     }
     let mut thresholds = Vec::new();
-    if let Ok(cls) = classifier() {
+    // the `metrics` of a `beian assess` summary.json (or report.json's summary)
+    let metrics = if a.content_type == "application/json" {
+        serde_json::from_slice::<Value>(&data).ok().and_then(|v| {
+            v.get("metrics")
+                .or_else(|| v.get("summary").and_then(|s| s.get("metrics")))
+                .and_then(Value::as_object)
+                .cloned()
+        })
+    } else {
+        None
+    };
+    if let (Ok(cls), Some(ms)) = (classifier(), &metrics) {
+        let th = cls.kb().thresholds();
+        for (name, m) in ms {
+            let t = m
+                .get("threshold_id")
+                .and_then(Value::as_str)
+                .and_then(|id| th.get(id));
+            let value = m.get("value").and_then(Value::as_f64);
+            let ci: Vec<f64> = m
+                .get("ci95")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            let mut shown = value.map_or_else(|| "—".to_string(), |x| x.to_string());
+            if let [lo, hi] = ci[..] {
+                shown.push_str(&format!(
+                    " ({} {lo}–{hi}",
+                    if c.zh() { "95% 置信区间" } else { "95% CI" }
+                ));
+                if let (Some(k), Some(n)) = (m.get("k"), m.get("n")) {
+                    shown.push_str(&format!(", k={k}, n={n}"));
+                }
+                shown.push(')');
+            }
+            let verdict = m.get("verdict").and_then(Value::as_str);
+            thresholds.push(ThresholdRow {
+                id: t.map_or_else(|| name.clone(), |t| t.id.clone()),
+                label: t.map_or_else(|| name.clone(), |t| c.pick(&t.zh, &t.en).to_string()),
+                limit: t.map_or_else(String::new, |t| {
+                    let op = match t.kind {
+                        beian_kb::ThresholdKind::Min => "≥",
+                        beian_kb::ThresholdKind::Max => "≤",
+                    };
+                    format!("{op} {} ({})", t.value, t.clause)
+                }),
+                value: shown,
+                ok: match verdict {
+                    Some("pass") => Some(true),
+                    Some("fail") => Some(false),
+                    _ => value.zip(t).map(|(x, t)| t.is_met(x)),
+                },
+            });
+        }
+    }
+    if let Ok(cls) = classifier()
+        && metrics.is_none()
+    {
         let th = cls.kb().thresholds();
         for (k, v) in &rows {
             let key = k.rsplit('.').next().unwrap_or(k);
@@ -491,8 +548,11 @@ pub async fn assessment_view(
                     id: t.id.clone(),
                     label: c.pick(&t.zh, &t.en).to_string(),
                     limit: format!(
-                        "{:?} {}{}",
-                        t.kind,
+                        "{} {}{}",
+                        match t.kind {
+                            beian_kb::ThresholdKind::Min => "≥",
+                            beian_kb::ThresholdKind::Max => "≤",
+                        },
                         t.value,
                         if t.unit.is_empty() {
                             String::new()
