@@ -55,6 +55,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Classify(a) => cmd::classify::run(a),
@@ -73,11 +74,42 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(err) if closed_stdout(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", error_chain(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// `beian kb diff | head` closes stdout early; `println!` then panics with
+/// "failed printing to stdout: Broken pipe". A reader that has stopped reading
+/// is not an error: leave quietly with status 0, as `cat` or `grep` would with
+/// SIGPIPE ignored. Every other panic goes to the default hook.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+}
+
+/// Whether the command failed only because its reader closed stdout (see
+/// [`quiet_on_closed_stdout`]).
+fn closed_stdout(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes, `: `-separated; a cause whose text an earlier

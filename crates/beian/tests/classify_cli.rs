@@ -373,3 +373,49 @@ fn a_profile_on_the_eu_market_gets_the_eu_ai_act_by_default() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["results"].as_array().unwrap().len(), 1);
 }
+
+/// A reader that stops early (`beian classify … | head -1`) closes the pipe;
+/// beian leaves quietly with status 0, neither panicking (`println!`) nor
+/// reporting an error. Each output is larger than a pipe's 64 KiB buffer, so
+/// beian is still writing when the pipe closes.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let runs: [&[&str]; 2] = [
+        &[
+            "classify",
+            "examples/tutoring-minors.toml",
+            "--format",
+            "json",
+        ],
+        &[
+            "kb",
+            "diff",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2030-12-31",
+            "--format",
+            "json",
+        ],
+    ];
+    for args in runs {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_beian"))
+            .args(args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "{args:?} printed nothing");
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.is_empty(), "{args:?} said on stderr: {err}");
+        assert!(o.status.success(), "{args:?}: status {:?}", o.status);
+    }
+}
