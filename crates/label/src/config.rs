@@ -42,6 +42,20 @@ pub struct PayloadRules {
     pub verified: String,
 }
 
+impl XmpRules {
+    /// `packet` (or a new packet) with this property set to `payload`: see
+    /// [`crate::xmp::upsert`].
+    pub fn upsert(&self, packet: Option<&str>, payload: &str) -> String {
+        crate::xmp::upsert(
+            packet,
+            &self.namespace,
+            &self.prefix,
+            &self.property,
+            payload,
+        )
+    }
+}
+
 /// The XMP property that carries the payload.
 #[derive(Debug, Clone, Deserialize)]
 pub struct XmpRules {

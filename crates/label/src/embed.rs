@@ -282,9 +282,7 @@ fn plan_for(
              the pages re-laid); convert to FLAC, MP3 or WAV, or label with another tool"
                 .into(),
         )),
-        Format::Heif => Err(Error::Unsupported(
-            "writing labels into HEIF (read only)".into(),
-        )),
+        Format::Heif => bmff::plan_heif(src, cfg, payload),
         Format::Text | Format::Unknown => {
             Err(Error::Unsupported("unrecognised file format".into()))
         }

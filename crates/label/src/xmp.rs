@@ -63,9 +63,9 @@ fn raw_values<'a>(packet: &'a str, prefix: &str, local: &str) -> Vec<Raw<'a>> {
                 if rest[..gt].ends_with('/') {
                     continue;
                 }
-                if let Some(end) = rest.find(&close) {
-                    out.push(Raw::Element(&rest[gt + 1..end]));
-                    from = start + end;
+                if let Some(end) = rest[gt + 1..].find(&close) {
+                    out.push(Raw::Element(&rest[gt + 1..gt + 1 + end]));
+                    from = start + gt + 1 + end;
                 }
             }
         }
@@ -363,6 +363,13 @@ pub fn upsert(packet: Option<&str>, ns: &str, prefix: &str, local: &str, value: 
 mod tests {
     use super::*;
     const NS: &str = "http://www.tc260.org.cn/ns/AIGC/1.0/";
+
+    #[test]
+    fn close_tag_before_the_open_tag_ends() {
+        // found by fuzzing: the close tag comes before the `>` of the open tag
+        let p = format!("<x xmlns:t='{NS}'><t:AIGC </t:AIGC> a>b");
+        let _ = extract(&p, NS, "AIGC");
+    }
 
     #[test]
     fn round_trip_and_forms() {

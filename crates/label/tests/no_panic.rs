@@ -105,12 +105,64 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     v23.resize(10 + 32, 0);
     v23.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64, 0, 0, 0, 0]);
     v.push(("c.mp3", v23));
+    // HEIF/AVIF: an av01 image item in mdat (iloc base offset), a grid item in idat
+    // (construction method 1); iloc version 1 and 2 (32-bit item ids)
+    for (name, ver) in [("a.avif", 1u8), ("b.heic", 2u8)] {
+        let full = |t: &[u8], b: &[u8]| bx(t, &[&[0u8, 0, 0, 0][..], b].concat());
+        let id = |v: u32| {
+            if ver == 2 {
+                v.to_be_bytes().to_vec()
+            } else {
+                (v as u16).to_be_bytes().to_vec()
+            }
+        };
+        let infe = |i: u16, ty: &[u8]| {
+            bx(
+                b"infe",
+                &[&[2u8, 0, 0, 0][..], &i.to_be_bytes(), &[0, 0], ty, b"\0"].concat(),
+            )
+        };
+        let iinf = full(
+            b"iinf",
+            &[&[0u8, 2][..], &infe(1, b"av01"), &infe(2, b"grid")].concat(),
+        );
+        let iloc_for = |base: u32| {
+            let mut b = vec![ver, 0, 0, 0, 0x44, 0x40];
+            b[1..4].copy_from_slice(&[0, 0, 0]);
+            b.extend(id(2));
+            b.extend(id(1));
+            b.extend_from_slice(&[0, 0, 0, 0]); // method 0, dri 0
+            b.extend_from_slice(&base.to_be_bytes());
+            b.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0, 0, 5]);
+            b.extend(id(2));
+            b.extend_from_slice(&[0, 1, 0, 0]); // method 1 (idat)
+            b.extend_from_slice(&0u32.to_be_bytes());
+            b.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0, 0, 8]);
+            bx(b"iloc", &b)
+        };
+        let meta_of = |base: u32| {
+            full(
+                b"meta",
+                &[
+                    full(b"hdlr", &[&[0u8; 4][..], b"pict", &[0u8; 13]].concat()),
+                    full(b"pitm", &[0, 2]),
+                    iinf.clone(),
+                    iloc_for(base),
+                    bx(b"idat", &[0, 0, 1, 0, 0, 1, 0, 1]),
+                ]
+                .concat(),
+            )
+        };
+        let ftyp = bx(b"ftyp", b"avif\0\0\0\0mif1avif");
+        let base = (ftyp.len() + meta_of(0).len() + 8) as u32;
+        v.push((name, [ftyp, meta_of(base), bx(b"mdat", b"media")].concat()));
+    }
     // labelled versions of each
     let labelled: Vec<(&str, Vec<u8>)> = v
         .iter()
         .filter_map(|(n, b)| embed_bytes(b, &label()).ok().map(|o| (*n, o)))
         .collect();
-    assert!(labelled.len() >= 9, "seeds must be writable");
+    assert!(labelled.len() >= 11, "seeds must be writable");
     v.extend(labelled);
     v
 }
@@ -133,7 +185,7 @@ proptest! {
     }
 
     #[test]
-    fn damaged_valid_files(seed in 0usize..24, edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>(), do_cut in any::<bool>()) {
+    fn damaged_valid_files(seed in 0usize..28, edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>(), do_cut in any::<bool>()) {
         let seeds = seeds();
         let (name, mut b) = seeds[seed % seeds.len()].clone();
         for (i, v) in edits {
@@ -154,7 +206,7 @@ proptest! {
 
 #[test]
 fn every_seed_round_trips() {
-    for (name, b) in seeds().into_iter().take(10) {
+    for (name, b) in seeds().into_iter().take(12) {
         let out = embed_bytes(&b, &label()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = verify_bytes(name, &out);
         assert_eq!(r.verdict.as_str(), "compliant", "{name}: {:?}", r.problems);

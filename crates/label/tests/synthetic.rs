@@ -1,4 +1,4 @@
-//! Synthetic containers laid out as other writers do: HEIF items (read only), WAV
+//! Synthetic containers laid out as other writers do: HEIF items (read and written), WAV
 //! LIST/INFO, MP4 with the mdta meta directly under moov.
 //!
 //! HEIF: the Exif item and an XMP `mime` item are located through `iinf` and `iloc`.
@@ -108,9 +108,115 @@ fn heif_exif_and_xmp_items() {
         verify_bytes("a.heic", &file).verdict.as_str(),
         "noncompliant"
     );
-    // writing HEIF is refused with a clear error, not a broken file
-    let err = embed_bytes(&file, &EmbedOptions::new(label)).expect_err("read only");
-    assert!(err.to_string().contains("HEIF"), "{err}");
+    // embedding replaces both items (twice: still one of each), the rest is kept
+    let new = Label {
+        produce_id: "h-3".into(),
+        ..label.clone()
+    };
+    let once = embed_bytes(&file, &EmbedOptions::new(new.clone())).expect("embed heif");
+    let twice = embed_bytes(&once, &EmbedOptions::new(new)).expect("embed heif again");
+    for out in [&once, &twice] {
+        let r = verify_bytes("a.heic", out);
+        assert_eq!(r.verdict.as_str(), "compliant", "{:?}", r.problems);
+        let chans: Vec<&str> = r.channels.iter().map(|c| c.channel.as_str()).collect();
+        assert_eq!(chans, ["heif:exif:UserComment", "heif:xmp"]);
+        assert_eq!(r.implicit.expect("implicit")["ProduceID"], "h-3");
+        assert_eq!(&out[..24], &file[..24], "ftyp kept");
+    }
+    // no new items on the second run: the item table has the same size
+    assert_eq!(once.len(), twice.len());
+}
+
+/// HEIF with only a coded image item: embedding adds the Exif and XMP items, keeps
+/// the image bytes and points the image's iloc offset at where they moved.
+#[test]
+fn heif_embed_adds_items() {
+    let coded: Vec<u8> = (0..200u8).collect();
+    let ftyp = bx(b"ftyp", b"avif\0\0\0\0mif1avif");
+    let hdlr = full(b"hdlr", 0, &[&[0u8; 4][..], b"pict", &[0u8; 13]].concat());
+    let pitm = full(b"pitm", 0, &1u16.to_be_bytes());
+    let infe = full(
+        b"infe",
+        2,
+        &[&1u16.to_be_bytes()[..], &[0, 0], b"av01", b"\0"].concat(),
+    );
+    let iinf = full(b"iinf", 0, &[&1u16.to_be_bytes()[..], &infe].concat());
+    let iloc_for = |off: u32| {
+        let mut b = vec![0x44, 0x00];
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.extend_from_slice(&0u16.to_be_bytes());
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.extend_from_slice(&off.to_be_bytes());
+        b.extend_from_slice(&(coded.len() as u32).to_be_bytes());
+        full(b"iloc", 0, &b)
+    };
+    let meta_of = |off| {
+        full(
+            b"meta",
+            0,
+            &[hdlr.clone(), pitm.clone(), iinf.clone(), iloc_for(off)].concat(),
+        )
+    };
+    let at = (ftyp.len() + meta_of(0).len() + 8) as u32;
+    let file = [ftyp.clone(), meta_of(at), bx(b"mdat", &coded)].concat();
+    assert_eq!(verify_bytes("a.avif", &file).verdict.as_str(), "not_found");
+    let label = Label {
+        label: "1".into(),
+        content_producer: "001191110102MAD55U9H0F10002".into(),
+        produce_id: "h-4".into(),
+        ..Label::default()
+    };
+    let out = embed_bytes(&file, &EmbedOptions::new(label.clone())).expect("embed");
+    let r = verify_bytes("a.avif", &out);
+    assert_eq!(r.verdict.as_str(), "compliant", "{:?}", r.problems);
+    assert_eq!(r.channels.len(), 2);
+    // the coded bytes are there unchanged, and the image's iloc offset points at them
+    let pos = out
+        .windows(coded.len())
+        .position(|w| w == coded.as_slice())
+        .expect("coded");
+    let iloc = out.windows(4).position(|w| w == b"iloc").expect("iloc");
+    // version 0, sizes 0x44 0x00, count, then item 1: id, dri, extent count, offset
+    assert_eq!(&out[iloc + 8..iloc + 10], &[0x44, 0x00]);
+    let id1 = iloc + 12;
+    assert_eq!(&out[id1..id1 + 2], &1u16.to_be_bytes());
+    let off = u32::from_be_bytes(out[id1 + 6..id1 + 10].try_into().unwrap()) as usize;
+    assert_eq!(off, pos, "image offset not shifted");
+    assert!(out.windows(4).any(|w| w == b"cdsc"), "no cdsc reference");
+    let twice = embed_bytes(&out, &EmbedOptions::new(label.clone())).expect("embed again");
+    assert_eq!(twice.len(), out.len());
+    assert_eq!(verify_bytes("a.avif", &twice).channels.len(), 2);
+    // an XMP uuid box at the top level (read as heif:xmp) is emptied, not left stale
+    let old = Label {
+        produce_id: "h-old".into(),
+        ..label.clone()
+    };
+    let packet = beian_label::xmp::new_packet(
+        "http://www.tc260.org.cn/ns/AIGC/1.0/",
+        "TC260",
+        "AIGC",
+        &old.to_json_wrapped(),
+    );
+    let uuid = [
+        0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF,
+        0xAC,
+    ];
+    let with_uuid = [
+        file.clone(),
+        bx(b"uuid", &[&uuid[..], packet.as_bytes()].concat()),
+    ]
+    .concat();
+    assert_eq!(
+        verify_bytes("a.avif", &with_uuid).implicit.expect("old")["ProduceID"],
+        "h-old"
+    );
+    let out = embed_bytes(&with_uuid, &EmbedOptions::new(label)).expect("embed");
+    let r = verify_bytes("a.avif", &out);
+    assert_eq!(r.verdict.as_str(), "compliant", "{:?}", r.problems);
+    assert_eq!(r.channels.len(), 2);
+    assert!(!out.windows(5).any(|w| w == b"h-old"), "stale label left");
+    assert!(out.windows(coded.len()).any(|w| w == coded.as_slice()));
 }
 
 /// WAV with the label in a `LIST/INFO` sub-chunk (as some implementations write it):

@@ -17,7 +17,8 @@ use rayon::prelude::*;
 Implicit labels are the seven-key payload of GB 45438-2025 Annex E written into every
 metadata channel the format has (PNG text and XMP; JPEG/WebP EXIF UserComment and XMP;
 MP4/MOV/M4A, fragmented too, moov/udta/meta and XMP; MP3 ID3v2 TXXX; WAV RIFF chunk and
-XMP; FLAC Vorbis comment AIGC). HEIF/AVIF and Ogg (Vorbis, Opus) are read only; text
+XMP; FLAC Vorbis comment AIGC; HEIF/AVIF Exif and XMP items). Ogg (Vorbis, Opus) is
+read only; text
 files are read for YAML front matter (AIGC:) and HTML for <meta name=\"AIGC\">.
 Channel placements come from TC260 practice guides as quoted by public implementations
 (secondary); `beian label channels` lists them with their sources.

@@ -1,4 +1,4 @@
-//! ISO BMFF / QuickTime: MP4, MOV, M4A (read and write) and HEIF (read).
+//! ISO BMFF / QuickTime: MP4, MOV, M4A and HEIF/AVIF (read and write).
 //!
 //! Read: `moov/udta/meta` and `moov/meta` items (QuickTime `keys` + `ilst`, or iTunes
 //! freeform `----` items), `moov/udta/XMP_`, the XMP `uuid` box, the C2PA `uuid` box;
@@ -789,13 +789,7 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
     };
     patch_offsets(&mut new_body, &map)?;
     let xmp_box = xmp_ch.map(|_| {
-        let packet = crate::xmp::upsert(
-            old_xmp.as_deref(),
-            &cfg.xmp.namespace,
-            &cfg.xmp.prefix,
-            &cfg.xmp.property,
-            payload,
-        );
+        let packet = cfg.xmp.upsert(old_xmp.as_deref(), payload);
         let mut u = ((packet.len() + 24) as u32).to_be_bytes().to_vec();
         u.extend_from_slice(b"uuid");
         u.extend_from_slice(&XMP_UUID);
@@ -843,4 +837,623 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
     }
     let _ = be16;
     Ok(plan)
+}
+
+/// One `iloc` entry.
+#[derive(Debug, Clone)]
+struct Loc {
+    id: u64,
+    method: u64,
+    dri: u64,
+    base: u64,
+    /// (index, offset, length)
+    extents: Vec<(u64, u64, u64)>,
+}
+
+/// A parsed `iloc` box body.
+struct Iloc {
+    version: u8,
+    idx_sz: usize,
+    locs: Vec<Loc>,
+}
+
+fn parse_iloc(b: &[u8]) -> Result<Iloc, Error> {
+    let mut c = Cur { b, p: 0 };
+    let ver = c.n(1)?;
+    if ver > 2 {
+        return Err(Error::Unsupported(format!("HEIF iloc version {ver}")));
+    }
+    c.n(3)?;
+    let sizes = c.n(1)?;
+    let (off_sz, len_sz) = ((sizes >> 4) as usize, (sizes & 15) as usize);
+    let sizes2 = c.n(1)?;
+    let (base_sz, idx_sz) = (
+        (sizes2 >> 4) as usize,
+        if ver >= 1 { (sizes2 & 15) as usize } else { 0 },
+    );
+    for s in [off_sz, len_sz, base_sz, idx_sz] {
+        if ![0, 4, 8].contains(&s) {
+            return Err(Error::Malformed(format!("HEIF iloc field size {s}")));
+        }
+    }
+    let count = c.n(if ver < 2 { 2 } else { 4 })?;
+    let mut locs = Vec::new();
+    for _ in 0..count {
+        if locs.len() >= 100_000 {
+            return Err(Error::Unsupported("HEIF with over 100000 items".into()));
+        }
+        let id = c.n(if ver < 2 { 2 } else { 4 })?;
+        let method = if ver >= 1 { c.n(2)? & 15 } else { 0 };
+        let dri = c.n(2)?;
+        let base = c.n(base_sz)?;
+        let n = c.n(2)?;
+        let mut extents = Vec::new();
+        for _ in 0..n {
+            let i = c.n(idx_sz)?;
+            let o = c.n(off_sz)?;
+            let l = c.n(len_sz)?;
+            extents.push((i, o, l));
+        }
+        locs.push(Loc {
+            id,
+            method,
+            dri,
+            base,
+            extents,
+        });
+    }
+    Ok(Iloc {
+        version: ver as u8,
+        idx_sz,
+        locs,
+    })
+}
+
+fn put(v: &mut Vec<u8>, x: u64, size: usize) {
+    v.extend_from_slice(&x.to_be_bytes()[8 - size..]);
+}
+
+/// Encodes an `iloc` body with 4- or 8-byte fields (`wide`).
+fn encode_iloc(il: &Iloc, wide: bool) -> Vec<u8> {
+    let w = if wide { 8 } else { 4 };
+    let base_sz = if il.locs.iter().any(|l| l.base != 0) {
+        w
+    } else {
+        0
+    };
+    let mut v = vec![il.version, 0, 0, 0, ((w << 4) | w) as u8];
+    v.push(((base_sz << 4) | if il.version >= 1 { il.idx_sz } else { 0 }) as u8);
+    let idw = if il.version < 2 { 2 } else { 4 };
+    put(&mut v, il.locs.len() as u64, idw);
+    for l in &il.locs {
+        put(&mut v, l.id, idw);
+        if il.version >= 1 {
+            put(&mut v, l.method, 2);
+        }
+        put(&mut v, l.dri, 2);
+        put(&mut v, l.base, base_sz);
+        put(&mut v, l.extents.len() as u64, 2);
+        for &(i, o, n) in &l.extents {
+            if il.version >= 1 {
+                put(&mut v, i, il.idx_sz);
+            }
+            put(&mut v, o, w);
+            put(&mut v, n, w);
+        }
+    }
+    v
+}
+
+/// A version 2/3 `infe` box.
+fn infe(id: u64, ty: &[u8; 4], content_type: Option<&str>) -> Vec<u8> {
+    let mut b = vec![if id > 0xFFFF { 3 } else { 2 }, 0, 0, 0];
+    put(&mut b, id, if id > 0xFFFF { 4 } else { 2 });
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(ty);
+    b.push(0);
+    if let Some(ct) = content_type {
+        b.extend_from_slice(ct.as_bytes());
+        b.push(0);
+    }
+    boxed(b"infe", &b)
+}
+
+/// Plans a labelled HEIF/AVIF: the top `meta` box is rebuilt (the Exif and XMP items
+/// updated in place, or added with `infe`, `iloc` and a `cdsc` reference to the
+/// primary item), their data is appended in a new `mdat` at the end, and every
+/// absolute `iloc` offset past the `meta` box is shifted by the bytes it grew.
+/// Coded image data is copied unchanged.
+pub fn plan_heif(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Error> {
+    let exif_ch = cfg.write_channel("heif", "heif:exif").is_some();
+    let xmp_ch = cfg.write_channel("heif", "heif:xmp").is_some();
+    let top = children(src, 0, src.len)?;
+    for b in &top {
+        if &b.ty == b"moof" || &b.ty == b"mfra" {
+            return Err(Error::Unsupported(
+                "writing labels into fragmented HEIF image sequences".into(),
+            ));
+        }
+    }
+    let mut metas = top.iter().filter(|b| &b.ty == b"meta");
+    let meta = metas
+        .next()
+        .ok_or_else(|| Error::Malformed("HEIF without a top-level meta box".into()))?
+        .clone();
+    if metas.next().is_some() {
+        return Err(Error::Unsupported(
+            "HEIF with two top-level meta boxes".into(),
+        ));
+    }
+    let meta_end = meta.off + meta.size;
+    let (mo, ml) = meta.body();
+    let body = src.read_at_big(mo, ml, "HEIF meta")?;
+    if !meta_is_full(&body) || body.len() < 4 {
+        return Err(Error::Malformed("HEIF meta box is not a full box".into()));
+    }
+    let (prefix, inner) = body.split_at(4);
+    let kids = mem_children(inner)?;
+    let find = |ty: &[u8; 4]| kids.iter().find(|x| &x.ty == ty);
+    // primary item
+    let primary = match find(b"pitm") {
+        Some(p) => {
+            let d = slice(inner, p);
+            let mut c = Cur { b: d, p: 0 };
+            let v = c.n(1)?;
+            c.n(3)?;
+            Some(c.n(if v == 0 { 2 } else { 4 })?)
+        }
+        None => None,
+    };
+    // iinf: keep the entries, note the metadata items
+    let (iinf_ver, mut entries, mut exif_ids, mut xmp_ids) = match find(b"iinf") {
+        Some(ii) => {
+            let b = slice(inner, ii);
+            let v = b.first().copied().unwrap_or(0);
+            let start = if v == 0 { 6 } else { 8 };
+            let rest = b
+                .get(start..)
+                .ok_or_else(|| Error::Truncated("HEIF iinf".into()))?;
+            let mut entries = Vec::new();
+            let (mut ex, mut xm) = (Vec::new(), Vec::new());
+            for e in mem_children(rest)? {
+                let eb = slice(rest, &e);
+                entries.push(rest[e.off as usize..(e.off + e.size) as usize].to_vec());
+                if &e.ty != b"infe" || eb.first().copied().unwrap_or(0) < 2 {
+                    continue;
+                }
+                let ver = eb[0];
+                let mut c = Cur { b: eb, p: 4 };
+                let id = c.n(if ver == 2 { 2 } else { 4 })?;
+                c.n(2)?;
+                let ty = (c.n(4)? as u32).to_be_bytes();
+                c.cstr()?;
+                if &ty == b"Exif" {
+                    ex.push(id);
+                } else if &ty == b"mime" && c.cstr()?.contains("rdf+xml") {
+                    if !c.cstr()?.is_empty() {
+                        return Err(Error::Unsupported(
+                            "writing into a HEIF XMP item with a content encoding".into(),
+                        ));
+                    }
+                    xm.push(id);
+                }
+            }
+            (v, entries, ex, xm)
+        }
+        None => (0, Vec::new(), Vec::new(), Vec::new()),
+    };
+    let idat = find(b"idat").map(|x| slice(inner, x));
+    let mut iloc = match find(b"iloc") {
+        Some(il) => parse_iloc(slice(inner, il))?,
+        None => Iloc {
+            version: 0,
+            idx_sz: 0,
+            locs: Vec::new(),
+        },
+    };
+    // the data of an item, as the reader finds it
+    let item_data = |src: &mut Src, id: u64| -> Result<Option<Vec<u8>>, Error> {
+        let Some(l) = iloc.locs.iter().find(|l| l.id == id) else {
+            return Ok(None);
+        };
+        if l.dri != 0 {
+            return Ok(None);
+        }
+        let mut d = Vec::new();
+        for &(_, o, n) in &l.extents {
+            match l.method {
+                0 => {
+                    let at = l.base.saturating_add(o);
+                    let n = if n == 0 {
+                        src.len.saturating_sub(at)
+                    } else {
+                        n
+                    };
+                    d.extend(src.read_at_big(at, n, "HEIF item")?);
+                }
+                1 => {
+                    let i = idat.unwrap_or_default();
+                    let at = l.base.saturating_add(o) as usize;
+                    let n = if n == 0 {
+                        i.len().saturating_sub(at)
+                    } else {
+                        n as usize
+                    };
+                    d.extend_from_slice(
+                        i.get(at..at.saturating_add(n))
+                            .ok_or_else(|| Error::Truncated("HEIF idat item".into()))?,
+                    );
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(d))
+    };
+    let mut old_tiff: Option<Vec<u8>> = None;
+    for &id in &exif_ids {
+        if let Some(d) = item_data(src, id)?
+            && d.len() >= 4
+        {
+            let skip = 4usize.saturating_add(be32(&d, 0) as usize);
+            if let Some(t) = d.get(skip..) {
+                old_tiff = Some(t.to_vec());
+                break;
+            }
+        }
+    }
+    let mut old_xmp: Option<String> = None;
+    for &id in &xmp_ids {
+        if let Some(d) = item_data(src, id)? {
+            old_xmp = Some(text(&d));
+            break;
+        }
+    }
+    // a top-level XMP uuid box (read as the same channel) becomes a zeroed `free` box
+    // of the same size, so no offset moves and no stale label is left
+    let uuid_xmp: Vec<Bx> = if xmp_ch {
+        top.iter()
+            .filter(|b| b.uuid == Some(XMP_UUID))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for b in &uuid_xmp {
+        if b.size > 16 << 20 {
+            return Err(Error::Unsupported(format!(
+                "a HEIF XMP uuid box of {} bytes (limit 16 MiB)",
+                b.size
+            )));
+        }
+        if old_xmp.is_none() {
+            let (o, l) = b.body();
+            old_xmp = Some(text(&src.read_at(o, l, "XMP uuid box")?));
+        }
+    }
+    // new item data
+    let mut next_id = iloc
+        .locs
+        .iter()
+        .map(|l| l.id)
+        .chain(exif_ids.iter().copied())
+        .chain(xmp_ids.iter().copied())
+        .max()
+        .unwrap_or(0);
+    let mut new_items: Vec<(u64, [u8; 4], Option<&str>)> = Vec::new();
+    let mut blobs: Vec<(Vec<u64>, Vec<u8>)> = Vec::new();
+    if exif_ch {
+        let tiff = exif::set_user_comment(old_tiff.as_deref(), &exif::encode_comment(payload))?;
+        let mut d = vec![0, 0, 0, 0];
+        d.extend(tiff);
+        if exif_ids.is_empty() {
+            next_id += 1;
+            exif_ids.push(next_id);
+            new_items.push((next_id, *b"Exif", None));
+        }
+        blobs.push((exif_ids.clone(), d));
+    }
+    if xmp_ch {
+        let packet = cfg.xmp.upsert(old_xmp.as_deref(), payload);
+        if xmp_ids.is_empty() {
+            next_id += 1;
+            xmp_ids.push(next_id);
+            new_items.push((next_id, *b"mime", Some("application/rdf+xml")));
+        }
+        blobs.push((xmp_ids.clone(), packet.into_bytes()));
+    }
+    let added_len: u64 = blobs.iter().map(|b| b.1.len() as u64).sum();
+    let wide = src.len + ml + added_len + (1 << 20) > u32::MAX as u64
+        || iloc.locs.iter().any(|l| {
+            l.base > u32::MAX as u64
+                || l.extents
+                    .iter()
+                    .any(|e| e.1 > u32::MAX as u64 || e.2 > u32::MAX as u64)
+        });
+    if (next_id > 0xFFFF || iloc.locs.len() + 2 > 0xFFFF) && iloc.version < 2 {
+        iloc.version = 2;
+    }
+    // metadata items get their location rewritten; others keep theirs (shifted below)
+    let rewritten: Vec<u64> = blobs.iter().flat_map(|b| b.0.clone()).collect();
+    // the old data of the rewritten items (by file offset, outside the meta box and
+    // shared with no other item) is zeroed, so no stale label is left in the file
+    let flen = src.len;
+    let extents_of = |keep: bool| -> Vec<(u64, u64)> {
+        iloc.locs
+            .iter()
+            .filter(|l| rewritten.contains(&l.id) != keep && l.method == 0 && l.dri == 0)
+            .flat_map(|l| {
+                l.extents.iter().map(move |e| {
+                    let at = l.base.saturating_add(e.1);
+                    let n = if e.2 == 0 {
+                        flen.saturating_sub(at)
+                    } else {
+                        e.2
+                    };
+                    (at, at.saturating_add(n).min(flen))
+                })
+            })
+            .collect()
+    };
+    let kept = extents_of(true);
+    let blank: Vec<(u64, u64)> = extents_of(false)
+        .into_iter()
+        .filter(|&(a, b)| {
+            a < b && (b <= meta.off || a >= meta_end) && !kept.iter().any(|&(x, y)| x < b && a < y)
+        })
+        .collect();
+    iloc.locs.retain(|l| !rewritten.contains(&l.id));
+    for l in &iloc.locs {
+        if l.method == 0 && l.dri == 0 {
+            for &(_, o, _) in &l.extents {
+                let at = l.base.saturating_add(o);
+                if at >= meta.off && at < meta_end {
+                    return Err(Error::Unsupported(
+                        "HEIF item stored inside the meta box by file offset".into(),
+                    ));
+                }
+            }
+        }
+    }
+    // iinf
+    for (id, ty, ct) in &new_items {
+        entries.push(infe(*id, ty, *ct));
+    }
+    let iinf_v = if entries.len() > 0xFFFF { 1 } else { iinf_ver };
+    let mut iinf = vec![iinf_v, 0, 0, 0];
+    put(
+        &mut iinf,
+        entries.len() as u64,
+        if iinf_v == 0 { 2 } else { 4 },
+    );
+    for e in &entries {
+        iinf.extend_from_slice(e);
+    }
+    // iref: cdsc from each new item to the primary item
+    let mut iref: Option<Vec<u8>> = find(b"iref").map(|x| slice(inner, x).to_vec());
+    if let Some(p) = primary
+        && !new_items.is_empty()
+    {
+        let mut r = iref.take().unwrap_or_else(|| vec![0, 0, 0, 0]);
+        let w = if r.first().copied().unwrap_or(0) == 0 {
+            2
+        } else {
+            4
+        };
+        for (id, _, _) in &new_items {
+            if w == 2 && (*id > 0xFFFF || p > 0xFFFF) {
+                return Err(Error::Unsupported(
+                    "HEIF item ids over 65535 in iref v0".into(),
+                ));
+            }
+            let mut c = Vec::new();
+            put(&mut c, *id, w);
+            put(&mut c, 1, 2);
+            put(&mut c, p, w);
+            r.extend(boxed(b"cdsc", &c));
+        }
+        iref = Some(r);
+    }
+    let build = |iloc: &Iloc| -> Vec<u8> {
+        let mut out = prefix.to_vec();
+        let (mut wrote_iinf, mut wrote_iref, mut wrote_iloc) = (false, false, false);
+        for x in &kids {
+            match &x.ty {
+                b"iinf" => {
+                    out.extend(boxed(b"iinf", &iinf));
+                    wrote_iinf = true;
+                    if !wrote_iref && find(b"iref").is_none() {
+                        if let Some(r) = &iref {
+                            out.extend(boxed(b"iref", r));
+                        }
+                        wrote_iref = true;
+                    }
+                }
+                b"iloc" => {
+                    out.extend(boxed(b"iloc", &encode_iloc(iloc, wide)));
+                    wrote_iloc = true;
+                }
+                b"iref" => {
+                    if let Some(r) = &iref {
+                        out.extend(boxed(b"iref", r));
+                    }
+                    wrote_iref = true;
+                }
+                _ => out.extend_from_slice(&inner[x.off as usize..(x.off + x.size) as usize]),
+            }
+        }
+        if !wrote_iinf {
+            out.extend(boxed(b"iinf", &iinf));
+        }
+        if !wrote_iloc {
+            out.extend(boxed(b"iloc", &encode_iloc(iloc, wide)));
+        }
+        if !wrote_iref && let Some(r) = &iref {
+            out.extend(boxed(b"iref", r));
+        }
+        out
+    };
+    // final iloc: the size of the meta box does not depend on the offset values
+    let mut probe = Iloc {
+        version: iloc.version,
+        idx_sz: iloc.idx_sz,
+        locs: iloc.locs.clone(),
+    };
+    for (ids, d) in &blobs {
+        for id in ids {
+            probe.locs.push(Loc {
+                id: *id,
+                method: 0,
+                dri: 0,
+                base: 0,
+                extents: vec![(0, 0, d.len() as u64)],
+            });
+        }
+    }
+    let new_meta_len = build(&probe).len() as u64 + 8;
+    if new_meta_len > u32::MAX as u64 {
+        return Err(Error::Unsupported("HEIF meta box over 4 GiB".into()));
+    }
+    let delta = new_meta_len as i64 - meta.size as i64;
+    let shift = |o: u64| (o as i64 + delta) as u64;
+    for l in probe.locs.iter_mut() {
+        if l.method != 0 || l.dri != 0 || rewritten.contains(&l.id) {
+            continue;
+        }
+        for e in l.extents.iter_mut() {
+            if e.2 == 0 {
+                // "to the end of the file": the end moves, so the length is spelled out
+                e.2 = src.len.saturating_sub(l.base.saturating_add(e.1));
+            }
+        }
+        if l.base >= meta_end {
+            l.base = shift(l.base);
+            continue;
+        }
+        for e in l.extents.iter_mut() {
+            let at = l.base + e.1;
+            if at >= meta_end {
+                e.1 = shift(at) - l.base;
+            }
+        }
+    }
+    // a last mdat holding only the data of the items rewritten here (as an earlier run
+    // left it) is dropped, so labelling again does not grow the file
+    let end = top.last().map_or(0, |b| b.off + b.size);
+    let dropped = top.last().filter(|b| {
+        &b.ty == b"mdat"
+            && !top.iter().any(|t| &t.ty == b"moov")
+            && b.off >= meta_end
+            && end == src.len
+            && !probe.locs.iter().any(|l| {
+                !rewritten.contains(&l.id)
+                    && l.dri == 0
+                    && l.method == 0
+                    && l.extents.iter().any(|e| {
+                        let at = l.base.saturating_add(e.1);
+                        let at = if at >= meta_end {
+                            (at as i64 - delta) as u64
+                        } else {
+                            at
+                        };
+                        at.saturating_add(e.2) > b.off && at < end
+                    })
+            })
+    });
+    let dropped_off = dropped.map(|b| b.off);
+    // new data goes in an mdat appended at the end
+    let mut at = shift(src.len) - dropped.map_or(0, |b| b.size) + 8;
+    let mut mdat = Vec::new();
+    for (ids, d) in &blobs {
+        for l in probe.locs.iter_mut().filter(|l| ids.contains(&l.id)) {
+            l.extents = vec![(0, at, d.len() as u64)];
+        }
+        at += d.len() as u64;
+        mdat.extend_from_slice(d);
+    }
+    let new_meta = build(&probe);
+    debug_assert_eq!(new_meta.len() as u64 + 8, new_meta_len);
+    let mut plan = Vec::new();
+    let last = top.last().map(|b| b.off);
+    for b in &top {
+        if Some(b.off) == dropped_off {
+            continue;
+        }
+        if uuid_xmp.iter().any(|u| u.off == b.off) {
+            let mut h = src.read_at(b.off, b.hdr - 16, "uuid box")?;
+            h[4..8].copy_from_slice(b"free");
+            h.resize(b.size as usize, 0);
+            plan.push(Piece::Bytes(h));
+            continue;
+        }
+        if b.off == meta.off {
+            let mut h = (new_meta_len as u32).to_be_bytes().to_vec();
+            h.extend_from_slice(b"meta");
+            plan.push(Piece::Bytes(h));
+            plan.push(Piece::Bytes(new_meta.clone()));
+        } else if &b.ty == b"moov" {
+            let (o, l) = b.body();
+            let mut body = src.read_at_big(o, l, "moov")?;
+            patch_offsets(&mut body, &|x| if x >= meta_end { shift(x) } else { x })?;
+            plan.push(Piece::Copy(b.off, b.hdr));
+            plan.push(Piece::Bytes(body));
+        } else if Some(b.off) == last && be32(&src.read_at(b.off, 4, "box")?, 0) == 0 {
+            // a last box running "to the end" gets its real size
+            let s = u32::try_from(b.size)
+                .map_err(|_| Error::Unsupported("open-ended box over 4 GiB".into()))?;
+            plan.push(Piece::Bytes(s.to_be_bytes().to_vec()));
+            plan.push(Piece::Copy(b.off + 4, b.size - 4));
+        } else {
+            plan.push(Piece::Copy(b.off, b.size));
+        }
+    }
+    if end < src.len {
+        plan.push(Piece::Copy(end, src.len - end));
+    }
+    let mut plan = blank_ranges(plan, &blank);
+    if !mdat.is_empty() {
+        let total = u32::try_from(mdat.len() + 8)
+            .map_err(|_| Error::Unsupported("metadata over 4 GiB".into()))?;
+        let mut h = total.to_be_bytes().to_vec();
+        h.extend_from_slice(b"mdat");
+        plan.push(Piece::Bytes(h));
+        plan.push(Piece::Bytes(mdat));
+    }
+    Ok(plan)
+}
+
+/// Replaces the input bytes in `ranges` ([start, end) offsets) by zeros in a plan.
+fn blank_ranges(plan: Vec<Piece>, ranges: &[(u64, u64)]) -> Vec<Piece> {
+    if ranges.is_empty() {
+        return plan;
+    }
+    let mut out = Vec::with_capacity(plan.len() + 2 * ranges.len());
+    for p in plan {
+        let Piece::Copy(o, l) = p else {
+            out.push(p);
+            continue;
+        };
+        let end = o + l;
+        let mut cut: Vec<(u64, u64)> = ranges
+            .iter()
+            .map(|&(a, b)| (a.max(o), b.min(end)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        cut.sort_unstable();
+        let mut pos = o;
+        for (a, b) in cut {
+            if b <= pos {
+                continue;
+            }
+            let a = a.max(pos);
+            if a > pos {
+                out.push(Piece::Copy(pos, a - pos));
+            }
+            out.push(Piece::Bytes(vec![0; (b - a) as usize]));
+            pos = b;
+        }
+        if pos < end {
+            out.push(Piece::Copy(pos, end - pos));
+        }
+    }
+    out
 }

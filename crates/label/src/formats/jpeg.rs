@@ -155,13 +155,7 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
         new.extend(app1(EXIF_SIG, &tiff)?);
     }
     if cfg.write_channel("jpeg", "jpeg:xmp").is_some() {
-        let packet = crate::xmp::upsert(
-            old_xmp.as_deref(),
-            &cfg.xmp.namespace,
-            &cfg.xmp.prefix,
-            &cfg.xmp.property,
-            payload,
-        );
+        let packet = cfg.xmp.upsert(old_xmp.as_deref(), payload);
         new.extend(app1(XMP_SIG, packet.as_bytes())?);
     }
     let mut plan = vec![Piece::Copy(0, 2)];

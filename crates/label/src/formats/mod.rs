@@ -23,7 +23,7 @@ pub enum Format {
     Jpeg,
     /// WebP.
     Webp,
-    /// HEIF/HEIC/AVIF (read only).
+    /// HEIF/HEIC/AVIF.
     Heif,
     /// MP4/MOV/M4A (ISO BMFF, QuickTime).
     Mp4,

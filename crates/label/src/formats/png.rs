@@ -236,13 +236,7 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
         new.extend(chunk(b"tEXt", &d));
     }
     if let Some(ch) = xmp_ch {
-        let packet = crate::xmp::upsert(
-            old_xmp.as_deref(),
-            &cfg.xmp.namespace,
-            &cfg.xmp.prefix,
-            &cfg.xmp.property,
-            payload,
-        );
+        let packet = cfg.xmp.upsert(old_xmp.as_deref(), payload);
         let mut d = ch.key.as_bytes().to_vec();
         d.extend_from_slice(&[0, 0, 0, 0, 0]);
         d.extend_from_slice(packet.as_bytes());

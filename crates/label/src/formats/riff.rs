@@ -332,13 +332,7 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str, kind: &str) -> Result<Ve
         appended.extend(chunk(ch.key.as_bytes(), payload.as_bytes()));
     }
     if let Some(ch) = xmp_ch {
-        let packet = crate::xmp::upsert(
-            old_xmp.as_deref(),
-            &cfg.xmp.namespace,
-            &cfg.xmp.prefix,
-            &cfg.xmp.property,
-            payload,
-        );
+        let packet = cfg.xmp.upsert(old_xmp.as_deref(), payload);
         appended.extend(chunk(ch.key.as_bytes(), packet.as_bytes()));
     }
     keep.push(Piece::Bytes(appended));

@@ -333,7 +333,7 @@ def read(path):
     low = path.lower()
     base = low.rsplit("/", 1)[-1]
     base = base[4:] if base.startswith("out_") else base
-    if low.endswith((".png", ".jpg", ".jpeg", ".webp")):
+    if low.endswith((".png", ".jpg", ".jpeg", ".webp", ".avif")):
         img = Image.open(path)
         img.load()
         out["size"] = img.size
