@@ -556,8 +556,11 @@ impl RegisterIndex {
         // answering from the current snapshot meanwhile. After this
         // process's own write the writer rebuilds (holding the reload lock,
         // see `Store::register_changed`) and readers keep the old snapshot
-        // until the new one is swapped in: nobody but the writer waits.
-        let stale = cur.filter(|s| s.loaded.elapsed() < TTL);
+        // until the new one is swapped in: nobody but the writer waits. While
+        // someone else reloads, any snapshot (even one past its TTL) is
+        // answered: the reload under way will replace it, and a reader never
+        // queues behind a rebuild. Only a process with no snapshot yet waits.
+        let stale = cur;
         let _g = match (&stale, self.reload.try_lock()) {
             (Some(s), Err(_)) => return Ok(s.clone()),
             (_, Ok(g)) => g,
