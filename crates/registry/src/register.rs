@@ -528,23 +528,33 @@ enum Plan<'a> {
     },
 }
 
+impl Snapshot {
+    /// Built at this process's current register `generation` and younger
+    /// than [`TTL`].
+    fn usable(&self, generation: u64) -> bool {
+        self.generation == generation && self.loaded.elapsed() < TTL
+    }
+
+    /// Usable, and checked against the audit log within [`CHECK`].
+    fn fresh(&self, generation: u64) -> bool {
+        self.usable(generation)
+            && self.loaded.elapsed().as_millis() as u64
+                <= self.checked_ms.load(Ordering::Relaxed) + CHECK.as_millis() as u64
+    }
+}
+
 impl RegisterIndex {
+    /// The snapshot readers answer from now, if any.
+    fn snapshot(&self) -> Result<Option<Arc<Snapshot>>> {
+        self.snap
+            .read()
+            .map(|s| s.clone())
+            .map_err(|_| RegistryError::Corrupt("register lock".into()))
+    }
+
     async fn current(&self, store: &Store) -> Result<Arc<Snapshot>> {
-        let read = || {
-            self.snap
-                .read()
-                .map(|s| s.clone())
-                .map_err(|_| RegistryError::Corrupt("register lock".into()))
-        };
-        let usable =
-            |s: &Arc<Snapshot>| s.generation == store.generation() && s.loaded.elapsed() < TTL;
-        let fresh = |s: &Arc<Snapshot>| {
-            usable(s)
-                && s.loaded.elapsed().as_millis() as u64
-                    <= s.checked_ms.load(Ordering::Relaxed) + CHECK.as_millis() as u64
-        };
-        let cur = read()?;
-        if let Some(s) = cur.as_ref().filter(|s| fresh(s)) {
+        let cur = self.snapshot()?;
+        if let Some(s) = cur.as_ref().filter(|s| s.fresh(store.generation())) {
             return Ok(s.clone());
         }
         if self.background.load(Ordering::Relaxed)
@@ -592,26 +602,13 @@ impl RegisterIndex {
     }
 
     async fn reload_locked(&self, store: &Store) -> Result<Arc<Snapshot>> {
-        let read = || {
-            self.snap
-                .read()
-                .map(|s| s.clone())
-                .map_err(|_| RegistryError::Corrupt("register lock".into()))
-        };
-        let usable =
-            |s: &Arc<Snapshot>| s.generation == store.generation() && s.loaded.elapsed() < TTL;
-        let fresh = |s: &Arc<Snapshot>| {
-            usable(s)
-                && s.loaded.elapsed().as_millis() as u64
-                    <= s.checked_ms.load(Ordering::Relaxed) + CHECK.as_millis() as u64
-        };
-        let cur = read()?;
-        if let Some(s) = cur.as_ref().filter(|s| fresh(s)) {
+        let cur = self.snapshot()?;
+        if let Some(s) = cur.as_ref().filter(|s| s.fresh(store.generation())) {
             return Ok(s.clone());
         }
         let generation = store.generation();
         let seq = last_audit_seq(store).await?;
-        if let Some(s) = cur.filter(|s| usable(s) && s.audit_seq == seq) {
+        if let Some(s) = cur.filter(|s| s.usable(store.generation()) && s.audit_seq == seq) {
             s.checked_ms
                 .store(s.loaded.elapsed().as_millis() as u64, Ordering::Relaxed);
             return Ok(s);

@@ -421,12 +421,7 @@ impl Store {
         if self.log_halted().is_some() {
             return Ok(None);
         }
-        let guard = self.log.sync.lock().await;
-        let base = self.log.tree.read().map_err(|_| lock_err())?.size();
-        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 ORDER BY idx")
-            .bind(base as i64)
-            .fetch_all(&mut *conn)
-            .await?;
+        let (guard, base, rows) = self.log_tail(conn).await?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -864,6 +859,21 @@ impl Store {
             .map(|s| s.vkey().to_string())
     }
 
+    /// Under the log's sync lock (returned held): the size of this
+    /// process's tree, and the log rows from that index on.
+    async fn log_tail(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<(tokio::sync::MutexGuard<'_, ()>, u64, Vec<sqlx::any::AnyRow>)> {
+        let guard = self.log.sync.lock().await;
+        let have = self.log.tree.read().map_err(|_| lock_err())?.size();
+        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 ORDER BY idx")
+            .bind(have as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok((guard, have, rows))
+    }
+
     /// Reads entries this process has not seen yet into the tree.
     pub async fn log_sync(&self) -> Result<u64> {
         // The connection first, then the lock: a writer holds its
@@ -871,12 +881,7 @@ impl Store {
         // `log_prepare`, so waiting for a connection under the lock could
         // starve the pool.
         let mut conn = self.pool.acquire().await?;
-        let _g = self.log.sync.lock().await;
-        let have = self.log.tree.read().map_err(|_| lock_err())?.size();
-        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 ORDER BY idx")
-            .bind(have as i64)
-            .fetch_all(&mut *conn)
-            .await?;
+        let (_g, have, rows) = self.log_tail(&mut conn).await?;
         if rows.is_empty() {
             return Ok(have);
         }
