@@ -170,3 +170,94 @@ fn mixed_pinyin_by_default_homophones_on_request() {
     assert_eq!(found[0]["via"], "homophone");
     assert!(found.iter().all(|f| f["term"] == "法轮功"));
 }
+
+/// A plain `--format summary` counts the workers' compact hits without
+/// making findings; its per-risk table must be what the findings say: the
+/// JSONL output of the same run, counted here (findings per risk, records
+/// per risk, flagged records), with one-character terms, a term under two
+/// risks (one finding, `risk` the first), audited weights with
+/// `--min-weight`, detectors, and long records in windows.
+#[test]
+fn summary_counts_equal_the_jsonl_findings() {
+    let d = dir().join("summary-vs-jsonl");
+    std::fs::create_dir_all(&d).unwrap();
+    let lex = d.join("lex.tsv");
+    std::fs::write(
+        &lex,
+        "孔明\tA.1.a\t\t\t0.9\n孔明\tA.2.b\t\t\t0.4\n玄德\tA.1.b\t\t\t0.2\n曹操\tA.3.a\n\
+         酒\tA.1.h\t\t\t0.7\n刀\tA.1.c\n赌博\tA.1.h\t\t\t0.05\nfalungong\tA.1.a\n",
+    )
+    .unwrap();
+    let novel = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/corpus/four-classic-novels/三国演义.txt"
+    );
+    let text = std::fs::read_to_string(novel).unwrap();
+    let mut body: String = text.lines().take(1500).collect::<Vec<_>>().join("\n");
+    body.push_str("\n赌.博 13800138000 a@b.cn 孔明孔明\nfa lun gong 玄德\n");
+    let input = d.join("in.txt");
+    std::fs::write(&input, body).unwrap();
+    for extra in [
+        &[][..],
+        &["--min-weight", "0.5"][..],
+        &["--max-record-bytes", "300", "--detectors", "mobile,email"][..],
+    ] {
+        let run = |format: &str| {
+            let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+                .args(["scan", "--quiet", "--threads", "2", "--min-term-chars", "1"])
+                .args(["--lexicon", lex.to_str().unwrap(), "--format", format])
+                .args(extra)
+                .arg(input.to_str().unwrap())
+                .output()
+                .unwrap();
+            assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let jsonl = run("jsonl");
+        let summary = run("summary");
+        let mut per_risk: std::collections::BTreeMap<
+            String,
+            (u64, std::collections::BTreeSet<u64>),
+        > = Default::default();
+        let mut records = std::collections::BTreeSet::new();
+        let mut n = 0u64;
+        for line in jsonl.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let rec = v["record"].as_u64().unwrap();
+            let e = per_risk
+                .entry(v["risk"].as_str().unwrap().to_owned())
+                .or_default();
+            e.0 += 1;
+            e.1.insert(rec);
+            records.insert(rec);
+            n += 1;
+        }
+        assert!(n > 100, "{extra:?}: too few findings to compare ({n})");
+        let first = summary.lines().next().unwrap();
+        assert!(
+            first.contains(&format!("flagged {} ", records.len()))
+                && first.contains(&format!("findings {n} ")),
+            "{extra:?}: {first}"
+        );
+        let mut rows = 0;
+        for line in summary.lines().skip(2) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() < 3 || !cols[0].contains('.') {
+                break;
+            }
+            let (f, r) = per_risk
+                .get(cols[0])
+                .map_or((0, 0), |e| (e.0, e.1.len() as u64));
+            assert_eq!(
+                (
+                    cols[1].parse::<u64>().unwrap(),
+                    cols[2].parse::<u64>().unwrap()
+                ),
+                (f, r),
+                "{extra:?}: {line}"
+            );
+            rows += 1;
+        }
+        assert_eq!(rows, per_risk.len(), "{extra:?}:\n{summary}");
+    }
+}

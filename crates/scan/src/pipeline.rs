@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use beian_screen::{Engine, Finding, Scratch};
+use beian_screen::{Engine, Finding, Hit, Scratch};
 
 use crate::input::{
     Body, FieldSpec, InputSpec, PackedRec, ReadCfg, RecordErr, RecordIn, json_get, json_text,
@@ -847,9 +847,26 @@ pub fn find_windowed(
     max_bytes: usize,
     scratch: &mut Scratch,
 ) -> Vec<Finding> {
+    let mut hits = Vec::new();
+    hits_windowed(engine, text, max_bytes, scratch, &mut hits);
+    engine.findings_from_hits(text, &hits)
+}
+
+/// Like [`find_windowed`], but leaves the compact hits in `out` (cleared
+/// first; ordered by span, offsets into `text`): turn them into findings
+/// with [`Engine::findings_from_hits`] only where strings are needed.
+pub fn hits_windowed(
+    engine: &Engine,
+    text: &str,
+    max_bytes: usize,
+    scratch: &mut Scratch,
+    out: &mut Vec<Hit>,
+) {
     if max_bytes == 0 || text.len() <= max_bytes {
-        return engine.find_with(text, scratch);
+        engine.scan(text, scratch, out);
+        return;
     }
+    out.clear();
     let floor = |mut i: usize| {
         while i > 0 && !text.is_char_boundary(i) {
             i -= 1;
@@ -857,7 +874,7 @@ pub fn find_windowed(
         i
     };
     let overlap = (max_bytes / 4).min(64 << 10);
-    let mut out = Vec::new();
+    let mut win = Vec::new();
     let mut ws = 0usize;
     loop {
         let mut we = floor((ws + max_bytes).min(text.len()));
@@ -875,15 +892,18 @@ pub fn find_windowed(
             let n = floor(we.saturating_sub(overlap));
             if n <= ws { we } else { n }
         };
-        for mut f in engine.find_with(&text[ws..we], scratch) {
-            f.start += ws;
-            f.end += ws;
-            if last || f.start < next {
-                out.push(f);
+        engine.scan(&text[ws..we], scratch, &mut win);
+        for mut h in win.drain(..) {
+            h.start += ws;
+            h.end += ws;
+            // All hits of one span start together: a finding is kept or
+            // dropped whole.
+            if last || h.start < next {
+                out.push(h);
             }
         }
         if last {
-            return out;
+            return;
         }
         ws = next;
     }

@@ -840,15 +840,21 @@ impl Engine {
     pub fn find_with(&self, text: &str, scratch: &mut Scratch) -> Vec<Finding> {
         let mut hits = Vec::new();
         self.scan(text, scratch, &mut hits);
+        self.findings_from_hits(text, &hits)
+    }
+
+    /// The findings of `hits` (as [`Engine::scan`] leaves them: ordered by
+    /// span) in `text`: one per span, as [`Engine::find_with`] gives them.
+    /// Hits are small `Copy` values; a caller that only counts can keep them
+    /// and make owned findings only for what it prints.
+    pub fn findings_from_hits(&self, text: &str, hits: &[Hit]) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::with_capacity(hits.len());
-        for h in &hits {
-            if let Some(last) = out.last_mut()
-                && last.start == h.start
-                && last.end == h.end
-            {
+        for group in span_groups(hits) {
+            let mut f = self.finding(text, &group[0]);
+            for h in &group[1..] {
                 let risk = self.risk_of(h);
-                if !last.risks.iter().any(|r| &**r == risk) {
-                    last.risks.push(match h.kind {
+                if !f.risks.iter().any(|r| &**r == risk) {
+                    f.risks.push(match h.kind {
                         HitKind::Entry { entry, .. } | HitKind::Regex { entry } => {
                             self.entries[entry as usize].risk.clone()
                         }
@@ -856,13 +862,24 @@ impl Engine {
                     });
                 }
                 if let Some(w) = self.weight_of(h) {
-                    last.weight = Some(last.weight.map_or(w, |x| x.max(w)));
+                    f.weight = Some(f.weight.map_or(w, |x| x.max(w)));
                 }
-                continue;
             }
-            out.push(self.finding(text, h));
+            out.push(f);
         }
         out
+    }
+
+    /// The weight of the finding a span group makes (see
+    /// [`span_groups`]): the highest audited weight of its entries.
+    pub fn group_weight(&self, group: &[Hit]) -> Option<f32> {
+        let mut w = None;
+        for h in group {
+            if let Some(x) = self.weight_of(h) {
+                w = Some(w.map_or(x, |y: f32| y.max(x)));
+            }
+        }
+        w
     }
 
     /// The audited weight of a hit's entry, if any.
@@ -1408,6 +1425,12 @@ fn push_cand(
 
 fn allowed(allows: &[Cand], s: usize, e: usize) -> bool {
     allows.iter().any(|a| a.os <= s && e <= a.oe)
+}
+
+/// The hits of each finding: runs of `hits` (ordered by span, as
+/// [`Engine::scan`] leaves them) on the same span.
+pub fn span_groups(hits: &[Hit]) -> impl Iterator<Item = &[Hit]> {
+    hits.chunk_by(|a, b| a.start == b.start && a.end == b.end)
 }
 
 /// Masks every hit span of `text` with `mask` (one per character).

@@ -37,6 +37,7 @@ pub use detect::{Detector, luhn_valid, resident_id_valid, uscc_valid};
 pub use engine::compiled::{COMPILED_FORMAT, engine_fingerprint, is_compiled};
 pub use engine::{
     BuildStats, Engine, EngineBuilder, Entry, Finding, Hit, HitKind, Scratch, Via, mask_text,
+    span_groups,
 };
 pub use error::ScreenError;
 pub use lexicon::{LexiconLine, parse_lexicon};

@@ -371,6 +371,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // `verdict` carries the classifier's result to the output side.
     let max_record = args.more.max_record_bytes;
     let mut verdict: Option<beian_judge::Verdict> = None;
+    // A plain summary only counts: the workers hand over compact hits, and
+    // no finding is made as strings (the other outputs make them here, on
+    // the output thread, never in a worker).
+    let counting =
+        args.format == Format::Summary && !args.mask && sampler.is_none() && model.is_none();
+    let mut tally = Tally::new(&engine, counting);
+    let mut line: Vec<u8> = Vec::new();
     pipeline::run_map_with(
         &inputs,
         &fields,
@@ -385,14 +392,50 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             )
         },
         &|(sc, js): &mut (beian_screen::Scratch, beian_judge::Scratch), rec| {
-            (
-                pipeline::find_windowed(&engine, rec.text, max_record, sc),
-                model.as_ref().map(|m| m.predict_with(rec.text, js)),
-            )
+            let mut hits = Vec::new();
+            pipeline::hits_windowed(&engine, rec.text, max_record, sc, &mut hits);
+            (hits, model.as_ref().map(|m| m.predict_with(rec.text, js)))
         },
         &mut |o| match match o {
-            pipeline::MapOut::Rec(rec, (findings, v)) => {
+            pipeline::MapOut::Rec(rec, (hits, v)) => {
                 verdict = v;
+                if counting {
+                    records += 1;
+                    progress.record(rec.text.len());
+                    let (n, w) = tally.record(&engine, &hits, min_weight);
+                    flagged += u64::from(n > 0);
+                    findings_n += n;
+                    let name = &inputs[rec.source as usize].name;
+                    if w > 0.0 {
+                        let kept = beian_screen::span_groups(&hits).filter(|g| {
+                            min_weight
+                                .is_none_or(|mw| engine.group_weight(g).is_none_or(|x| x >= mw))
+                        });
+                        ranked.push((
+                            w,
+                            name.clone(),
+                            rec.number,
+                            kept.map(|g| rec.text.get(g[0].start..g[0].end).unwrap_or_default())
+                                .collect::<Vec<_>>()
+                                .join(" | "),
+                        ));
+                        if ranked.len() >= 200 {
+                            ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+                            ranked.truncate(20);
+                        }
+                    }
+                    if args.by_source.is_some() {
+                        let key = match &by_field {
+                            Some(_) => rec.group.unwrap_or("(none)").to_owned(),
+                            None => name.clone(),
+                        };
+                        let c = per_source.entry(key).or_default();
+                        c.records += 1;
+                        c.flagged += u64::from(n > 0);
+                    }
+                    return true;
+                }
+                let findings = engine.findings_from_hits(rec.text, &hits);
                 Out::Rec(pipeline::Scanned { rec, findings })
             }
             pipeline::MapOut::Err(e) => Out::Err(e),
@@ -552,8 +595,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                                 score: f.weight.filter(|_| f.detector == "model"),
                             };
                             // Serialize first so that an IO error keeps its kind
-                            // (a closed pipe ends the run quietly).
-                            let mut line = serde_json::to_vec(&j).map_err(std::io::Error::other)?;
+                            // (a closed pipe ends the run quietly); one line
+                            // buffer for the whole run.
+                            line.clear();
+                            serde_json::to_writer(&mut line, &j).map_err(std::io::Error::other)?;
                             line.push(b'\n');
                             out.write_all(&line)
                         }),
@@ -575,6 +620,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     progress.finish();
+    tally.merge_into(&mut per_risk);
     if let Some(e) = write_err {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);
@@ -678,6 +724,109 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Per-risk counts of a plain summary, by risk slot instead of by string.
+struct Tally<'e> {
+    /// Risk code of each slot.
+    names: Vec<&'e str>,
+    /// Slot of each lexicon entry's risk.
+    entry_slot: Vec<u32>,
+    /// Findings and records per slot.
+    counts: Vec<(u64, u64)>,
+    /// The record a slot was last counted for (1-based; 0: never).
+    seen: Vec<u64>,
+    record: u64,
+}
+
+impl<'e> Tally<'e> {
+    fn new(engine: &'e beian_screen::Engine, on: bool) -> Self {
+        let mut t = Tally {
+            names: Vec::new(),
+            entry_slot: Vec::new(),
+            counts: Vec::new(),
+            seen: Vec::new(),
+            record: 0,
+        };
+        if on {
+            let mut slots: std::collections::HashMap<&str, u32> = Default::default();
+            for e in engine.entries() {
+                let slot = t.slot_in(&mut slots, &e.risk);
+                t.entry_slot.push(slot);
+            }
+        }
+        t
+    }
+
+    fn slot_in(
+        &mut self,
+        slots: &mut std::collections::HashMap<&'e str, u32>,
+        risk: &'e str,
+    ) -> u32 {
+        *slots.entry(risk).or_insert_with(|| {
+            self.names.push(risk);
+            self.counts.push((0, 0));
+            self.seen.push(0);
+            (self.names.len() - 1) as u32
+        })
+    }
+
+    /// Counts one record's findings (hits grouped by span, those under
+    /// `min_weight` left out, as the other outputs do): the number of
+    /// findings and the sum of their weights.
+    fn record(
+        &mut self,
+        engine: &'e beian_screen::Engine,
+        hits: &[beian_screen::Hit],
+        min_weight: Option<f32>,
+    ) -> (u64, f32) {
+        use beian_screen::HitKind;
+        self.record += 1;
+        let (mut n, mut w) = (0u64, 0.0f32);
+        for g in beian_screen::span_groups(hits) {
+            let gw = engine.group_weight(g);
+            if let Some(mw) = min_weight
+                && gw.is_some_and(|x| x < mw)
+            {
+                continue;
+            }
+            n += 1;
+            w += gw.unwrap_or(0.0);
+            let slot = match g[0].kind {
+                HitKind::Entry { entry, .. } | HitKind::Regex { entry } => {
+                    self.entry_slot[entry as usize] as usize
+                }
+                HitKind::Detector(_) => {
+                    let risk = engine.risk_of(&g[0]);
+                    match self.names.iter().position(|r| *r == risk) {
+                        Some(i) => i,
+                        None => {
+                            self.names.push(risk);
+                            self.counts.push((0, 0));
+                            self.seen.push(0);
+                            self.names.len() - 1
+                        }
+                    }
+                }
+            };
+            self.counts[slot].0 += 1;
+            if self.seen[slot] != self.record {
+                self.seen[slot] = self.record;
+                self.counts[slot].1 += 1;
+            }
+        }
+        (n, w)
+    }
+
+    fn merge_into(&self, per_risk: &mut BTreeMap<String, (u64, u64)>) {
+        for (name, c) in self.names.iter().zip(&self.counts) {
+            if c.0 > 0 {
+                let e = per_risk.entry((*name).to_owned()).or_default();
+                e.0 += c.0;
+                e.1 += c.1;
+            }
+        }
+    }
 }
 
 fn run_review(r: &ReviewArgs) -> anyhow::Result<ExitCode> {
