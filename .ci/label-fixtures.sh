@@ -2,7 +2,8 @@
 # and to read back what beian writes (crates/label/tests/interop.rs):
 #   python3 with Pillow, mutagen and PyAV (PyPI; PyAV's wheel carries FFmpeg's
 #   libraries, so no Debian ffmpeg is needed: ~100 MB installed, ~10 s), exiftool
-#   (Debian libimage-exiftool-perl).
+#   (Debian libimage-exiftool-perl), and c2pa-python + cryptography (PyPI; the C2PA
+#   SDK's wheel carries c2pa-rs, ~30 MB) to sign C2PA fixtures with a throwaway test CA.
 # Under CI=true the interop tests fail when a tool is missing (they skip elsewhere).
 
 if ! command -v exiftool >/dev/null 2>&1; then
@@ -21,4 +22,10 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import PIL, mutagen, av" 
     python3 -m pip install --quiet --disable-pip-version-check "Pillow>=11.3" "mutagen>=1.47" "av>=14" >/dev/null 2>&1 \
         || python3 -m pip install --quiet --break-system-packages "Pillow>=11.3" "mutagen>=1.47" "av>=14" >/dev/null 2>&1 \
         || echo "note: could not install Pillow/mutagen/PyAV; label interop tests will skip (fail under CI)" >&2
+fi
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import c2pa, cryptography" >/dev/null 2>&1; then
+    echo "installing c2pa-python and cryptography (PyPI)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "c2pa-python>=0.38" "cryptography>=42" >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --break-system-packages "c2pa-python>=0.38" "cryptography>=42" >/dev/null 2>&1 \
+        || echo "note: could not install c2pa-python; the C2PA interop test will skip (fail under CI)" >&2
 fi

@@ -27,6 +27,10 @@ fi
 PAYLOAD='{"AIGC":{"Label":"1","ContentProducer":"001191110102MAD55U9H0F10002","ProduceID":"bench-1","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}}'
 mkdir -p "$WORK/seed" "$WORK/corpus"
 python3 crates/label/tests/interop/tools.py make "$WORK/seed" "$PAYLOAD"
+# C2PA-signed seeds (c2pa-python), when installed: their manifests are parsed too
+if python3 -c "import c2pa, cryptography" 2>/dev/null; then
+    python3 crates/label/tests/interop/tools.py make-c2pa "$WORK/seed"
+fi
 head -c 600 "$WORK/seed/pil_text.png" > "$WORK/seed/truncated.png"
 head -c 3000 "$WORK/seed/mutagen_v24.mp3" > "$WORK/seed/truncated.mp3"
 seeds=("$WORK"/seed/*)
@@ -74,7 +78,7 @@ cat <<MD
 # label verify: $N mixed files
 
 - date: $(date -u +%Y-%m-%d), machine: 2-core CI-class VM, no device lent ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))
-- corpus: $N files in 50 directories, $((bytes / 1024)) KiB, copies of ${#seeds[@]} seeds made by Pillow, mutagen, PyAV (FFmpeg muxers), Python's wave and hand-built tags (PNG, JPEG, WebP, AVIF, MP4/MOV/M4A incl. fragmented, MP3, WAV, FLAC, Opus, Markdown, HTML; labelled, unlabelled, payload variants, bad label, missing key, conflicting channels, truncated), page cache warm
+- corpus: $N files in 50 directories, $((bytes / 1024)) KiB, copies of ${#seeds[@]} seeds made by Pillow, mutagen, PyAV (FFmpeg muxers), Python's wave and hand-built tags (PNG, JPEG, WebP, AVIF, MP4/MOV/M4A incl. fragmented, MP3, WAV, FLAC, Ogg Opus/Vorbis/FLAC, Markdown, HTML; labelled, unlabelled, payload variants, bad label, missing key, conflicting channels, truncated; C2PA-signed JPEG/PNG/WebP/MP4/WAV when c2pa-python is installed: $(ls "$WORK"/seed/c2pa_* 2>/dev/null | wc -l) seeds), page cache warm
 - beian: $WHAT, RAYON_NUM_THREADS=$THREADS (the machine is shared: other builds may run during the measurement)
 - peer: exiftool $(exiftool -ver) \`-fast2 -j -r\` over the same directory (reads and prints every metadata tag of every file, a superset of the label channels; single Perl process, so the ratio overstates a like-for-like gap)
 

@@ -600,3 +600,94 @@ fn tolerated_payload_forms_are_compliant_with_warnings() {
         "{zh}"
     );
 }
+
+/// A PNG carrying a C2PA store whose active manifest's actions assertion (a JSON
+/// content box) declares `trainedAlgorithmicMedia`.
+fn png_with_c2pa() -> Vec<u8> {
+    let bx = |t: &[u8], b: &[u8]| [&((b.len() + 8) as u32).to_be_bytes()[..], t, b].concat();
+    let sup = |label: &str, kids: &[Vec<u8>]| {
+        let mut d = b"c2pa\x00\x11\x00\x10\x80\x00\x00\xaa\x00\x38\x9b\x71\x03".to_vec();
+        d.extend_from_slice(label.as_bytes());
+        d.push(0);
+        bx(b"jumb", &[bx(b"jumd", &d), kids.concat()].concat())
+    };
+    let actions = bx(
+        b"json",
+        br#"{"actions":[{"action":"c2pa.created","digitalSourceType":"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"}]}"#,
+    );
+    let claim = bx(
+        b"json",
+        br#"{"claim_generator":"Gen/1","dc:title":"x.png"}"#,
+    );
+    let store = sup(
+        "c2pa",
+        &[sup(
+            "urn:uuid:1",
+            &[
+                sup("c2pa.assertions", &[sup("c2pa.actions", &[actions])]),
+                sup("c2pa.claim", &[claim]),
+            ],
+        )],
+    );
+    let mut chunk = (store.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"caBX");
+    chunk.extend_from_slice(&store);
+    // CRC-32 (IEEE), bitwise
+    let mut c = 0xFFFF_FFFFu32;
+    for &x in &chunk[4..] {
+        c ^= x as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    chunk.extend_from_slice(&(!c).to_be_bytes());
+    [&PNG[..33], &chunk, &PNG[33..]].concat()
+}
+
+#[test]
+fn c2pa_manifest_in_text_and_summary() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let f = d.path().join("c.png");
+    std::fs::write(&f, png_with_c2pa()).expect("write");
+    let (_, out, err) = beian(&["label", "verify", p(&f), "--format", "text"]);
+    assert!(
+        out.contains("c2pa: png:caBX by Gen/1; declares generative AI: trainedAlgorithmicMedia; signature not validated"),
+        "{out}{err}"
+    );
+    let (_, out, _) = beian(&[
+        "label",
+        "verify",
+        p(&f),
+        "--format",
+        "summary",
+        "--lang",
+        "zh",
+    ]);
+    assert!(
+        out.contains("其中声明人工智能生成(digitalSourceType): 1"),
+        "{out}"
+    );
+    // labelling keeps the manifest and warns on stderr and in the JSON line
+    let o = d.path().join("o.png");
+    let (code, stdout, err) = beian(&[
+        "label",
+        "embed",
+        p(&f),
+        "-o",
+        p(&o),
+        "--label",
+        "1",
+        "--producer",
+        "P",
+        "--produce-id",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("C2PA manifest"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert_eq!(v["warnings"].as_array().map(Vec::len), Some(1), "{v}");
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::formats::{self, Format, bmff, id3, jpeg, png, riff, vorbis};
+use crate::formats::{self, Format, bmff, id3, jpeg, ogg, png, riff, vorbis};
 use crate::io::{Piece, ReadSeek, Src, execute};
 use crate::{Config, Error, Label, explicit, morse, payload, render};
 
@@ -98,6 +98,23 @@ pub struct Outcome {
     pub channels: Vec<String>,
     /// Explicit label added, if any.
     pub explicit: Option<Value>,
+    /// What the caller should know (e.g. a C2PA manifest whose hash binding the new
+    /// metadata breaks); empty when nothing.
+    pub warnings: Vec<String>,
+}
+
+fn c2pa_warning(c: &formats::C2pa, explicit: bool) -> String {
+    if explicit {
+        format!(
+            "the C2PA manifest ({}) was dropped: the redrawn image no longer matches its              hash; sign a new manifest if one is wanted",
+            c.channel
+        )
+    } else {
+        format!(
+            "the file carries a C2PA manifest ({}); it is kept, but the new metadata              lies inside the bytes its hash binding covers, so C2PA validators will report              the content as changed: re-sign after labelling",
+            c.channel
+        )
+    }
 }
 
 /// Labels bytes in memory.
@@ -172,6 +189,7 @@ pub fn embed_reader(
             format: "text",
             channels: vec![],
             explicit: Some(json!({"text_notice": opts.text_position.as_str()})),
+            warnings: vec![],
         });
     }
     // keep the reserved codes of a label already there for the same content
@@ -200,10 +218,15 @@ pub fn embed_reader(
                 let mut s2 = Src::new(&mut cur)?;
                 let plan = plan_for(format, &mut s2, cfg, &payload)?;
                 execute(&plan, &mut cur, out)?;
+                let warnings = match &existing.c2pa {
+                    Some(c) => vec![c2pa_warning(c, true)],
+                    None => vec![],
+                };
                 return Ok(Outcome {
                     format: format.as_str(),
                     channels: written(format, cfg),
                     explicit: Some(serde_json::to_value(drawn).unwrap_or(Value::Null)),
+                    warnings,
                 });
             }
             Format::Wav => {
@@ -227,6 +250,11 @@ pub fn embed_reader(
                         format: "wav",
                         channels: written(format, cfg),
                         explicit: Some(json!({"audio_prompt": cfg.audio.rhythm})),
+                        warnings: existing
+                            .c2pa
+                            .iter()
+                            .map(|c| c2pa_warning(c, false))
+                            .collect(),
                     });
                 }
             }
@@ -254,6 +282,11 @@ pub fn embed_reader(
         format: format.as_str(),
         channels: written(format, cfg),
         explicit: explicit_done,
+        warnings: existing
+            .c2pa
+            .iter()
+            .map(|c| c2pa_warning(c, false))
+            .collect(),
     })
 }
 
@@ -277,11 +310,7 @@ fn plan_for(
         Format::Mp4 => bmff::plan(src, cfg, payload),
         Format::Mp3 => id3::plan(src, cfg, payload),
         Format::Flac => vorbis::plan_flac(src, cfg, payload),
-        Format::Ogg => Err(Error::Unsupported(
-            "writing labels into Ogg files (read only: the comment header would need \
-             the pages re-laid); convert to FLAC, MP3 or WAV, or label with another tool"
-                .into(),
-        )),
+        Format::Ogg => ogg::plan(src, cfg, payload),
         Format::Heif => bmff::plan_heif(src, cfg, payload),
         Format::Text | Format::Unknown => {
             Err(Error::Unsupported("unrecognised file format".into()))

@@ -57,6 +57,48 @@ fn header(b: &[u8]) -> Result<Tiff<'_>, Error> {
     Ok(Tiff { b, le })
 }
 
+/// Unlinks the thumbnail IFD (IFD1) of a TIFF/EXIF block and zeroes the thumbnail
+/// image it points to, so a preview of the image before an edit does not survive the
+/// edit. Other offsets stay valid (nothing moves). Returns whether there was one.
+pub fn drop_thumbnail(tiff: &mut [u8]) -> bool {
+    let Ok(t) = header(tiff) else {
+        return false;
+    };
+    let Some(ifd0) = t.u32(4).map(|x| x as usize) else {
+        return false;
+    };
+    let Some(n) = t.entries(ifd0).map(|e| e.len()) else {
+        return false;
+    };
+    let next_at = ifd0 + 2 + 12 * n;
+    let Some(ifd1) = t.u32(next_at).map(|x| x as usize) else {
+        return false;
+    };
+    if ifd1 == 0 {
+        return false;
+    }
+    let le = t.le;
+    let mut zero = None;
+    if let Some(es) = t.entries(ifd1) {
+        let val = |tag: u16| {
+            es.iter()
+                .find(|e| e.0 == tag)
+                .and_then(|e| t.u32(e.3))
+                .map(|x| x as usize)
+        };
+        if let (Some(off), Some(len)) = (val(0x0201), val(0x0202))
+            && off.checked_add(len).is_some_and(|end| end <= tiff.len())
+        {
+            zero = Some((off, len));
+        }
+    }
+    if let Some((off, len)) = zero {
+        tiff[off..off + len].fill(0);
+    }
+    set32(tiff, next_at, le, 0);
+    true
+}
+
 /// Strips an `Exif\0\0` prefix if present.
 pub fn strip_prefix(b: &[u8]) -> &[u8] {
     b.strip_prefix(b"Exif\0\0").unwrap_or(b)
@@ -268,6 +310,30 @@ pub fn set_user_comment(existing: Option<&[u8]>, comment: &[u8]) -> Result<Vec<u
                     });
             if ours {
                 out.truncate(exif_off);
+            } else if let Some(&(_, _, count, vpos)) = ee.iter().find(|e| e.0 == TAG_USER_COMMENT) {
+                // the old value (an old label) would stay in the block, unreferenced:
+                // zeroed, unless another entry's value or an IFD shares those bytes
+                let count = count as usize;
+                let (from, to) = if count <= 4 {
+                    (vpos, vpos + count)
+                } else {
+                    let d = t.u32(vpos).unwrap_or(0) as usize;
+                    (d, d.saturating_add(count))
+                };
+                let ifds = [
+                    (ifd0, ifd0 + 2 + 12 * e0.len() + 4),
+                    (exif_off, exif_off + 2 + 12 * ee.len() + 4),
+                ];
+                let shared = count > 4
+                    && (ifds.iter().any(|&(a, b)| from < b && a < to)
+                        || ee.iter().chain(e0.iter()).any(|e| {
+                            e.0 != TAG_USER_COMMENT
+                                && t.u32(e.3)
+                                    .is_some_and(|o| (from..to).contains(&(o as usize)))
+                        }));
+                if from >= 8 && to <= out.len() && !shared {
+                    out[from..to].fill(0);
+                }
             }
             let at = uc_ifd(&mut out, raw_of(&ee, TAG_USER_COMMENT), next);
             set32(&mut out, pos, le, at as u32);
@@ -311,15 +377,20 @@ mod tests {
         let c = set_user_comment(Some(&b), &encode_comment("second value")).expect("again");
         assert_eq!(b, c);
         // a foreign layout (comment not at the tail) keeps every existing byte but
-        // the Exif IFD pointer (IFD0 entry value at 18..22)
+        // the Exif IFD pointer (IFD0 entry value at 18..22) and the old comment's
+        // value (at 56, 20 bytes), which is zeroed so the old label does not linger
         let mut d = b.clone();
         d.extend_from_slice(b"trailing data of another writer");
         let e = set_user_comment(Some(&d), &encode_comment("third")).expect("foreign");
         assert_eq!(user_comment(&e).expect("read").as_deref(), Some("third"));
+        let old_value = 56..56 + encode_comment("second value").len();
         for i in 0..d.len() {
-            if !(18..22).contains(&i) {
+            if old_value.contains(&i) {
+                assert_eq!(e[i], 0, "byte {i}");
+            } else if !(18..22).contains(&i) {
                 assert_eq!(d[i], e[i], "byte {i}");
             }
         }
+        assert!(!e.windows(6).any(|w| w == b"second"));
     }
 }

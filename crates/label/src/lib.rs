@@ -10,9 +10,9 @@
 //!   metadata are copied unchanged, never re-encoded.
 //! * **Explicit labels**: the text notice, an image label rendered with a CJK font
 //!   ([`render`]), the WAV Morse-rhythm prompt ([`morse`]).
-//! * **C2PA**: a JUMBF/C2PA manifest store is detected and reported (read-only; the
-//!   signature is not validated: the `c2pa` crate needs a newer Rust than this
-//!   workspace's toolchain).
+//! * **C2PA**: a JUMBF/C2PA manifest store is read and reported ([`c2pa`]: claim
+//!   generator, title, actions, digital source types, whether generative AI is
+//!   declared), read-only: the signature is not validated.
 //!
 //! ```
 //! use beian_label::{verify_bytes, Label, embed_bytes, EmbedOptions};
@@ -26,6 +26,8 @@
 //! assert_eq!(report.verdict.as_str(), "compliant");
 //! ```
 
+pub mod c2pa;
+pub mod carry;
 pub mod config;
 pub mod embed;
 pub mod explicit;

@@ -1,7 +1,8 @@
 //! The explicit image label: "人工智能生成" drawn in the bottom-right corner, text
 //! (ink) height at least 5% of the shorter side, with a CJK font from the system or
 //! a given file. The image is decoded and re-encoded (PNG stays lossless; JPEG at
-//! quality 92): an explicit label changes pixels by nature.
+//! quality 92): an explicit label changes pixels by nature. The original's colour
+//! profile, EXIF, XMP and text are carried into the new PNG, JPEG or WebP ([`crate::carry`]).
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,9 @@ pub struct Drawn {
     /// How the image was written back: in its own format (PNG; JPEG at quality 92),
     /// or, for WebP, as lossless WebP (the only WebP encoding available here).
     pub encoding: &'static str,
+    /// The original's metadata carried into the new encoding (PNG, JPEG, WebP), and what
+    /// was dropped and why ([`crate::carry`]).
+    pub metadata: crate::carry::Carried,
 }
 
 fn load_font(path: &Path, text: &str) -> Result<FontVec, Error> {
@@ -177,6 +181,8 @@ pub fn label_image(
     let img =
         image::load_from_memory_with_format(bytes, fmt).map_err(|e| Error::Image(e.to_string()))?;
     let had_alpha = img.color().has_alpha();
+    // grey stays grey (the label is white on black), so a grey ICC profile still fits
+    let grey = !img.color().has_color();
     let mut rgba: RgbaImage = img.to_rgba8();
     let (w, h) = rgba.dimensions();
     let short = w.min(h);
@@ -238,10 +244,13 @@ pub fn label_image(
     let mut cur = std::io::Cursor::new(&mut out);
     match fmt {
         ImageFormat::Png => {
-            let dynimg = if had_alpha {
-                image::DynamicImage::ImageRgba8(rgba)
-            } else {
-                image::DynamicImage::ImageRgba8(rgba).to_rgb8().into()
+            let dynimg = match (grey, had_alpha) {
+                (false, true) => image::DynamicImage::ImageRgba8(rgba),
+                (false, false) => image::DynamicImage::ImageRgba8(rgba).to_rgb8().into(),
+                (true, true) => image::DynamicImage::ImageRgba8(rgba)
+                    .to_luma_alpha8()
+                    .into(),
+                (true, false) => image::DynamicImage::ImageRgba8(rgba).to_luma8().into(),
             };
             dynimg
                 .write_to(&mut cur, ImageFormat::Png)
@@ -259,12 +268,31 @@ pub fn label_image(
             res.map_err(|e| Error::Image(e.to_string()))?;
         }
         _ => {
-            let rgb = image::DynamicImage::ImageRgba8(rgba).to_rgb8();
             let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut cur, 92);
-            rgb.write_with_encoder(enc)
-                .map_err(|e| Error::Image(e.to_string()))?;
+            let res = if grey {
+                image::DynamicImage::ImageRgba8(rgba)
+                    .to_luma8()
+                    .write_with_encoder(enc)
+            } else {
+                image::DynamicImage::ImageRgba8(rgba)
+                    .to_rgb8()
+                    .write_with_encoder(enc)
+            };
+            res.map_err(|e| Error::Image(e.to_string()))?;
         }
     }
+    // the colour space the new pixels are in, for the ICC profile check
+    let space = if grey && fmt != ImageFormat::WebP {
+        b"GRAY"
+    } else {
+        b"RGB "
+    };
+    let (out, metadata) = match fmt {
+        ImageFormat::Png => crate::carry::png(bytes, &out, space)?,
+        ImageFormat::Jpeg => crate::carry::jpeg(bytes, &out, space)?,
+        ImageFormat::WebP => crate::carry::webp(bytes, &out, space)?,
+        _ => (out, crate::carry::Carried::default()),
+    };
     let th_px = th.round() as u32;
     Ok((
         out,
@@ -279,6 +307,7 @@ pub fn label_image(
                 ImageFormat::WebP => "webp-lossless",
                 _ => "jpeg-q92",
             },
+            metadata,
         },
     ))
 }

@@ -162,15 +162,32 @@ impl Report {
 /// Verifies a file on disk (bounded reads; media data is skipped).
 pub fn verify_path(path: &Path) -> Report {
     let name = path.display().to_string();
-    match File::open(path) {
+    let r = match File::open(path) {
         Ok(mut f) => verify_reader(&name, &mut f),
         Err(e) => Report::error(&name, Problem::cannot_open(&e)),
-    }
+    };
+    #[cfg(feature = "c2pa-validate")]
+    let r = {
+        let mut r = r;
+        if let Some(c) = r.c2pa.as_mut()
+            && let Ok(f) = File::open(path)
+        {
+            c.validate(r.format, std::io::BufReader::new(f));
+        }
+        r
+    };
+    r
 }
 
 /// Verifies bytes in memory (`name` gives the extension for text detection).
 pub fn verify_bytes(name: &str, bytes: &[u8]) -> Report {
-    verify_reader(name, &mut Cursor::new(bytes))
+    #[allow(unused_mut)]
+    let mut r = verify_reader(name, &mut Cursor::new(bytes));
+    #[cfg(feature = "c2pa-validate")]
+    if let Some(c) = r.c2pa.as_mut() {
+        c.validate(r.format, Cursor::new(bytes.to_vec()));
+    }
+    r
 }
 
 /// Verifies any seekable reader.
@@ -188,6 +205,21 @@ pub fn verify_reader(name: &str, r: &mut dyn ReadSeek) -> Report {
     let scan = formats::scan(format, &mut src);
     let mut rep = judge(name, format, &scan.items, &scan.errors, cfg);
     rep.c2pa = scan.c2pa;
+    if rep.implicit.is_none()
+        && let Some(c) = rep.c2pa.as_ref().filter(|c| c.ai_generated)
+    {
+        // a C2PA manifest declaring generative AI without a GB 45438 label: said, the
+        // verdict unchanged (C2PA is not a GB 45438 label)
+        let types = c.digital_source_types.join(", ");
+        rep.warn(Problem::tolerated(
+            "c2pa-declares-ai",
+            &format!(
+                "a C2PA manifest declares generative AI ({types}) but no GB 45438 implicit \
+                 label was found"
+            ),
+            &format!("C2PA 清单声明了人工智能生成({types}),但未发现 GB 45438 隐式标识"),
+        ));
+    }
     rep.explicit = match (format, scan.explicit) {
         (_, Some(v)) => v,
         (Format::Wav, None) => json!({"audio_prompt": null}),

@@ -17,9 +17,9 @@ use rayon::prelude::*;
 Implicit labels are the seven-key payload of GB 45438-2025 Annex E written into every
 metadata channel the format has (PNG text and XMP; JPEG/WebP EXIF UserComment and XMP;
 MP4/MOV/M4A, fragmented too, moov/udta/meta and XMP; MP3 ID3v2 TXXX; WAV RIFF chunk and
-XMP; FLAC Vorbis comment AIGC; HEIF/AVIF Exif and XMP items). Ogg (Vorbis, Opus) is
-read only; text
-files are read for YAML front matter (AIGC:) and HTML for <meta name=\"AIGC\">.
+XMP; FLAC Vorbis comment AIGC; HEIF/AVIF Exif and XMP items; Ogg Vorbis/Opus/FLAC
+comment header of every stream, pages re-laid, media pages untouched). Text files are
+read for YAML front matter (AIGC:) and HTML for <meta name=\"AIGC\">.
 Channel placements come from TC260 practice guides as quoted by public implementations
 (secondary); `beian label channels` lists them with their sources.
 
@@ -54,6 +54,10 @@ from the system or --font; WebP is written back as lossless WebP, animated WebP 
 refused), PCM (8/16/24/32-bit) and float WAV gets the short-long-short-short prompt.
 --explicit on HEIF, MP4, MP3, FLAC or Ogg is refused with an error naming the format
 and nothing is written (drop --explicit to write the implicit label only).
+A re-encoded image keeps its ICC profile, EXIF (less the old thumbnail), XMP and text
+(\"explicit\".\"metadata\" lists what was kept and what was dropped, and why). A C2PA
+manifest is kept by implicit labelling (its hash no longer matches: a warning says so)
+and dropped by --explicit; the output line's \"warnings\" and stderr say which.
 In batch mode (INPUT is a directory) each file's ProduceID is `<ID>-<n>` (n = 1, 2, ...
 in path order) and the tree is kept under --out-dir; other files are skipped.
 
@@ -123,7 +127,9 @@ pub enum Lang {
 #[command(after_help = "\
 Verdicts: not_found (no label anywhere), noncompliant (a label that breaks the rules:
 missing key, bad Label value, channels that disagree), inconclusive (the file could not
-be fully read), compliant (otherwise). C2PA manifest stores are reported (not validated).
+be fully read), compliant (otherwise). C2PA manifest stores are reported read-only
+(claim generator, title, actions, digitalSourceType, ai_generated; signature \"not
+validated\" unless beian was built with the c2pa-validate feature).
 Text files (.txt, .md) and JSONL fields (--field) are checked for the explicit notice.
 Files of other formats (e.g. .json in an upload bucket) are listed as inconclusive with
 format \"unknown\" and problem code unsupported-format, and counted apart in the summary
@@ -213,9 +219,12 @@ fn embed(a: EmbedArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .context("give -o OUTPUT (or --out-dir for a directory)")?;
     let o = embed_file(&a.input, out, &opts).with_context(|| format!("{}", a.input.display()))?;
+    for w in &o.warnings {
+        eprintln!("warning: {}: {w}", a.input.display());
+    }
     println!(
         "{}",
-        serde_json::json!({"input": a.input.display().to_string(), "output": out.display().to_string(), "format": o.format, "channels": o.channels, "explicit": o.explicit})
+        serde_json::json!({"input": a.input.display().to_string(), "output": out.display().to_string(), "format": o.format, "channels": o.channels, "explicit": o.explicit, "warnings": o.warnings})
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -238,7 +247,7 @@ fn embed_dir(a: &EmbedArgs, out_dir: &Path) -> anyhow::Result<ExitCode> {
                     std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
                 }
                 let o = embed_file(f, &dest, &opts).map_err(|e| e.to_string())?;
-                Ok(serde_json::json!({"input": f.display().to_string(), "output": dest.display().to_string(), "format": o.format, "channels": o.channels, "explicit": o.explicit, "produce_id": opts.label.produce_id}))
+                Ok(serde_json::json!({"input": f.display().to_string(), "output": dest.display().to_string(), "format": o.format, "channels": o.channels, "explicit": o.explicit, "produce_id": opts.label.produce_id, "warnings": o.warnings}))
             })();
             (f.clone(), r)
         })
@@ -317,6 +326,8 @@ struct Sink<W: Write> {
     all_ok: bool,
     by_format: BTreeMap<&'static str, [usize; 4]>,
     c2pa: usize,
+    /// Of those, manifests declaring generative AI (digitalSourceType).
+    c2pa_ai: usize,
     /// Files of a format `verify` does not support (kept out of the per-format counts).
     skipped: usize,
 }
@@ -355,6 +366,35 @@ impl<W: Write> Sink<W> {
                 for w in &r.warnings {
                     writeln!(self.out, "  ~ {tag}: {w}")?;
                 }
+                if let Some(c) = &r.c2pa {
+                    let gen_ai = if c.ai_generated {
+                        c.digital_source_types.join(",")
+                    } else if self.zh {
+                        "否".into()
+                    } else {
+                        "no".into()
+                    };
+                    let who = c.claim_generator.as_deref().unwrap_or("?");
+                    if self.zh {
+                        writeln!(
+                            self.out,
+                            "  c2pa: {} 生成者 {who}; 声明人工智能生成: {gen_ai}; 签名{}",
+                            c.channel,
+                            match c.signature {
+                                "valid" => "有效",
+                                "valid, trusted signer" => "有效(可信签名者)",
+                                "invalid" => "无效",
+                                _ => "未验证",
+                            }
+                        )?;
+                    } else {
+                        writeln!(
+                            self.out,
+                            "  c2pa: {} by {who}; declares generative AI: {gen_ai}; signature {}",
+                            c.channel, c.signature
+                        )?;
+                    }
+                }
             }
             Format::Summary if r.is_unsupported_format() => {}
             Format::Summary => {
@@ -366,6 +406,7 @@ impl<W: Write> Sink<W> {
                 };
                 self.by_format.entry(r.format).or_default()[k] += 1;
                 self.c2pa += usize::from(r.c2pa.is_some());
+                self.c2pa_ai += usize::from(r.c2pa.as_ref().is_some_and(|c| c.ai_generated));
             }
         }
         Ok(())
@@ -429,6 +470,16 @@ impl<W: Write> Sink<W> {
                     },
                     self.c2pa
                 )?;
+                writeln!(
+                    out,
+                    "{} {}",
+                    if zh {
+                        "其中声明人工智能生成(digitalSourceType):"
+                    } else {
+                        "of which declare generative AI (digitalSourceType):"
+                    },
+                    self.c2pa_ai
+                )?;
             }
         }
         self.out.flush()?;
@@ -445,6 +496,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         all_ok: true,
         by_format: BTreeMap::new(),
         c2pa: 0,
+        c2pa_ai: 0,
         skipped: 0,
     };
     if let Some(field) = &a.field {

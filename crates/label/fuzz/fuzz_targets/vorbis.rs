@@ -1,4 +1,4 @@
-//! Fuzz the FLAC and Ogg (Vorbis comment) readers and the FLAC writer: each magic
+//! Fuzz the FLAC and Ogg (Vorbis comment) readers and the FLAC and Ogg writers: each magic
 //! followed by arbitrary bytes. Must never panic or hang.
 #![no_main]
 use libfuzzer_sys::fuzz_target;

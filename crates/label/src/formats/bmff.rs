@@ -209,7 +209,7 @@ pub fn read(src: &mut Src, s: &mut Scan, heif: bool) -> Result<(), Error> {
                 }
                 (b"uuid", Some(u)) if u == C2PA_UUID => {
                     let (o, l) = b.body();
-                    let d = src.read_at(o, l.min(1 << 20), "C2PA uuid box")?;
+                    let d = src.read_at(o, l.min(crate::io::MAX_ITEM), "C2PA uuid box")?;
                     let mut c = C2pa::from_store(
                         if heif {
                             "heif:uuid:c2pa"

@@ -1,7 +1,7 @@
 //! JPEG: EXIF UserComment and XMP in APP1, C2PA (JUMBF) in APP11.
 
 use super::{C2pa, RawItem, Scan, is_c2pa_jumbf, text};
-use crate::io::{MAX_NODES, Piece, Src, be16};
+use crate::io::{MAX_ITEM, MAX_NODES, Piece, Src, be16};
 use crate::{Config, Error, exif};
 
 const XMP_SIG: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
@@ -70,6 +70,7 @@ fn data(src: &mut Src, s: &Seg) -> Result<Vec<u8>, Error> {
 /// Reads JPEG metadata.
 pub fn read(src: &mut Src, scan: &mut Scan) -> Result<(), Error> {
     let mut c2pa: Vec<u8> = Vec::new();
+    let mut c2pa_en: Option<[u8; 2]> = None;
     segments(src, |src, s| {
         match s.marker {
             0xE1 => {
@@ -94,9 +95,22 @@ pub fn read(src: &mut Src, scan: &mut Scan) -> Result<(), Error> {
             }
             0xEB => {
                 let d = data(src, s)?;
-                // JPEG XT box: "JP", instance (2), sequence (4), then the JUMBF box
-                if d.len() > 8 && &d[..2] == b"JP" && (is_c2pa_jumbf(&d[8..]) || !c2pa.is_empty()) {
-                    c2pa.extend_from_slice(&d[8..]);
+                // JPEG XT box: "JP", instance En (2), sequence Z (4), then the JUMBF box;
+                // later segments of the same instance repeat the box header (LBox,
+                // TBox and XLBox when LBox is 1), which is skipped when joining
+                if d.len() > 16 && &d[..2] == b"JP" {
+                    let en = [d[2], d[3]];
+                    match c2pa_en {
+                        None if is_c2pa_jumbf(&d[8..]) => {
+                            c2pa_en = Some(en);
+                            c2pa.extend_from_slice(&d[8..]);
+                        }
+                        Some(e) if e == en && (c2pa.len() as u64) < MAX_ITEM => {
+                            let head = if d[8..12] == [0, 0, 0, 1] { 16 } else { 8 };
+                            c2pa.extend_from_slice(d.get(8 + head..).unwrap_or_default());
+                        }
+                        _ => {}
+                    }
                 }
             }
             _ => {}

@@ -8,6 +8,7 @@ use crate::io::Src;
 pub mod bmff;
 pub mod id3;
 pub mod jpeg;
+pub mod ogg;
 pub mod png;
 pub mod riff;
 pub mod text;
@@ -33,7 +34,7 @@ pub enum Format {
     Wav,
     /// FLAC (Vorbis comments).
     Flac,
-    /// Ogg (Vorbis, Opus, FLAC, Theora, Speex comment headers; read only).
+    /// Ogg (Vorbis, Opus, FLAC, Theora, Speex comment headers).
     Ogg,
     /// Plain text (explicit notice only).
     Text,
@@ -151,50 +152,19 @@ pub struct RawItem {
     pub value: String,
 }
 
-/// A C2PA manifest store found in a file.
-#[derive(Debug, Clone, Serialize)]
-pub struct C2pa {
-    /// Where it was (e.g. `png:caBX`, `jpeg:APP11`).
-    pub channel: String,
-    /// Bytes of the store (first part, for JPEG).
-    pub bytes: u64,
-    /// Manifest labels found in the store (`urn:uuid:...`, `urn:c2pa:...`).
-    pub manifests: Vec<String>,
-    /// Always false: signatures are not validated.
-    pub validated: bool,
-}
-
-impl C2pa {
-    pub(crate) fn from_store(channel: &str, data: &[u8]) -> C2pa {
-        let mut manifests = Vec::new();
-        for pat in [&b"urn:uuid:"[..], &b"urn:c2pa:"[..]] {
-            let mut i = 0;
-            while let Some(p) = find(&data[i..], pat) {
-                let s = i + p;
-                let e = data[s..]
-                    .iter()
-                    .position(|&c| c == 0 || !(0x21..0x7f).contains(&c))
-                    .map_or(data.len(), |n| s + n);
-                let m = String::from_utf8_lossy(&data[s..e]).into_owned();
-                if !manifests.contains(&m) && manifests.len() < 64 {
-                    manifests.push(m);
-                }
-                i = e.max(s + 1);
-            }
-        }
-        C2pa {
-            channel: channel.to_string(),
-            bytes: data.len() as u64,
-            manifests,
-            validated: false,
-        }
-    }
-}
+pub use crate::c2pa::C2pa;
 
 /// Looks for a JUMBF superbox labelled `c2pa` (the manifest store).
 pub(crate) fn is_c2pa_jumbf(data: &[u8]) -> bool {
     find(&data[..data.len().min(256)], b"jumd").is_some()
         && find(&data[..data.len().min(256)], b"c2pa").is_some()
+}
+
+pub(crate) fn find_last(h: &[u8], n: &[u8]) -> Option<usize> {
+    if n.is_empty() || h.len() < n.len() {
+        return None;
+    }
+    h.windows(n.len()).rposition(|w| w == n)
 }
 
 pub(crate) fn find(h: &[u8], n: &[u8]) -> Option<usize> {

@@ -1,6 +1,6 @@
 //! Vorbis comments (`KEY=value`, keys case-insensitive): FLAC `VORBIS_COMMENT`
 //! metadata blocks (read and write) and the comment headers of Ogg streams (Vorbis,
-//! Opus, FLAC-in-Ogg, Theora, Speex; read only).
+//! Opus, FLAC-in-Ogg, Theora, Speex; written by [`super::ogg`]).
 //!
 //! Only the metadata at the start of the file is read: the FLAC metadata blocks, or
 //! the first pages of an Ogg file up to each stream's comment header. Audio frames
@@ -11,7 +11,7 @@ use crate::io::{MAX_ITEM, MAX_NODES, Piece, Src, le32};
 use crate::{Config, Error};
 
 /// Most bytes of Ogg pages read while looking for comment headers.
-const OGG_HEAD_LIMIT: u64 = 4 << 20;
+const OGG_HEAD_LIMIT: u64 = 2 * MAX_ITEM;
 
 /// The comments of a Vorbis comment body (without any packet prefix):
 /// (KEY upper-cased, value).
@@ -135,7 +135,7 @@ fn block_header(ty: u8, last: bool, n: u64) -> Result<Vec<u8>, Error> {
 }
 
 /// A Vorbis comment body with `key` set to `value` (other entries kept).
-fn comment_with(old: Option<&[u8]>, key: &str, value: &str) -> Vec<u8> {
+pub(crate) fn comment_with(old: Option<&[u8]>, key: &str, value: &str) -> Vec<u8> {
     let mut vendor = b"beian-label".to_vec();
     let mut entries: Vec<Vec<u8>> = Vec::new();
     if let Some(b) = old
@@ -253,8 +253,15 @@ pub fn read_ogg(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
     let mut streams: Vec<Stream> = Vec::new();
     let mut off = 0u64;
     for _ in 0..MAX_NODES {
-        if off >= src.len || off > OGG_HEAD_LIMIT {
+        if off >= src.len {
             break;
+        }
+        if off > OGG_HEAD_LIMIT {
+            s.fail(Error::Oversized {
+                what: "Ogg header pages".into(),
+                size: off,
+            });
+            return Ok(());
         }
         let h = src.read_at(off, 27, "Ogg page header")?;
         if &h[..4] != b"OggS" {
@@ -265,6 +272,14 @@ pub fn read_ogg(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
         let lacing = src.read_at(off + 27, nseg, "Ogg segment table")?;
         let body_len: u64 = lacing.iter().map(|&x| x as u64).sum();
         let body = src.read_at(off + 27 + nseg, body_len, "Ogg page")?;
+        let mut zeroed = h.clone();
+        zeroed[22..26].fill(0);
+        let crc = super::ogg::crc(super::ogg::crc(super::ogg::crc(0, &zeroed), &lacing), &body);
+        if crc != le32(&h, 22) {
+            s.fail(Error::Malformed(format!(
+                "Ogg page at byte {off}: CRC mismatch (the page is damaged)"
+            )));
+        }
         off += 27 + nseg + body_len;
         let idx = match streams.iter().position(|st| st.serial == serial) {
             Some(i) => i,
@@ -348,5 +363,39 @@ pub fn read_ogg(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
             break;
         }
     }
+    if off < src.len {
+        ogg_tail(src, off, s)?;
+    }
+    Ok(())
+}
+
+/// Checks that the file ends with a whole Ogg page, with one read of at most the
+/// largest page size at the end (the media pages in between are not walked).
+fn ogg_tail(src: &mut Src, from: u64, s: &mut Scan) -> Result<(), Error> {
+    const MAX_PAGE: u64 = 27 + 255 + 255 * 255;
+    let n = MAX_PAGE.min(src.len - from);
+    let start = src.len - n;
+    let t = src.read_at(start, n, "Ogg tail")?;
+    let mut i = t.len();
+    while let Some(p) = super::find_last(&t[..i], b"OggS") {
+        i = p;
+        let Some(h) = t.get(p..p + 27) else { continue };
+        let nseg = h[26] as usize;
+        let Some(lacing) = t.get(p + 27..p + 27 + nseg) else {
+            continue;
+        };
+        let end = p + 27 + nseg + lacing.iter().map(|&x| x as usize).sum::<usize>();
+        if end != t.len() {
+            continue;
+        }
+        let mut page = t[p..end].to_vec();
+        page[22..26].fill(0);
+        if super::ogg::crc(0, &page) == le32(h, 22) {
+            return Ok(());
+        }
+    }
+    s.fail(Error::Truncated(
+        "the last Ogg page (no whole page ends the file)".into(),
+    ));
     Ok(())
 }

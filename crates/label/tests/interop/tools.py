@@ -4,7 +4,9 @@ wave, and hand-built tags where no tool writes the variant), and read-back check
 what beian wrote.
 
   tools.py make OUTDIR PAYLOAD       write fixtures into OUTDIR
+  tools.py make-c2pa OUTDIR          C2PA-signed files (c2pa-python), after `make`
   tools.py read FILE                 print what Pillow/mutagen see, as JSON
+  tools.py read-c2pa FILE            print what the C2PA SDK reads, as JSON
 """
 import io
 import json
@@ -117,6 +119,23 @@ def make(out, payload):
     img.save(f"{out}/plain.webp", quality=80)
     img.save(f"{out}/plain_lossless.webp", lossless=True)
     rgb_image(400, 300).save(f"{out}/big_lossy.webp", quality=80)  # for the explicit label
+    # camera-like images with an ICC profile, EXIF (Make, Model, an old UserComment),
+    # pHYs/density and a PNG text chunk: an explicit label must keep them
+    from PIL import ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    cam = rgb_image(400, 300)
+    ex = cam.getexif()
+    ex[0x010F] = "Pillow-fixture"
+    ex[0x0110] = "Model-X"
+    ex.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0" + payload.encode()
+    cam.save(f"{out}/icc_exif.jpg", icc_profile=icc, exif=ex, quality=90, dpi=(300, 300))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "kept-comment")
+    cam.save(f"{out}/icc_exif.png", icc_profile=icc, exif=ex, pnginfo=info, dpi=(300, 300))
+    cam.save(f"{out}/icc_exif.webp", icc_profile=icc, exif=ex, quality=80)
+    cam.resize((40, 30)).save(f"{out}/thumb.jpg", quality=80)
+    cam.convert("L").save(f"{out}/grey.jpg", quality=90)
+    cam.convert("LA").save(f"{out}/grey_alpha.png")
     # MP3: ID3v2.4 UTF-8 and ID3v2.3 UTF-16 TXXX
     frame = b"\xff\xfb\x90\x64" + b"\0" * 413
     for name, ver, enc in [("mutagen_v24.mp3", 4, 3), ("mutagen_v23.mp3", 3, 1)]:
@@ -279,18 +298,26 @@ def make_av(out, payload):
             c.mux(p)
         c.close()
 
-    def audio(path, codec, opts=None, rate=16000, label=True):
-        c = av.open(path, "w", options=opts or {})
+    def audio(path, codec, opts=None, rate=16000, label=True, fmt=None, stereo=False, copts=None):
+        c = av.open(path, "w", format=fmt, options=opts or {})
         if label:
             c.metadata["AIGC"] = payload
-        s = c.add_stream(codec, rate=rate)
-        s.layout = "mono"
+        s = c.add_stream(codec, rate=rate, options=copts or {})
+        layout = "stereo" if stereo else "mono"
+        s.layout = layout
         n = 1024
         for k in range(8):
-            f = av.AudioFrame(format="s16", layout="mono", samples=n)
+            # FFmpeg's own Vorbis encoder takes planar float, stereo only
+            sf = "fltp" if stereo else "s16"
+            f = av.AudioFrame(format=sf, layout=layout, samples=n)
             f.sample_rate = rate
-            f.planes[0].update(b"".join(struct.pack("<h", int(8000 * math.sin(0.05 * j)))
-                                        for j in range(k * n, (k + 1) * n)))
+            f.pts = k * n
+            for pl in f.planes:
+                if stereo:
+                    pl.update(b"".join(struct.pack("<f", 0.25 * math.sin(0.05 * j)) for j in range(k * n, (k + 1) * n)))
+                else:
+                    pl.update(b"".join(struct.pack("<h", int(8000 * math.sin(0.05 * j)))
+                                       for j in range(k * n, (k + 1) * n)))
             for p in s.encode(f):
                 c.mux(p)
         for p in s.encode():
@@ -308,6 +335,10 @@ def make_av(out, payload):
     audio(f"{out}/ff.flac", "flac")
     audio(f"{out}/ff_plain.flac", "flac", label=False)
     audio(f"{out}/ff.opus", "libopus", rate=48000)
+    audio(f"{out}/ff_plain.opus", "libopus", rate=48000, label=False)
+    # Ogg Vorbis (FFmpeg's experimental native encoder) and FLAC in Ogg
+    audio(f"{out}/ff.ogg", "vorbis", rate=44100, stereo=True, copts={"strict": "-2"})
+    audio(f"{out}/ff_flac.oga", "flac", fmt="ogg")
     audio(f"{out}/ff.mp3", "libmp3lame")
     # mutagen writes the Vorbis comment of an Ogg Opus stream and a FLAC file itself
     import mutagen.flac
@@ -326,6 +357,130 @@ def make_av(out, payload):
     o["Aigc"] = payload
     o["title"] = "x" * 70000  # a comment header over several Ogg pages
     o.save()
+    # mutagen's Ogg Vorbis comment writer, and an Ogg FLAC comment
+    import mutagen.oggvorbis
+    import mutagen.oggflac
+    for src, dst, cls in [("ff.ogg", "mutagen.ogg", mutagen.oggvorbis.OggVorbis),
+                          ("ff_flac.oga", "mutagen_flac.oga", mutagen.oggflac.OggFLAC)]:
+        with open(f"{out}/{src}", "rb") as a, open(f"{out}/{dst}", "wb") as b:
+            b.write(a.read())
+        o = cls(f"{out}/{dst}")
+        o["aigc"] = payload
+        o["title"] = "title"
+        o.save()
+
+
+def test_signer():
+    """A throwaway ES256 signer: a test CA and a leaf certificate made here (the
+    manifests are only for reading; nothing trusts this CA)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import c2pa
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(name, key, issuer, issuer_key, ca):
+        b = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+             .not_valid_after(now + datetime.timedelta(days=30))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        else:
+            b = (b.add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False))
+        return b.sign(issuer_key, hashes.SHA256())
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "beian tests")])
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = cert(name("beian test CA"), ca_key, name("beian test CA"), ca_key, True)
+    leaf = cert(name("beian test signer"), key, name("beian test CA"), ca_key, False)
+    chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    pk = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", chain, pk, None))
+
+
+C2PA_MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "mp4": "video/mp4", "wav": "audio/wav"}
+
+
+def make_c2pa(out):
+    """Files signed by the C2PA SDK (c2pa-python): an AI-generated image (action
+    c2pa.created, trainedAlgorithmicMedia), an AI edit (compositeWithTrainedAlgorithmicMedia)
+    with a large thumbnail (the JPEG store spans several APP11 segments), a camera
+    capture (digitalCapture), in JPEG, PNG, WebP, MP4 and WAV."""
+    import c2pa
+
+    signer = test_signer()
+
+    def manifest(title, action, dst, agent, before=()):
+        a = {"action": action, "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/" + dst}
+        if agent:
+            a["softwareAgent"] = {"name": agent, "version": "2"}
+        return {"claim_generator_info": [{"name": "beian-fixture", "version": "1.0"}], "title": title,
+                "assertions": [{"label": "c2pa.actions", "data": {"actions": [*before, a]}}]}
+
+    captured = {"action": "c2pa.created",
+                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}
+
+    noisy = Image.frombytes("RGB", (900, 700), bytes((i * 7919) % 251 for i in range(900 * 700 * 3)))
+    cases = [
+        ("c2pa_ai.jpg", rgb_image(), manifest("generated.jpg", "c2pa.created", "trainedAlgorithmicMedia", "beian-test-model")),
+        ("c2pa_ai.png", rgb_image(), manifest("generated.png", "c2pa.created", "trainedAlgorithmicMedia", "beian-test-model")),
+        ("c2pa_ai.webp", rgb_image(), manifest("generated.webp", "c2pa.created", "trainedAlgorithmicMedia", None)),
+        ("c2pa_edit.jpg", noisy, manifest("edited.jpg", "c2pa.edited", "compositeWithTrainedAlgorithmicMedia", "inpainter",
+                                                  [captured])),
+        ("c2pa_camera.jpg", rgb_image(), manifest("photo.jpg", "c2pa.created", "digitalCapture", None)),
+    ]
+    for name, img, m in cases:
+        ext = name.rsplit(".", 1)[1]
+        src = io.BytesIO()
+        img.save(src, {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[ext])
+        sign(signer, m, C2PA_MIME[ext], src.getvalue(), f"{out}/{name}")
+    for name, src in [("c2pa_ai.mp4", "ff_plain.mp4"), ("c2pa_ai.wav", "plain.wav")]:
+        try:
+            data = open(f"{out}/{src}", "rb").read()
+        except FileNotFoundError:
+            continue
+        ext = name.rsplit(".", 1)[1]
+        sign(signer, manifest("generated." + ext, "c2pa.created", "trainedAlgorithmicMedia", "beian-test-model"),
+             C2PA_MIME[ext], data, f"{out}/{name}")
+
+
+def sign(signer, manifest, mime, data, path):
+    import c2pa
+    dst = io.BytesIO()
+    c2pa.Builder(json.dumps(manifest)).sign(signer, mime, io.BytesIO(data), dst)
+    with open(path, "wb") as f:
+        f.write(dst.getvalue())
+
+
+def read_c2pa(path):
+    """What the C2PA SDK reads: the active manifest's generator, title, actions and
+    the validation state (as JSON)."""
+    import c2pa
+    ext = path.rsplit(".", 1)[1].lower()
+    with open(path, "rb") as f:
+        r = c2pa.Reader(C2PA_MIME.get(ext, "image/jpeg"), io.BytesIO(f.read()))
+    store = json.loads(r.json())
+    m = store["manifests"][store["active_manifest"]]
+    acts = []
+    for a in m.get("assertions", []):
+        if a["label"].startswith("c2pa.actions"):
+            for x in a["data"]["actions"]:
+                acts.append([x["action"], x.get("digitalSourceType", "").rsplit("/", 1)[-1] or None])
+    info = m.get("claim_generator_info") or [{}]
+    info = info[0] if isinstance(info, list) else info
+    print(json.dumps({"active_manifest": store["active_manifest"], "generator": info.get("name"),
+                      "title": m.get("title"), "actions": acts,
+                      "validation_state": store.get("validation_state"),
+                      "failures": [s.get("code") for s in (store.get("validation_results", {}).get("activeManifest", {}).get("failure", []))]}))
 
 
 def read(path):
@@ -337,6 +492,7 @@ def read(path):
         img = Image.open(path)
         img.load()
         out["size"] = img.size
+        out["mode"] = img.mode
         out["pixels_sha"] = __import__("hashlib").sha256(img.tobytes()).hexdigest()
         if low.endswith(".png"):
             out["text"] = {k: v for k, v in img.text.items()}
@@ -345,6 +501,9 @@ def read(path):
         if uc is not None:
             out["user_comment"] = uc.decode("ascii", "replace") if isinstance(uc, bytes) else uc
         out["make"] = ex.get(0x010F)
+        icc = img.info.get("icc_profile")
+        if icc:
+            out["icc_sha"] = __import__("hashlib").sha256(icc).hexdigest()
         xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
         if xmp is not None:
             out["xmp"] = xmp.decode() if isinstance(xmp, bytes) else xmp
@@ -365,7 +524,7 @@ def read(path):
         import mutagen.wave as mwave
         mwave.WAVE(path)
         out["mutagen_ok"] = True
-    elif low.endswith((".flac", ".opus", ".ogg")):
+    elif low.endswith((".flac", ".opus", ".ogg", ".oga")):
         import mutagen
         m = mutagen.File(path)
         out["tags"] = {k.lower(): v[0][:200] for k, v in (m.tags or {}).items()}
@@ -405,5 +564,9 @@ def av_decode(path):
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "make-c2pa":
+        make_c2pa(sys.argv[2])
+    elif sys.argv[1] == "read-c2pa":
+        read_c2pa(sys.argv[2])
     else:
         read(sys.argv[2])
