@@ -13,7 +13,7 @@ reports precision, recall and F1 on OUT/test.jsonl, the share of
 OUT/modern/reviews-test.txt and OUT/clean-test.txt flagged, the training time
 and predict throughput (C++ batch predict over those files). JSON on stdout.
 """
-import hashlib, json, os, sys, tempfile, time
+import hashlib, json, os, random, sys, tempfile, time
 
 import fasttext
 
@@ -39,6 +39,9 @@ for f in bgs:
             (cal if held(l) else train).append((l, "safe", True))
 # fastText has no class weights: labelled texts are repeated REPEAT times
 # (about beian's 1/sqrt(frequency) weighting of the background's label).
+# fastText reads its file in order each epoch with a decaying rate: shuffle
+# once (fixed seed) so the background does not all come last.
+random.Random(1).shuffle(train)
 n_bg = sum(1 for _, _, bg in train if bg)
 REPEAT = max(1, round((n_bg / max(1, len(train) - n_bg)) ** 0.5))
 with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as tf:

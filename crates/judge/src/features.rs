@@ -12,7 +12,7 @@ use crate::JudgeError;
 pub struct FeatureSettings {
     /// Shortest character n-gram.
     pub ngram_min: u8,
-    /// Longest character n-gram (at most 3).
+    /// Longest character n-gram (at most 4).
     pub ngram_max: u8,
     /// The hashed feature space has `2^bucket_bits` buckets.
     pub bucket_bits: u8,
@@ -25,6 +25,30 @@ pub struct FeatureSettings {
     /// The n-gram hash (`mix64-v1`: characters packed 21 bits each, an
     /// xor-shift and a multiply, the top bits).
     pub hash: String,
+    /// How repeats of an n-gram in one text count: `count` (each occurrence,
+    /// the text scaled by `1/sqrt(n)` for `n` n-grams; models before this
+    /// field), `log` (`1 + ln(tf)` per distinct n-gram) or `binary` (1 per
+    /// distinct n-gram); `log` and `binary` scale the text to unit length.
+    /// Any per-n-gram weight learnt in training (IDF) is folded into the
+    /// stored weights, so applying a model needs nothing else.
+    #[serde(default = "count_tf")]
+    pub tf: String,
+}
+
+fn count_tf() -> String {
+    TF_COUNT.to_owned()
+}
+
+pub(crate) const TF_COUNT: &str = "count";
+pub(crate) const TF_LOG: &str = "log";
+pub(crate) const TF_BINARY: &str = "binary";
+
+/// Term weighting, parsed from [`FeatureSettings::tf`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tf {
+    Count,
+    Log,
+    Binary,
 }
 
 impl Default for FeatureSettings {
@@ -37,6 +61,7 @@ impl Default for FeatureSettings {
             case: true,
             traditional: true,
             hash: HASH.to_owned(),
+            tf: TF_LOG.to_owned(),
         }
     }
 }
@@ -49,6 +74,7 @@ pub struct Featurizer {
     map: CharMap,
     settings: FeatureSettings,
     shift: u32,
+    tf: Tf,
 }
 
 /// Multiplicative hashing of the packed key (the top bits are taken); the
@@ -59,11 +85,12 @@ fn mix(x: u64) -> u64 {
 }
 
 /// Per-order salts: a unigram and a bigram never share a key.
-const SALT: [u64; 4] = [
+const SALT: [u64; 5] = [
     0,
     0x5851_F42D_4C95_7F2D,
     0x1405_7B7E_F767_814F,
     0x2545_F491_4F6C_DD1D,
+    0x6A09_E667_F3BC_C909,
 ];
 
 impl Featurizer {
@@ -76,11 +103,11 @@ impl Featurizer {
                 settings.hash
             )));
         }
-        if !(1..=3).contains(&settings.ngram_min)
-            || !(settings.ngram_min..=3).contains(&settings.ngram_max)
+        if !(1..=4).contains(&settings.ngram_min)
+            || !(settings.ngram_min..=4).contains(&settings.ngram_max)
         {
             return Err(JudgeError::Settings(format!(
-                "n-grams {}..={} (supported: lengths 1 to 3)",
+                "n-grams {}..={} (supported: lengths 1 to 4)",
                 settings.ngram_min, settings.ngram_max
             )));
         }
@@ -90,6 +117,16 @@ impl Featurizer {
                 settings.bucket_bits
             )));
         }
+        let tf = match settings.tf.as_str() {
+            TF_COUNT => Tf::Count,
+            TF_LOG => Tf::Log,
+            TF_BINARY => Tf::Binary,
+            other => {
+                return Err(JudgeError::Settings(format!(
+                    "unknown term weighting tf = {other:?} (this beian knows count, log, binary)"
+                )));
+            }
+        };
         let opts = Options {
             width: settings.width,
             case: settings.case,
@@ -100,6 +137,7 @@ impl Featurizer {
             map: CharMap::new(opts)?,
             settings: settings.clone(),
             shift: 64 - u32::from(settings.bucket_bits),
+            tf,
         })
     }
 
@@ -120,6 +158,7 @@ impl Featurizer {
         let shift = self.shift;
         let mut c1 = 0u64;
         let mut c2 = 0u64;
+        let mut c3 = 0u64;
         let mut seen = 0u32;
         let mut n = 0usize;
         let mut prev_space = true;
@@ -144,13 +183,71 @@ impl Featurizer {
                 f((mix((c1 << 21 | c0) ^ SALT[2]) >> shift) as usize);
                 n += 1;
             }
-            if hi >= 3 && seen >= 3 {
+            if hi >= 3 && lo <= 3 && seen >= 3 {
                 f((mix((c2 << 42 | c1 << 21 | c0) ^ SALT[3]) >> shift) as usize);
                 n += 1;
             }
+            if hi >= 4 && seen >= 4 {
+                let k = mix(c3 << 42 | c2 << 21 | c1) ^ c0.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                f((mix(k ^ SALT[4]) >> shift) as usize);
+                n += 1;
+            }
+            c3 = c2;
             c2 = c1;
             c1 = c0;
         }
         n
+    }
+}
+
+impl Featurizer {
+    pub(crate) fn tf(&self) -> Tf {
+        self.tf
+    }
+
+    /// The weighted features of `text`: `(bucket, weight)` with the text
+    /// scaled as [`FeatureSettings::tf`] says. `Count` keeps each occurrence
+    /// (weight `1/sqrt(n)`); `Log` and `Binary` give each distinct bucket
+    /// once, sorted by bucket. `buf` is scratch space.
+    pub fn weighted(&self, text: &str, buf: &mut Vec<u32>, out: &mut Vec<(u32, f32)>) {
+        out.clear();
+        buf.clear();
+        let n = self.for_each(text, |b| buf.push(b as u32));
+        if n == 0 {
+            return;
+        }
+        if self.tf == Tf::Count {
+            let w = 1.0 / (n as f32).sqrt();
+            out.extend(buf.iter().map(|&b| (b, w)));
+            return;
+        }
+        buf.sort_unstable();
+        let mut sq = 0f32;
+        let mut i = 0;
+        while i < buf.len() {
+            let b = buf[i];
+            let mut j = i + 1;
+            while j < buf.len() && buf[j] == b {
+                j += 1;
+            }
+            let w = tf_weight(self.tf, (j - i) as u32);
+            sq += w * w;
+            out.push((b, w));
+            i = j;
+        }
+        let norm = 1.0 / sq.sqrt();
+        for x in out.iter_mut() {
+            x.1 *= norm;
+        }
+    }
+}
+
+/// The weight of an n-gram seen `tf` times in one text (before scaling).
+#[inline]
+pub(crate) fn tf_weight(tf: Tf, n: u32) -> f32 {
+    match tf {
+        Tf::Count => n as f32,
+        Tf::Log => 1.0 + (n as f32).ln(),
+        Tf::Binary => 1.0,
     }
 }

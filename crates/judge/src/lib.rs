@@ -4,11 +4,14 @@
 //!
 //! - Features: the screening engine's character folding (width, case,
 //!   traditional to simplified, from [`beian_screen::CharMap`]), then
-//!   character 1- to 3-grams hashed into `2^bucket_bits` buckets, weighted
-//!   `1/sqrt(n)` for a text of `n` n-grams.
+//!   character 1- to 3-grams (up to 4) hashed into `2^bucket_bits` buckets;
+//!   each distinct n-gram weighted `1 + ln(tf)`, the text scaled to unit
+//!   length ([`FeatureSettings::tf`]; older models: every occurrence,
+//!   `1/sqrt(n)`), and, while training, by its inverse document frequency,
+//!   folded into the stored weights afterwards.
 //! - Model: multinomial logistic regression (softmax over the labels),
-//!   trained by SGD with a linearly decaying rate; weights stored as 8-bit
-//!   integers with one scale per label, so prediction is integer adds.
+//!   trained by averaged SGD with a linearly decaying rate; weights stored
+//!   as 8-bit integers with one scale per label, so prediction is integer adds.
 //! - A held-out split calibrates the default threshold on P(not safe) so
 //!   that at most 1% of the held-out labelled safe examples and at most 1%
 //!   of the held-out background are flagged, each group on its own

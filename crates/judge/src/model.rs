@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::JudgeError;
-use crate::features::{FeatureSettings, Featurizer};
+use crate::features::{FeatureSettings, Featurizer, Tf, tf_weight};
 
 /// First line of every model file.
 pub const MAGIC: &str = "beian-judge-model";
@@ -108,6 +108,35 @@ pub struct Verdict {
 pub struct Scratch {
     acc: Vec<i32>,
     probs: Vec<f32>,
+    table: Vec<(u32, u32)>,
+    slots: Vec<u32>,
+    repeats: Vec<u32>,
+    wide: Vec<f32>,
+}
+
+/// An empty slot of the counting table.
+const EMPTY: (u32, u32) = (u32::MAX, 0);
+
+/// Slots of the counting table a scratch starts with (32 KiB: ordinary
+/// records stay under half of it, in L1).
+const TABLE_MIN: usize = 4096;
+
+/// Doubles the counting `table`, rehashing its keys; `slots` (the used
+/// slots) are rewritten for the new table.
+fn grow(table: &mut Vec<(u32, u32)>, slots: &mut Vec<u32>) {
+    let cap = 2 * table.len();
+    let old = std::mem::replace(table, vec![EMPTY; cap]);
+    slots.clear();
+    for (key, c) in old {
+        if key != u32::MAX {
+            let mut i = key as usize & (cap - 1);
+            while table[i].0 != u32::MAX {
+                i = (i + 1) & (cap - 1);
+            }
+            table[i] = (key, c);
+            slots.push(i as u32);
+        }
+    }
 }
 
 impl Model {
@@ -211,6 +240,9 @@ impl Model {
     }
 
     fn probs_with(&self, text: &str, s: &mut Scratch) {
+        if self.feat.tf() != Tf::Count {
+            return self.probs_distinct(text, s);
+        }
         let k = self.bias.len();
         let stride = self.stride;
         s.acc.clear();
@@ -246,6 +278,105 @@ impl Model {
                 .map(|((&b, &sc), &a)| b + sc * a as f32 * norm),
         );
         softmax(&mut s.probs);
+    }
+
+    /// `log` and `binary` term weighting: each distinct n-gram once, its
+    /// row times its weight; the text scaled to unit length. Every
+    /// occurrence is added as an integer row (as `count` does) while an
+    /// open-addressing table (kept in the scratch, only its used slots
+    /// cleared) counts occurrences; the few n-grams seen twice or more are
+    /// then corrected to their weight in floating point. No sort.
+    fn probs_distinct(&self, text: &str, s: &mut Scratch) {
+        let k = self.bias.len();
+        let stride = self.stride;
+        let tf = self.feat.tf();
+        let Scratch {
+            acc,
+            probs,
+            table,
+            slots,
+            repeats,
+            wide,
+            ..
+        } = s;
+        acc.clear();
+        acc.resize(stride, 0);
+        if table.len() < TABLE_MIN {
+            *table = vec![EMPTY; TABLE_MIN];
+        }
+        slots.clear();
+        repeats.clear();
+        let w = &self.weights;
+        let mut acc8 = [0i32; 8];
+        self.feat.for_each(text, |b| {
+            if stride == 8 {
+                let row: &[i8; 8] = w[b * 8..b * 8 + 8].try_into().unwrap_or(&[0; 8]);
+                for (a, &x) in acc8.iter_mut().zip(row) {
+                    *a += i32::from(x);
+                }
+            } else {
+                for (a, &x) in acc.iter_mut().zip(&w[b * stride..b * stride + stride]) {
+                    *a += i32::from(x);
+                }
+            }
+            let key = b as u32;
+            let mask = table.len() - 1;
+            let mut i = key as usize & mask;
+            loop {
+                let slot = &mut table[i];
+                if slot.0 == key {
+                    slot.1 += 1;
+                    if slot.1 == 2 {
+                        repeats.push(key);
+                    }
+                    break;
+                }
+                if slot.0 == u32::MAX {
+                    *slot = (key, 1);
+                    slots.push(i as u32);
+                    if 2 * slots.len() > table.len() {
+                        grow(table, slots);
+                    }
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        });
+        if stride == 8 {
+            acc.copy_from_slice(&acc8);
+        }
+        // Repeated n-grams: from tf copies of the row to weight(tf) copies.
+        wide.clear();
+        wide.resize(stride, 0.0);
+        let mut sq = (slots.len() - repeats.len()) as f32;
+        let mask = table.len() - 1;
+        for &key in repeats.iter() {
+            let mut i = key as usize & mask;
+            while table[i].0 != key {
+                i = (i + 1) & mask;
+            }
+            let c = table[i].1;
+            let x = tf_weight(tf, c);
+            sq += x * x;
+            let d = x - c as f32;
+            let b = key as usize;
+            for (a, &r) in wide.iter_mut().zip(&w[b * stride..b * stride + stride]) {
+                *a += f32::from(r) * d;
+            }
+        }
+        for &i in slots.iter() {
+            table[i as usize] = EMPTY;
+        }
+        let norm = if sq > 0.0 { 1.0 / sq.sqrt() } else { 0.0 };
+        probs.clear();
+        probs.extend(
+            self.bias
+                .iter()
+                .zip(&self.scale)
+                .zip(acc[..k].iter().zip(&wide[..k]))
+                .map(|((&b, &sc), (&a, &c))| b + sc * (a as f32 + c) * norm),
+        );
+        softmax(probs);
     }
 
     fn body(&self) -> Vec<u8> {
@@ -427,4 +558,90 @@ pub(crate) fn hex(b: &[u8]) -> String {
             let _ = write!(s, "{x:02x}");
             s
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Example, TrainConfig, train};
+
+    /// The fast distinct-n-gram path (integer rows + repeat corrections)
+    /// gives the probabilities of the plain definition: each distinct
+    /// n-gram's dequantized row times its weight, the text at unit length.
+    #[test]
+    fn distinct_path_matches_the_definition() {
+        let mut ex = Vec::new();
+        for i in 0..60 {
+            ex.push(Example {
+                text: format!("赌场百家乐下注返水{i}赌场赌场"),
+                label: "博彩".into(),
+                background: false,
+            });
+            ex.push(Example {
+                text: format!("今天天气很好我们去公园散步{i}"),
+                label: "safe".into(),
+                background: false,
+            });
+            ex.push(Example {
+                text: format!("你这个废物蠢货去死{i}"),
+                label: "辱骂".into(),
+                background: false,
+            });
+        }
+        for tf in ["log", "binary"] {
+            for labels in [3usize, 9] {
+                let mut ex = ex.clone();
+                for extra in 3..labels {
+                    ex.push(Example {
+                        text: format!("标签{extra}的文本内容{extra}"),
+                        label: format!("l{extra}"),
+                        background: false,
+                    });
+                    ex.push(Example {
+                        text: format!("标签{extra}的另一段文本{extra}"),
+                        label: format!("l{extra}"),
+                        background: false,
+                    });
+                }
+                let mut cfg = TrainConfig::default();
+                cfg.features.bucket_bits = 12;
+                cfg.features.tf = tf.into();
+                let (m, _) = train(&ex, Vec::new(), &cfg).expect("train");
+                let long = "哈".repeat(5000) + &"ab c".repeat(3000);
+                // Thousands of distinct n-grams: the counting table grows.
+                let varied: String = (0..3000u32)
+                    .filter_map(|i| char::from_u32(0x4E00 + (i * 7919) % 20000))
+                    .collect();
+                for text in [
+                    "",
+                    "赌场赌场赌场赌场百家乐",
+                    "今天天气很好",
+                    "ＡＡＡａａａ 哈哈哈",
+                    long.as_str(),
+                    varied.as_str(),
+                ] {
+                    let got = m.probabilities(text);
+                    let (mut buf, mut feats) = (Vec::new(), Vec::new());
+                    m.feat.weighted(text, &mut buf, &mut feats);
+                    let k = m.bias.len();
+                    let mut z: Vec<f32> = (0..k)
+                        .map(|j| {
+                            let s: f32 = feats
+                                .iter()
+                                .map(|&(b, x)| f32::from(m.weights[b as usize * m.stride + j]) * x)
+                                .sum();
+                            m.bias[j] + m.scale[j] * s
+                        })
+                        .collect();
+                    softmax(&mut z);
+                    for (g, r) in got.iter().zip(&z) {
+                        assert!(
+                            (g - r).abs() < 1e-4,
+                            "{tf} {labels} {text:.20}: {got:?} vs {z:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -39,6 +39,13 @@ pub struct TrainConfig {
     pub pooled_calibration: bool,
     /// Training date written to the header (`YYYY-MM-DD`); default today (UTC).
     pub created: Option<String>,
+    /// Scale each n-gram by its inverse document frequency in the training
+    /// split (`ln((1 + N) / (1 + df)) + 1`, as TF-IDF does) while training;
+    /// the factors are folded into the stored weights.
+    pub idf: bool,
+    /// Return the average of the weights over all steps (averaged SGD)
+    /// instead of the last ones.
+    pub average: bool,
 }
 
 impl Default for TrainConfig {
@@ -47,7 +54,7 @@ impl Default for TrainConfig {
             features: FeatureSettings::default(),
             safe_label: "safe".into(),
             epochs: 10,
-            learning_rate: 0.5,
+            learning_rate: 0.1,
             held_out: 0.1,
             seed: 1,
             max_safe_flagged: 0.01,
@@ -55,6 +62,8 @@ impl Default for TrainConfig {
             balance: true,
             pooled_calibration: false,
             created: None,
+            idf: true,
+            average: true,
         }
     }
 }
@@ -150,13 +159,46 @@ pub fn train(
         }
     }
 
-    // Features, once.
+    // Features, once: buckets and their weights (the text already scaled).
     let mut offsets: Vec<usize> = Vec::with_capacity(examples.len() + 1);
     let mut feats: Vec<u32> = Vec::new();
+    let mut vals: Vec<f32> = Vec::new();
     offsets.push(0);
-    for e in examples {
-        feat.for_each(&e.text, |b| feats.push(b as u32));
-        offsets.push(feats.len());
+    {
+        let (mut buf, mut one) = (Vec::new(), Vec::new());
+        for e in examples {
+            feat.weighted(&e.text, &mut buf, &mut one);
+            feats.extend(one.iter().map(|x| x.0));
+            vals.extend(one.iter().map(|x| x.1));
+            offsets.push(feats.len());
+        }
+    }
+    let buckets = feat.buckets();
+    // Inverse document frequency over the training split (not the held-out
+    // part), multiplied into the feature values here and into the stored
+    // weights at the end, so a model applies it without storing it.
+    let idf: Option<Vec<f32>> = cfg.idf.then(|| {
+        let mut df = vec![0u32; buckets];
+        let mut last = vec![u32::MAX; buckets];
+        let mut docs = 0u32;
+        for i in (0..examples.len()).filter(|&i| !held[i]) {
+            docs += 1;
+            for &b in &feats[offsets[i]..offsets[i + 1]] {
+                if last[b as usize] != i as u32 {
+                    last[b as usize] = i as u32;
+                    df[b as usize] += 1;
+                }
+            }
+        }
+        let n = f64::from(docs);
+        df.iter()
+            .map(|&d| (((1.0 + n) / (1.0 + f64::from(d))).ln() + 1.0) as f32)
+            .collect()
+    });
+    if let Some(idf) = &idf {
+        for (v, &b) in vals.iter_mut().zip(&feats) {
+            *v *= idf[b as usize];
+        }
     }
 
     let class_w: Vec<f32> = (0..k)
@@ -172,44 +214,84 @@ pub fn train(
         .collect();
 
     let mut train_idx: Vec<usize> = (0..examples.len()).filter(|&i| !held[i]).collect();
-    let buckets = feat.buckets();
     let mut w = vec![0f32; buckets * k];
     let mut bias = vec![0f32; k];
-    let total = (cfg.epochs.max(1) * train_idx.len()).max(1) as f32;
-    let mut step = 0f32;
+    // Averaged SGD: with d_s the change at step s, the mean of the weights
+    // over T steps is w_T - (1/T) * sum (s - 1) d_s; `u` holds that sum.
+    let mut u: Vec<f32> = if cfg.average {
+        vec![0.0; buckets * k]
+    } else {
+        Vec::new()
+    };
+    let mut ub = vec![0f64; k];
+    let total = (cfg.epochs.max(1) * train_idx.len()).max(1) as f64;
+    let mut step = 0f64;
     let mut z = vec![0f32; k];
     for _ in 0..cfg.epochs.max(1) {
         shuffle(&mut train_idx, &mut rng);
         for &i in &train_idx {
-            let f = &feats[offsets[i]..offsets[i + 1]];
-            let lr = cfg.learning_rate * (1.0 - step / total).max(0.0001);
+            let (f, v) = (
+                &feats[offsets[i]..offsets[i + 1]],
+                &vals[offsets[i]..offsets[i + 1]],
+            );
+            let lr = cfg.learning_rate * (1.0 - step / total).max(0.0001) as f32;
+            let s_prev = step;
             step += 1.0;
-            let norm = if f.is_empty() {
-                0.0
-            } else {
-                1.0 / (f.len() as f32).sqrt()
-            };
             z.copy_from_slice(&bias);
-            for &b in f {
+            for (&b, &x) in f.iter().zip(v) {
                 let row = &w[b as usize * k..b as usize * k + k];
-                for (zz, &x) in z.iter_mut().zip(row) {
-                    *zz += x * norm;
+                for (zz, &r) in z.iter_mut().zip(row) {
+                    *zz += r * x;
                 }
             }
-            // Undo the bias being scaled: z = bias + norm * sum.
             softmax(&mut z);
             let cw = class_w[y[i]];
             for (j, g) in z.iter_mut().enumerate() {
                 *g = (*g - if j == y[i] { 1.0 } else { 0.0 }) * cw * lr;
             }
-            for (b, g) in bias.iter_mut().zip(z.iter()) {
+            for (j, (b, g)) in bias.iter_mut().zip(z.iter()).enumerate() {
                 *b -= g;
-            }
-            for &b in f {
-                let row = &mut w[b as usize * k..b as usize * k + k];
-                for (x, g) in row.iter_mut().zip(z.iter()) {
-                    *x -= g * norm;
+                if cfg.average {
+                    ub[j] -= s_prev * f64::from(*g);
                 }
+            }
+            if cfg.average {
+                let sp = s_prev as f32;
+                for (&b, &x) in f.iter().zip(v) {
+                    let at = b as usize * k;
+                    for ((r, uu), g) in w[at..at + k]
+                        .iter_mut()
+                        .zip(&mut u[at..at + k])
+                        .zip(z.iter())
+                    {
+                        let d = g * x;
+                        *r -= d;
+                        *uu -= sp * d;
+                    }
+                }
+            } else {
+                for (&b, &x) in f.iter().zip(v) {
+                    let at = b as usize * k;
+                    for (r, g) in w[at..at + k].iter_mut().zip(z.iter()) {
+                        *r -= g * x;
+                    }
+                }
+            }
+        }
+    }
+    if cfg.average {
+        let t = step.max(1.0);
+        for (x, uu) in w.iter_mut().zip(&u) {
+            *x = (f64::from(*x) - f64::from(*uu) / t) as f32;
+        }
+        for (x, uu) in bias.iter_mut().zip(&ub) {
+            *x = (f64::from(*x) - uu / t) as f32;
+        }
+    }
+    if let Some(idf) = &idf {
+        for (row, &f) in w.chunks_exact_mut(k).zip(idf) {
+            for x in row {
+                *x *= f;
             }
         }
     }

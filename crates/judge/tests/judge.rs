@@ -378,3 +378,86 @@ fn default_model_ships_and_separates_harm_from_everyday_text() {
         assert!(v.score < m.threshold(), "flagged: {t} ({})", v.score);
     }
 }
+
+#[test]
+fn term_weightings_idf_and_averaging_all_learn_and_round_trip() {
+    let test = dataset(99, 60, 300);
+    let lines: Vec<usize> = (1..=test.len()).collect();
+    for (tf, idf, average, ngram_max) in [
+        ("log", true, true, 3),
+        ("log", false, false, 4),
+        ("binary", true, false, 3),
+        ("count", false, false, 3),
+        ("count", true, true, 2),
+    ] {
+        let mut cfg = small_cfg();
+        cfg.features.tf = tf.into();
+        cfg.features.ngram_max = ngram_max;
+        cfg.idf = idf;
+        cfg.average = average;
+        let (model, _) = train(&dataset(7, 150, 1500), Vec::new(), &cfg).expect("train");
+        assert_eq!(model.header().features.tf, tf);
+        let e = evaluate(&model, &test, "test.jsonl", &lines, None).expect("eval");
+        assert!(
+            e.macro_f1 > 0.9,
+            "{tf} idf={idf} avg={average} n={ngram_max}: macro-F1 {}",
+            e.macro_f1
+        );
+        let back = Model::from_bytes("m.judge", &model.to_bytes()).expect("load");
+        for t in test.iter().take(40) {
+            assert_eq!(model.predict(&t.text), back.predict(&t.text));
+        }
+    }
+}
+
+#[test]
+fn models_without_a_term_weighting_field_read_as_count_and_unknown_ones_fail() {
+    let mut cfg = small_cfg();
+    cfg.features.tf = "count".into();
+    let (model, _) = train(&dataset(5, 40, 200), Vec::new(), &cfg).expect("train");
+    let bytes = model.to_bytes();
+    // A model written before the field existed (format 1 without "tf").
+    let old = with_header(&bytes, |v| {
+        v["features"]
+            .as_object_mut()
+            .expect("features")
+            .remove("tf");
+    });
+    let back = Model::from_bytes("old.judge", &old).expect("old model");
+    assert_eq!(back.header().features.tf, "count");
+    for t in dataset(11, 5, 20) {
+        assert_eq!(model.predict(&t.text), back.predict(&t.text));
+    }
+    let odd = with_header(&bytes, |v| v["features"]["tf"] = "bm25".into());
+    let e = Model::from_bytes("odd.judge", &odd).expect_err("unknown tf");
+    assert!(
+        e.to_string().contains("odd.judge") && e.to_string().contains("term weighting"),
+        "{e}"
+    );
+}
+
+#[test]
+fn log_weighting_counts_each_distinct_ngram_once_at_unit_length() {
+    let s = beian_judge::FeatureSettings {
+        tf: "log".into(),
+        ngram_max: 1,
+        ..Default::default()
+    };
+    let f = beian_judge::Featurizer::new(&s).expect("featurizer");
+    let (mut buf, mut out) = (Vec::new(), Vec::new());
+    f.weighted("哈哈哈哈好", &mut buf, &mut out);
+    assert_eq!(out.len(), 2, "{out:?}");
+    let norm: f32 = out.iter().map(|x| x.1 * x.1).sum();
+    assert!((norm - 1.0).abs() < 1e-5, "{norm}");
+    let (hi, lo) = if out[0].1 > out[1].1 {
+        (out[0].1, out[1].1)
+    } else {
+        (out[1].1, out[0].1)
+    };
+    assert!((hi / lo - (1.0 + 4f32.ln())).abs() < 1e-4, "{out:?}");
+    // Full-width and traditional forms fold to the same features.
+    f.weighted("ＡＢ", &mut buf, &mut out);
+    let a = out.clone();
+    f.weighted("ab", &mut buf, &mut out);
+    assert_eq!(a, out);
+}

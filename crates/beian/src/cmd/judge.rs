@@ -34,6 +34,8 @@ pub struct Args {
 }
 
 #[derive(clap::Subcommand)]
+// Parsed once per run: the size of the train variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Sub {
     /// Train a model on labelled JSONL and clean background text.
     #[command(after_help = "\
@@ -43,7 +45,11 @@ Examples:
 
 The trainer holds out a validation split (--held-out), calibrates the default threshold
 on P(not safe) so that at most --max-safe-flagged of held-out safe and background
-examples are flagged, prints a training report and writes the model.")]
+examples are flagged, prints a training report and writes the model.
+Features: the screening engine's folding, character 1-3-grams hashed into 2^18 buckets,
+1 + ln(tf) per distinct n-gram at unit length (--tf), IDF of the training split folded
+into the weights (--no-idf), averaged SGD at rate 0.1 (--no-average, --learning-rate).
+`--tf count --no-idf --no-average --learning-rate 0.5` is the trainer before 2026-12-05.")]
     Train(TrainArgs),
     /// Evaluate a model on labelled JSONL: per-label and binary figures, confusion matrix.
     #[command(after_help = "\
@@ -110,9 +116,21 @@ struct TrainArgs {
     /// Hashed feature space: 2^BITS buckets (model size: 2^BITS × labels bytes).
     #[arg(long, value_name = "BITS", default_value_t = 18)]
     bucket_bits: u8,
-    /// Longest character n-gram (1 to 3).
+    /// Longest character n-gram (1 to 4).
     #[arg(long, default_value_t = 3)]
     ngram_max: u8,
+    /// How repeats of an n-gram in one text count: `log` (1 + ln tf per
+    /// distinct n-gram, text scaled to unit length), `binary`, or `count`
+    /// (every occurrence, text scaled by 1/sqrt(n); models before 2026-12-05).
+    #[arg(long, value_name = "WEIGHTING", default_value = "log",
+          value_parser = ["log", "binary", "count"])]
+    tf: String,
+    /// Do not scale n-grams by their inverse document frequency while training.
+    #[arg(long)]
+    no_idf: bool,
+    /// Keep the last SGD weights instead of their average over all steps.
+    #[arg(long)]
+    no_average: bool,
     /// Share of examples held out for validation and calibration.
     #[arg(long, default_value_t = 0.1)]
     held_out: f64,
@@ -135,8 +153,8 @@ struct TrainArgs {
     /// Seed of the split and shuffles.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Starting learning rate.
-    #[arg(long, default_value_t = 0.5)]
+    /// Starting learning rate (decays linearly to 0).
+    #[arg(long, default_value_t = 0.1)]
     learning_rate: f32,
     /// Do not weigh examples by the inverse square root of their label's frequency.
     #[arg(long)]
@@ -323,8 +341,11 @@ fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         features: beian_judge::FeatureSettings {
             bucket_bits: a.bucket_bits,
             ngram_max: a.ngram_max,
+            tf: a.tf.clone(),
             ..Default::default()
         },
+        idf: !a.no_idf,
+        average: !a.no_average,
         safe_label: a.safe_label.clone(),
         epochs: a.epochs,
         learning_rate: a.learning_rate,
