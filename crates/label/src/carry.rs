@@ -25,6 +25,8 @@
 use serde::Serialize;
 
 use crate::Error;
+use crate::formats::png::chunk;
+use crate::formats::riff::chunk as riff_chunk;
 use crate::io::be32;
 
 /// What was carried over and what was dropped, by chunk type or segment name.
@@ -179,17 +181,6 @@ pub fn png(original: &[u8], encoded: &[u8], space: &[u8; 4]) -> Result<(Vec<u8>,
     Ok((out, c))
 }
 
-fn chunk(ty: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(data.len() + 12);
-    v.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    v.extend_from_slice(ty);
-    v.extend_from_slice(data);
-    let mut h = crc32fast::Hasher::new();
-    h.update(&v[4..]);
-    v.extend_from_slice(&h.finalize().to_be_bytes());
-    v
-}
-
 /// JPEG marker segments before the scan: (marker, whole segment bytes), and where
 /// the first non-APP/COM segment starts.
 fn jpeg_segments(b: &[u8]) -> Result<(Vec<JpegSeg<'_>>, usize), Error> {
@@ -333,16 +324,6 @@ fn riff_chunks(b: &[u8]) -> Result<Vec<PngChunk<'_>>, Error> {
         }
     }
     Ok(out)
-}
-
-fn riff_chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut v = id.to_vec();
-    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    v.extend_from_slice(body);
-    if body.len() % 2 == 1 {
-        v.push(0);
-    }
-    v
 }
 
 /// The original WebP's ICC profile, EXIF and XMP put into the re-encoded (lossless,

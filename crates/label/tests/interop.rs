@@ -5,6 +5,8 @@
 //! Needs python3 with Pillow, mutagen and PyAV, and exiftool (`.ci/label-fixtures.sh`
 //! installs them). Without them the tests skip, except under CI=true, where they fail.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -916,18 +918,7 @@ fn ogg_pages_valid(b: &[u8]) -> bool {
         let mut page = b[p..p + 27 + n + body].to_vec();
         let stored = u32::from_le_bytes(page[22..26].try_into().expect("slice length"));
         page[22..26].fill(0);
-        // CRC-32, polynomial 0x04C11DB7, MSB first (bitwise, independent of the crate)
-        let mut c = 0u32;
-        for &x in &page {
-            c ^= (x as u32) << 24;
-            for _ in 0..8 {
-                c = if c & 0x8000_0000 != 0 {
-                    (c << 1) ^ 0x04C1_1DB7
-                } else {
-                    c << 1
-                };
-            }
-        }
+        let c = common::ogg_crc(&page);
         if c != stored {
             return false;
         }

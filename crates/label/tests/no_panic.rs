@@ -2,6 +2,8 @@
 //! format's magic, and random damage to valid labelled files (bit flips, cuts,
 //! overwritten length fields). Reading and writing are both exercised.
 
+mod common;
+
 use beian_label::{EmbedOptions, Label, embed_bytes, verify_bytes};
 use proptest::prelude::*;
 
@@ -30,17 +32,7 @@ fn ogg_page(seq: u32, flags: u8, granule: u64, packet: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&[0; 4]);
     p.extend_from_slice(&[1, packet.len() as u8]);
     p.extend_from_slice(packet);
-    let mut c = 0u32;
-    for &x in &p {
-        c ^= (x as u32) << 24;
-        for _ in 0..8 {
-            c = if c & 0x8000_0000 != 0 {
-                (c << 1) ^ 0x04C1_1DB7
-            } else {
-                c << 1
-            };
-        }
-    }
+    let c = common::ogg_crc(&p);
     p[22..26].copy_from_slice(&c.to_le_bytes());
     p
 }

@@ -3,24 +3,11 @@
 //! pages are renumbered with valid CRCs, media page bodies and granule positions stay
 //! identical, and damaged files are refused or reported, never panicking.
 
+mod common;
+
 use beian_label::{EmbedOptions, Label, Verdict, embed_bytes, verify_bytes};
 
-/// CRC-32 as Ogg uses it (polynomial 0x04C11DB7, MSB first), bitwise: the test does
-/// not depend on the crate's table.
-fn crc(b: &[u8]) -> u32 {
-    let mut c = 0u32;
-    for &x in b {
-        c ^= (x as u32) << 24;
-        for _ in 0..8 {
-            c = if c & 0x8000_0000 != 0 {
-                (c << 1) ^ 0x04C1_1DB7
-            } else {
-                c << 1
-            };
-        }
-    }
-    c
-}
+use common::ogg_crc as crc;
 
 fn page(serial: u32, seq: u32, flags: u8, granule: u64, lacing: &[u8], body: &[u8]) -> Vec<u8> {
     let mut p = b"OggS\0".to_vec();

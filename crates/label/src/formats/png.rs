@@ -166,7 +166,8 @@ pub fn read(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
     })
 }
 
-fn chunk(ty: &[u8; 4], data: &[u8]) -> Vec<u8> {
+/// One PNG chunk: length, type, data and CRC.
+pub(crate) fn chunk(ty: &[u8; 4], data: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(data.len() + 12);
     v.extend_from_slice(&(data.len() as u32).to_be_bytes());
     v.extend_from_slice(ty);

@@ -177,7 +177,8 @@ fn info_with(d: &[u8], key: &str, payload: &str) -> Vec<u8> {
     out
 }
 
-fn chunk(id: &[u8], data: &[u8]) -> Vec<u8> {
+/// One RIFF chunk: id, little-endian size, data and a pad byte to an even length.
+pub(crate) fn chunk(id: &[u8], data: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(data.len() + 9);
     v.extend_from_slice(id);
     v.extend_from_slice(&(data.len() as u32).to_le_bytes());
