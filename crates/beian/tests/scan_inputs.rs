@@ -188,3 +188,88 @@ fn a_compiled_lexicon_scans_like_its_sources() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("damaged"));
 }
+
+#[test]
+fn a_window_boundary_neither_drops_nor_duplicates_a_finding() {
+    let d = dir("window-edges");
+    let lex = d.join("lex.txt");
+    std::fs::write(&lex, "违禁品\n").unwrap();
+    let input = d.join("in.txt");
+    // One long line (BOM, invalid UTF-8, CRLF end) where the term sits at
+    // every byte offset modulo the window, so that some occurrence
+    // straddles every window edge; a short line and another long line
+    // follow (no line break at the end). Each long line is longer than a
+    // read (64 KiB), so the reader cuts it into windows.
+    let mut line = b"\xef\xbb\xbf".to_vec();
+    let mut planted = 0;
+    for i in 0..2000usize {
+        line.extend(std::iter::repeat_n(b'a', i % 67));
+        if i % 50 == 7 {
+            line.extend_from_slice(b"\xff\xe4\xb8 ");
+        }
+        line.extend_from_slice("普通违禁品".as_bytes());
+        planted += 1;
+    }
+    let mut bytes = line.clone();
+    bytes.extend_from_slice("\r\n有违禁品\n".as_bytes());
+    bytes.extend_from_slice(&line[3..]);
+    std::fs::write(&input, &bytes).unwrap();
+    let run = |max: &str, format: &str| {
+        let out = beian(&[
+            "scan",
+            "--quiet",
+            "--by-source",
+            "--threads",
+            "2",
+            "--format",
+            format,
+            "--max-record-bytes",
+            max,
+            "--lexicon",
+            s(&lex),
+            s(&input),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (String::from_utf8(out.stdout).unwrap(), stderr)
+    };
+    let (whole, whole_err) = run("0", "jsonl");
+    let findings: Vec<serde_json::Value> = whole
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(line.len() > 90_000);
+    assert_eq!(findings.len(), 2 * planted + 1);
+    assert!(whole_err.contains("3 records\t3 flagged"), "{whole_err}");
+    assert!(whole_err.contains("invalid UTF-8 at byte"), "{whole_err}");
+    // Each finding points at the term in the original bytes (the BOM is no
+    // part of record 1; record 3 starts after record 2).
+    let r3 = line.len() + "\r\n有违禁品\n".len();
+    for f in &findings {
+        let (a, b) = (
+            f["start"].as_u64().unwrap() as usize,
+            f["end"].as_u64().unwrap() as usize,
+        );
+        let base = match f["record"].as_u64().unwrap() {
+            1 => 3,
+            2 => line.len() + 2,
+            _ => r3,
+        };
+        assert_eq!(&bytes[base + a..base + b], "违禁品".as_bytes(), "{f}");
+    }
+    // Windows of 64 bytes (the reader cuts the long lines) and of 97:
+    // the same findings, once each, in every format.
+    for max in ["64", "97", "1000"] {
+        let (got, err) = run(max, "jsonl");
+        assert_eq!(got.lines().count(), whole.lines().count(), "{max}");
+        assert!(got == whole, "--max-record-bytes {max}: other findings");
+        assert_eq!(err, whole_err, "--max-record-bytes {max}");
+        for format in ["text", "summary"] {
+            assert_eq!(run(max, format).0, run("0", format).0, "{format} {max}");
+        }
+    }
+}

@@ -460,6 +460,100 @@ pub(crate) enum Body {
     /// Records cut by the reader; texts and groups packed in `buf`, back to
     /// back, covering it.
     Packed { buf: Vec<u8>, recs: Vec<PackedRec> },
+    /// One window of a plain-text line longer than the window size, cut by
+    /// the reader so that the line is never held whole: `buf` is the
+    /// window's text (invalid UTF-8 already replaced, BOM and line end left
+    /// out), `win` where it lies in the record.
+    Window {
+        buf: Vec<u8>,
+        number: u64,
+        offset: u64,
+        win: Window,
+        warn: Option<String>,
+    },
+}
+
+/// Where a window of a long record lies: byte offsets into the record's
+/// text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Offset of the window's first byte in the record.
+    pub start: usize,
+    /// Hits starting at or after this offset belong to the next window
+    /// (the overlap); the record's length for the last window.
+    pub keep_below: usize,
+    /// The record's last window.
+    pub last: bool,
+}
+
+/// The overlap of windows of `max` bytes: a quarter, at most 64 KiB.
+pub(crate) fn overlap_for(max: usize) -> usize {
+    (max / 4).min(64 << 10)
+}
+
+/// The window of at most `max` bytes starting at the beginning of `t` (a
+/// record's valid UTF-8 text from the window's start on; the whole rest of
+/// the record when the result says `last`, else at least `max + 1` bytes):
+/// `(end, next start, last)`, relative to `t`. A window never splits a
+/// character; one smaller than a character takes the character.
+pub(crate) fn window_at(t: &[u8], max: usize, overlap: usize) -> (usize, usize, bool) {
+    let boundary = |i: usize| i == 0 || i >= t.len() || (t[i] as i8) >= -0x40;
+    let floor = |mut i: usize| {
+        while !boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let mut we = floor(max.min(t.len()));
+    if we == 0 {
+        we = match t.first() {
+            None => 0,
+            Some(&b) if b < 0x80 => 1,
+            Some(&b) if b >= 0xf0 => 4,
+            Some(&b) if b >= 0xe0 => 3,
+            Some(_) => 2,
+        }
+        .min(t.len());
+    }
+    let last = we >= t.len();
+    let next = if last {
+        t.len()
+    } else {
+        let n = floor(we.saturating_sub(overlap));
+        if n == 0 { we } else { n }
+    };
+    (we, next, last)
+}
+
+/// Replaces invalid UTF-8 in `buf[from..]` by U+007F bytes, one for one,
+/// noting where each invalid sequence began; an incomplete sequence at the
+/// end is left for more bytes unless `end`. Returns how far `buf` is fixed.
+/// Fixing in steps gives the same bytes as fixing the whole at once.
+pub(crate) fn fix_utf8_prefix(
+    buf: &mut [u8],
+    from: usize,
+    end: bool,
+    bad: &mut Vec<usize>,
+) -> usize {
+    let mut i = from;
+    loop {
+        match std::str::from_utf8(&buf[i..]) {
+            Ok(_) => return buf.len(),
+            Err(e) => {
+                let p = i + e.valid_up_to();
+                let n = match e.error_len() {
+                    Some(n) => n,
+                    None if !end => return p,
+                    None => buf.len() - p,
+                };
+                bad.push(p);
+                for b in &mut buf[p..p + n] {
+                    *b = 0x7f;
+                }
+                i = p + n;
+            }
+        }
+    }
 }
 
 /// Where chunks go: returns `false` when the run stopped.
@@ -475,6 +569,9 @@ pub(crate) struct ReadCfg {
     /// Threads decompressing the frames of a multi-frame zstd file or the
     /// members of a BGZF file.
     pub decompress_threads: usize,
+    /// Plain-text lines longer than this many bytes are handed on in
+    /// overlapping windows ([`Body::Window`]); 0: never.
+    pub window_bytes: usize,
 }
 
 /// Reads one input into chunks. An error that stops the input (cannot open,
@@ -545,11 +642,13 @@ fn read_lines(
     let mut carry: Vec<u8> = Vec::new();
     let mut number = 1u64;
     let mut offset = 0u64;
-    loop {
+    // Plain-text lines longer than this are handed on in windows.
+    let window = if jsonl { 0 } else { cfg.window_bytes };
+    'outer: loop {
         let mut buf = Vec::with_capacity(want + carry.len() + 1);
         buf.append(&mut carry);
         let mut eof = false;
-        let mut has_nl = false;
+        let mut last_nl: Option<usize> = None;
         // Read until the block holds a line break and `want` bytes, or EOF.
         // Copied out of the reader's own buffer: `read_to_end` on a `dyn`
         // reader would zero the spare capacity on every call.
@@ -580,8 +679,41 @@ fn read_lines(
                 break;
             }
             reader.consume(got);
-            has_nl = has_nl || buf[before..].contains(&b'\n');
-            if has_nl && buf.len() >= want {
+            if let Some(q) = buf[before..].iter().rposition(|&c| c == b'\n') {
+                last_nl = Some(before + q);
+            }
+            // A line already over the window size: the whole lines before
+            // it go on as a chunk, the line itself in windows.
+            let tail = last_nl.map_or(0, |q| q + 1);
+            if window > 0 && buf.len() - tail > window + 1 {
+                let line = buf.split_off(tail);
+                if !buf.is_empty() {
+                    let lines = count_lines(&buf);
+                    let len = buf.len() as u64;
+                    if !sink(Body::Lines {
+                        buf,
+                        first_number: number,
+                        offset,
+                        jsonl,
+                    }) {
+                        return Ok(());
+                    }
+                    number += lines;
+                    offset += len;
+                }
+                let Some((len, at_end)) =
+                    read_long_line(&mut reader, line, number, offset, window, &path, sink)?
+                else {
+                    return Ok(());
+                };
+                number += 1;
+                offset += len;
+                if at_end {
+                    return Ok(());
+                }
+                continue 'outer;
+            }
+            if last_nl.is_some() && buf.len() >= want {
                 break;
             }
         }
@@ -607,6 +739,148 @@ fn read_lines(
         if eof {
             return Ok(());
         }
+    }
+}
+
+/// Reads the rest of a plain-text line longer than `max` bytes (`line`: its
+/// first bytes, no line break) and hands it on in overlapping windows
+/// ([`Body::Window`]), the same windows `pipeline::hits_windowed` screens a
+/// whole record in: never more than about one window of the line is held.
+/// Returns the line's length in the input (with its line break) and whether
+/// the input ended; `None` when the run stopped.
+fn read_long_line(
+    reader: &mut Box<dyn BufRead + Send>,
+    mut line: Vec<u8>,
+    number: u64,
+    offset: u64,
+    max: usize,
+    path: &Path,
+    sink: &mut ChunkSink<'_>,
+) -> Result<Option<(u64, bool)>, ScanError> {
+    let overlap = overlap_for(max);
+    let mut raw = line.len() as u64;
+    // The byte order mark of the first line is no part of the record.
+    let skip = if number == 1 && offset == 0 && line.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    line.drain(..skip);
+    // Offset of line[0] in the record's text.
+    let mut base = 0usize;
+    let mut bad = Vec::new();
+    let mut warn: Option<String> = None;
+    let mut warned = false;
+    let mut note = |bad: &mut Vec<usize>, base: usize, warn: &mut Option<String>| {
+        if !warned && let Some(&p) = bad.first() {
+            warned = true;
+            *warn = Some(format!(
+                "invalid UTF-8 at byte {}: read lossily (each invalid byte as U+007F); later invalid bytes in this input are not reported",
+                offset + (skip + base + p) as u64
+            ));
+        }
+        bad.clear();
+    };
+    let mut fixed = fix_utf8_prefix(&mut line, 0, false, &mut bad);
+    note(&mut bad, base, &mut warn);
+    let mut at_end = false;
+    loop {
+        // Every window that is surely not the record's last (and whose
+        // first character, should it be wider than the window, is whole).
+        while fixed > max + 4 {
+            let (we, next, _) = window_at(&line[..fixed], max, overlap);
+            let body = Body::Window {
+                buf: line[..we].to_vec(),
+                number,
+                offset,
+                win: Window {
+                    start: base,
+                    keep_below: base + next,
+                    last: false,
+                },
+                warn: warn.take(),
+            };
+            if !sink(body) {
+                return Ok(None);
+            }
+            line.drain(..next);
+            fixed -= next;
+            base += next;
+        }
+        let (got, nl) = match reader.fill_buf() {
+            Ok(b) => match b.iter().position(|&c| c == b'\n') {
+                Some(k) => {
+                    line.extend_from_slice(&b[..k]);
+                    (k + 1, true)
+                }
+                None => {
+                    line.extend_from_slice(b);
+                    (b.len(), false)
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(ScanError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        if got == 0 {
+            at_end = true;
+        } else {
+            reader.consume(got);
+            raw += got as u64;
+        }
+        let done = nl || at_end;
+        fixed = fix_utf8_prefix(&mut line, fixed, done, &mut bad);
+        note(&mut bad, base, &mut warn);
+        if done {
+            break;
+        }
+    }
+    // The line is complete: its text ends before a `\r\n`.
+    let mut len = line.len();
+    if line.last() == Some(&b'\r') {
+        len -= 1;
+    }
+    loop {
+        let (we, next, last) = window_at(&line[..len], max, overlap);
+        if last {
+            line.truncate(len);
+            let body = Body::Window {
+                buf: line,
+                number,
+                offset,
+                win: Window {
+                    start: base,
+                    keep_below: base + len,
+                    last: true,
+                },
+                warn: warn.take(),
+            };
+            if !sink(body) {
+                return Ok(None);
+            }
+            return Ok(Some((raw, at_end)));
+        }
+        let body = Body::Window {
+            buf: line[..we].to_vec(),
+            number,
+            offset,
+            win: Window {
+                start: base,
+                keep_below: base + next,
+                last: false,
+            },
+            warn: warn.take(),
+        };
+        if !sink(body) {
+            return Ok(None);
+        }
+        line.drain(..next);
+        len -= next;
+        base += next;
     }
 }
 

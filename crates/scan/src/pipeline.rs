@@ -30,9 +30,10 @@ use std::sync::{Arc, Mutex};
 
 use beian_screen::{Engine, Finding, Hit, Scratch};
 
+pub use crate::input::Window;
 use crate::input::{
     Body, FieldSpec, InputSpec, PackedRec, ReadCfg, RecordErr, RecordIn, json_get, json_text,
-    read_chunks,
+    overlap_for, read_chunks, window_at,
 };
 
 /// A screened record.
@@ -82,6 +83,7 @@ pub struct PipelineConfig {
     pub readers: usize,
     /// [`run`] screens a longer record in overlapping windows of this many
     /// bytes (offsets stay exact): the engine's memory is bounded by it.
+    /// ([`run_map_windows`] takes its window size as an argument.)
     pub max_record_bytes: usize,
 }
 
@@ -151,6 +153,39 @@ pub fn run_map_with<S, T: Send>(
     map: &(dyn Fn(&mut S, &RecordIn<'_>) -> T + Sync),
     sink: &mut dyn FnMut(MapOut<'_, T>) -> bool,
 ) {
+    run_map_windows(
+        inputs,
+        fields,
+        cfg,
+        0,
+        init,
+        &|s, r, _| map(s, r),
+        &mut |o, _| sink(o),
+    );
+}
+
+/// Like [`run_map_with`], but a plain-text line longer than `window_bytes`
+/// (0: never) is never held whole: the reader hands it on in overlapping
+/// windows, the same windows [`hits_windowed`] would screen the whole
+/// record in, each a [`MapOut::Rec`] of its own whose `text` is the
+/// window's text, with the record's number and offset and `Some(Window)`
+/// saying where the window lies (`None` for a whole record). A record's
+/// windows reach `sink` one after the other, in order, the last one marked;
+/// `map` should keep only what starts below [`Window::keep_below`]
+/// ([`hits_in_window`] does) so that the overlap counts once. A line made
+/// only of white space is no record: for a windowed line, the caller sees
+/// that every window is blank. JSONL, CSV, TSV and Parquet records are
+/// always whole (a field needs the whole line).
+#[allow(clippy::too_many_arguments)]
+pub fn run_map_windows<S, T: Send>(
+    inputs: &[InputSpec],
+    fields: &FieldSpec,
+    cfg: &PipelineConfig,
+    window_bytes: usize,
+    init: &(dyn Fn() -> S + Sync),
+    map: &(dyn Fn(&mut S, &RecordIn<'_>, Option<Window>) -> T + Sync),
+    sink: &mut dyn FnMut(MapOut<'_, T>, Option<Window>) -> bool,
+) {
     if inputs.is_empty() {
         return;
     }
@@ -160,6 +195,7 @@ pub fn run_map_with<S, T: Send>(
         chunk_bytes: cfg.batch_bytes.max(1),
         chunk_records: cfg.batch_records.max(1),
         decompress_threads: cfg.threads.max(1),
+        window_bytes,
     };
     let (job_tx, job_rx) = channel::<Job>();
     let (done_tx, done_rx) = channel::<Done<T>>();
@@ -175,11 +211,22 @@ pub fn run_map_with<S, T: Send>(
         token_txs.push(tx);
         token_rxs.push(rx);
     }
+    // One window of a long line per reader is screened at a time (the
+    // reader reads the next meanwhile): the engine's working memory grows
+    // with the window, so this bounds memory whatever the thread count.
+    let mut window_txs = Vec::with_capacity(readers);
+    let mut window_rxs = Vec::with_capacity(readers);
+    for _ in 0..readers {
+        let (tx, rx) = sync_channel::<()>(1);
+        let _ = tx.send(());
+        window_txs.push(tx);
+        window_rxs.push(rx);
+    }
     std::thread::scope(|s| {
-        for (id, tokens) in token_rxs.into_iter().enumerate() {
+        for (id, (tokens, windows)) in token_rxs.into_iter().zip(window_rxs).enumerate() {
             let tx = job_tx.clone();
             let next = &next_input;
-            s.spawn(move || reader(id, inputs, fields, rcfg, next, tx, tokens));
+            s.spawn(move || reader(id, inputs, fields, rcfg, next, tx, tokens, windows));
         }
         drop(job_tx);
         for _ in 0..cfg.threads.max(1) {
@@ -195,11 +242,15 @@ pub fn run_map_with<S, T: Send>(
             pending.insert((d.source, d.idx), d);
             while let Some(d) = pending.remove(&(cur, idx)) {
                 let (reader_id, last) = (d.reader, d.last);
+                let window = d.parsed.window.is_some();
                 if !emit(d, &mut warned, sink) {
                     break 'outer;
                 }
                 // The reader may be done (receiver gone): that is fine.
                 let _ = token_txs[reader_id].try_send(());
+                if window {
+                    let _ = window_txs[reader_id].try_send(());
+                }
                 if last {
                     cur += 1;
                     idx = 0;
@@ -214,6 +265,7 @@ pub fn run_map_with<S, T: Send>(
         // Dropping the receiver and the token senders stops readers and workers.
         drop(done_rx);
         drop(token_txs);
+        drop(window_txs);
     });
 }
 
@@ -267,6 +319,8 @@ struct Parsed {
     text: String,
     extra: String,
     recs: Vec<PRec>,
+    /// Set when the chunk is one window of a long record.
+    window: Option<Window>,
 }
 
 fn at<'a>(text: &'a str, extra: &'a str, loc: Loc) -> &'a str {
@@ -289,9 +343,18 @@ fn view<'a>(text: &'a str, extra: &'a str, source: u32, r: &PRec) -> Option<Reco
     }
 }
 
-fn emit<T>(d: Done<T>, warned: &mut [bool], sink: &mut dyn FnMut(MapOut<'_, T>) -> bool) -> bool {
+fn emit<T>(
+    d: Done<T>,
+    warned: &mut [bool],
+    sink: &mut dyn FnMut(MapOut<'_, T>, Option<Window>) -> bool,
+) -> bool {
     let source = d.source;
-    let Parsed { text, extra, recs } = d.parsed;
+    let Parsed {
+        text,
+        extra,
+        recs,
+        window,
+    } = d.parsed;
     let mut results = d.results.into_iter();
     for r in recs {
         let (number, offset) = (r.number, r.offset);
@@ -312,12 +375,15 @@ fn emit<T>(d: Done<T>, warned: &mut [bool], sink: &mut dyn FnMut(MapOut<'_, T>) 
                     && !*w
                 {
                     *w = true;
-                    if !sink(MapOut::Warn(RecordErr {
-                        source,
-                        number,
-                        offset,
-                        message,
-                    })) {
+                    if !sink(
+                        MapOut::Warn(RecordErr {
+                            source,
+                            number,
+                            offset,
+                            message,
+                        }),
+                        None,
+                    ) {
                         return false;
                     }
                 }
@@ -336,7 +402,7 @@ fn emit<T>(d: Done<T>, warned: &mut [bool], sink: &mut dyn FnMut(MapOut<'_, T>) 
                 )
             }
         };
-        if !sink(item) {
+        if !sink(item, window) {
             return false;
         }
     }
@@ -350,11 +416,16 @@ struct ChunkSender<'a> {
     idx: u64,
     tx: &'a Sender<Job>,
     tokens: &'a Receiver<()>,
+    /// Taken for each window of a long line (see `run_map_windows`).
+    windows: &'a Receiver<()>,
 }
 
 impl ChunkSender<'_> {
     fn send(&mut self, body: Body, last: bool) -> bool {
         if self.tokens.recv().is_err() {
+            return false;
+        }
+        if matches!(body, Body::Window { .. }) && self.windows.recv().is_err() {
             return false;
         }
         let ok = self
@@ -372,6 +443,7 @@ impl ChunkSender<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn reader(
     id: usize,
     inputs: &[InputSpec],
@@ -380,6 +452,7 @@ fn reader(
     next: &AtomicUsize,
     tx: Sender<Job>,
     tokens: Receiver<()>,
+    windows: Receiver<()>,
 ) {
     loop {
         let i = next.fetch_add(1, Ordering::SeqCst);
@@ -390,6 +463,7 @@ fn reader(
             idx: 0,
             tx: &tx,
             tokens: &tokens,
+            windows: &windows,
         };
         // One chunk is held back so that the last one can be marked.
         let mut held: Option<Body> = None;
@@ -418,7 +492,7 @@ fn worker<S, T: Send>(
     rx: Arc<Mutex<Receiver<Job>>>,
     tx: Sender<Done<T>>,
     init: &(dyn Fn() -> S + Sync),
-    map: &(dyn Fn(&mut S, &RecordIn<'_>) -> T + Sync),
+    map: &(dyn Fn(&mut S, &RecordIn<'_>, Option<Window>) -> T + Sync),
 ) {
     let mut state = init();
     loop {
@@ -431,7 +505,7 @@ fn worker<S, T: Send>(
         let mut results = Vec::with_capacity(parsed.recs.len());
         for r in &parsed.recs {
             if let Some(v) = view(&parsed.text, &parsed.extra, job.source, r) {
-                results.push(map(&mut state, &v));
+                results.push(map(&mut state, &v, parsed.window));
             }
         }
         let done = Done {
@@ -498,6 +572,30 @@ fn parse(body: Body, fields: &FieldSpec) -> Parsed {
             jsonl,
         } => parse_lines(buf, first_number, offset, jsonl, fields),
         Body::Packed { buf, recs } => parse_packed(buf, recs),
+        Body::Window {
+            buf,
+            number,
+            offset,
+            win,
+            warn,
+        } => {
+            let text = into_string(buf);
+            let len = text.len();
+            Parsed {
+                text,
+                extra: String::new(),
+                recs: vec![PRec {
+                    number,
+                    offset,
+                    kind: PKind::Rec {
+                        text: Loc::Raw(0, len),
+                        group: None,
+                        warn,
+                    },
+                }],
+                window: Some(win),
+            }
+        }
     }
 }
 
@@ -535,6 +633,7 @@ fn parse_packed(mut buf: Vec<u8>, recs: Vec<PackedRec>) -> Parsed {
         text: into_string(buf),
         extra: String::new(),
         recs: out,
+        window: None,
     }
 }
 
@@ -600,7 +699,12 @@ fn parse_lines(
             kind,
         });
     }
-    Parsed { text, extra, recs }
+    Parsed {
+        text,
+        extra,
+        recs,
+        window: None,
+    }
 }
 
 /// A location inside the line `l` (a slice of `text`) made absolute.
@@ -867,31 +971,12 @@ pub fn hits_windowed(
         return;
     }
     out.clear();
-    let floor = |mut i: usize| {
-        while i > 0 && !text.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
-    let overlap = (max_bytes / 4).min(64 << 10);
+    let overlap = overlap_for(max_bytes);
     let mut win = Vec::new();
     let mut ws = 0usize;
     loop {
-        let mut we = floor((ws + max_bytes).min(text.len()));
-        if we <= ws {
-            // A window smaller than one character: take the character.
-            we = text[ws..]
-                .chars()
-                .next()
-                .map_or(text.len(), |c| ws + c.len_utf8());
-        }
-        let last = we >= text.len();
-        let next = if last {
-            text.len()
-        } else {
-            let n = floor(we.saturating_sub(overlap));
-            if n <= ws { we } else { n }
-        };
+        let (we, next, last) = window_at(&text.as_bytes()[ws..], max_bytes, overlap);
+        let (we, next) = (ws + we, ws + next);
         engine.scan(&text[ws..we], scratch, &mut win);
         for mut h in win.drain(..) {
             h.start += ws;
@@ -906,5 +991,26 @@ pub fn hits_windowed(
             return;
         }
         ws = next;
+    }
+}
+
+/// Screens one window of a long record (see [`run_map_windows`]): `out`
+/// (cleared first) gets the hits that start below [`Window::keep_below`],
+/// with offsets into the record. A record's windows, screened in order and
+/// their hits put one after the other, give exactly what [`hits_windowed`]
+/// gives for the whole record.
+pub fn hits_in_window(
+    engine: &Engine,
+    text: &str,
+    win: &Window,
+    scratch: &mut Scratch,
+    out: &mut Vec<Hit>,
+) {
+    engine.scan(text, scratch, out);
+    let keep = win.keep_below.saturating_sub(win.start);
+    out.retain(|h| win.last || h.start < keep);
+    for h in out.iter_mut() {
+        h.start += win.start;
+        h.end += win.start;
     }
 }

@@ -371,3 +371,156 @@ fn many_records_bounded_and_ordered() {
         20_000 / 97 + 1
     );
 }
+
+/// Screens `bytes` (one file) with in-reader windows of `max` bytes and
+/// joins each record's windows: (number, offset, hits, windows) per record.
+#[allow(clippy::type_complexity)]
+fn run_windows(
+    e: &Engine,
+    path: &Path,
+    max: usize,
+    threads: usize,
+) -> Vec<(u64, u64, Vec<beian_screen::Hit>, usize)> {
+    let specs = expand_inputs(&[path.display().to_string()], None).expect("inputs");
+    let mut cfg = PipelineConfig::with_threads(threads);
+    cfg.max_record_bytes = max;
+    let mut out = Vec::new();
+    let mut cur: Option<(u64, u64, Vec<beian_screen::Hit>, usize)> = None;
+    let mut blank = true;
+    pipeline::run_map_windows(
+        &specs,
+        &FieldSpec::default(),
+        &cfg,
+        max,
+        &beian_screen::Scratch::new,
+        &|sc, rec, win| {
+            let mut hits = Vec::new();
+            match win {
+                Some(w) => {
+                    // A window never holds more than `max` bytes, unless
+                    // it is a single character.
+                    assert!(rec.text.len() <= max.max(4), "{}", rec.text.len());
+                    pipeline::hits_in_window(e, rec.text, &w, sc, &mut hits);
+                }
+                None => pipeline::hits_windowed(e, rec.text, max, sc, &mut hits),
+            }
+            hits
+        },
+        &mut |o, win| {
+            if let pipeline::MapOut::Rec(rec, hits) = o {
+                match win {
+                    None => out.push((rec.number, rec.offset, hits, 0)),
+                    Some(w) => {
+                        if w.start == 0 {
+                            cur = Some((rec.number, rec.offset, Vec::new(), 0));
+                            blank = true;
+                        }
+                        let c = cur.as_mut().expect("windows in order");
+                        assert_eq!((c.0, c.1), (rec.number, rec.offset));
+                        c.2.extend(hits);
+                        c.3 += 1;
+                        // A line of white space only is no record.
+                        blank &= rec.text.trim().is_empty();
+                        if w.last {
+                            let c = cur.take().expect("joined");
+                            if !blank {
+                                out.push(c);
+                            }
+                        }
+                    }
+                }
+            }
+            true
+        },
+    );
+    out
+}
+
+#[test]
+fn reader_windows_give_exactly_the_findings_of_whole_records() {
+    let e = engine();
+    // A long line with terms everywhere (some across every possible window
+    // edge), CJK text, invalid UTF-8, a BOM and a CRLF line end; short lines
+    // around it; a long last line without a line break.
+    let mut long = Vec::new();
+    let mut i = 0u32;
+    // Longer than a read (64 KiB): the reader never sees such a line whole.
+    while long.len() < 100_000 {
+        match i % 7 {
+            0 => long.extend_from_slice("违禁品".as_bytes()),
+            3 => long.extend_from_slice("赌博网站".as_bytes()),
+            5 if i.is_multiple_of(11) => long.extend_from_slice(&[0xe4, 0xb8, b'x', 0xff]),
+            _ => long.extend_from_slice(if i.is_multiple_of(2) {
+                "普通".as_bytes()
+            } else {
+                b"ab"
+            }),
+        }
+        i += 1;
+    }
+    let mut file = b"\xef\xbb\xbf".to_vec();
+    file.extend_from_slice(&long);
+    file.extend_from_slice(b"\r\n\xe8\xbf\x9d\xe7\xa6\x81\xe5\x93\x81 short\n   \n");
+    file.extend_from_slice(&long[5..]);
+    file.extend_from_slice(b"\n \t ");
+    file.extend_from_slice(&[b' '; 300]);
+    file.extend_from_slice(b"\n");
+    file.extend_from_slice(&long[..95_001]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("long.txt");
+    write(&path, &file);
+    // Today's way: whole lines, screened in windows by the worker.
+    let expected = |max: usize| {
+        let mut got = Vec::new();
+        let specs = expand_inputs(&[path.display().to_string()], None).expect("inputs");
+        let mut cfg = PipelineConfig::with_threads(1);
+        cfg.max_record_bytes = max;
+        pipeline::run_map_with(
+            &specs,
+            &FieldSpec::default(),
+            &cfg,
+            &beian_screen::Scratch::new,
+            &|sc, rec| {
+                let mut hits = Vec::new();
+                pipeline::hits_windowed(&e, rec.text, max, sc, &mut hits);
+                hits
+            },
+            &mut |o| {
+                if let pipeline::MapOut::Rec(rec, hits) = o {
+                    got.push((rec.number, rec.offset, hits));
+                }
+                true
+            },
+        );
+        got
+    };
+    for max in [1, 5, 64, 97, 1000, 4099, 39_999, 1 << 20] {
+        let want = expected(max);
+        assert_eq!(want.len(), 4, "window {max}");
+        for threads in [1, 3] {
+            let got = run_windows(&e, &path, max, threads);
+            let plain: Vec<_> = got.iter().map(|r| (r.0, r.1, r.2.clone())).collect();
+            assert_eq!(plain, want, "window {max}, {threads} threads");
+            // The long lines really went in windows when they are longer.
+            let windowed = got.iter().filter(|r| r.3 > 0).count();
+            if max < 30_000 {
+                let w: Vec<_> = got.iter().map(|r| (r.0, r.3)).collect();
+                assert_eq!(windowed, 3, "window {max} {w:?}");
+                assert!(got[0].3 > 100_000 / max.max(4) / 2, "window {max}");
+            } else if max > 200_000 {
+                assert_eq!(windowed, 0, "window {max}");
+            }
+        }
+    }
+    // With windows wide enough for a term across every edge (a quarter of
+    // the window overlaps), nothing is lost: the same as one whole scan.
+    let whole = expected(0);
+    assert!(whole[0].2.len() > 2000);
+    assert_eq!(
+        run_windows(&e, &path, 64, 2)
+            .into_iter()
+            .map(|r| (r.0, r.1, r.2))
+            .collect::<Vec<_>>(),
+        whole
+    );
+}

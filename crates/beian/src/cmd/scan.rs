@@ -142,7 +142,11 @@ pub struct MoreArgs {
     #[arg(long)]
     pub quiet: bool,
     /// Screen records longer than this many bytes in overlapping windows
-    /// (offsets stay exact; bounds the engine's memory per record).
+    /// (offsets stay exact; bounds the engine's memory per record). A
+    /// plain-text line that long is read window by window, never whole
+    /// (except with --mask, --sample, --sample-fraction or --model, which
+    /// need the whole record); JSONL, CSV, TSV and Parquet records are read
+    /// whole.
     #[arg(long, value_name = "BYTES", default_value_t = beian_scan::pipeline::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
 }
@@ -378,46 +382,182 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.format == Format::Summary && !args.mask && sampler.is_none() && model.is_none();
     let mut tally = Tally::new(&engine, counting);
     let mut line: Vec<u8> = Vec::new();
-    pipeline::run_map_with(
+    // A plain-text line over --max-record-bytes reaches the workers in
+    // windows: the reader never holds it whole, the workers make the
+    // findings of each window, and they are joined here in order. Not when
+    // the output needs a record's whole text (--mask, --sample,
+    // --sample-fraction, --model): then the line is read whole and
+    // screened in the same windows by the worker. JSONL, CSV, TSV and
+    // Parquet records are always read whole.
+    let window_bytes = if args.mask || sampler.is_some() || model.is_some() {
+        0
+    } else {
+        max_record
+    };
+    let mut joined = Joined::default();
+    // A plain summary needs a window's findings only to rank records by
+    // audited weight.
+    let window_findings = !counting || engine.entries().iter().any(|e| e.weight.is_some());
+    // The length of the record handed on (a joined record has no text here).
+    let mut rec_len = 0usize;
+    pipeline::run_map_windows(
         &inputs,
         &fields,
         &PipelineConfig {
             max_record_bytes: max_record,
             ..PipelineConfig::with_threads(threads)
         },
+        window_bytes,
         &|| {
             (
                 beian_screen::Scratch::new(),
                 beian_judge::Scratch::default(),
             )
         },
-        &|(sc, js): &mut (beian_screen::Scratch, beian_judge::Scratch), rec| {
+        &|(sc, js): &mut (beian_screen::Scratch, beian_judge::Scratch), rec, win| {
             let mut hits = Vec::new();
+            if let Some(w) = win {
+                pipeline::hits_in_window(&engine, rec.text, &w, sc, &mut hits);
+                if !window_findings {
+                    let piece = Piece {
+                        findings: Vec::new(),
+                        blank: rec.text.trim().is_empty(),
+                    };
+                    return (hits, None, Some(piece));
+                }
+                // The findings need the window's text: made here.
+                let rel: Vec<beian_screen::Hit> = hits
+                    .iter()
+                    .map(|h| beian_screen::Hit {
+                        start: h.start - w.start,
+                        end: h.end - w.start,
+                        ..*h
+                    })
+                    .collect();
+                let mut fs = engine.findings_from_hits(rec.text, &rel);
+                for f in &mut fs {
+                    f.start += w.start;
+                    f.end += w.start;
+                }
+                let piece = Piece {
+                    findings: fs,
+                    blank: rec.text.trim().is_empty(),
+                };
+                return (hits, None, Some(piece));
+            }
             pipeline::hits_windowed(&engine, rec.text, max_record, sc, &mut hits);
-            (hits, model.as_ref().map(|m| m.predict_with(rec.text, js)))
+            (
+                hits,
+                model.as_ref().map(|m| m.predict_with(rec.text, js)),
+                None,
+            )
         },
-        &mut |o| match match o {
-            pipeline::MapOut::Rec(rec, (hits, v)) => {
+        &mut |o, win| match match o {
+            pipeline::MapOut::Rec(rec, (hits, v, piece)) => {
                 verdict = v;
+                // A windowed record: gather its windows, go on at the last.
+                let (hits, pre) = match (win, piece) {
+                    (Some(w), Some(p)) => {
+                        if w.start == 0 {
+                            joined = Joined {
+                                blank: true,
+                                ..Joined::default()
+                            };
+                        }
+                        joined.blank &= p.blank;
+                        let name = &inputs[rec.source as usize].name;
+                        if counting {
+                            joined.hits.extend(hits);
+                            joined.findings.extend(p.findings);
+                        } else {
+                            // JSONL or text (the only other outputs that
+                            // take windows): written now, in record order.
+                            let mut fs = p.findings;
+                            if let Some(mw) = min_weight {
+                                fs.retain(|f| f.weight.is_none_or(|w| w >= mw));
+                            }
+                            for f in &fs {
+                                if !per_risk.contains_key(&*f.risk) {
+                                    per_risk.insert(f.risk.to_string(), (0, 0));
+                                }
+                                if let Some(e) = per_risk.get_mut(&*f.risk) {
+                                    e.0 += 1;
+                                    if !joined.risks.contains(&f.risk) {
+                                        joined.risks.push(f.risk.clone());
+                                        e.1 += 1;
+                                    }
+                                }
+                            }
+                            joined.written += fs.len() as u64;
+                            let r = write_findings(
+                                &mut out,
+                                &mut line,
+                                args.format,
+                                name,
+                                rec.number,
+                                &fs,
+                            );
+                            if let Err(e) = r {
+                                write_err = Some(e);
+                                return false;
+                            }
+                        }
+                        if !w.last {
+                            return true;
+                        }
+                        let j = std::mem::take(&mut joined);
+                        // A line of white space only is no record.
+                        if j.blank {
+                            return true;
+                        }
+                        rec_len = w.keep_below;
+                        if !counting {
+                            records += 1;
+                            progress.record(rec_len);
+                            findings_n += j.written;
+                            flagged += u64::from(j.written > 0);
+                            if args.by_source.is_some() {
+                                let key = match &by_field {
+                                    Some(_) => "(none)".to_owned(),
+                                    None => name.clone(),
+                                };
+                                let c = per_source.entry(key).or_default();
+                                c.records += 1;
+                                c.flagged += u64::from(j.written > 0);
+                            }
+                            return true;
+                        }
+                        (j.hits, Some(j.findings))
+                    }
+                    _ => {
+                        rec_len = rec.text.len();
+                        (hits, None)
+                    }
+                };
                 if counting {
                     records += 1;
-                    progress.record(rec.text.len());
+                    progress.record(rec_len);
                     let (n, w) = tally.record(&engine, &hits, min_weight);
                     flagged += u64::from(n > 0);
                     findings_n += n;
                     let name = &inputs[rec.source as usize].name;
                     if w > 0.0 {
-                        let kept = beian_screen::span_groups(&hits).filter(|g| {
-                            min_weight
-                                .is_none_or(|mw| engine.group_weight(g).is_none_or(|x| x >= mw))
-                        });
+                        let kept = beian_screen::span_groups(&hits)
+                            .enumerate()
+                            .filter(|(_, g)| {
+                                min_weight
+                                    .is_none_or(|mw| engine.group_weight(g).is_none_or(|x| x >= mw))
+                            });
+                        // One finding per span group, in the same order.
+                        let matched = |(k, g): (usize, &[beian_screen::Hit])| match &pre {
+                            Some(fs) => fs.get(k).map_or("", |f| f.matched.as_str()),
+                            None => rec.text.get(g[0].start..g[0].end).unwrap_or_default(),
+                        };
                         ranked.push((
                             w,
                             name.clone(),
                             rec.number,
-                            kept.map(|g| rec.text.get(g[0].start..g[0].end).unwrap_or_default())
-                                .collect::<Vec<_>>()
-                                .join(" | "),
+                            kept.map(matched).collect::<Vec<_>>().join(" | "),
                         ));
                         if ranked.len() >= 200 {
                             ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -435,7 +575,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                     return true;
                 }
-                let findings = engine.findings_from_hits(rec.text, &hits);
+                let findings = match pre {
+                    Some(f) => f,
+                    None => engine.findings_from_hits(rec.text, &hits),
+                };
                 Out::Rec(pipeline::Scanned { rec, findings })
             }
             pipeline::MapOut::Err(e) => Out::Err(e),
@@ -465,7 +608,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Out::Rec(mut s) => {
                 records += 1;
-                progress.record(s.rec.text.len());
+                progress.record(rec_len);
                 let name = &inputs[s.rec.source as usize].name;
                 if let Some(mw) = min_weight {
                     s.findings.retain(|f| f.weight.is_none_or(|w| w >= mw));
@@ -577,38 +720,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 } else {
                     match args.format {
                         Format::Summary => Ok(()),
-                        Format::Jsonl => s.findings.iter().try_for_each(|f| {
-                            let j = JsonFinding {
-                                source: name,
-                                record: s.rec.number,
-                                start: f.start,
-                                end: f.end,
-                                matched: &f.matched,
-                                term: &f.term,
-                                risk: &f.risk,
-                                detector: f.detector,
-                                severity: f.severity.as_deref(),
-                                action: f.action.as_deref(),
-                                via: f.via.filter(|v| *v != beian_screen::Via::Text),
-                                risks: f.risks.iter().map(|r| &**r).collect(),
-                                weight: f.weight.filter(|_| f.detector != "model"),
-                                score: f.weight.filter(|_| f.detector == "model"),
-                            };
-                            // Serialize first so that an IO error keeps its kind
-                            // (a closed pipe ends the run quietly); one line
-                            // buffer for the whole run.
-                            line.clear();
-                            serde_json::to_writer(&mut line, &j).map_err(std::io::Error::other)?;
-                            line.push(b'\n');
-                            out.write_all(&line)
-                        }),
-                        Format::Text => s.findings.iter().try_for_each(|f| {
-                            writeln!(
-                                out,
-                                "{name}:{}:{}-{}\t{}\t{}\t{}\t{}",
-                                s.rec.number, f.start, f.end, f.risk, f.detector, f.term, f.matched
-                            )
-                        }),
+                        Format::Jsonl | Format::Text => write_findings(
+                            &mut out,
+                            &mut line,
+                            args.format,
+                            name,
+                            s.rec.number,
+                            &s.findings,
+                        ),
                     }
                 };
                 if let Err(e) = r {
@@ -724,6 +843,71 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes a record's findings as JSONL or text lines.
+fn write_findings(
+    out: &mut dyn Write,
+    line: &mut Vec<u8>,
+    format: Format,
+    name: &str,
+    record: u64,
+    findings: &[beian_screen::Finding],
+) -> std::io::Result<()> {
+    findings.iter().try_for_each(|f| match format {
+        Format::Jsonl => {
+            let j = JsonFinding {
+                source: name,
+                record,
+                start: f.start,
+                end: f.end,
+                matched: &f.matched,
+                term: &f.term,
+                risk: &f.risk,
+                detector: f.detector,
+                severity: f.severity.as_deref(),
+                action: f.action.as_deref(),
+                via: f.via.filter(|v| *v != beian_screen::Via::Text),
+                risks: f.risks.iter().map(|r| &**r).collect(),
+                weight: f.weight.filter(|_| f.detector != "model"),
+                score: f.weight.filter(|_| f.detector == "model"),
+            };
+            // Serialize first so that an IO error keeps its kind (a closed
+            // pipe ends the run quietly); one line buffer for the whole run.
+            line.clear();
+            serde_json::to_writer(&mut *line, &j).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            out.write_all(line)
+        }
+        Format::Text => writeln!(
+            out,
+            "{name}:{record}:{}-{}\t{}\t{}\t{}\t{}",
+            f.start, f.end, f.risk, f.detector, f.term, f.matched
+        ),
+        Format::Summary => Ok(()),
+    })
+}
+
+/// What a worker made of one window of a long record.
+struct Piece {
+    /// The window's findings (offsets into the record).
+    findings: Vec<beian_screen::Finding>,
+    /// The window is white space only.
+    blank: bool,
+}
+
+/// The windows of a long record gathered so far: a summary joins their hits
+/// (and findings); JSONL and text output is written window by window, and
+/// only the counts are kept.
+#[derive(Default)]
+struct Joined {
+    hits: Vec<beian_screen::Hit>,
+    findings: Vec<beian_screen::Finding>,
+    blank: bool,
+    /// Findings written so far.
+    written: u64,
+    /// Risks counted for this record so far.
+    risks: Vec<std::sync::Arc<str>>,
 }
 
 /// Per-risk counts of a plain summary, by risk slot instead of by string.
