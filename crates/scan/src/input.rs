@@ -789,23 +789,11 @@ fn read_long_line(
         // first character, should it be wider than the window, is whole).
         while fixed > max + 4 {
             let (we, next, _) = window_at(&line[..fixed], max, overlap);
-            let body = Body::Window {
-                buf: line[..we].to_vec(),
-                number,
-                offset,
-                win: Window {
-                    start: base,
-                    keep_below: base + next,
-                    last: false,
-                },
-                warn: warn.take(),
-            };
+            let body = take_window(&mut line, we, next, &mut base, (number, offset), &mut warn);
             if !sink(body) {
                 return Ok(None);
             }
-            line.drain(..next);
             fixed -= next;
-            base += next;
         }
         let (got, nl) = match reader.fill_buf() {
             Ok(b) => match b.iter().position(|&c| c == b'\n') {
@@ -864,24 +852,39 @@ fn read_long_line(
             }
             return Ok(Some((raw, at_end)));
         }
-        let body = Body::Window {
-            buf: line[..we].to_vec(),
-            number,
-            offset,
-            win: Window {
-                start: base,
-                keep_below: base + next,
-                last: false,
-            },
-            warn: warn.take(),
-        };
+        let body = take_window(&mut line, we, next, &mut base, (number, offset), &mut warn);
         if !sink(body) {
             return Ok(None);
         }
-        line.drain(..next);
         len -= next;
-        base += next;
     }
+}
+
+/// The window `line[..we]` of a long record (not its last) as a body; then `line`
+/// drops the first `next` bytes, which no later window needs, and `base` (the
+/// offset of `line[0]` in the record's text) moves on by as many.
+fn take_window(
+    line: &mut Vec<u8>,
+    we: usize,
+    next: usize,
+    base: &mut usize,
+    (number, offset): (u64, u64),
+    warn: &mut Option<String>,
+) -> Body {
+    let body = Body::Window {
+        buf: line[..we].to_vec(),
+        number,
+        offset,
+        win: Window {
+            start: *base,
+            keep_below: *base + next,
+            last: false,
+        },
+        warn: warn.take(),
+    };
+    line.drain(..next);
+    *base += next;
+    body
 }
 
 fn read_delimited(
