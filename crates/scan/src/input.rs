@@ -689,17 +689,9 @@ fn read_lines(
                 let line = buf.split_off(tail);
                 if !buf.is_empty() {
                     let lines = count_lines(&buf);
-                    let len = buf.len() as u64;
-                    if !sink(Body::Lines {
-                        buf,
-                        first_number: number,
-                        offset,
-                        jsonl,
-                    }) {
+                    if !send_lines(sink, buf, lines, (&mut number, &mut offset), jsonl) {
                         return Ok(());
                     }
-                    number += lines;
-                    offset += len;
                 }
                 let Some((len, at_end)) =
                     read_long_line(&mut reader, line, number, offset, window, &path, sink)?
@@ -725,21 +717,35 @@ fn read_lines(
             return Ok(());
         }
         let lines = count_lines(&buf) + u64::from(!buf.ends_with(b"\n"));
-        let len = buf.len() as u64;
-        if !sink(Body::Lines {
-            buf,
-            first_number: number,
-            offset,
-            jsonl,
-        }) {
+        if !send_lines(sink, buf, lines, (&mut number, &mut offset), jsonl) {
             return Ok(());
         }
-        number += lines;
-        offset += len;
         if eof {
             return Ok(());
         }
     }
+}
+
+/// Hands on `buf`, holding `lines` records, as one chunk; then the next record's
+/// number and byte offset (`at`) move past it. False when the run stopped.
+fn send_lines(
+    sink: &mut ChunkSink<'_>,
+    buf: Vec<u8>,
+    lines: u64,
+    at: (&mut u64, &mut u64),
+    jsonl: bool,
+) -> bool {
+    let (number, offset) = at;
+    let len = buf.len() as u64;
+    let sent = sink(Body::Lines {
+        buf,
+        first_number: *number,
+        offset: *offset,
+        jsonl,
+    });
+    *number += lines;
+    *offset += len;
+    sent
 }
 
 /// Reads the rest of a plain-text line longer than `max` bytes (`line`: its
