@@ -6,5 +6,5 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 cargo build --release -p beian
-cargo build --release -p beian-screen --example daachorse_peer
+cargo build --release -p beian-screen --example daachorse_peer --example daachorse_peer_mimalloc
 python3 bench/scale_bench.py "$@"

@@ -10,6 +10,12 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+// mimalloc: the engine build and the scan pipeline allocate and free across
+// threads (lexicon entries, hit buffers, record batches); glibc's malloc spent
+// 12% of start-up in malloc/free/consolidate (benchmarks/results/scale-*.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// beian (备案): China's AI governance machinery as software.
 #[derive(Parser)]
 #[command(name = "beian", version, about, long_about = None, after_help = "\

@@ -51,6 +51,13 @@ pub struct Taxonomy {
 }
 
 impl Taxonomy {
+    /// The embedded taxonomy alone (`kb/taxonomy.toml`), the same one
+    /// [`crate::Kb::embedded`] holds, without parsing the regimes: for
+    /// commands that only check or name risk codes and must start fast.
+    pub fn embedded() -> Result<Taxonomy, KbError> {
+        Taxonomy::parse(crate::embedded_str("taxonomy.toml")?, "kb/taxonomy.toml")
+    }
+
     pub(crate) fn parse(text: &str, path: &str) -> Result<Taxonomy, KbError> {
         let t: Taxonomy = toml::from_str(text).map_err(|e| KbError::parse(path, e))?;
         for r in &t.risks {

@@ -48,6 +48,15 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
+    /// The embedded thresholds alone (`kb/thresholds.toml`), the same ones
+    /// [`crate::Kb::embedded`] holds, without parsing the regimes.
+    pub fn embedded() -> Result<Thresholds, KbError> {
+        Thresholds::parse(
+            crate::embedded_str("thresholds.toml")?,
+            "kb/thresholds.toml",
+        )
+    }
+
     pub(crate) fn parse(text: &str, path: &str) -> Result<Thresholds, KbError> {
         let t: Thresholds = toml::from_str(text).map_err(|e| KbError::parse(path, e))?;
         for (i, a) in t.items.iter().enumerate() {

@@ -65,7 +65,8 @@ pub fn build_engine(spec: &EngineSpec<'_>) -> Result<Engine, ScanError> {
         return Ok(engine);
     }
     let mut b = EngineBuilder::new();
-    b.options(spec.options).no_detectors();
+    // The normalization table builds while the lexicon files are read.
+    b.options(spec.options).warm_up().no_detectors();
     for &d in spec.detectors {
         b.detector(d, true, None);
     }

@@ -535,6 +535,13 @@ pub(crate) fn fix_utf8_prefix(
     end: bool,
     bad: &mut Vec<usize>,
 ) -> usize {
+    // The common case, valid text, in one SIMD pass.
+    if buf
+        .get(from..)
+        .is_some_and(|b| simdutf8::basic::from_utf8(b).is_ok())
+    {
+        return buf.len();
+    }
     let mut i = from;
     loop {
         match std::str::from_utf8(&buf[i..]) {

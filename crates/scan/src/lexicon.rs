@@ -38,7 +38,7 @@ pub struct LexiconMapEntry {
 pub fn lexicon_maps() -> Result<&'static [LexiconMap], ScanError> {
     static MAPS: std::sync::OnceLock<Result<Vec<LexiconMap>, String>> = std::sync::OnceLock::new();
     MAPS.get_or_init(|| {
-        let kb = beian_kb::Kb::embedded().map_err(|e| e.to_string())?;
+        let tax = beian_kb::Taxonomy::embedded().map_err(|e| e.to_string())?;
         let dir = beian_kb::EMBEDDED
             .get_dir("lexicon-maps")
             .ok_or("kb/lexicon-maps is missing")?;
@@ -50,7 +50,7 @@ pub fn lexicon_maps() -> Result<&'static [LexiconMap], ScanError> {
             let text = f.contents_utf8().ok_or(format!("{origin}: not UTF-8"))?;
             let m: LexiconMap = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
             for e in &m.map {
-                if !kb.taxonomy().is_risk_code(&e.risk) {
+                if !tax.is_risk_code(&e.risk) {
                     return Err(format!(
                         "{origin}: {:?}: {:?} is not an Annex A risk code",
                         e.from, e.risk
@@ -257,8 +257,9 @@ pub fn load_lexicon_files(
 ) -> Result<Vec<LoadedFile>, ScanError> {
     // A broken shipped map is an error here, not files silently unclassified.
     lexicon_maps()?;
-    let kb = beian_kb::Kb::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
-    let tax = kb.taxonomy();
+    // The taxonomy alone: parsing the whole knowledge base would add its
+    // regimes to every scan's start-up.
+    let tax = beian_kb::Taxonomy::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
     let mut loaded = Vec::new();
     for (path, in_dir) in lexicon_paths_in(paths)? {
         let risk = default_risk.or_else(|| risk_for_file_name(&stem_of(&path)));

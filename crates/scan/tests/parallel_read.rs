@@ -277,7 +277,11 @@ fn short_inputs_read_the_same_in_parallel() {
     let e = engine();
     for n in 0..8usize {
         let recs: Vec<Vec<u8>> = (0..n).map(|k| text_of(&[k as u8 % 14])).collect();
-        let recs = if recs.is_empty() { vec![Vec::new()] } else { recs };
+        let recs = if recs.is_empty() {
+            vec![Vec::new()]
+        } else {
+            recs
+        };
         let dir = tempfile::tempdir().expect("tempdir");
         write_all(dir.path(), &recs);
         let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
@@ -287,7 +291,11 @@ fn short_inputs_read_the_same_in_parallel() {
         cfg.batch_bytes = 1;
         cfg.batch_records = 1;
         cfg.readers = 3;
-        assert_eq!(collect(&e, &specs, &FieldSpec::default(), &cfg), want, "{n} records");
+        assert_eq!(
+            collect(&e, &specs, &FieldSpec::default(), &cfg),
+            want,
+            "{n} records"
+        );
     }
 }
 

@@ -19,7 +19,7 @@
 
 use std::io::BufRead;
 
-fn main() {
+pub fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut min_chars = 1usize;
     let (mut save, mut load) = (None::<String>, None::<String>);

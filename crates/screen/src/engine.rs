@@ -172,6 +172,19 @@ impl EngineBuilder {
         self
     }
 
+    /// Starts building the normalization table for the options set so far
+    /// on a background thread, so that it is ready when
+    /// [`EngineBuilder::build`] needs it (the table is built once per
+    /// process and options, and shared). Call it before reading lexicons:
+    /// the table then builds while they are read. It changes no result.
+    pub fn warm_up(&mut self) -> &mut Self {
+        let opts = self.opts;
+        std::thread::spawn(move || {
+            let _ = Table::shared(opts);
+        });
+        self
+    }
+
     /// Turns a detector on (with its risk code, or the default) or off.
     pub fn detector(&mut self, d: Detector, on: bool, risk: Option<&str>) -> &mut Self {
         self.detectors[d.index()] = on.then(|| Arc::from(risk.unwrap_or(d.default_risk())));
@@ -317,32 +330,32 @@ impl EngineBuilder {
         let word_rule = self.opts.ascii_word_boundary;
         let min_chars = self.opts.min_term_chars.max(1);
         let mut kept: Vec<u32> = Vec::new();
-        for (i, e) in self.entries.iter().enumerate() {
-            if e.regex {
-                continue;
+        let mut punct: FxHashMap<u32, Punct> = FxHashMap::default();
+        for (i, norm) in normalize_terms(&table, &self.entries, min_chars)
+            .into_iter()
+            .enumerate()
+        {
+            match norm {
+                TermNorm::Regex => {}
+                TermNorm::Short => stats.dropped_short += 1,
+                TermNorm::Kept { text, nchars, p } => {
+                    let ascii = word_rule && text.is_ascii();
+                    add_pat(
+                        &mut index,
+                        &mut pats,
+                        0,
+                        text,
+                        nchars,
+                        Some((i as u32, Via::Text)),
+                        ascii,
+                    );
+                    kept.push(i as u32);
+                    if let Some(p) = p {
+                        punct.insert(i as u32, p);
+                    }
+                }
             }
-            let n = Normalized::with_table(&table, &e.term);
-            let nchars = n.spans.len();
-            if nchars < min_chars || (nchars == 1 && n.text.is_ascii()) {
-                stats.dropped_short += 1;
-                continue;
-            }
-            let ascii = word_rule && n.text.is_ascii();
-            add_pat(
-                &mut index,
-                &mut pats,
-                0,
-                n.text,
-                nchars,
-                Some((i as u32, Via::Text)),
-                ascii,
-            );
-            kept.push(i as u32);
         }
-        let punct: FxHashMap<u32, Punct> = kept
-            .iter()
-            .filter_map(|&i| Punct::of(&table, &self.entries[i as usize].term).map(|p| (i, p)))
-            .collect();
         for a in &self.allow {
             let n = Normalized::with_table(&table, a);
             let nchars = n.spans.len();
@@ -584,6 +597,75 @@ fn add_pat(
     }
 }
 
+/// A lexicon entry's normalized term, as [`EngineBuilder::build`] uses it.
+#[derive(Debug, PartialEq)]
+enum TermNorm {
+    /// A regular expression: matched by the regex set, not the automaton.
+    Regex,
+    /// Below `min_term_chars` (or one ASCII character): not matched.
+    Short,
+    /// Matched: the normalized text, its length in characters, and the
+    /// punctuation the entry requires, if any.
+    Kept {
+        text: String,
+        nchars: usize,
+        p: Option<Punct>,
+    },
+}
+
+/// Normalizes every entry's term, in entry order. Large lexicons are cut
+/// into parts normalized on scoped threads: this is the serial step before
+/// the automata build, so it is on the critical path of every start-up.
+fn normalize_terms(table: &Table, entries: &[Entry], min_chars: usize) -> Vec<TermNorm> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    normalize_terms_on(table, entries, min_chars, threads, 8192)
+}
+
+/// [`normalize_terms`] on at most `threads` threads, each given at least
+/// `part` entries.
+fn normalize_terms_on(
+    table: &Table,
+    entries: &[Entry],
+    min_chars: usize,
+    threads: usize,
+    part: usize,
+) -> Vec<TermNorm> {
+    let one = |e: &Entry| {
+        if e.regex {
+            return TermNorm::Regex;
+        }
+        let n = Normalized::with_table(table, &e.term);
+        let nchars = n.spans.len();
+        if nchars < min_chars || (nchars == 1 && n.text.is_ascii()) {
+            return TermNorm::Short;
+        }
+        TermNorm::Kept {
+            text: n.text,
+            nchars,
+            p: Punct::of(table, &e.term),
+        }
+    };
+    let threads = threads.min(entries.len().div_ceil(part.max(1)));
+    if threads <= 1 {
+        return entries.iter().map(one).collect();
+    }
+    let part = entries.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = entries
+            .chunks(part)
+            .skip(1)
+            .map(|c| s.spawn(move || c.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        let mut out: Vec<TermNorm> = entries[..part.min(entries.len())].iter().map(one).collect();
+        out.reserve(entries.len() - out.len());
+        for (h, c) in handles.into_iter().zip(entries.chunks(part).skip(1)) {
+            // A part whose thread panicked is done again here.
+            out.extend(h.join().unwrap_or_else(|_| c.iter().map(one).collect()));
+        }
+        out
+    })
+}
+
 /// The automaton of `index`, if it has patterns.
 fn automaton(
     index: FxHashMap<String, u32>,
@@ -667,7 +749,7 @@ fn fold_punct(c: char) -> char {
 
 /// The punctuation an entry requires: before its first kept character,
 /// between kept characters (in order), after its last.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Punct {
     lead: Box<[char]>,
     inner: Box<[char]>,
@@ -1463,3 +1545,66 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Engine>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_normalize_the_same_on_several_threads() {
+        // Regexes, short terms, terms with punctuation, traditional and
+        // full-width forms, duplicates after normalization: every part
+        // boundary falls somewhere different for 1..=5 threads.
+        let kinds = [
+            "法轮功",
+            "法輪功",
+            "ＡＢＣ",
+            "x",
+            "《苹果》",
+            "a.b",
+            "六四",
+            "乙",
+            "re:a+b",
+        ];
+        let entries: Vec<Entry> = (0..997)
+            .map(|i| {
+                let t = kinds[i % kinds.len()];
+                let regex = t.starts_with("re:");
+                Entry {
+                    term: Arc::from(if regex {
+                        "a+b".to_owned()
+                    } else {
+                        format!("{t}{}", i % 13)
+                    }),
+                    risk: Arc::from("A.1.a"),
+                    severity: None,
+                    action: None,
+                    source: Arc::from("t"),
+                    line: i,
+                    regex,
+                    weight: None,
+                }
+            })
+            .collect();
+        let table = Table::shared(Options::default()).expect("table");
+        let serial = normalize_terms_on(&table, &entries, 2, 1, 1);
+        assert_eq!(serial.len(), entries.len());
+        assert!(serial.iter().any(|t| matches!(t, TermNorm::Regex)));
+        assert!(
+            serial
+                .iter()
+                .any(|t| matches!(t, TermNorm::Kept { p: Some(_), .. }))
+        );
+        for threads in 2..=5 {
+            for part in [1, 7, 100, 500] {
+                assert_eq!(
+                    normalize_terms_on(&table, &entries, 2, threads, part),
+                    serial,
+                    "{threads} threads, parts of {part}"
+                );
+            }
+        }
+        let short = normalize_terms_on(&table, &entries, 5, 3, 1);
+        assert!(short.iter().any(|t| matches!(t, TermNorm::Short)));
+    }
+}

@@ -287,15 +287,17 @@ impl Table {
             mixed_pinyin: false,
             ..opts
         };
-        if let Ok(cache) = TABLES.lock()
-            && let Some((_, t)) = cache.iter().find(|(o, _)| *o == key)
-        {
+        // The lock is held while a table builds, so that a caller asking for
+        // a table another thread is building (`EngineBuilder::warm_up`)
+        // waits for it instead of building it a second time.
+        let Ok(mut cache) = TABLES.lock() else {
+            return Ok(std::sync::Arc::new(Table::new(opts)?));
+        };
+        if let Some((_, t)) = cache.iter().find(|(o, _)| *o == key) {
             return Ok(t.clone());
         }
         let t = std::sync::Arc::new(Table::new(opts)?);
-        if let Ok(mut cache) = TABLES.lock() {
-            cache.push((key, t.clone()));
-        }
+        cache.push((key, t.clone()));
         Ok(t)
     }
 

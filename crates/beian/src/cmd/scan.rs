@@ -232,14 +232,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         builder.detector(det, true, None);
     }
     if let Some(r) = &args.risk {
-        let kb = beian_kb::Kb::embedded()?;
         anyhow::ensure!(
-            kb.taxonomy().is_risk_code(r) || r == beian_screen::UNCLASSIFIED,
+            beian_kb::Taxonomy::embedded()?.is_risk_code(r) || r == beian_screen::UNCLASSIFIED,
             "--risk {r}: not a risk code of GB/T 45654 Appendix A (see `beian kb risks`)"
         );
     }
     // A compiled lexicon (`beian lexicon compile`) is loaded whole, below.
     let compiled = args.lexicon.iter().any(|p| beian_scan::is_compiled_file(p));
+    if !compiled {
+        // The normalization table builds while the lexicon files are read.
+        builder.warm_up();
+    }
     let loaded = if compiled {
         Vec::new()
     } else {
@@ -747,9 +750,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Err(e).context("writing output");
     }
 
-    let kb = beian_kb::Kb::embedded()?;
-    let max_t = kb
-        .thresholds()
+    // The thresholds and the taxonomy alone, not the whole knowledge base.
+    let thresholds = beian_kb::Thresholds::embedded()?;
+    let taxonomy = beian_kb::Taxonomy::embedded()?;
+    let max_t = thresholds
         .get("corpus.source-illegal-max")
         .context("threshold corpus.source-illegal-max missing from the knowledge base")?;
     let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -767,7 +771,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "risk", "findings", "records", "share"
         );
         for (risk, (n, recs)) in &per_risk {
-            let name = kb.taxonomy().risk(risk).map_or("", |r| r.zh.as_str());
+            let name = taxonomy.risk(risk).map_or("", |r| r.zh.as_str());
             let _ = writeln!(
                 report,
                 "{risk:<14} {n:>10} {recs:>10} {:>7.2}%  {name}",
