@@ -96,8 +96,8 @@ impl Kb {
                 ));
             }
         }
-        let taxonomy = Taxonomy::parse(embedded_str("taxonomy.toml")?, "kb/taxonomy.toml")?;
-        let thresholds = Thresholds::parse(embedded_str("thresholds.toml")?, "kb/thresholds.toml")?;
+        let taxonomy = Taxonomy::embedded()?;
+        let thresholds = Thresholds::embedded()?;
         let schema = ProfileSchema::parse(embedded_str("profile.toml")?, "kb/profile.toml")?;
         let calendar = Calendar::parse(embedded_str("calendar.toml")?, "kb/calendar.toml")?;
         let mut regimes = Vec::new();

@@ -32,8 +32,8 @@ use beian_screen::{Engine, Finding, Hit, Scratch};
 
 pub use crate::input::Window;
 use crate::input::{
-    Body, FieldSpec, InputSpec, PackedRec, ReadCfg, RecordErr, RecordIn, json_get, json_text,
-    overlap_for, read_chunks, window_at,
+    Body, FieldSpec, InputSpec, PackedRec, ReadCfg, RecordErr, RecordIn, fix_utf8_prefix, json_get,
+    json_text, overlap_for, read_chunks, window_at,
 };
 
 /// A screened record.
@@ -317,9 +317,11 @@ struct PRec {
 #[derive(Debug, Default)]
 struct Parsed {
     /// The chunk's bytes, valid UTF-8 (invalid sequences already replaced):
-    /// kept as bytes so that the one validation is SIMD (`simdutf8`), not
-    /// `String::from_utf8`'s, which was a tenth of a whole scan's CPU time
-    /// on Chinese text. Records are read out as `&str` by [`at`].
+    /// kept as bytes so that every validation is SIMD (`simdutf8`): the
+    /// chunk's when it is decoded, then each record's slice as [`at`] reads
+    /// it out as `&str`. `String::from_utf8`'s scalar check, done once, was
+    /// a tenth of a whole scan's CPU time on Chinese text; a `String` made
+    /// without it would need `unsafe`.
     text: Vec<u8>,
     extra: String,
     recs: Vec<PRec>,
@@ -532,34 +534,11 @@ fn worker<S, T: Send>(
 }
 
 /// Replaces every invalid UTF-8 sequence in `buf` by U+007F bytes (one for
-/// one, so offsets stay), noting where each began.
+/// one, so offsets stay), noting where each began: the reader's
+/// [`fix_utf8_prefix`] over the whole buffer, a truncated sequence at its
+/// end included.
 fn fix_utf8(buf: &mut [u8], bad: &mut Vec<usize>) {
-    // The common case, valid text, in one SIMD pass.
-    if simdutf8::basic::from_utf8(buf).is_ok() {
-        return;
-    }
-    let mut i = 0;
-    while i < buf.len() {
-        match std::str::from_utf8(&buf[i..]) {
-            Ok(_) => return,
-            Err(e) => {
-                let p = i + e.valid_up_to();
-                let n = e.error_len().unwrap_or(buf.len() - p);
-                bad.push(p);
-                for b in &mut buf[p..p + n] {
-                    *b = 0x7f;
-                }
-                i = p + n;
-            }
-        }
-    }
-}
-
-/// The buffer with invalid sequences replaced by [`fix_utf8`]: one SIMD
-/// validation pass when the buffer is valid (the common case).
-fn decode(mut buf: Vec<u8>, bad: &mut Vec<usize>) -> Vec<u8> {
-    fix_utf8(&mut buf, bad);
-    buf
+    fix_utf8_prefix(buf, 0, true, bad);
 }
 
 fn parse(body: Body, fields: &FieldSpec) -> Parsed {
@@ -644,8 +623,11 @@ fn parse_lines(
     fields: &FieldSpec,
 ) -> Parsed {
     let mut bad = Vec::new();
-    let buf = decode(buf, &mut bad);
-    // Valid after decode; were it not, no record would be read from it.
+    let mut buf = buf;
+    fix_utf8(&mut buf, &mut bad);
+    // Valid after fix_utf8 (a second SIMD pass: a `&str` cannot be kept from
+    // the check inside it while the buffer may still be mended); were it
+    // not, no record would be read from it.
     let text = simdutf8::basic::from_utf8(&buf).unwrap_or("");
     let mut extra = String::new();
     let mut recs = Vec::new();

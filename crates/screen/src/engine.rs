@@ -658,9 +658,9 @@ fn normalize_terms_on(
             .collect();
         let mut out: Vec<TermNorm> = entries[..part.min(entries.len())].iter().map(one).collect();
         out.reserve(entries.len() - out.len());
-        for (h, c) in handles.into_iter().zip(entries.chunks(part).skip(1)) {
-            // A part whose thread panicked is done again here.
-            out.extend(h.join().unwrap_or_else(|_| c.iter().map(one).collect()));
+        for h in handles {
+            // A panic in a part goes on here, as it would have serially.
+            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }
         out
     })
