@@ -316,12 +316,13 @@ struct PRec {
 
 #[derive(Debug, Default)]
 struct Parsed {
-    /// The chunk's bytes, valid UTF-8 (invalid sequences already replaced):
-    /// kept as bytes so that every validation is SIMD (`simdutf8`): the
-    /// chunk's when it is decoded, then each record's slice as [`at`] reads
-    /// it out as `&str`. `String::from_utf8`'s scalar check, done once, was
-    /// a tenth of a whole scan's CPU time on Chinese text; a `String` made
-    /// without it would need `unsafe`.
+    /// The chunk's bytes, valid UTF-8 as a whole (invalid sequences already
+    /// replaced, one byte for one): kept as bytes so that every validation
+    /// is SIMD (`simdutf8`). A reader of the records validates the chunk
+    /// once ([`Parsed::str`]) and slices it: `String::from_utf8`'s scalar
+    /// check was a tenth of a whole scan's CPU time on Chinese text, and one
+    /// SIMD check per record another twelfth; a `String` made without a
+    /// check would need `unsafe`.
     text: Vec<u8>,
     extra: String,
     recs: Vec<PRec>,
@@ -329,19 +330,26 @@ struct Parsed {
     window: Option<Window>,
 }
 
-fn at<'a>(text: &'a [u8], extra: &'a str, loc: Loc) -> &'a str {
+impl Parsed {
+    /// The chunk as `&str`: valid by construction; were it not, no record
+    /// would be read from it (each would read as empty), never a panic.
+    fn str(text: &[u8]) -> &str {
+        let s = simdutf8::basic::from_utf8(text);
+        debug_assert!(s.is_ok(), "a parsed chunk is valid UTF-8");
+        s.unwrap_or("")
+    }
+}
+
+fn at<'a>(text: &'a str, extra: &'a str, loc: Loc) -> &'a str {
     match loc {
-        // Valid UTF-8 by construction; a span off a character boundary
+        // Spans are made on character boundaries; one off a boundary
         // (never made) would read as empty, not panic.
-        Loc::Raw(a, b) => text
-            .get(a..b)
-            .and_then(|t| simdutf8::basic::from_utf8(t).ok())
-            .unwrap_or(""),
+        Loc::Raw(a, b) => text.get(a..b).unwrap_or(""),
         Loc::Extra(a, b) => extra.get(a..b).unwrap_or(""),
     }
 }
 
-fn view<'a>(text: &'a [u8], extra: &'a str, source: u32, r: &PRec) -> Option<RecordIn<'a>> {
+fn view<'a>(text: &'a str, extra: &'a str, source: u32, r: &PRec) -> Option<RecordIn<'a>> {
     match &r.kind {
         PKind::Rec { text: t, group, .. } => Some(RecordIn {
             source,
@@ -367,6 +375,7 @@ fn emit<T>(
         window,
     } = d.parsed;
     let mut results = d.results.into_iter();
+    let text = Parsed::str(&text);
     for r in recs {
         let (number, offset) = (r.number, r.offset);
         let item = match r.kind {
@@ -406,8 +415,8 @@ fn emit<T>(
                         source,
                         number,
                         offset,
-                        text: at(&text, &extra, t),
-                        group: group.map(|g| at(&text, &extra, g)),
+                        text: at(text, &extra, t),
+                        group: group.map(|g| at(text, &extra, g)),
                     },
                     value,
                 )
@@ -512,13 +521,15 @@ fn worker<S, T: Send>(
             guard.recv()
         };
         let Ok(job) = job else { return };
-        let parsed = parse(job.body, fields);
-        let mut results = Vec::with_capacity(parsed.recs.len());
-        for r in &parsed.recs {
-            if let Some(v) = view(&parsed.text, &parsed.extra, job.source, r) {
-                results.push(map(&mut state, &v, parsed.window));
+        let mut results = Vec::new();
+        let parsed = parse(job.body, fields, &mut |text, extra, recs, window| {
+            results.reserve(recs.len());
+            for r in recs {
+                if let Some(v) = view(text, extra, job.source, r) {
+                    results.push(map(&mut state, &v, window));
+                }
             }
-        }
+        });
         let done = Done {
             source: job.source,
             idx: job.idx,
@@ -541,15 +552,22 @@ fn fix_utf8(buf: &mut [u8], bad: &mut Vec<usize>) {
     fix_utf8_prefix(buf, 0, true, bad);
 }
 
-fn parse(body: Body, fields: &FieldSpec) -> Parsed {
+/// What [`parse`] hands its caller while the chunk is borrowed as `&str`:
+/// the chunk, the text of JSON-unescaped fields, the records, the window.
+type Each<'e> = dyn FnMut(&str, &str, &[PRec], Option<Window>) + 'e;
+
+/// Parses a chunk into records, calls `each` with them and the chunk as
+/// `&str` (validated once: a second validation to read records out again
+/// would be a pass over every byte), and returns them.
+fn parse(body: Body, fields: &FieldSpec, each: &mut Each<'_>) -> Parsed {
     match body {
         Body::Lines {
             buf,
             first_number,
             offset,
             jsonl,
-        } => parse_lines(buf, first_number, offset, jsonl, fields),
-        Body::Packed { buf, recs } => parse_packed(buf, recs),
+        } => parse_lines(buf, first_number, offset, jsonl, fields, each),
+        Body::Packed { buf, recs } => parse_packed(buf, recs, each),
         Body::Window {
             buf,
             number,
@@ -559,25 +577,27 @@ fn parse(body: Body, fields: &FieldSpec) -> Parsed {
         } => {
             // The reader fixed the window's UTF-8 already.
             let len = buf.len();
+            let recs = vec![PRec {
+                number,
+                offset,
+                kind: PKind::Rec {
+                    text: Loc::Raw(0, len),
+                    group: None,
+                    warn,
+                },
+            }];
+            each(Parsed::str(&buf), "", &recs, Some(win));
             Parsed {
                 text: buf,
                 extra: String::new(),
-                recs: vec![PRec {
-                    number,
-                    offset,
-                    kind: PKind::Rec {
-                        text: Loc::Raw(0, len),
-                        group: None,
-                        warn,
-                    },
-                }],
+                recs,
                 window: Some(win),
             }
         }
     }
 }
 
-fn parse_packed(mut buf: Vec<u8>, recs: Vec<PackedRec>) -> Parsed {
+fn parse_packed(mut buf: Vec<u8>, recs: Vec<PackedRec>, each: &mut Each<'_>) -> Parsed {
     let mut bad = Vec::new();
     let mut out = Vec::with_capacity(recs.len());
     for r in recs {
@@ -607,6 +627,12 @@ fn parse_packed(mut buf: Vec<u8>, recs: Vec<PackedRec>) -> Parsed {
             kind,
         });
     }
+    // Bytes between the records (JSON syntax, other fields) are made valid
+    // too, so that the chunk is valid as a whole (see `Parsed::text`);
+    // nothing reads them.
+    bad.clear();
+    fix_utf8(&mut buf, &mut bad);
+    each(Parsed::str(&buf), "", &out, None);
     Parsed {
         text: buf,
         extra: String::new(),
@@ -621,14 +647,40 @@ fn parse_lines(
     offset: u64,
     jsonl: bool,
     fields: &FieldSpec,
+    each: &mut Each<'_>,
 ) -> Parsed {
     let mut bad = Vec::new();
     let mut buf = buf;
-    fix_utf8(&mut buf, &mut bad);
-    // Valid after fix_utf8 (a second SIMD pass: a `&str` cannot be kept from
-    // the check inside it while the buffer may still be mended); were it
-    // not, no record would be read from it.
-    let text = simdutf8::basic::from_utf8(&buf).unwrap_or("");
+    // Valid text (the common case) is validated once, here; invalid bytes
+    // are mended first, then the mended buffer is validated.
+    let (extra, recs) = match simdutf8::basic::from_utf8(&buf) {
+        Ok(text) => split_lines(text, first_number, offset, jsonl, fields, &bad, each),
+        Err(_) => {
+            fix_utf8(&mut buf, &mut bad);
+            // Valid after fix_utf8; were it not, no record would be read.
+            let text = simdutf8::basic::from_utf8(&buf).unwrap_or("");
+            split_lines(text, first_number, offset, jsonl, fields, &bad, each)
+        }
+    };
+    Parsed {
+        text: buf,
+        extra,
+        recs,
+        window: None,
+    }
+}
+
+/// The records of the lines of `text` (`bad`: where invalid UTF-8 was
+/// mended), handed to `each`.
+fn split_lines(
+    text: &str,
+    first_number: u64,
+    offset: u64,
+    jsonl: bool,
+    fields: &FieldSpec,
+    bad: &[usize],
+    each: &mut Each<'_>,
+) -> (String, Vec<PRec>) {
     let mut extra = String::new();
     let mut recs = Vec::new();
     let mut pos = 0usize;
@@ -682,12 +734,8 @@ fn parse_lines(
             kind,
         });
     }
-    Parsed {
-        text: buf,
-        extra,
-        recs,
-        window: None,
-    }
+    each(text, &extra, &recs, None);
+    (extra, recs)
 }
 
 /// A location inside the line `l` (a slice of `text`) made absolute.

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::bigram::{Bigrams, INNER, LAST};
 use crate::detect::{self, Detector};
-use crate::lexicon::parse_lexicon;
+use crate::lexicon::parse_lexicon_ref;
 use crate::normalize::{BREAK, Normalized, Options, SEP, Table};
 use crate::sound::Sounds;
 use crate::{ScreenError, UNCLASSIFIED};
@@ -149,8 +149,9 @@ impl Default for EngineBuilder {
     }
 }
 
-fn opt_arc(s: Option<&str>) -> Option<Arc<str>> {
-    s.map(Arc::from)
+/// The one `Arc` of `s` in `shared`.
+fn intern<'a>(shared: &mut FxHashMap<&'a str, Arc<str>>, s: &'a str) -> Arc<str> {
+    shared.entry(s).or_insert_with(|| Arc::from(s)).clone()
 }
 
 impl EngineBuilder {
@@ -207,7 +208,7 @@ impl EngineBuilder {
         text: &str,
         default_risk: Option<&str>,
     ) -> Result<&mut Self, ScreenError> {
-        let lines = parse_lexicon(source_name, text)?;
+        let lines = parse_lexicon_ref(source_name, text)?;
         if lines.is_empty() {
             return Err(ScreenError::EmptyLexicon {
                 source_name: source_name.to_owned(),
@@ -215,14 +216,17 @@ impl EngineBuilder {
         }
         let source: Arc<str> = Arc::from(source_name);
         let default_risk: Arc<str> = Arc::from(default_risk.unwrap_or(UNCLASSIFIED));
+        // Risks, severities and actions repeat: one `Arc` each, not one per
+        // line.
+        let mut shared: FxHashMap<&str, Arc<str>> = FxHashMap::default();
+        self.entries.reserve(lines.len());
+        self.keys.reserve(lines.len());
         for l in lines {
             self.stats.lines += 1;
-            let term: Arc<str> = Arc::from(l.term.as_str());
+            let term: Arc<str> = Arc::from(l.term);
             let risk = l
                 .risk
-                .as_deref()
-                .map(Arc::from)
-                .unwrap_or_else(|| default_risk.clone());
+                .map_or_else(|| default_risk.clone(), |r| intern(&mut shared, r));
             let slot = match self.keys.entry((term.clone(), risk.clone())) {
                 MapEntry::Occupied(_) => {
                     self.stats.duplicates += 1;
@@ -232,10 +236,10 @@ impl EngineBuilder {
             };
             let idx = self.entries.len() as u32;
             if l.regex {
-                let re = Regex::new(&l.term).map_err(|e| ScreenError::BadRegex {
+                let re = Regex::new(l.term).map_err(|e| ScreenError::BadRegex {
                     source_name: source_name.to_owned(),
                     line: l.line,
-                    pattern: l.term.clone(),
+                    pattern: l.term.to_owned(),
                     message: e.to_string(),
                 })?;
                 self.regexes.push((idx, re));
@@ -244,8 +248,8 @@ impl EngineBuilder {
             self.entries.push(Entry {
                 term,
                 risk,
-                severity: opt_arc(l.severity.as_deref()),
-                action: opt_arc(l.action.as_deref()),
+                severity: l.severity.map(|x| intern(&mut shared, x)),
+                action: l.action.map(|x| intern(&mut shared, x)),
                 source: source.clone(),
                 line: l.line,
                 regex: l.regex,
@@ -281,14 +285,14 @@ impl EngineBuilder {
     /// column). A hit inside an allowed phrase is suppressed; a hit longer
     /// than the phrase wins.
     pub fn allow_text(&mut self, source_name: &str, text: &str) -> Result<&mut Self, ScreenError> {
-        let lines = parse_lexicon(source_name, text)?;
+        let lines = parse_lexicon_ref(source_name, text)?;
         if lines.is_empty() {
             return Err(ScreenError::EmptyLexicon {
                 source_name: source_name.to_owned(),
             });
         }
         for l in lines {
-            self.allow.push(Arc::from(l.term.as_str()));
+            self.allow.push(Arc::from(l.term));
         }
         Ok(self)
     }
@@ -487,6 +491,7 @@ impl EngineBuilder {
         Ok(Engine {
             opts: self.opts,
             table,
+            single_pats: single_patterns(ac.as_ref(), &gate),
             ac,
             gate,
             sound,
@@ -885,6 +890,10 @@ pub struct Engine {
     table: std::sync::Arc<Table>,
     ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     gate: Bigrams,
+    /// The pattern of each one-character pattern in the BMP: where no
+    /// longer match can end, the scanner takes it from here instead of
+    /// stepping the automaton (see [`single_patterns`]).
+    single_pats: FxHashMap<char, u32>,
     sound: Option<SoundMatcher>,
     pinyin_ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     /// Entries whose punctuation must be matched (`《苹果》`, `A.B`).
@@ -1018,6 +1027,7 @@ impl Engine {
                 prev: BREAK,
                 prev2: BREAK,
                 singles: self.gate.any_single,
+                single_pats: &self.single_pats,
                 run: 0,
                 st_k: 0,
                 reach: self.max_chars,
@@ -1367,6 +1377,7 @@ struct ScanSink<'a> {
     gate: &'a Bigrams,
     /// Whether some pattern is one character long.
     singles: bool,
+    single_pats: &'a FxHashMap<char, u32>,
     /// The previous normalized character, and the one before.
     prev: char,
     prev2: char,
@@ -1427,8 +1438,17 @@ impl crate::normalize::Emit for ScanSink<'_> {
         self.k += 1;
         let slot = self.gate.get(self.prev, ch);
         self.run = if slot & INNER != 0 { self.run + 1 } else { 0 };
-        let end = (slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run))
-            || (self.singles && self.gate.single(ch));
+        let mut end = slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run);
+        if !end && self.singles && self.gate.single(ch) {
+            // No longer match ends here (invariant 2 of `bigram.rs`): the
+            // only one is the one-character pattern `ch`, if any.
+            match self.single_pats.get(&ch) {
+                Some(&pat) => {
+                    push_cand(self.cands, self.pats, self.ring, self.mask, self.k, oe, pat)
+                }
+                None => end = true,
+            }
+        }
         self.prev2 = self.prev;
         self.prev = ch;
         if end {
@@ -1472,6 +1492,29 @@ impl crate::normalize::Emit for ScanSink<'_> {
             }
         }
     }
+}
+
+/// The one-character patterns of `ac` in the BMP, by character (those the
+/// gate flags as singles; the automaton says which pattern each is).
+fn single_patterns(
+    ac: Option<&CharwiseDoubleArrayAhoCorasick<u32>>,
+    gate: &Bigrams,
+) -> FxHashMap<char, u32> {
+    let mut out = FxHashMap::default();
+    let Some(ac) = ac else {
+        return out;
+    };
+    let mut buf = [0u8; 4];
+    for c in gate.bmp_singles() {
+        let s = c.encode_utf8(&mut buf);
+        if let Some(m) = ac
+            .find_overlapping_iter(&*s)
+            .find(|m| m.start() == 0 && m.end() == s.len())
+        {
+            out.insert(c, m.value());
+        }
+    }
+    out
 }
 
 /// Whether `text` has an ASCII letter (branch-free per block, so that it

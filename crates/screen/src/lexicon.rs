@@ -21,18 +21,54 @@ pub struct LexiconLine {
     pub weight: Option<f32>,
 }
 
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// A [`LexiconLine`] borrowed from the lexicon's text (the engine builder
+/// reads these: no allocation per line).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LineRef<'a> {
+    pub line: usize,
+    pub term: &'a str,
+    pub risk: Option<&'a str>,
+    pub severity: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub regex: bool,
+    pub weight: Option<f32>,
+}
+
+impl LineRef<'_> {
+    fn to_owned_line(self) -> LexiconLine {
+        LexiconLine {
+            line: self.line,
+            term: self.term.to_owned(),
+            risk: self.risk.map(str::to_owned),
+            severity: self.severity.map(str::to_owned),
+            action: self.action.map(str::to_owned),
+            regex: self.regex,
+            weight: self.weight,
+        }
+    }
+}
+
+fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// Parses lexicon contents. Handles a UTF-8 BOM, CRLF, blank lines and a
 /// `term<TAB>risk...` header line; duplicates are kept here (the engine
 /// builder removes them). Lines starting with `#!` are comments.
 pub fn parse_lexicon(source_name: &str, text: &str) -> Result<Vec<LexiconLine>, ScreenError> {
+    Ok(parse_lexicon_ref(source_name, text)?
+        .into_iter()
+        .map(LineRef::to_owned_line)
+        .collect())
+}
+
+/// [`parse_lexicon`], borrowing from `text`.
+pub(crate) fn parse_lexicon_ref<'a>(
+    source_name: &str,
+    text: &'a str,
+) -> Result<Vec<LineRef<'a>>, ScreenError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.len() / 16);
     for (idx, raw) in text.split('\n').enumerate() {
         let line_no = idx + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -65,14 +101,14 @@ pub fn parse_lexicon(source_name: &str, text: &str) -> Result<Vec<LexiconLine>, 
                 message: "empty term before a tab".into(),
             });
         }
-        if out.is_empty() && term.eq_ignore_ascii_case("term") && risk.as_deref() == Some("risk") {
+        if out.is_empty() && term.eq_ignore_ascii_case("term") && risk == Some("risk") {
             continue; // header
         }
         let (term, regex) = match term.strip_prefix("re:") {
-            Some(rest) if !rest.is_empty() => (rest.to_owned(), true),
-            _ => (term.to_owned(), false),
+            Some(rest) if !rest.is_empty() => (rest, true),
+            _ => (term, false),
         };
-        out.push(LexiconLine {
+        out.push(LineRef {
             line: line_no,
             term,
             risk,

@@ -113,12 +113,26 @@ pub(crate) const BREAK: char = ' ';
 
 static T2S: OnceLock<Result<HashMap<char, char>, String>> = OnceLock::new();
 
+/// The characters [`t2s_map`] maps from (BMP ideographs).
+const T2S_RANGES: [std::ops::RangeInclusive<u32>; 3] =
+    [0x3400..=0x4DBF, 0x4E00..=0x9FFF, 0xF900..=0xFAFF];
+
+/// Whether `c` folds (compatibility decomposition) to a character
+/// [`t2s_map`] may map: only then does an astral character need it, and an
+/// emoji in a term or a text need not load OpenCC's tables.
+fn folds_into_t2s_ranges(c: char) -> bool {
+    let mut any = false;
+    unicode_normalization::char::decompose_compatible(c, |d| {
+        any |= T2S_RANGES.iter().any(|r| r.contains(&(d as u32)));
+    });
+    any
+}
+
 fn t2s_map() -> Result<&'static HashMap<char, char>, ScreenError> {
     let r = T2S.get_or_init(|| {
         let cc = ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::T2s)
             .map_err(|e| e.to_string())?;
-        let ranges = [0x3400u32..=0x4DBF, 0x4E00..=0x9FFF, 0xF900..=0xFAFF];
-        let chars: Vec<char> = ranges
+        let chars: Vec<char> = T2S_RANGES
             .into_iter()
             .flatten()
             .filter_map(char::from_u32)
@@ -265,7 +279,89 @@ pub(crate) struct Table {
     /// Normalized code of every BMP character (astral results are marked
     /// [`ASTRAL`] and recomputed); [`SEP`] and [`HARD`] mark separators.
     bmp: Box<[u16]>,
+    /// The astral results of the BMP characters marked [`ASTRAL`], sorted
+    /// (empty for a table read from a compiled lexicon: those are then
+    /// recomputed).
+    bmp_astral: Box<[(u16, u32)]>,
     opts: Options,
+}
+
+/// The scalar value of the character at byte `i` of `bytes` (valid UTF-8,
+/// `i` on a character boundary) and its length in bytes; `None` at the end.
+/// The scanner's inner loop: it reads each character once, without the
+/// checks `str::char_indices` repeats and without recounting its length.
+#[inline(always)]
+fn decode_at(bytes: &[u8], i: usize) -> Option<(u32, usize)> {
+    let b0 = u32::from(*bytes.get(i)?);
+    if b0 < 0x80 {
+        return Some((b0, 1));
+    }
+    let cont = |k: usize| bytes.get(i + k).map_or(0, |&b| u32::from(b & 0x3F));
+    Some(if b0 < 0xE0 {
+        (((b0 & 0x1F) << 6) | cont(1), 2)
+    } else if b0 < 0xF0 {
+        (((b0 & 0x0F) << 12) | (cont(1) << 6) | cont(2), 3)
+    } else {
+        (
+            ((b0 & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
+            4,
+        )
+    })
+}
+
+/// The BMP table of the default character folding (width, case,
+/// traditional, digits, separators all on), as [`Table::build`] makes it:
+/// generated, not written. 65,536 little-endian `u16`, then 6 bytes for each
+/// BMP character marked [`ASTRAL`] (`u16` character, `u32` result). The test
+/// `embedded_default_table_is_current` fails when it no longer equals a fresh
+/// build (a new Unicode or OpenCC table, a changed rule), and
+/// `BEIAN_BLESS=1 cargo test -p beian-screen embedded_default_table` rewrites
+/// it. A file of the wrong shape is ignored (the table is then built).
+const DEFAULT_BMP: &[u8] = include_bytes!("../data/default-table.bin");
+
+/// Bytes of [`DEFAULT_BMP`]'s main table.
+const BMP_BYTES: usize = 0x10000 * 2;
+
+/// [`DEFAULT_BMP`] when `opts` fold characters as the defaults do.
+#[allow(clippy::type_complexity)]
+fn default_bmp(opts: &Options) -> Option<(Box<[u16]>, Box<[(u16, u32)]>)> {
+    let d = Options::default();
+    let same = (
+        opts.width,
+        opts.case,
+        opts.traditional,
+        opts.digits,
+        opts.separators,
+    ) == (d.width, d.case, d.traditional, d.digits, d.separators);
+    let (main, rest) = DEFAULT_BMP.split_at_checked(BMP_BYTES)?;
+    if !same || rest.len() % 6 != 0 {
+        return None;
+    }
+    let bmp = main
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let astral = rest
+        .chunks_exact(6)
+        .map(|b| {
+            (
+                u16::from_le_bytes([b[0], b[1]]),
+                u32::from_le_bytes([b[2], b[3], b[4], b[5]]),
+            )
+        })
+        .collect();
+    Some((bmp, astral))
+}
+
+/// [`DEFAULT_BMP`]'s bytes for `table`.
+#[cfg(test)]
+fn table_bytes(table: &Table) -> Vec<u8> {
+    let mut out: Vec<u8> = table.bmp.iter().flat_map(|v| v.to_le_bytes()).collect();
+    for (u, v) in table.bmp_astral.iter() {
+        out.extend(u.to_le_bytes());
+        out.extend(v.to_le_bytes());
+    }
+    out
 }
 
 /// Table value: the result is outside the BMP; recompute.
@@ -308,7 +404,11 @@ impl Table {
 
     /// A table from a stored BMP mapping; `None` when it has the wrong size.
     pub(crate) fn from_parts(bmp: Box<[u16]>, opts: Options) -> Option<Table> {
-        (bmp.len() == 0x10000).then_some(Table { bmp, opts })
+        (bmp.len() == 0x10000).then_some(Table {
+            bmp,
+            bmp_astral: Box::default(),
+            opts,
+        })
     }
 
     /// A hash of the character mapping (compiled lexicons check it).
@@ -321,12 +421,27 @@ impl Table {
     }
 
     pub(crate) fn new(opts: Options) -> Result<Table, ScreenError> {
+        if let Some((bmp, bmp_astral)) = default_bmp(&opts) {
+            return Ok(Table {
+                bmp,
+                bmp_astral,
+                opts,
+            });
+        }
+        Table::build(opts)
+    }
+
+    /// The table computed character by character (about 190 million
+    /// instructions, most of a start-up's normalization cost; see
+    /// [`DEFAULT_BMP`] for the default options).
+    fn build(opts: Options) -> Result<Table, ScreenError> {
         let t2s = if opts.traditional {
             Some(t2s_map()?)
         } else {
             None
         };
         let mut bmp = vec![0u16; 0x10000].into_boxed_slice();
+        let mut bmp_astral = Vec::new();
         for (u, slot) in bmp.iter_mut().enumerate() {
             let v = match char::from_u32(u as u32) {
                 Some(c) => map_char_slow(c, &opts, t2s),
@@ -336,10 +451,28 @@ impl Table {
                 SEP => T_SEP,
                 HARD => T_HARD,
                 0..0xFFFD => v as u16,
-                _ => ASTRAL,
+                _ => {
+                    bmp_astral.push((u as u16, v));
+                    ASTRAL
+                }
             };
         }
-        Ok(Table { bmp, opts })
+        Ok(Table {
+            bmp,
+            bmp_astral: bmp_astral.into_boxed_slice(),
+            opts,
+        })
+    }
+
+    /// [`Table::map`] of the scalar value `u` (as [`decode_at`] reads it).
+    #[inline(always)]
+    fn map_code(&self, u: u32) -> u32 {
+        match self.bmp.get(u as usize) {
+            Some(&v) if v < ASTRAL => u32::from(v),
+            Some(&T_SEP) => SEP,
+            Some(&T_HARD) => HARD,
+            _ => self.map_astral(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER)),
+        }
     }
 
     /// Normalized code of `c`: a char value, or [`SEP`] / [`HARD`].
@@ -356,7 +489,12 @@ impl Table {
 
     #[cold]
     fn map_astral(&self, c: char) -> u32 {
-        let t2s = if self.opts.traditional {
+        if let Ok(u) = u16::try_from(c as u32)
+            && let Ok(i) = self.bmp_astral.binary_search_by_key(&u, |&(k, _)| k)
+        {
+            return self.bmp_astral[i].1;
+        }
+        let t2s = if self.opts.traditional && folds_into_t2s_ranges(c) {
             t2s_map().ok()
         } else {
             None
@@ -389,8 +527,12 @@ impl Table {
         let mut prev: Option<char> = None;
         let mut prev_left_isolated = false;
         let mut left_isolated;
-        for (i, c) in text.char_indices() {
-            let m = self.map(c);
+        let bytes = text.as_bytes();
+        let mut next = 0usize;
+        while let Some((u, len)) = decode_at(bytes, next) {
+            let i = next;
+            next += len;
+            let m = self.map_code(u);
             if m >= SEP {
                 if run == 0 {
                     run_start = i;
@@ -399,15 +541,15 @@ impl Table {
                 hard |= m == HARD;
                 continue;
             }
-            let ch = char::from_u32(m).unwrap_or(c);
-            let len = c.len_utf8();
+            let ch = char::from_u32(m).unwrap_or(char::REPLACEMENT_CHARACTER);
             if run > 0 {
                 if let Some(p) = prev {
                     let join = !hard
                         && run <= max_skip
                         && (join_words
                             || !(p.is_ascii_alphanumeric() && ch.is_ascii_alphanumeric())
-                            || (prev_left_isolated && self.right_isolated(&text[i + len..])));
+                            || (prev_left_isolated
+                                && self.right_isolated(text.get(next..).unwrap_or(""))));
                     if !join {
                         emit(BREAK, run_start, i);
                     }
@@ -418,7 +560,7 @@ impl Table {
             } else {
                 left_isolated = prev.is_none();
             }
-            emit(ch, i, i + len);
+            emit(ch, i, next);
             prev = Some(ch);
             prev_left_isolated = left_isolated;
         }
@@ -501,7 +643,13 @@ impl Normalized {
     }
 
     pub(crate) fn with_table(table: &Table, text: &str) -> Normalized {
-        let mut n = Normalized::default();
+        // Short texts (every term at start-up): one allocation each, not a
+        // growth step every few characters. Folding rarely lengthens text.
+        let cap = if text.len() <= 256 { text.len() + 4 } else { 0 };
+        let mut n = Normalized {
+            text: String::with_capacity(cap),
+            spans: Vec::with_capacity(cap),
+        };
         table.walk(text, |c, s, e| {
             n.text.push(c);
             n.spans.push((s, e));
@@ -513,6 +661,71 @@ impl Normalized {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_at_reads_what_char_indices_reads() {
+        let text = "aé法😀\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}z";
+        let mut got = Vec::new();
+        let mut i = 0;
+        while let Some((u, len)) = decode_at(text.as_bytes(), i) {
+            got.push((i, char::from_u32(u).expect("a scalar value"), len));
+            i += len;
+        }
+        let want: Vec<_> = text
+            .char_indices()
+            .map(|(i, c)| (i, c, c.len_utf8()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(decode_at(b"", 0), None);
+    }
+
+    #[test]
+    fn astral_characters_fold_as_with_opencc_loaded() {
+        // `map_astral` loads OpenCC's tables only for characters that fold
+        // into its ranges; it must give what the full slow path gives.
+        let table = Table::new(Options::default()).expect("table");
+        let t2s = t2s_map().expect("t2s");
+        let ranges = [0x1D400u32..=0x1D7FF, 0x1F000..=0x1FAFF, 0x2F800..=0x2FA1F];
+        let mut simplified = 0;
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            let want = map_char_slow(c, &table.opts, Some(t2s));
+            assert_eq!(table.map(c), want, "U+{:X}", c as u32);
+            simplified += usize::from(folds_into_t2s_ranges(c));
+        }
+        // The compatibility ideographs do fold into the ranges.
+        assert!(simplified > 400, "{simplified}");
+    }
+
+    #[test]
+    fn embedded_default_table_is_current() {
+        let built = Table::build(Options::default()).expect("default table");
+        let bytes = table_bytes(&built);
+        if std::env::var_os("BEIAN_BLESS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/default-table.bin");
+            std::fs::write(path, &bytes).expect("writing the default table");
+            return;
+        }
+        assert!(
+            bytes == DEFAULT_BMP,
+            "crates/screen/data/default-table.bin is stale: rewrite it with \
+             `BEIAN_BLESS=1 cargo test -p beian-screen embedded_default_table`"
+        );
+        // What the engine uses for the defaults is that table.
+        let used = Table::new(Options::default()).expect("default table");
+        assert!(used.bmp == built.bmp && used.bmp_astral == built.bmp_astral);
+        assert!(!built.bmp_astral.is_empty());
+        for &(u, v) in built.bmp_astral.iter() {
+            let c = char::from_u32(u32::from(u)).expect("a BMP character");
+            assert_eq!(used.map(c), v);
+            assert_eq!(map_char_slow(c, &used.opts, t2s_map().ok()), v);
+        }
+        // Other foldings are built, not taken from it.
+        let plain = Options {
+            traditional: false,
+            ..Options::default()
+        };
+        assert!(Table::new(plain).expect("table").bmp != built.bmp);
+    }
 
     fn norm(s: &str) -> String {
         Normalized::new(s, Options::default())

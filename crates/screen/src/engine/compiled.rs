@@ -391,6 +391,7 @@ impl Engine {
         let Engine {
             opts,
             table,
+            single_pats: _,
             ac,
             gate,
             sound,
@@ -765,6 +766,7 @@ impl Engine {
         Ok(Engine {
             opts,
             table,
+            single_pats: super::single_patterns(ac.as_ref(), &gate),
             ac,
             gate,
             sound,
