@@ -632,9 +632,9 @@ pub(crate) fn read_chunks(
     }
 }
 
-/// Counts line breaks (vectorized by the compiler).
+/// Counts line breaks.
 pub(crate) fn count_lines(b: &[u8]) -> u64 {
-    b.iter().filter(|&&c| c == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', b).count() as u64
 }
 
 fn read_lines(
@@ -669,7 +669,7 @@ fn read_lines(
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(source) => {
                     // Hand on the whole lines read so far, then the error.
-                    if let Some(p) = buf.iter().rposition(|&c| c == b'\n') {
+                    if let Some(p) = memchr::memrchr(b'\n', &buf) {
                         buf.truncate(p + 1);
                         sink(Body::Lines {
                             buf,
@@ -686,7 +686,7 @@ fn read_lines(
                 break;
             }
             reader.consume(got);
-            if let Some(q) = buf[before..].iter().rposition(|&c| c == b'\n') {
+            if let Some(q) = memchr::memrchr(b'\n', &buf[before..]) {
                 last_nl = Some(before + q);
             }
             // A line already over the window size: the whole lines before
@@ -716,7 +716,7 @@ fn read_lines(
                 break;
             }
         }
-        if !eof && let Some(p) = buf.iter().rposition(|&c| c == b'\n') {
+        if !eof && let Some(p) = memchr::memrchr(b'\n', &buf) {
             carry.extend_from_slice(&buf[p + 1..]);
             buf.truncate(p + 1);
         }
