@@ -36,6 +36,14 @@ pub fn is_compiled_file(path: &Path) -> bool {
 /// (which must then be the only `--lexicon`, with no `--allow` or `--risk`,
 /// and the same matching options it was compiled with).
 pub fn build_engine(spec: &EngineSpec<'_>) -> Result<Engine, ScanError> {
+    build_engine_reporting(spec).map(|(engine, _)| engine)
+}
+
+/// [`build_engine`], with what each source lexicon file gave (new entries,
+/// files skipped and why, unknown risk codes): empty for a compiled lexicon.
+pub fn build_engine_reporting(
+    spec: &EngineSpec<'_>,
+) -> Result<(Engine, Vec<crate::LoadedFile>), ScanError> {
     if let Some(c) = spec.lexicons.iter().find(|p| is_compiled_file(p)) {
         let name = c.display();
         if spec.lexicons.len() != 1 {
@@ -62,7 +70,7 @@ pub fn build_engine(spec: &EngineSpec<'_>) -> Result<Engine, ScanError> {
             )));
         }
         engine.set_detectors(spec.detectors);
-        return Ok(engine);
+        return Ok((engine, Vec::new()));
     }
     let mut b = EngineBuilder::new();
     // The normalization table builds while the lexicon files are read.
@@ -70,11 +78,11 @@ pub fn build_engine(spec: &EngineSpec<'_>) -> Result<Engine, ScanError> {
     for &d in spec.detectors {
         b.detector(d, true, None);
     }
-    crate::load_lexicon_files(&mut b, spec.lexicons, spec.risk)?;
+    let loaded = crate::load_lexicon_files(&mut b, spec.lexicons, spec.risk)?;
     if !spec.allow.is_empty() {
         crate::load_allow_files(&mut b, spec.allow)?;
     }
-    Ok(b.build()?)
+    Ok((b.build()?, loaded))
 }
 
 /// Compiles source lexicons (and allow-lists) into the bytes of a compiled

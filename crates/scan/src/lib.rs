@@ -16,7 +16,9 @@ pub mod pipeline;
 pub mod progress;
 pub mod sample;
 
-pub use engine_load::{EngineSpec, build_engine, compile_lexicons, is_compiled_file};
+pub use engine_load::{
+    EngineSpec, build_engine, build_engine_reporting, compile_lexicons, is_compiled_file,
+};
 pub use error::ScanError;
 pub use lexicon::{
     LexiconMap, LexiconMapEntry, LexiconStats, LoadedFile, is_doc_file, keyword_sheet_stats,

@@ -27,8 +27,7 @@ use beian_scan::input::{FieldSpec, InputFormat, expand_inputs};
 use beian_scan::pipeline::{self, Out, PipelineConfig};
 use beian_scan::progress::Progress;
 use beian_scan::sample::{SampleMode, SampleRow, Sampler, review};
-use beian_scan::{load_allow_files, load_lexicon_files};
-use beian_screen::{Detector, EngineBuilder, mask_text};
+use beian_screen::{Detector, mask_text};
 
 /// Screen records against keyword lexicons, detectors and regular expressions.
 #[derive(clap::Args)]
@@ -222,14 +221,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     // The matching flags are shared with `beian lexicon compile`.
     let opts = args.more.matching.options();
-    let mut builder = EngineBuilder::new();
-    builder.options(opts).no_detectors();
+    let mut detectors = Vec::new();
     for d in &args.more.detectors {
         if d == "none" || d.is_empty() {
             continue;
         }
-        let det = Detector::from_name(d).with_context(|| format!("unknown detector `{d}`"))?;
-        builder.detector(det, true, None);
+        detectors.push(Detector::from_name(d).with_context(|| format!("unknown detector `{d}`"))?);
     }
     if let Some(r) = &args.risk {
         anyhow::ensure!(
@@ -237,25 +234,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--risk {r}: not a risk code of GB/T 45654 Appendix A (see `beian kb risks`)"
         );
     }
-    // A compiled lexicon (`beian lexicon compile`) is loaded whole, below.
+    // Source lexicons, or one compiled lexicon (`beian lexicon compile`),
+    // loaded as `beian_scan::build_engine` does for every command.
     let compiled = args.lexicon.iter().any(|p| beian_scan::is_compiled_file(p));
-    if !compiled {
-        // The normalization table builds while the lexicon files are read.
-        builder.warm_up();
-    }
-    let loaded = if compiled {
-        Vec::new()
+    let (engine, loaded) = beian_scan::build_engine_reporting(&beian_scan::EngineSpec {
+        lexicons: &args.lexicon,
+        allow: &args.allow,
+        risk: args.risk.as_deref(),
+        options: opts,
+        detectors: &detectors,
+    })
+    .context(if compiled {
+        "loading the compiled lexicon"
     } else {
-        load_lexicon_files(&mut builder, &args.lexicon, args.risk.as_deref())
-            .context("loading lexicons")?
-    };
+        "building the screening engine"
+    })?;
     super::lexicon::warn_loaded("beian scan", &loaded);
     let min_chars = opts.min_term_chars.max(1);
-    let short_terms = builder
-        .entries()
-        .iter()
-        .filter(|e| !e.regex && e.term.chars().count() < min_chars)
-        .count();
+    let short_terms = if compiled {
+        0
+    } else {
+        engine
+            .entries()
+            .iter()
+            .filter(|e| !e.regex && e.term.chars().count() < min_chars)
+            .count()
+    };
     if short_terms > 0 {
         eprintln!(
             "beian scan: {short_terms} lexicon entries are shorter than {min_chars} characters and are not matched (one-character terms flag most ordinary text); --min-term-chars 1 matches them"
@@ -280,27 +284,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut model_labels: BTreeMap<String, u64> = BTreeMap::new();
     // The records with the highest audited weight (sum over findings).
     let mut ranked: Vec<(f32, String, u64, String)> = Vec::new();
-    if !args.allow.is_empty() && !compiled {
-        load_allow_files(&mut builder, &args.allow).context("loading allow-lists")?;
-    }
-    let engine = if compiled {
-        let detectors: Vec<Detector> = args
-            .more
-            .detectors
-            .iter()
-            .filter_map(|d| Detector::from_name(d))
-            .collect();
-        beian_scan::build_engine(&beian_scan::EngineSpec {
-            lexicons: &args.lexicon,
-            allow: &args.allow,
-            risk: args.risk.as_deref(),
-            options: opts,
-            detectors: &detectors,
-        })
-        .context("loading the compiled lexicon")?
-    } else {
-        builder.build().context("building the screening engine")?
-    };
     let min_weight = args.more.min_weight;
     if let Some(mw) = min_weight {
         anyhow::ensure!(
