@@ -174,6 +174,23 @@ def main():
     hm2 = [PEER_MI, "--min-chars", "2", LEX, c["one"]]
     hm1 = [PEER_MI, "--min-chars", "1", LEX, c["one"]]
     interleaved([hp2, hb2, hm2, hp1, hb1, hm1])
+    # Every other comparison runs round-robin too, group by group.
+    q2c = [PEER, "--load", c["peer2"], c["one"]]
+    b2cc = scan("--threads", "1", "--lexicon", c["compiled"], c["one"])
+    q1c = [PEER, "--load", c["peer1"], c["one"]]
+    b1cc = scan("--threads", "1", "--min-term-chars", "1", "--lexicon", c["compiled1"], c["one"])
+    interleaved([q2c, b2cc, q1c, b1cc])
+    su = [
+        [PEER, "--min-chars", "2", LEX, c["empty"]],
+        scan("--lexicon", LEX, c["empty"]),
+        [PEER, "--load", c["peer2"], c["empty"]],
+        scan("--lexicon", c["compiled"], c["empty"]),
+    ]
+    interleaved(su)
+    sc = [scan("--threads", n, "--lexicon", c["compiled"], c[f]) for f in ("one", "split") for n in ("1", "2")]
+    interleaved(sc)
+    jg = [scan("--threads", n, *extra, "--lexicon", c["compiled"], c[f]) for f, extra in (("jsonl", ("--field", "text")), ("gz", ())) for n in ("1", "2")]
+    interleaved(jg)
     p2 = row("daachorse, terms of 2+ characters, builds (whole process)", hp2)
     b2 = row("**beian scan, default (--min-term-chars 2), source lexicon, 1 thread**", hb2, p2)
     p1 = row("daachorse, all terms, builds (whole process)", hp1)
@@ -205,6 +222,15 @@ def main():
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()[:15]
     load = open("/proc/loadavg").read().strip()
     out = os.path.join(ROOT, "benchmarks", "results", f"scale-{now:%Y-%m-%d}.md")
+    # A section written by hand into an earlier run of the same day is kept
+    # (appended after this run's tables), never overwritten.
+    kept = ""
+    if os.path.exists(out):
+        old = open(out, encoding="utf-8").read()
+        mark = old.find("(written by hand)")
+        at = old.rfind("\n## ", 0, mark) if mark >= 0 else -1
+        if at >= 0:
+            kept = old[at:]
     with open(out, "w", encoding="utf-8") as f:
         f.write("# beian scan: whole-process ratios, start-up and scaling\n\n")
         f.write(f"Date: {now:%Y-%m-%d %H:%M} UTC  \n")
@@ -225,7 +251,7 @@ def main():
             rm = ratio(mt, bt)
             rmc = ratio(cpu(mcmd), brow[4])
             f.write(f"| {mode} | {given} | {bt:.3f} | {pt:.3f} | {r:.2f}x | {rc:.2f}x | {'met' if r >= 1.0 else '**missed**'} | {rm:.2f}x | {rmc:.2f}x |\n")
-        f.write(f"\nThe six headline commands ran round-robin, {RUNS} rounds (best wall time and least CPU seconds of each). beian's binary uses mimalloc as its allocator; the daachorse peer is raw daachorse as a user writes it (the system allocator), and the same peer with mimalloc is measured beside it so that no ratio credits the allocator to the matcher.\n")
+        f.write(f"\nThe six headline commands ran round-robin, {RUNS} rounds (best wall time and least CPU seconds of each); so did each other group of rows compared with one another (prebuilt automata, start-up, threads and files, JSONL and gzip). beian's binary uses mimalloc as its allocator; the daachorse peer is raw daachorse as a user writes it (the system allocator), and the same peer with mimalloc is measured beside it so that no ratio credits the allocator to the matcher.\n")
         f.write("\nBoth sides start from the same lexicon files and do everything a user's run does: start, read the lexicon, build the automata, read the corpus, screen every line, print a summary. beian also normalizes (width, case, traditional, digits, separators) and builds its pinyin and sound (mixed-pinyin) automata, on two more threads while the main automaton builds: `--threads 1` is the number of screening workers, so the CPU-second ratio is the one to read for work done.\n\n")
         f.write("Rows with a compiled lexicon are compared only with daachorse loading its own prebuilt automaton (`--load`), never with a daachorse that builds: such a ratio would skip work on one side.\n\n")
         f.write(f"Corpus: the four novels + decompressed poetry corpus from `../shared/data/corpus/`: {mb:.1f} MB, {c['lines']} lines (also split into 8 files, as JSONL, and gzip). Lexicon: `../shared/data/lexicons/konsheng`. Best of {RUNS} runs, wall clock of the whole process (start, lexicon load, reading, screening, summary output).\n\n")
@@ -241,6 +267,7 @@ def main():
         for name, _t, _r, _b, _n, _c, o in rows[:8]:
             f.write(f"{name}: {o.splitlines()[0] if o else ''}\n")
         f.write("```\n")
+        f.write(kept)
     print(f"wrote {out}")
     print(open(out).read())
 
