@@ -11,6 +11,7 @@ as whole processes (start, lexicon load, reading, screening, output), best
 of N runs. Standard library only.
 """
 
+import random
 import datetime
 import glob
 import json
@@ -112,12 +113,17 @@ AHEAD = {}
 
 
 def interleaved(cmds):
-    """Runs `cmds` round-robin, RUNS rounds, so that a slow spell of a shared
+    """Runs `cmds` round-robin, RUNS rounds in shuffled order, so that a slow spell of a shared
     machine falls on every command alike; keeps each one's best wall time
     and least CPU seconds for best()."""
     runs = {tuple(c): [] for c in cmds}
+    # A fresh order each round: a neighbour's load that comes and goes with
+    # a steady period cannot then fall on the same command every round.
+    rng = random.Random(len(cmds))
     for _ in range(RUNS):
-        for c in cmds:
+        order = list(cmds)
+        rng.shuffle(order)
+        for c in order:
             runs[tuple(c)].append(once(c))
     for k, rs in runs.items():
         CPU[k] = min(r[1] for r in rs)
