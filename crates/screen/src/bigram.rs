@@ -145,16 +145,6 @@ impl Bigrams {
         }
     }
 
-    /// The BMP characters that are whole patterns (those outside the BMP
-    /// are only flagged, see [`Bigrams::single`]).
-    pub(crate) fn bmp_singles(&self) -> impl Iterator<Item = char> + '_ {
-        self.singles.iter().enumerate().flat_map(|(i, &w)| {
-            (0..64u32)
-                .filter(move |b| (w >> b) & 1 == 1)
-                .filter_map(move |b| char::from_u32(i as u32 * 64 + b))
-        })
-    }
-
     /// Fraction of slots marked [`INNER`] (the false-positive rate on absent
     /// pairs).
     pub(crate) fn fill(&self) -> f64 {

@@ -491,7 +491,6 @@ impl EngineBuilder {
         Ok(Engine {
             opts: self.opts,
             table,
-            single_pats: single_patterns(ac.as_ref(), &gate),
             ac,
             gate,
             sound,
@@ -890,10 +889,6 @@ pub struct Engine {
     table: std::sync::Arc<Table>,
     ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     gate: Bigrams,
-    /// The pattern of each one-character pattern in the BMP: where no
-    /// longer match can end, the scanner takes it from here instead of
-    /// stepping the automaton (see [`single_patterns`]).
-    single_pats: FxHashMap<char, u32>,
     sound: Option<SoundMatcher>,
     pinyin_ac: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     /// Entries whose punctuation must be matched (`《苹果》`, `A.B`).
@@ -1027,7 +1022,6 @@ impl Engine {
                 prev: BREAK,
                 prev2: BREAK,
                 singles: self.gate.any_single,
-                single_pats: &self.single_pats,
                 run: 0,
                 st_k: 0,
                 reach: self.max_chars,
@@ -1377,7 +1371,6 @@ struct ScanSink<'a> {
     gate: &'a Bigrams,
     /// Whether some pattern is one character long.
     singles: bool,
-    single_pats: &'a FxHashMap<char, u32>,
     /// The previous normalized character, and the one before.
     prev: char,
     prev2: char,
@@ -1438,17 +1431,8 @@ impl crate::normalize::Emit for ScanSink<'_> {
         self.k += 1;
         let slot = self.gate.get(self.prev, ch);
         self.run = if slot & INNER != 0 { self.run + 1 } else { 0 };
-        let mut end = slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run);
-        if !end && self.singles && self.gate.single(ch) {
-            // No longer match ends here (invariant 2 of `bigram.rs`): the
-            // only one is the one-character pattern `ch`, if any.
-            match self.single_pats.get(&ch) {
-                Some(&pat) => {
-                    push_cand(self.cands, self.pats, self.ring, self.mask, self.k, oe, pat)
-                }
-                None => end = true,
-            }
-        }
+        let end = (slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run))
+            || (self.singles && self.gate.single(ch));
         self.prev2 = self.prev;
         self.prev = ch;
         if end {
@@ -1492,29 +1476,6 @@ impl crate::normalize::Emit for ScanSink<'_> {
             }
         }
     }
-}
-
-/// The one-character patterns of `ac` in the BMP, by character (those the
-/// gate flags as singles; the automaton says which pattern each is).
-fn single_patterns(
-    ac: Option<&CharwiseDoubleArrayAhoCorasick<u32>>,
-    gate: &Bigrams,
-) -> FxHashMap<char, u32> {
-    let mut out = FxHashMap::default();
-    let Some(ac) = ac else {
-        return out;
-    };
-    let mut buf = [0u8; 4];
-    for c in gate.bmp_singles() {
-        let s = c.encode_utf8(&mut buf);
-        if let Some(m) = ac
-            .find_overlapping_iter(&*s)
-            .find(|m| m.start() == 0 && m.end() == s.len())
-        {
-            out.insert(c, m.value());
-        }
-    }
-    out
 }
 
 /// Whether `text` has an ASCII letter (branch-free per block, so that it

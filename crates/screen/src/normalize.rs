@@ -478,13 +478,7 @@ impl Table {
     /// Normalized code of `c`: a char value, or [`SEP`] / [`HARD`].
     #[inline(always)]
     pub(crate) fn map(&self, c: char) -> u32 {
-        let u = c as u32;
-        match self.bmp.get(u as usize) {
-            Some(&v) if v < ASTRAL => u32::from(v),
-            Some(&T_SEP) => SEP,
-            Some(&T_HARD) => HARD,
-            _ => self.map_astral(c),
-        }
+        self.map_code(u32::from(c))
     }
 
     #[cold]

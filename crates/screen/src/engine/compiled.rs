@@ -391,7 +391,6 @@ impl Engine {
         let Engine {
             opts,
             table,
-            single_pats: _,
             ac,
             gate,
             sound,
@@ -766,7 +765,6 @@ impl Engine {
         Ok(Engine {
             opts,
             table,
-            single_pats: super::single_patterns(ac.as_ref(), &gate),
             ac,
             gate,
             sound,
