@@ -2,19 +2,25 @@
 # and to read back what beian writes (crates/label/tests/interop.rs):
 #   python3 with Pillow, mutagen and PyAV (PyPI; PyAV's wheel carries FFmpeg's
 #   libraries, so no Debian ffmpeg is needed: ~100 MB installed, ~10 s), exiftool
-#   (Debian libimage-exiftool-perl), and c2pa-python + cryptography (PyPI; the C2PA
+#   (Debian libimage-exiftool-perl), oggz-chop and oggz-validate (Debian oggz-tools),
+#   and c2pa-python + cryptography (PyPI; the C2PA
 #   SDK's wheel carries c2pa-rs, ~30 MB) to sign C2PA fixtures with a throwaway test CA.
 # Under CI=true the interop tests fail when a tool is missing (they skip elsewhere).
 
-if ! command -v exiftool >/dev/null 2>&1; then
+# Debian packages: exiftool, and liboggz's tools (oggz-chop writes an Ogg Skeleton in
+# front of the audio; oggz-validate checks what beian writes), ~1 MB
+need_debs=()
+command -v exiftool >/dev/null 2>&1 || need_debs+=(libimage-exiftool-perl)
+command -v oggz-chop >/dev/null 2>&1 || need_debs+=(oggz-tools)
+if [ ${#need_debs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing libimage-exiftool-perl (Debian package)" >&2
+        echo "installing ${need_debs[*]} (Debian packages)" >&2
         export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -qq --no-install-recommends libimage-exiftool-perl >/dev/null 2>&1 \
-            || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends libimage-exiftool-perl >/dev/null; } \
-            || echo "note: could not install exiftool; label interop tests will skip (fail under CI)" >&2
+        apt-get install -y -qq --no-install-recommends "${need_debs[@]}" >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need_debs[@]}" >/dev/null; } \
+            || echo "note: could not install ${need_debs[*]}; label interop tests will skip (fail under CI)" >&2
     else
-        echo "note: exiftool missing; label interop tests will skip (fail under CI)" >&2
+        echo "note: ${need_debs[*]} missing; label interop tests will skip (fail under CI)" >&2
     fi
 fi
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import PIL, mutagen, av" >/dev/null 2>&1; then

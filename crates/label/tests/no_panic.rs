@@ -24,10 +24,14 @@ const PNG: &[u8] = &[
 
 /// One Ogg page (serial 1) holding one packet under 255 bytes, with its CRC.
 fn ogg_page(seq: u32, flags: u8, granule: u64, packet: &[u8]) -> Vec<u8> {
+    ogg_page_of(1, seq, flags, granule, packet)
+}
+
+fn ogg_page_of(serial: u32, seq: u32, flags: u8, granule: u64, packet: &[u8]) -> Vec<u8> {
     let mut p = b"OggS\0".to_vec();
     p.push(flags);
     p.extend_from_slice(&granule.to_le_bytes());
-    p.extend_from_slice(&1u32.to_le_bytes());
+    p.extend_from_slice(&serial.to_le_bytes());
     p.extend_from_slice(&seq.to_le_bytes());
     p.extend_from_slice(&[0; 4]);
     p.extend_from_slice(&[1, packet.len() as u8]);
@@ -182,7 +186,32 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     ogg.extend(ogg_page(1, 0, 0, &tags));
     ogg.extend(ogg_page(2, 0, 960, &[0xFC; 40]));
     ogg.extend(ogg_page(3, 4, 1920, &[0xFC; 40]));
-    v.push(("a.opus", ogg));
+    v.push(("a.opus", ogg.clone()));
+    // the same behind a Skeleton 4 stream: fishead (segment length, content offset),
+    // an index with one keypoint on the first media page, the Skeleton's end page
+    let media = &ogg[2 * 28 + head.len() + tags.len()..];
+    let skeleton = |media_at: usize| {
+        let mut fishead = b"fishead\0\x04\0\0\0".to_vec();
+        fishead.extend_from_slice(&[0; 52]);
+        fishead.extend_from_slice(&((media_at + media.len()) as u64).to_le_bytes());
+        fishead.extend_from_slice(&(media_at as u64).to_le_bytes());
+        let mut index = b"index\0\x01\0\0\0\x01\0\0\0\0\0\0\0\xe8\x03".to_vec();
+        index.extend_from_slice(&[0; 6 + 16]);
+        index.extend_from_slice(&[(media_at & 0x7F) as u8, (media_at >> 7) as u8 | 0x80, 0x80]);
+        let mut skel = ogg_page_of(7, 0, 2, 0, &fishead);
+        skel.extend(ogg_page(0, 2, 0, &head));
+        skel.extend(ogg_page_of(7, 1, 0, 0, &index));
+        skel.extend(ogg_page(1, 0, 0, &tags));
+        skel.extend(ogg_page_of(7, 2, 4, 0, &[]));
+        skel
+    };
+    let media_at = skeleton(200).len();
+    let mut skel = skeleton(media_at);
+    skel.extend_from_slice(media);
+    if let Err(e) = embed_bytes(&skel, &label()) {
+        panic!("the Skeleton 4 seed must be writable: {e}");
+    }
+    v.push(("s.opus", skel));
     // labelled versions of each
     let labelled: Vec<(&str, Vec<u8>)> = v
         .iter()

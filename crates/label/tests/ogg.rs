@@ -312,3 +312,277 @@ fn damaged_files_are_refused_or_inconclusive() {
     assert!(e.to_string().contains("oversized"), "{e}");
     assert_eq!(verify_bytes("a.opus", &f).verdict, Verdict::Inconclusive);
 }
+
+/// Ogg Skeleton 4 (fishead, fisbone, keyframe index, end page) in front of an Opus
+/// stream with `title` bytes of title; the index lists every media page. Returns the
+/// file and the media pages' offsets.
+fn skeleton4(title: usize, n: u32) -> (Vec<u8>, Vec<usize>) {
+    skeleton4_with(title, n, None)
+}
+
+/// As `skeleton4`, with the first keypoint set to `first` when given.
+fn skeleton4_with(title: usize, n: u32, first: Option<u64>) -> (Vec<u8>, Vec<usize>) {
+    let varint = |mut v: u64, out: &mut Vec<u8>| loop {
+        let b = (v & 0x7F) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b | 0x80);
+            break;
+        }
+        out.push(b);
+    };
+    let t = [b"TITLE=".as_slice(), &vec![b't'; title]].concat();
+    let opus_file = opus(5, &[&t], 255, n);
+    let op = pages(&opus_file);
+    let mut offsets: Vec<usize> = vec![0; n as usize];
+    // twice: the second pass puts the offsets the first pass measured
+    let mut file = Vec::new();
+    for _ in 0..3 {
+        let mut fishead = b"fishead\0".to_vec();
+        fishead.extend_from_slice(&4u16.to_le_bytes());
+        fishead.extend_from_slice(&0u16.to_le_bytes());
+        for v in [0u64, 1000, 0, 1000] {
+            fishead.extend_from_slice(&v.to_le_bytes());
+        }
+        fishead.extend_from_slice(&[0; 20]); // UTC
+        let seg_len_at = fishead.len();
+        fishead.extend_from_slice(&[0; 16]); // segment length, content offset
+        let mut fisbone = b"fisbone\0".to_vec();
+        fisbone.extend_from_slice(&44u32.to_le_bytes());
+        fisbone.extend_from_slice(&5u32.to_le_bytes());
+        fisbone.extend_from_slice(&2u32.to_le_bytes());
+        for v in [48000u64, 1, 0] {
+            fisbone.extend_from_slice(&v.to_le_bytes());
+        }
+        fisbone.extend_from_slice(&3840u32.to_le_bytes());
+        fisbone.extend_from_slice(&[0, 0, 0, 0]);
+        fisbone.extend_from_slice(b"Content-Type: audio/opus\r\n");
+        let mut index = b"index\0".to_vec();
+        index.extend_from_slice(&5u32.to_le_bytes());
+        index.extend_from_slice(&(n as u64).to_le_bytes());
+        index.extend_from_slice(&1000u64.to_le_bytes());
+        index.extend_from_slice(&0u64.to_le_bytes());
+        index.extend_from_slice(&(20 * n as u64).to_le_bytes());
+        let mut last = (0u64, 0u64);
+        for (k, &o) in offsets.iter().enumerate() {
+            let o = match (k, first) {
+                (0, Some(v)) => v as usize,
+                _ => o,
+            };
+            varint((o as u64).saturating_sub(last.0), &mut index);
+            varint(20 * k as u64 - last.1, &mut index);
+            last = (o as u64, 20 * k as u64);
+        }
+        // BOS pages first (Skeleton, then Opus), then the header pages, the Skeleton's
+        // end page, then media
+        let mut f = page(7, 0, 0x02, 0, &[fishead.len() as u8], &fishead);
+        let bos_len = 27 + 1 + op[0].body.len();
+        f.extend_from_slice(&opus_file[..bos_len]);
+        let mut seq = 1;
+        f.extend(header_pages(7, &mut seq, &[fisbone, index], 255));
+        let tags_len: usize = {
+            let mut p = bos_len;
+            let mut total = 0;
+            for pg in &op[1..] {
+                if pg.granule != 0 && pg.granule != u64::MAX {
+                    break;
+                }
+                let nseg = opus_file[p + 26] as usize;
+                let l = 27 + nseg + pg.body.len();
+                total += l;
+                p += l;
+            }
+            total
+        };
+        f.extend_from_slice(&opus_file[bos_len..bos_len + tags_len]);
+        f.extend(page(7, seq, 0x04, 0, &[0], &[]));
+        let content = f.len();
+        let media = &opus_file[bos_len + tags_len..];
+        let mut at = content;
+        for (k, pg) in pages(media).iter().enumerate() {
+            offsets[k] = at;
+            at += 27 + 2 + pg.body.len();
+        }
+        f.extend_from_slice(media);
+        // fill the fishead's offsets and redo its page
+        let total = f.len() as u64;
+        fishead[seg_len_at..seg_len_at + 8].copy_from_slice(&total.to_le_bytes());
+        fishead[seg_len_at + 8..seg_len_at + 16].copy_from_slice(&(content as u64).to_le_bytes());
+        let head = page(7, 0, 0x02, 0, &[fishead.len() as u8], &fishead);
+        f[..head.len()].copy_from_slice(&head);
+        file = f;
+    }
+    (file, offsets)
+}
+
+/// The Skeleton 4 fields of a file: (segment length, content offset, keypoint offsets).
+fn skeleton_offsets(b: &[u8]) -> (u64, u64, Vec<u64>) {
+    let ps = pages(b);
+    let head = &ps[0].body;
+    assert!(head.starts_with(b"fishead\0"));
+    let le64 = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
+    let packets: Vec<u8> = ps
+        .iter()
+        .filter(|p| p.serial == 7)
+        .skip(1)
+        .flat_map(|p| p.body.clone())
+        .collect();
+    let at = packets
+        .windows(6)
+        .position(|w| w == b"index\0")
+        .expect("index packet");
+    let idx = &packets[at..];
+    let n = le64(idx, 10);
+    let mut p = 42;
+    let mut off = 0u64;
+    let mut keys = Vec::new();
+    let read = |p: &mut usize| {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let x = idx[*p];
+            *p += 1;
+            v |= u64::from(x & 0x7F) << shift;
+            shift += 7;
+            if x & 0x80 != 0 {
+                return v;
+            }
+        }
+    };
+    for _ in 0..n {
+        off += read(&mut p);
+        let _time = read(&mut p);
+        keys.push(off);
+    }
+    (le64(head, 64), le64(head, 72), keys)
+}
+
+/// Every keypoint lands on the page it named before, the fishead's segment length is
+/// the file's and its content offset the first media page's.
+fn skeleton_is_true(before: &[u8], after: &[u8]) {
+    let (len, content, keys) = skeleton_offsets(after);
+    assert_eq!(len, after.len() as u64, "segment length");
+    let (_, content0, keys0) = skeleton_offsets(before);
+    assert_eq!(keys.len(), keys0.len());
+    let granule = |b: &[u8], o: u64| {
+        let o = o as usize;
+        assert_eq!(&b[o..o + 4], b"OggS", "no page at keypoint {o}");
+        (
+            u32::from_le_bytes(b[o + 14..o + 18].try_into().expect("4")),
+            u64::from_le_bytes(b[o + 6..o + 14].try_into().expect("8")),
+        )
+    };
+    for (k, k0) in keys.iter().zip(&keys0) {
+        assert_eq!(
+            granule(after, *k),
+            granule(before, *k0),
+            "keypoint {k0} -> {k}"
+        );
+    }
+    assert_eq!(
+        granule(after, content),
+        granule(before, content0),
+        "content offset"
+    );
+}
+
+#[test]
+fn skeleton_4_offsets_follow_the_longer_header() {
+    let (file, offsets) = skeleton4(40, 6);
+    let (len, content, keys) = skeleton_offsets(&file);
+    assert_eq!(len, file.len() as u64, "the fixture is self-consistent");
+    assert_eq!(content, offsets[0] as u64);
+    assert_eq!(
+        keys.iter().map(|&k| k as usize).collect::<Vec<_>>(),
+        offsets
+    );
+    let out = embed_bytes(&file, &label("skel")).expect("embed");
+    assert!(out.len() > file.len());
+    sequences_run_on(&out);
+    assert_eq!(media(&out), media(&file));
+    skeleton_is_true(&file, &out);
+    let r = verify_bytes("s.opus", &out);
+    assert_eq!(r.verdict, Verdict::Compliant, "{:?}", r.problems);
+    // a second label replaces the first, and the offsets still hold
+    let again = embed_bytes(&out, &label("skel-2")).expect("embed again");
+    sequences_run_on(&again);
+    skeleton_is_true(&file, &again);
+    assert_eq!(verify_bytes("s.opus", &again).verdict, Verdict::Compliant);
+}
+
+#[test]
+fn skeleton_4_keypoint_that_needs_a_longer_varint_settles() {
+    // a title that puts the first media page just under 16,384 bytes: the label pushes
+    // it past, so its varint takes a third byte and the Skeleton's pages grow too
+    let mut found = None;
+    for t in (15_000..16_400).step_by(7) {
+        let (file, offsets) = skeleton4(t, 3);
+        if (16_384 - 120..16_384).contains(&offsets[0]) {
+            found = Some(file);
+            break;
+        }
+    }
+    let file = found.expect("a title length that lands near 16,384");
+    let out = embed_bytes(&file, &label("varint")).expect("embed");
+    let (_, _, keys) = skeleton_offsets(&out);
+    assert!(
+        keys[0] >= 16_384,
+        "the first keypoint crossed into three varint bytes"
+    );
+    sequences_run_on(&out);
+    assert_eq!(media(&out), media(&file));
+    skeleton_is_true(&file, &out);
+}
+
+#[test]
+fn skeleton_3_is_copied_and_damaged_skeletons_are_refused() {
+    // Skeleton 3: no byte offsets, its pages copied as they were
+    let mut head = b"fishead\0".to_vec();
+    head.extend_from_slice(&3u16.to_le_bytes());
+    head.extend_from_slice(&0u16.to_le_bytes());
+    head.extend_from_slice(&[0; 52]);
+    let o = opus(5, &[b"TITLE=t"], 255, 3);
+    let mut f = page(9, 0, 0x02, 0, &[head.len() as u8], &head);
+    f.extend_from_slice(&o[..27 + 1 + 19]);
+    let skel_eos = page(9, 1, 0x04, 0, &[0], &[]);
+    f.extend_from_slice(&skel_eos);
+    f.extend_from_slice(&o[27 + 1 + 19..]);
+    let out = embed_bytes(&f, &label("s3")).expect("embed");
+    assert!(
+        out.starts_with(&f[..27 + 1 + head.len()]),
+        "fishead page kept"
+    );
+    assert!(out.windows(skel_eos.len()).any(|w| w == skel_eos));
+    sequences_run_on(&out);
+    assert_eq!(verify_bytes("s.opus", &out).verdict, Verdict::Compliant);
+    // an unknown Skeleton version is refused by name
+    let mut v5 = f.clone();
+    v5[27 + 1 + 8] = 5;
+    let c = {
+        let mut p = v5[..27 + 1 + head.len()].to_vec();
+        p[22..26].fill(0);
+        crc(&p)
+    };
+    v5[22..26].copy_from_slice(&c.to_le_bytes());
+    let e = embed_bytes(&v5, &label("x")).expect_err("version 5");
+    assert!(e.to_string().contains("Skeleton version 5"), "{e}");
+    // a Skeleton 4 keypoint that points into the header pages is refused
+    let (bad, _) = skeleton4_with(10, 2, Some(5));
+    let e = embed_bytes(&bad, &label("x")).expect_err("keypoint in the headers");
+    assert!(
+        e.to_string().contains("points into the header pages"),
+        "{e}"
+    );
+    // a Skeleton with no end page before the media is refused, not guessed
+    let (good, _) = skeleton4(10, 2);
+    let eos = (0..4)
+        .map(|seq| page(7, seq, 0x04, 0, &[0], &[]))
+        .find(|e| good.windows(e.len()).any(|w| w == e))
+        .expect("the Skeleton's end page");
+    let at = good
+        .windows(eos.len())
+        .position(|w| w == eos)
+        .expect("found above");
+    let cut = [&good[..at], &good[at + eos.len()..]].concat();
+    assert!(embed_bytes(&cut, &label("x")).is_err());
+}

@@ -12,14 +12,30 @@
 //! initial value, no final XOR), so their bodies are never read: a page that was
 //! damaged before stays damaged. Header pages that are rewritten must carry a valid CRC,
 //! else the file is refused.
+//!
+//! A Skeleton stream (`fishead`) is kept. Skeleton 3 holds no byte offsets and is copied
+//! as it was. Skeleton 4 holds three kinds: the segment length and the content offset in
+//! its `fishead`, and the keyframe offsets of each `index` packet (delta-coded varints,
+//! so only the first keypoint of each index changes). A longer comment header moves
+//! every one of them by the same amount, the bytes the header pages grew by, which
+//! includes the Skeleton's own pages when a varint gets longer: that amount is found by
+//! iterating to a fixed point. (Layout per the Ogg Skeleton 4.0 specification, Xiph
+//! wiki `Ogg_Skeleton_4`, as Firefox's `SkeletonState` reads it.)
 
 use crate::io::{MAX_ITEM, MAX_NODES, Piece, Src, le32};
 use crate::{Config, Error};
 
 /// Most bytes of Ogg pages read while collecting header packets.
 const HEAD_LIMIT: u64 = 2 * MAX_ITEM;
-/// Most header packets per stream (FLAC-in-Ogg metadata blocks).
-const MAX_HEADERS: usize = 64;
+/// Most header packets per stream (FLAC-in-Ogg metadata blocks; a Skeleton has a
+/// fisbone and an index per stream, 32 streams at most, and its end packet).
+const MAX_HEADERS: usize = 66;
+/// Least length of a Skeleton 4 `fishead` packet, and where its byte offsets are.
+const SKELETON4_HEAD: usize = 80;
+const FISHEAD_SEGMENT_LENGTH: usize = 64;
+const FISHEAD_CONTENT_OFFSET: usize = 72;
+/// Least length of a Skeleton 4 `index` packet, and where its keypoints start.
+const INDEX_KEYPOINTS: usize = 42;
 
 const TABLE: [u32; 256] = {
     let mut t = [0u32; 256];
@@ -143,6 +159,8 @@ enum Kind {
     Flac,
     Theora,
     Speex,
+    /// Skeleton 4 (byte offsets to keep true); Skeleton 3 is `Other`.
+    Skeleton,
     Other,
 }
 
@@ -159,12 +177,26 @@ impl Kind {
         } else if first.starts_with(b"Speex   ") {
             Kind::Speex
         } else if first.starts_with(b"fishead\0") {
-            // Skeleton index packets hold byte offsets into the file
-            return Err(Error::Unsupported(
-                "Ogg files with a Skeleton stream (its index holds byte offsets that a \
-                 longer comment header would shift)"
-                    .into(),
-            ));
+            match first.get(8..10).map(|v| u16::from_le_bytes([v[0], v[1]])) {
+                // Skeleton 3 holds no byte offsets: copied as it is
+                Some(0..=3) => Kind::Other,
+                Some(4) if first.len() >= SKELETON4_HEAD => Kind::Skeleton,
+                Some(4) => {
+                    return Err(Error::Malformed(format!(
+                        "Ogg Skeleton 4 fishead of {} bytes (at least {SKELETON4_HEAD})",
+                        first.len()
+                    )));
+                }
+                Some(v) => {
+                    return Err(Error::Unsupported(format!(
+                        "Ogg Skeleton version {v} (its byte offsets are not known; \
+                         versions 3 and 4 are written)"
+                    )));
+                }
+                None => {
+                    return Err(Error::Malformed("Ogg Skeleton fishead is cut short".into()));
+                }
+            }
         } else {
             Kind::Other
         })
@@ -179,7 +211,7 @@ impl Kind {
                 let extra = first.get(68..72).map_or(0, |_| le32(first, 68) as usize);
                 Some(2 + extra.min(MAX_HEADERS))
             }
-            Kind::Flac | Kind::Other => None,
+            Kind::Flac | Kind::Skeleton | Kind::Other => None,
         }
     }
 
@@ -205,6 +237,8 @@ struct Stream {
     partial: Vec<u8>,
     /// Indices (into the header pages read) of pages holding packets after the first.
     pages: Vec<usize>,
+    /// Index of its beginning-of-stream page.
+    bos: usize,
     done: bool,
     eos: bool,
 }
@@ -330,6 +364,143 @@ fn lay(packets: &[Vec<u8>], serial: u32, seq: u32, eos: bool, want: usize) -> Ve
     pages
 }
 
+fn bytes_of(pages: &[Vec<u8>]) -> i64 {
+    pages.iter().map(|p| p.len() as i64).sum()
+}
+
+/// Reads a Skeleton varint at `p` (7-bit groups, least significant first, the last byte
+/// marked by its high bit): the value and the bytes it took.
+fn read_varint(b: &[u8], p: usize) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for i in 0..10 {
+        let x = *b.get(p + i)?;
+        let part = u64::from(x & 0x7F);
+        if i == 9 && part > 1 {
+            return None; // past 64 bits
+        }
+        v |= part << (7 * i);
+        if x & 0x80 != 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+fn write_varint(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let b = (v & 0x7F) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b | 0x80);
+            return;
+        }
+        out.push(b);
+    }
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+/// A Skeleton 4 stream's packets with its byte offsets moved by `by`: the fishead's
+/// segment length and content offset (0 means unknown and stays 0; a value before
+/// `floor`, the end of the rewritten pages, is left as it was), and the first keypoint
+/// of each index (the others are deltas from it), which must lie at or after `floor`.
+fn shift_skeleton(
+    first: &[u8],
+    packets: &[Vec<u8>],
+    by: i64,
+    floor: u64,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), Error> {
+    let moved = |v: u64, what: &str| {
+        v.checked_add_signed(by).ok_or_else(|| {
+            Error::Malformed(format!("Ogg Skeleton {what} {v} cannot move by {by} bytes"))
+        })
+    };
+    let mut head = first.to_vec();
+    for (at, what) in [
+        (FISHEAD_SEGMENT_LENGTH, "segment length"),
+        (FISHEAD_CONTENT_OFFSET, "content offset"),
+    ] {
+        let v = le64(&head, at);
+        if v >= floor && v != 0 {
+            head[at..at + 8].copy_from_slice(&moved(v, what)?.to_le_bytes());
+        }
+    }
+    let mut out = Vec::with_capacity(packets.len());
+    for p in packets {
+        if !p.starts_with(b"index\0") {
+            out.push(p.clone());
+            continue;
+        }
+        if p.len() < INDEX_KEYPOINTS {
+            return Err(Error::Malformed(format!(
+                "Ogg Skeleton index packet of {} bytes (at least {INDEX_KEYPOINTS})",
+                p.len()
+            )));
+        }
+        if le64(p, 10) == 0 || p.len() == INDEX_KEYPOINTS {
+            out.push(p.clone()); // no keypoints
+            continue;
+        }
+        let (v, n) = read_varint(p, INDEX_KEYPOINTS).ok_or_else(|| {
+            Error::Malformed("Ogg Skeleton index: its first keypoint runs past the packet".into())
+        })?;
+        if v < floor {
+            return Err(Error::Malformed(format!(
+                "Ogg Skeleton index: a keypoint at byte {v} points into the header pages \
+                 (they end at byte {floor})"
+            )));
+        }
+        let mut q = p[..INDEX_KEYPOINTS].to_vec();
+        write_varint(moved(v, "keypoint")?, &mut q);
+        q.extend_from_slice(&p[INDEX_KEYPOINTS + n..]);
+        out.push(q);
+    }
+    Ok((head, out))
+}
+
+/// The Skeleton 4 stream's new pages: its beginning page (the fishead, same length,
+/// new CRC) and the pages of its other packets, with every offset moved by what the
+/// header pages grow by. That includes the Skeleton's own pages when a keypoint's
+/// varint gets longer, so the amount is iterated to a fixed point.
+fn relay_skeleton(
+    st: &Stream,
+    head_pages: &[Page],
+    grow: i64,
+    floor: u64,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), Error> {
+    let bos = &head_pages[st.bos];
+    if bos.body_len != st.first.len() as u64 {
+        return Err(Error::Unsupported(
+            "Ogg Skeleton: its fishead does not fill its first page".into(),
+        ));
+    }
+    let old: i64 = st.pages.iter().map(|&i| head_pages[i].len() as i64).sum();
+    let seq = st.pages.first().map_or(0, |&i| head_pages[i].seq());
+    let mut own = 0i64;
+    for _ in 0..8 {
+        let (head, packets) = shift_skeleton(&st.first, &st.packets, grow + own, floor)?;
+        let pages = lay(&packets, st.serial, seq, st.eos, st.pages.len());
+        let now = bytes_of(&pages) - old;
+        if now == own {
+            let mut page = bos.head.clone();
+            page[22..26].fill(0);
+            page.extend_from_slice(&bos.lacing);
+            page.extend_from_slice(&head);
+            let c = crc(0, &page);
+            page[22..26].copy_from_slice(&c.to_le_bytes());
+            return Ok((page, pages));
+        }
+        own = now;
+    }
+    Err(Error::Unsupported(
+        "Ogg Skeleton: its page layout does not settle after moving its offsets".into(),
+    ))
+}
+
 /// Plans an Ogg file with `AIGC=<payload>` in the comment header of every stream that
 /// has one (Vorbis, Opus, FLAC, Theora, Speex).
 pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Error> {
@@ -366,6 +537,7 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
                     packets: Vec::new(),
                     partial: Vec::new(),
                     pages: Vec::new(),
+                    bos: head_pages.len(),
                     done: false,
                     eos: false,
                 });
@@ -454,6 +626,8 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
             st.packets.push(pkt);
             let complete = match st.need {
                 Some(n) => st.packets.len() + 1 >= n,
+                // a Skeleton's packets are all headers, up to its end-of-stream page
+                None if st.kind == Kind::Skeleton => page.flags() & 0x04 != 0 && si + 1 == nseg,
                 None => last_flac,
             };
             if complete {
@@ -465,9 +639,9 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
                 }
                 st.done = true;
             } else if st.packets.len() >= MAX_HEADERS {
-                return Err(Error::Malformed(
-                    "Ogg: more than 64 header packets in one stream".into(),
-                ));
+                return Err(Error::Malformed(format!(
+                    "Ogg: more than {MAX_HEADERS} header packets in one stream"
+                )));
             }
         }
         head_pages.push(page.clone());
@@ -481,8 +655,10 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
     let mut new_pages: Vec<(usize, Vec<Vec<u8>>)> = Vec::new(); // (first old page, pages)
     let mut skip = vec![false; head_pages.len()];
     let mut delta: Vec<(u32, i64)> = Vec::new();
+    // bytes the header pages grow by (a comment header that shrinks gives less)
+    let mut grow = 0i64;
     for st in &streams {
-        if st.kind == Kind::Other {
+        if matches!(st.kind, Kind::Other | Kind::Skeleton) {
             continue;
         }
         if !st.done {
@@ -500,11 +676,53 @@ pub fn plan(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Er
         if d != 0 {
             delta.push((st.serial, d));
         }
+        grow += bytes_of(&pages)
+            - st.pages
+                .iter()
+                .map(|&i| head_pages[i].len() as i64)
+                .sum::<i64>();
         for &i in &st.pages {
             skip[i] = true;
         }
         new_pages.push((first, pages));
         written += 1;
+    }
+    let skeletons: Vec<&Stream> = streams
+        .iter()
+        .filter(|s| s.kind == Kind::Skeleton)
+        .collect();
+    if skeletons.len() > 1 {
+        return Err(Error::Malformed(
+            "Ogg: more than one Skeleton stream".into(),
+        ));
+    }
+    if let (Some(st), true) = (skeletons.first(), written > 0) {
+        if !st.done {
+            return Err(Error::Truncated(
+                "Ogg Skeleton stream: no end-of-stream page before the media".into(),
+            ));
+        }
+        // offsets at or after the end of the last page rewritten move; none may lie before
+        let floor = head_pages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| skip[*i] || st.pages.contains(i) || *i == st.bos)
+            .map(|(_, p)| p.off + p.len())
+            .max()
+            .unwrap_or(0);
+        let (bos, pages) = relay_skeleton(st, &head_pages, grow, floor)?;
+        let d = pages.len() as i64 - st.pages.len() as i64;
+        if d != 0 {
+            delta.push((st.serial, d));
+        }
+        for &i in &st.pages {
+            skip[i] = true;
+        }
+        skip[st.bos] = true;
+        new_pages.push((st.bos, vec![bos]));
+        if let Some(&first) = st.pages.first() {
+            new_pages.push((first, pages));
+        }
     }
     if written == 0 {
         return Err(Error::Unsupported(
@@ -620,6 +838,29 @@ mod tests {
             }
             assert_eq!(fast, c, "{n}");
         }
+    }
+
+    #[test]
+    fn skeleton_varints_round_trip() {
+        for v in [0u64, 1, 127, 128, 16_383, 16_384, 1 << 35, u64::MAX] {
+            let mut b = vec![9u8];
+            write_varint(v, &mut b);
+            let (got, n) = read_varint(&b, 1).expect("reads back");
+            assert_eq!((got, n + 1), (v, b.len()), "{v}");
+        }
+        // 128 is two bytes, the last one marked: 0x00 0x81
+        let mut b = Vec::new();
+        write_varint(128, &mut b);
+        assert_eq!(b, [0x00, 0x81]);
+        // unterminated, or past 64 bits
+        assert!(read_varint(&[0x01, 0x02], 0).is_none());
+        assert!(
+            read_varint(
+                &[0x7F; 9].iter().copied().chain([0x82]).collect::<Vec<_>>(),
+                0
+            )
+            .is_none()
+        );
     }
 
     #[test]

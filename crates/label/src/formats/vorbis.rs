@@ -252,6 +252,9 @@ pub fn read_ogg(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
     }
     let mut streams: Vec<Stream> = Vec::new();
     let mut off = 0u64;
+    // every stream's beginning page comes first: until a page that is not one, a stream
+    // may still begin (a Skeleton's, read as done at once, is often the first)
+    let mut begun = false;
     for _ in 0..MAX_NODES {
         if off >= src.len {
             break;
@@ -281,6 +284,7 @@ pub fn read_ogg(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
             )));
         }
         off += 27 + nseg + body_len;
+        begun |= h[5] & 0x02 == 0;
         let idx = match streams.iter().position(|st| st.serial == serial) {
             Some(i) => i,
             None => {
@@ -299,7 +303,7 @@ pub fn read_ogg(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
         };
         let st = &mut streams[idx];
         if st.done {
-            if streams.iter().all(|x| x.done) {
+            if begun && streams.iter().all(|x| x.done) {
                 break;
             }
             continue;
@@ -359,7 +363,7 @@ pub fn read_ogg(src: &mut Src, s: &mut Scan) -> Result<(), Error> {
                 }
             }
         }
-        if streams.iter().all(|x| x.done) {
+        if begun && streams.iter().all(|x| x.done) {
             break;
         }
     }
