@@ -1,7 +1,8 @@
 # Sourced by .ci/test: the tools that beian-label's interop tests use to make fixtures
 # and to read back what beian writes (crates/label/tests/interop.rs):
 #   python3 with Pillow, mutagen and PyAV (PyPI; PyAV's wheel carries FFmpeg's
-#   libraries, so no Debian ffmpeg is needed: ~100 MB installed, ~10 s), exiftool
+#   libraries, so no Debian ffmpeg is needed: ~100 MB installed, ~10 s), pillow-heif
+#   (PyPI; its wheel carries libheif, to write HEIC fixtures: test-only), exiftool
 #   (Debian libimage-exiftool-perl), oggz-chop and oggz-validate (Debian oggz-tools),
 #   and c2pa-python + cryptography (PyPI; the C2PA
 #   SDK's wheel carries c2pa-rs, ~30 MB) to sign C2PA fixtures with a throwaway test CA.
@@ -23,11 +24,11 @@ if [ ${#need_debs[@]} -gt 0 ]; then
         echo "note: ${need_debs[*]} missing; label interop tests will skip (fail under CI)" >&2
     fi
 fi
-if command -v python3 >/dev/null 2>&1 && ! python3 -c "import PIL, mutagen, av" >/dev/null 2>&1; then
-    echo "installing Pillow, mutagen and PyAV (PyPI)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check "Pillow>=11.3" "mutagen>=1.47" "av>=14" >/dev/null 2>&1 \
-        || python3 -m pip install --quiet --break-system-packages "Pillow>=11.3" "mutagen>=1.47" "av>=14" >/dev/null 2>&1 \
-        || echo "note: could not install Pillow/mutagen/PyAV; label interop tests will skip (fail under CI)" >&2
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import PIL, mutagen, av, pillow_heif" >/dev/null 2>&1; then
+    echo "installing Pillow, mutagen, PyAV and pillow-heif (PyPI)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "Pillow>=11.3" "mutagen>=1.47" "av>=14" "pillow-heif>=0.18" >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --break-system-packages "Pillow>=11.3" "mutagen>=1.47" "av>=14" "pillow-heif>=0.18" >/dev/null 2>&1 \
+        || echo "note: could not install Pillow/mutagen/PyAV/pillow-heif; label interop tests will skip (fail under CI)" >&2
 fi
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import c2pa, cryptography" >/dev/null 2>&1; then
     echo "installing c2pa-python and cryptography (PyPI)" >&2

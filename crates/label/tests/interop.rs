@@ -84,6 +84,7 @@ fn fixtures() -> (tempfile::TempDir, PathBuf) {
     for (src, dst) in [
         ("ff_meta.mov", "exiftool_xmp.mov"),
         ("plain.avif", "exiftool_xmp.avif"),
+        ("plain.heic", "exiftool_xmp.heic"),
     ] {
         if !d.join(src).exists() {
             continue;
@@ -289,6 +290,15 @@ fn reads_files_other_tools_wrote() {
             None,
         ),
         ("plain.avif", Verdict::NotFound, &[], None),
+        // HEIC written by libheif (pillow-heif)
+        (
+            "pil_exif_xmp.heic",
+            Verdict::Compliant,
+            &["heif:exif:UserComment", "heif:xmp"],
+            None,
+        ),
+        ("plain.heic", Verdict::NotFound, &[], None),
+        ("exiftool_xmp.heic", Verdict::Compliant, &["heif:xmp"], None),
         // Skeleton 3 in front (oggz-chop): the label is read past it
         (
             "oggz_skeleton.ogg",
@@ -414,8 +424,8 @@ fn reads_files_other_tools_wrote() {
         ),
     ];
     for (name, verdict, channels, problem) in cases {
-        if name.ends_with(".avif") && !d.join(name).exists() {
-            eprintln!("{name}: this Pillow writes no AVIF, case skipped");
+        if (name.ends_with(".avif") || name.ends_with(".heic")) && !d.join(name).exists() {
+            eprintln!("{name}: no AVIF in this Pillow or no pillow-heif, case skipped");
             continue;
         }
         if name.starts_with("oggz_") && !d.join(name).exists() {
@@ -519,6 +529,9 @@ fn other_tools_read_what_beian_writes() {
         "pil_exif_xmp.avif",
         "exiftool_xmp.avif",
         "exiftool_uc.avif",
+        "plain.heic",
+        "pil_exif_xmp.heic",
+        "exiftool_xmp.heic",
         "ff.opus",
         "ff_plain.opus",
         "mutagen.opus",
@@ -530,8 +543,8 @@ fn other_tools_read_what_beian_writes() {
         "oggz_skeleton.opus",
     ] {
         let input = d.join(name);
-        if name.ends_with(".avif") && !input.exists() {
-            eprintln!("{name}: this Pillow writes no AVIF, case skipped");
+        if (name.ends_with(".avif") || name.ends_with(".heic")) && !input.exists() {
+            eprintln!("{name}: no AVIF in this Pillow or no pillow-heif, case skipped");
             continue;
         }
         if name.starts_with("oggz_") && !input.exists() {
@@ -572,7 +585,7 @@ fn other_tools_read_what_beian_writes() {
             );
         }
         // no old label is left in the file, even as unreferenced bytes
-        if [".jpg", ".webp", ".png", ".avif"]
+        if [".jpg", ".webp", ".png", ".avif", ".heic"]
             .iter()
             .any(|e| name.ends_with(e))
         {
@@ -664,7 +677,7 @@ fn other_tools_read_what_beian_writes() {
                     "{name}: pixels changed"
                 );
             }
-            "avif" => {
+            "avif" | "heic" => {
                 // exiftool sees both channels
                 let tc = &ex["XMP-TC260:AIGC"];
                 assert!(tc.to_string().contains("fx-2"), "{name}: {ex}");
@@ -678,7 +691,7 @@ fn other_tools_read_what_beian_writes() {
                 );
                 // the old XMP item's data is zeroed (and an old EXIF UserComment
                 // value inside the TIFF block, as for JPEG: checked above)
-                if name == "exiftool_xmp.avif" {
+                if name.starts_with("exiftool_xmp.") {
                     let raw = std::fs::read(&output).expect("read output");
                     assert!(
                         !raw.windows(4).any(|w| w == b"fx-1"),

@@ -264,6 +264,15 @@ def make_variants(out, payload):
             big.save(f"{out}/plain.avif")
     except Exception as e:  # noqa: BLE001 -- AVIF support is optional in Pillow
         print("no AVIF:", e, file=sys.stderr)
+    # HEIC by libheif (pillow-heif: x265-coded items, libheif's own iloc layout)
+    try:
+        import pillow_heif
+        pillow_heif.register_heif_opener()
+        big.save(f"{out}/pil_exif_xmp.heic", exif=exif_with_comment(big, payload), xmp=x)
+        # a fresh image: pillow-heif would carry metadata from an image's info
+        rgb_image().save(f"{out}/plain.heic")
+    except Exception as e:  # noqa: BLE001 -- pillow-heif is optional
+        print("no HEIC:", e, file=sys.stderr)
     # text: YAML front matter (as AI coding tools write it) and an HTML meta tag
     fm = "---\ntitle: notes\nAIGC:\n" + "".join(f"    {k}: '{v}'\n" for k, v in obj.items()) + "---\n\n# Notes\n"
     with open(f"{out}/front_matter.md", "w") as f:
@@ -495,7 +504,10 @@ def read(path):
     low = path.lower()
     base = low.rsplit("/", 1)[-1]
     base = base[4:] if base.startswith("out_") else base
-    if low.endswith((".png", ".jpg", ".jpeg", ".webp", ".avif")):
+    if low.endswith((".png", ".jpg", ".jpeg", ".webp", ".avif", ".heic")):
+        if low.endswith(".heic"):
+            import pillow_heif
+            pillow_heif.register_heif_opener()
         img = Image.open(path)
         img.load()
         out["size"] = img.size
