@@ -708,10 +708,17 @@ mod tests {
         let used = Table::new(Options::default()).expect("default table");
         assert!(used.bmp == built.bmp && used.bmp_astral == built.bmp_astral);
         assert!(!built.bmp_astral.is_empty());
+        // a compiled lexicon stores the BMP mapping only: its table folds these the same
+        let compiled = Table::from_parts(built.bmp.clone(), Options::default()).expect("size");
         for &(u, v) in built.bmp_astral.iter() {
             let c = char::from_u32(u32::from(u)).expect("a BMP character");
             assert_eq!(used.map(c), v);
             assert_eq!(map_char_slow(c, &used.opts, t2s_map().ok()), v);
+            assert_eq!(
+                compiled.map(c),
+                v,
+                "{c:?} through a compiled lexicon's table"
+            );
         }
         // Other foldings are built, not taken from it.
         let plain = Options {
