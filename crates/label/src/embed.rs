@@ -258,9 +258,37 @@ pub fn embed_reader(
                     });
                 }
             }
+            Format::Heif => {
+                let info = bmff::heif_source(&mut src)?;
+                crate::avif::check(&info)?;
+                #[cfg(not(feature = "avif"))]
+                return Err(crate::avif::not_built());
+                #[cfg(feature = "avif")]
+                {
+                    let bytes = src.read_at_big(0, src.len, "image")?;
+                    let (img, seed, drawn) =
+                        crate::avif::label_avif(&bytes, &info, opts.font.as_deref(), cfg)?;
+                    let mut cur = Cursor::new(img);
+                    let mut s2 = Src::new(&mut cur)?;
+                    let plan = bmff::plan_heif_seeded(&mut s2, cfg, &payload, &seed)?;
+                    execute(&plan, &mut cur, out)?;
+                    let warnings = match &existing.c2pa {
+                        Some(c) => vec![c2pa_warning(c, true)],
+                        None => vec![],
+                    };
+                    return Ok(Outcome {
+                        format: format.as_str(),
+                        channels: written(format, cfg),
+                        explicit: Some(serde_json::to_value(drawn).unwrap_or(Value::Null)),
+                        warnings,
+                    });
+                }
+            }
+            Format::Mp4 if head.get(8..12) == Some(b"avis") => {
+                return Err(crate::avif::animated());
+            }
             _ => {
                 let name = match format {
-                    Format::Heif => "HEIF",
                     Format::Mp4 => "MP4",
                     Format::Mp3 => "MP3",
                     Format::Flac => "FLAC",
@@ -269,7 +297,7 @@ pub fn embed_reader(
                 };
                 return Err(Error::Unsupported(format!(
                     "explicit labels are not written for {name} files (only text, PNG, JPEG, \
-                     WebP and WAV get one); nothing was written: drop --explicit to embed the \
+                     WebP, AVIF and WAV get one); nothing was written: drop --explicit to embed the \
                      implicit label only, or convert the file to PNG or JPEG first"
                 )));
             }

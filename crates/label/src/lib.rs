@@ -26,6 +26,7 @@
 //! assert_eq!(report.verdict.as_str(), "compliant");
 //! ```
 
+pub mod avif;
 pub mod c2pa;
 pub mod carry;
 pub mod config;

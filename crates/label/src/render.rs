@@ -3,6 +3,8 @@
 //! a given file. The image is decoded and re-encoded (PNG stays lossless; JPEG at
 //! quality 92): an explicit label changes pixels by nature. The original's colour
 //! profile, EXIF, XMP and text are carried into the new PNG, JPEG or WebP ([`crate::carry`]).
+//! AVIF (with the `avif` feature) is decoded and encoded by [`crate::avif`], which draws
+//! with the same `draw_label`.
 
 use std::path::{Path, PathBuf};
 
@@ -38,10 +40,11 @@ pub struct Drawn {
     pub ratio: f32,
     /// Corner.
     pub corner: &'static str,
-    /// How the image was written back: in its own format (PNG; JPEG at quality 92),
-    /// or, for WebP, as lossless WebP (the only WebP encoding available here).
+    /// How the image was written back: in its own format (PNG; JPEG at quality 92;
+    /// AVIF as 8-bit AVIF at quality 90, `avif-q90`), or, for WebP, as lossless WebP
+    /// (the only WebP encoding available here).
     pub encoding: &'static str,
-    /// The original's metadata carried into the new encoding (PNG, JPEG, WebP), and what
+    /// The original's metadata carried into the new encoding (PNG, JPEG, WebP, AVIF), and what
     /// was dropped and why ([`crate::carry`]).
     pub metadata: crate::carry::Carried,
 }
@@ -184,62 +187,8 @@ pub fn label_image(
     // grey stays grey (the label is white on black), so a grey ICC profile still fits
     let grey = !img.color().has_color();
     let mut rgba: RgbaImage = img.to_rgba8();
-    let (w, h) = rgba.dimensions();
-    let short = w.min(h);
-    let target = (short as f32 * cfg.image.min_height_ratio).ceil().max(8.0) + 1.0;
-    let mut scale = PxScale::from(target / 0.8);
-    let mut bounds = ink(&font, scale, text);
-    for _ in 0..8 {
-        let hh = bounds.3 - bounds.1;
-        if hh >= target {
-            break;
-        }
-        scale = PxScale::from(scale.y * (target / hh.max(1.0)) + 0.5);
-        bounds = ink(&font, scale, text);
-    }
-    let (tw, th) = (bounds.2 - bounds.0, bounds.3 - bounds.1);
-    let pad = (th * 0.3).ceil();
-    let margin = (th * 0.4).ceil();
-    let box_w = tw + 2.0 * pad;
-    let box_h = th + 2.0 * pad;
-    if box_w + margin > w as f32 || box_h + margin > h as f32 {
-        return Err(Error::Unsupported(format!(
-            "image {w}x{h} is too small for a legible label"
-        )));
-    }
-    let bx = w as f32 - margin - box_w;
-    let by = h as f32 - margin - box_h;
-    // background box: black at 55%
-    for y in by as u32..(by + box_h) as u32 {
-        for x in bx as u32..(bx + box_w) as u32 {
-            blend(&mut rgba, x, y, [0, 0, 0], 0.55);
-        }
-    }
-    let sf = font.as_scaled(scale);
-    let ox = bx + pad - bounds.0;
-    let oy = by + pad - bounds.1;
-    let mut x = 0.0;
-    for c in text.chars() {
-        let id = font.glyph_id(c);
-        let g = id.with_scale_and_position(scale, point(ox + x, oy + sf.ascent()));
-        if let Some(o) = font.outline_glyph(g) {
-            let b = o.px_bounds();
-            o.draw(|gx, gy, cov| {
-                let px = b.min.x as i64 + gx as i64;
-                let py = b.min.y as i64 + gy as i64;
-                if px >= 0 && py >= 0 && (px as u32) < w && (py as u32) < h {
-                    blend(
-                        &mut rgba,
-                        px as u32,
-                        py as u32,
-                        [255, 255, 255],
-                        cov.min(1.0),
-                    );
-                }
-            });
-        }
-        x += sf.h_advance(id);
-    }
+    let short = rgba.width().min(rgba.height());
+    let th_px = draw_label(&mut rgba, &font, text, cfg.image.min_height_ratio)?;
     let mut out = Vec::new();
     let mut cur = std::io::Cursor::new(&mut out);
     match fmt {
@@ -293,7 +242,6 @@ pub fn label_image(
         ImageFormat::WebP => crate::carry::webp(bytes, &out, space)?,
         _ => (out, crate::carry::Carried::default()),
     };
-    let th_px = th.round() as u32;
     Ok((
         out,
         Drawn {
@@ -310,6 +258,68 @@ pub fn label_image(
             metadata,
         },
     ))
+}
+
+/// Draws `text` in the bottom-right corner of `rgba`: white on a 55% black box, ink
+/// height at least `min_height_ratio` of the shorter side. Returns the ink height in
+/// pixels. Shared by every image format that gets an explicit label.
+pub(crate) fn draw_label(
+    rgba: &mut RgbaImage,
+    font: &FontVec,
+    text: &str,
+    min_height_ratio: f32,
+) -> Result<u32, Error> {
+    let (w, h) = rgba.dimensions();
+    let short = w.min(h);
+    let target = (short as f32 * min_height_ratio).ceil().max(8.0) + 1.0;
+    let mut scale = PxScale::from(target / 0.8);
+    let mut bounds = ink(font, scale, text);
+    for _ in 0..8 {
+        let hh = bounds.3 - bounds.1;
+        if hh >= target {
+            break;
+        }
+        scale = PxScale::from(scale.y * (target / hh.max(1.0)) + 0.5);
+        bounds = ink(font, scale, text);
+    }
+    let (tw, th) = (bounds.2 - bounds.0, bounds.3 - bounds.1);
+    let pad = (th * 0.3).ceil();
+    let margin = (th * 0.4).ceil();
+    let box_w = tw + 2.0 * pad;
+    let box_h = th + 2.0 * pad;
+    if box_w + margin > w as f32 || box_h + margin > h as f32 {
+        return Err(Error::Unsupported(format!(
+            "image {w}x{h} is too small for a legible label"
+        )));
+    }
+    let bx = w as f32 - margin - box_w;
+    let by = h as f32 - margin - box_h;
+    // background box: black at 55%
+    for y in by as u32..(by + box_h) as u32 {
+        for x in bx as u32..(bx + box_w) as u32 {
+            blend(rgba, x, y, [0, 0, 0], 0.55);
+        }
+    }
+    let sf = font.as_scaled(scale);
+    let ox = bx + pad - bounds.0;
+    let oy = by + pad - bounds.1;
+    let mut x = 0.0;
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        let g = id.with_scale_and_position(scale, point(ox + x, oy + sf.ascent()));
+        if let Some(o) = font.outline_glyph(g) {
+            let b = o.px_bounds();
+            o.draw(|gx, gy, cov| {
+                let px = b.min.x as i64 + gx as i64;
+                let py = b.min.y as i64 + gy as i64;
+                if px >= 0 && py >= 0 && (px as u32) < w && (py as u32) < h {
+                    blend(rgba, px as u32, py as u32, [255, 255, 255], cov.min(1.0));
+                }
+            });
+        }
+        x += sf.h_advance(id);
+    }
+    Ok(th.round() as u32)
 }
 
 fn blend(img: &mut RgbaImage, x: u32, y: u32, c: [u8; 3], a: f32) {

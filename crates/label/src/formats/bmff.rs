@@ -944,6 +944,242 @@ fn encode_iloc(il: &Iloc, wide: bool) -> Vec<u8> {
     v
 }
 
+/// The data of item `id` (by file offset or in `idat`), as a reader finds it; `None`
+/// for items stored elsewhere (another file, by item reference).
+fn read_item(
+    src: &mut Src,
+    iloc: &Iloc,
+    idat: Option<&[u8]>,
+    id: u64,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(l) = iloc.locs.iter().find(|l| l.id == id) else {
+        return Ok(None);
+    };
+    if l.dri != 0 {
+        return Ok(None);
+    }
+    let mut d = Vec::new();
+    for &(_, o, n) in &l.extents {
+        match l.method {
+            0 => {
+                let at = l.base.saturating_add(o);
+                let n = if n == 0 {
+                    src.len.saturating_sub(at)
+                } else {
+                    n
+                };
+                d.extend(src.read_at_big(at, n, "HEIF item")?);
+            }
+            1 => {
+                let i = idat.unwrap_or_default();
+                let at = l.base.saturating_add(o) as usize;
+                let n = if n == 0 {
+                    i.len().saturating_sub(at)
+                } else {
+                    n as usize
+                };
+                d.extend_from_slice(
+                    i.get(at..at.saturating_add(n))
+                        .ok_or_else(|| Error::Truncated("HEIF idat item".into()))?,
+                );
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(d))
+}
+
+/// What an explicit label needs to know of a HEIF/AVIF before re-encoding it: the
+/// brands, the primary item and its properties, the Exif and XMP to carry over, and
+/// what else the file holds (dropped by a re-encoding).
+#[derive(Debug, Default)]
+pub(crate) struct HeifSource {
+    /// The major brand, then the compatible brands.
+    pub brands: Vec<[u8; 4]>,
+    /// A `moov` box (an image sequence) is present.
+    pub sequence: bool,
+    /// The primary item's type (`av01`, `hvc1`, `grid`, ...).
+    pub primary_type: Option<[u8; 4]>,
+    /// Items in `iinf`.
+    pub items: usize,
+    /// Exif and XMP items.
+    pub exif_items: usize,
+    pub xmp_items: usize,
+    /// The Exif TIFF and XMP packet to carry over.
+    pub seed: HeifSeed,
+    /// The primary item's colour properties: an ICC profile; nclx (primaries,
+    /// transfer, matrix, full range).
+    pub icc: bool,
+    pub nclx: Option<(u16, u16, u16, bool)>,
+    /// The primary item's transforms: `irot` (quarter turns anticlockwise), `imir`
+    /// (axis: 0 = about a vertical axis, left-right; 1 = about a horizontal axis,
+    /// top-bottom), `clap`.
+    pub irot: u8,
+    pub imir: Option<u8>,
+    pub clap: bool,
+    /// A top-level C2PA `uuid` box.
+    pub c2pa: bool,
+}
+
+/// Reads [`HeifSource`] from a HEIF/AVIF file.
+pub(crate) fn heif_source(src: &mut Src) -> Result<HeifSource, Error> {
+    let mut out = HeifSource::default();
+    let top = children(src, 0, src.len)?;
+    let mut meta = None;
+    for b in &top {
+        match &b.ty {
+            b"ftyp" => {
+                let (o, l) = b.body();
+                let d = src.read_at(o, l.min(4096), "ftyp")?;
+                if d.len() >= 4 {
+                    out.brands.push([d[0], d[1], d[2], d[3]]);
+                }
+                for c in d.get(8..).unwrap_or_default().chunks_exact(4) {
+                    out.brands.push([c[0], c[1], c[2], c[3]]);
+                }
+            }
+            b"moov" | b"moof" => out.sequence = true,
+            b"meta" if meta.is_none() => meta = Some(b.clone()),
+            b"uuid" if b.uuid == Some(C2PA_UUID) => out.c2pa = true,
+            b"uuid" if b.uuid == Some(XMP_UUID) && out.seed.xmp.is_none() && b.size < 16 << 20 => {
+                let (o, l) = b.body();
+                out.seed.xmp = Some(text(&src.read_at(o, l, "XMP uuid box")?));
+            }
+            _ => {}
+        }
+    }
+    let meta = meta.ok_or_else(|| Error::Malformed("HEIF without a top-level meta box".into()))?;
+    let (mo, ml) = meta.body();
+    let body = src.read_at_big(mo, ml, "HEIF meta")?;
+    if !meta_is_full(&body) || body.len() < 4 {
+        return Err(Error::Malformed("HEIF meta box is not a full box".into()));
+    }
+    let inner = &body[4..];
+    let kids = mem_children(inner)?;
+    let find = |ty: &[u8; 4]| kids.iter().find(|x| &x.ty == ty).map(|x| slice(inner, x));
+    let primary = match find(b"pitm") {
+        Some(d) => {
+            let mut c = Cur { b: d, p: 0 };
+            let v = c.n(1)?;
+            c.n(3)?;
+            Some(c.n(if v == 0 { 2 } else { 4 })?)
+        }
+        None => None,
+    };
+    let mut exif_ids = Vec::new();
+    let mut xmp_ids = Vec::new();
+    if let Some(b) = find(b"iinf") {
+        let v = b.first().copied().unwrap_or(0);
+        let rest = b
+            .get(if v == 0 { 6 } else { 8 }..)
+            .ok_or_else(|| Error::Truncated("HEIF iinf".into()))?;
+        for e in mem_children(rest)? {
+            if &e.ty != b"infe" {
+                continue;
+            }
+            out.items += 1;
+            let eb = slice(rest, &e);
+            let ver = eb.first().copied().unwrap_or(0);
+            if ver < 2 {
+                continue;
+            }
+            let mut c = Cur { b: eb, p: 4 };
+            let id = c.n(if ver == 2 { 2 } else { 4 })?;
+            c.n(2)?;
+            let ty = (c.n(4)? as u32).to_be_bytes();
+            c.cstr()?;
+            if Some(id) == primary {
+                out.primary_type = Some(ty);
+            }
+            if &ty == b"Exif" {
+                exif_ids.push(id);
+            } else if &ty == b"mime" && c.cstr()?.contains("rdf+xml") {
+                // a compressed packet (content encoding) is not read
+                if c.cstr()?.is_empty() {
+                    xmp_ids.push(id);
+                }
+            }
+        }
+    }
+    out.exif_items = exif_ids.len();
+    out.xmp_items = xmp_ids.len();
+    if let Some(il) = find(b"iloc") {
+        let iloc = parse_iloc(il)?;
+        let idat = find(b"idat");
+        for &id in &exif_ids {
+            if let Some(d) = read_item(src, &iloc, idat, id)?
+                && d.len() >= 4
+                && let Some(t) = d.get(4usize.saturating_add(be32(&d, 0) as usize)..)
+            {
+                out.seed.tiff = Some(t.to_vec());
+                break;
+            }
+        }
+        for &id in &xmp_ids {
+            if let Some(d) = read_item(src, &iloc, idat, id)? {
+                out.seed.xmp = Some(text(&d));
+                break;
+            }
+        }
+    }
+    // the primary item's properties: ipma's associations into ipco
+    let Some(primary) = primary else {
+        return Ok(out);
+    };
+    let Some(iprp) = find(b"iprp") else {
+        return Ok(out);
+    };
+    let pk = mem_children(iprp)?;
+    let Some(ipco) = pk.iter().find(|x| &x.ty == b"ipco").map(|x| slice(iprp, x)) else {
+        return Ok(out);
+    };
+    let props = mem_children(ipco)?;
+    let mut assoc: Vec<usize> = Vec::new();
+    for ipma in pk.iter().filter(|x| &x.ty == b"ipma") {
+        let b = slice(iprp, ipma);
+        let mut c = Cur { b, p: 0 };
+        let ver = c.n(1)?;
+        let flags = c.n(3)?;
+        let n = c.n(4)?;
+        for _ in 0..n.min(100_000) {
+            let id = c.n(if ver < 1 { 2 } else { 4 })?;
+            let k = c.n(1)?;
+            for _ in 0..k {
+                let idx = if flags & 1 != 0 {
+                    c.n(2)? & 0x7FFF
+                } else {
+                    c.n(1)? & 0x7F
+                };
+                if id == primary && idx > 0 {
+                    assoc.push(idx as usize - 1);
+                }
+            }
+        }
+    }
+    for p in assoc.iter().filter_map(|&i| props.get(i)) {
+        let d = slice(ipco, p);
+        match &p.ty {
+            b"colr" => match d.get(..4) {
+                Some(b"nclx") if d.len() >= 11 => {
+                    out.nclx.get_or_insert((
+                        u16::from_be_bytes([d[4], d[5]]),
+                        u16::from_be_bytes([d[6], d[7]]),
+                        u16::from_be_bytes([d[8], d[9]]),
+                        d[10] & 0x80 != 0,
+                    ));
+                }
+                Some(b"prof") | Some(b"rICC") => out.icc = true,
+                _ => {}
+            },
+            b"irot" => out.irot = d.first().copied().unwrap_or(0) & 3,
+            b"imir" => out.imir = Some(d.first().copied().unwrap_or(0) & 1),
+            b"clap" => out.clap = true,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 /// A version 2/3 `infe` box.
 fn infe(id: u64, ty: &[u8; 4], content_type: Option<&str>) -> Vec<u8> {
     let mut b = vec![if id > 0xFFFF { 3 } else { 2 }, 0, 0, 0];
@@ -964,6 +1200,27 @@ fn infe(id: u64, ty: &[u8; 4], content_type: Option<&str>) -> Vec<u8> {
 /// absolute `iloc` offset past the `meta` box is shifted by the bytes it grew.
 /// Coded image data is copied unchanged.
 pub fn plan_heif(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece>, Error> {
+    plan_heif_seeded(src, cfg, payload, &HeifSeed::default())
+}
+
+/// Metadata of an original HEIF/AVIF to put into its re-encoding (an explicit label):
+/// used where the re-encoded file has no Exif or XMP item of its own.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct HeifSeed {
+    /// The Exif item's TIFF data (without the 4-byte offset in front).
+    pub tiff: Option<Vec<u8>>,
+    /// The XMP packet.
+    pub xmp: Option<String>,
+}
+
+/// [`plan_heif`], with the Exif and XMP of `seed` where the file has none: they are
+/// written (with the label where its channel is on) even where a channel is off.
+pub(crate) fn plan_heif_seeded(
+    src: &mut Src,
+    cfg: &Config,
+    payload: &str,
+    seed: &HeifSeed,
+) -> Result<Vec<Piece>, Error> {
     let exif_ch = cfg.write_channel("heif", "heif:exif").is_some();
     let xmp_ch = cfg.write_channel("heif", "heif:xmp").is_some();
     let top = children(src, 0, src.len)?;
@@ -1052,43 +1309,7 @@ pub fn plan_heif(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece
         },
     };
     // the data of an item, as the reader finds it
-    let item_data = |src: &mut Src, id: u64| -> Result<Option<Vec<u8>>, Error> {
-        let Some(l) = iloc.locs.iter().find(|l| l.id == id) else {
-            return Ok(None);
-        };
-        if l.dri != 0 {
-            return Ok(None);
-        }
-        let mut d = Vec::new();
-        for &(_, o, n) in &l.extents {
-            match l.method {
-                0 => {
-                    let at = l.base.saturating_add(o);
-                    let n = if n == 0 {
-                        src.len.saturating_sub(at)
-                    } else {
-                        n
-                    };
-                    d.extend(src.read_at_big(at, n, "HEIF item")?);
-                }
-                1 => {
-                    let i = idat.unwrap_or_default();
-                    let at = l.base.saturating_add(o) as usize;
-                    let n = if n == 0 {
-                        i.len().saturating_sub(at)
-                    } else {
-                        n as usize
-                    };
-                    d.extend_from_slice(
-                        i.get(at..at.saturating_add(n))
-                            .ok_or_else(|| Error::Truncated("HEIF idat item".into()))?,
-                    );
-                }
-                _ => return Ok(None),
-            }
-        }
-        Ok(Some(d))
-    };
+    let item_data = |src: &mut Src, id: u64| read_item(src, &iloc, idat, id);
     let mut old_tiff: Option<Vec<u8>> = None;
     for &id in &exif_ids {
         if let Some(d) = item_data(src, id)?
@@ -1100,6 +1321,9 @@ pub fn plan_heif(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece
                 break;
             }
         }
+    }
+    if old_tiff.is_none() {
+        old_tiff.clone_from(&seed.tiff);
     }
     let mut old_xmp: Option<String> = None;
     for &id in &xmp_ids {
@@ -1141,8 +1365,17 @@ pub fn plan_heif(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece
         .unwrap_or(0);
     let mut new_items: Vec<(u64, [u8; 4], Option<&str>)> = Vec::new();
     let mut blobs: Vec<(Vec<u64>, Vec<u8>)> = Vec::new();
-    if exif_ch {
-        let tiff = exif::set_user_comment(old_tiff.as_deref(), &exif::encode_comment(payload))?;
+    if old_xmp.is_none() {
+        old_xmp.clone_from(&seed.xmp);
+    }
+    let seed_exif = exif_ids.is_empty() && seed.tiff.is_some();
+    let seed_xmp = xmp_ids.is_empty() && uuid_xmp.is_empty() && seed.xmp.is_some();
+    if exif_ch || seed_exif {
+        let tiff = if exif_ch {
+            exif::set_user_comment(old_tiff.as_deref(), &exif::encode_comment(payload))?
+        } else {
+            seed.tiff.clone().unwrap_or_default()
+        };
         let mut d = vec![0, 0, 0, 0];
         d.extend(tiff);
         if exif_ids.is_empty() {
@@ -1152,8 +1385,12 @@ pub fn plan_heif(src: &mut Src, cfg: &Config, payload: &str) -> Result<Vec<Piece
         }
         blobs.push((exif_ids.clone(), d));
     }
-    if xmp_ch {
-        let packet = cfg.xmp.upsert(old_xmp.as_deref(), payload);
+    if xmp_ch || seed_xmp {
+        let packet = if xmp_ch {
+            cfg.xmp.upsert(old_xmp.as_deref(), payload)
+        } else {
+            seed.xmp.clone().unwrap_or_default()
+        };
         if xmp_ids.is_empty() {
             next_id += 1;
             xmp_ids.push(next_id);
