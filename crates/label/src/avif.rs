@@ -315,19 +315,8 @@ mod imp {
                 .dropped
                 .push("C2PA (C2PA manifest: its hash of the old pixels no longer matches)".into());
         }
-        Ok((
-            encoded.avif_file,
-            seed,
-            Drawn {
-                font: path.display().to_string(),
-                text_height_px: th_px,
-                shorter_side_px: short,
-                ratio: th_px as f32 / short as f32,
-                corner: "bottom-right",
-                encoding: "avif-q90",
-                metadata,
-            },
-        ))
+        let drawn = Drawn::new(&path, th_px, short, "avif-q90", metadata);
+        Ok((encoded.avif_file, seed, drawn))
     }
 }
 

@@ -214,19 +214,8 @@ pub fn embed_reader(
             Format::Png | Format::Jpeg | Format::Webp => {
                 let bytes = src.read_at_big(0, src.len, "image")?;
                 let (img, drawn) = render::label_image(&bytes, opts.font.as_deref(), cfg)?;
-                let mut cur = Cursor::new(img);
-                let mut s2 = Src::new(&mut cur)?;
-                let plan = plan_for(format, &mut s2, cfg, &payload)?;
-                execute(&plan, &mut cur, out)?;
-                let warnings = match &existing.c2pa {
-                    Some(c) => vec![c2pa_warning(c, true)],
-                    None => vec![],
-                };
-                return Ok(Outcome {
-                    format: format.as_str(),
-                    channels: written(format, cfg),
-                    explicit: Some(serde_json::to_value(drawn).unwrap_or(Value::Null)),
-                    warnings,
+                return write_redrawn(format, img, &drawn, existing.c2pa.as_ref(), cfg, out, |s| {
+                    plan_for(format, s, cfg, &payload)
                 });
             }
             Format::Wav => {
@@ -268,20 +257,15 @@ pub fn embed_reader(
                     let bytes = src.read_at_big(0, src.len, "image")?;
                     let (img, seed, drawn) =
                         crate::avif::label_avif(&bytes, &info, opts.font.as_deref(), cfg)?;
-                    let mut cur = Cursor::new(img);
-                    let mut s2 = Src::new(&mut cur)?;
-                    let plan = bmff::plan_heif_seeded(&mut s2, cfg, &payload, &seed)?;
-                    execute(&plan, &mut cur, out)?;
-                    let warnings = match &existing.c2pa {
-                        Some(c) => vec![c2pa_warning(c, true)],
-                        None => vec![],
-                    };
-                    return Ok(Outcome {
-                        format: format.as_str(),
-                        channels: written(format, cfg),
-                        explicit: Some(serde_json::to_value(drawn).unwrap_or(Value::Null)),
-                        warnings,
-                    });
+                    return write_redrawn(
+                        format,
+                        img,
+                        &drawn,
+                        existing.c2pa.as_ref(),
+                        cfg,
+                        out,
+                        |s| bmff::plan_heif_seeded(s, cfg, &payload, &seed),
+                    );
                 }
             }
             Format::Mp4 if head.get(8..12) == Some(b"avis") => {
@@ -315,6 +299,31 @@ pub fn embed_reader(
             .iter()
             .map(|c| c2pa_warning(c, false))
             .collect(),
+    })
+}
+
+/// Writes an image with a drawn label (`img`, re-encoded) and its implicit label,
+/// which `plan` lays into it.
+fn write_redrawn(
+    format: Format,
+    img: Vec<u8>,
+    drawn: &render::Drawn,
+    c2pa: Option<&formats::C2pa>,
+    cfg: &Config,
+    out: &mut dyn Write,
+    plan: impl FnOnce(&mut Src) -> Result<Vec<Piece>, Error>,
+) -> Result<Outcome, Error> {
+    let mut cur = Cursor::new(img);
+    let mut s2 = Src::new(&mut cur)?;
+    let plan = plan(&mut s2)?;
+    execute(&plan, &mut cur, out)?;
+    Ok(Outcome {
+        format: format.as_str(),
+        channels: written(format, cfg),
+        explicit: Some(serde_json::to_value(drawn).unwrap_or(Value::Null)),
+        warnings: c2pa
+            .map(|c| vec![c2pa_warning(c, true)])
+            .unwrap_or_default(),
     })
 }
 

@@ -49,6 +49,28 @@ pub struct Drawn {
     pub metadata: crate::carry::Carried,
 }
 
+impl Drawn {
+    /// A bottom-right label of `text_height_px` on an image whose shorter side is
+    /// `shorter_side_px`, drawn with the font at `font`.
+    pub(crate) fn new(
+        font: &Path,
+        text_height_px: u32,
+        shorter_side_px: u32,
+        encoding: &'static str,
+        metadata: crate::carry::Carried,
+    ) -> Drawn {
+        Drawn {
+            font: font.display().to_string(),
+            text_height_px,
+            shorter_side_px,
+            ratio: text_height_px as f32 / shorter_side_px as f32,
+            corner: "bottom-right",
+            encoding,
+            metadata,
+        }
+    }
+}
+
 fn load_font(path: &Path, text: &str) -> Result<FontVec, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Font {
         path: path.display().to_string(),
@@ -242,22 +264,12 @@ pub fn label_image(
         ImageFormat::WebP => crate::carry::webp(bytes, &out, space)?,
         _ => (out, crate::carry::Carried::default()),
     };
-    Ok((
-        out,
-        Drawn {
-            font: path.display().to_string(),
-            text_height_px: th_px,
-            shorter_side_px: short,
-            ratio: th_px as f32 / short as f32,
-            corner: "bottom-right",
-            encoding: match fmt {
-                ImageFormat::Png => "png",
-                ImageFormat::WebP => "webp-lossless",
-                _ => "jpeg-q92",
-            },
-            metadata,
-        },
-    ))
+    let encoding = match fmt {
+        ImageFormat::Png => "png",
+        ImageFormat::WebP => "webp-lossless",
+        _ => "jpeg-q92",
+    };
+    Ok((out, Drawn::new(&path, th_px, short, encoding, metadata)))
 }
 
 /// Draws `text` in the bottom-right corner of `rgba`: white on a 55% black box, ink

@@ -5,16 +5,10 @@
 //! Needs python3 with Pillow built with AVIF (`.ci/label-fixtures.sh`) and a CJK font
 //! (fonts-wqy-zenhei); without them the Pillow cases skip, except under CI=true.
 
-use beian_label::{EmbedOptions, Error, Label, embed_bytes, embed_file};
+mod common;
 
-fn opts(id: &str) -> EmbedOptions {
-    EmbedOptions::new(Label {
-        label: "1".into(),
-        content_producer: "001191110102MAD55U9H0F10002".into(),
-        produce_id: id.into(),
-        ..Label::default()
-    })
-}
+use beian_label::{Error, embed_bytes, embed_file};
+use common::opts;
 
 fn boxed(ty: &[u8; 4], body: &[u8]) -> Vec<u8> {
     let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();

@@ -7,10 +7,12 @@
 
 mod common;
 
+use common::opts;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use beian_label::{EmbedOptions, Label, Verdict, embed_file, verify_path};
+use beian_label::{Verdict, embed_file, verify_path};
 use serde_json::Value;
 
 const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/tools.py");
@@ -466,15 +468,6 @@ fn reads_files_other_tools_wrote() {
             None => assert!(r.warnings.is_empty(), "{name}: {:?}", r.warnings),
         }
     }
-}
-
-fn opts(id: &str) -> EmbedOptions {
-    EmbedOptions::new(Label {
-        label: "1".into(),
-        content_producer: "001191110102MAD55U9H0F10002".into(),
-        produce_id: id.into(),
-        ..Label::default()
-    })
 }
 
 #[test]

@@ -5,9 +5,10 @@
 
 mod common;
 
-use beian_label::{EmbedOptions, Label, Verdict, embed_bytes, verify_bytes};
+use beian_label::{Verdict, embed_bytes, verify_bytes};
 
 use common::ogg_crc as crc;
+use common::opts as label;
 
 fn page(serial: u32, seq: u32, flags: u8, granule: u64, lacing: &[u8], body: &[u8]) -> Vec<u8> {
     let mut p = b"OggS\0".to_vec();
@@ -137,15 +138,6 @@ fn media(b: &[u8]) -> Vec<(u32, u64, Vec<u8>)> {
         .filter(|p| p.granule != 0 && p.granule != u64::MAX)
         .map(|p| (p.serial, p.granule, p.body))
         .collect()
-}
-
-fn label(id: &str) -> EmbedOptions {
-    EmbedOptions::new(Label {
-        label: "1".into(),
-        content_producer: "001191110102MAD55U9H0F10002".into(),
-        produce_id: id.into(),
-        ..Label::default()
-    })
 }
 
 fn sequences_run_on(b: &[u8]) {

@@ -321,6 +321,39 @@ impl Cur<'_> {
     }
 }
 
+/// An item info entry (`infe` version 2 or 3): item id, item type, and for a `mime`
+/// item its content type and content encoding (empty when absent); `None` for the
+/// older versions, which name no item type.
+struct Infe {
+    id: u64,
+    ty: [u8; 4],
+    content_type: String,
+    encoding: String,
+}
+
+fn parse_infe(eb: &[u8]) -> Result<Option<Infe>, Error> {
+    let ver = eb.first().copied().unwrap_or(0);
+    if ver < 2 {
+        return Ok(None);
+    }
+    let mut c = Cur { b: eb, p: 4 };
+    let id = c.n(if ver == 2 { 2 } else { 4 })?;
+    c.n(2)?;
+    let ty = (c.n(4)? as u32).to_be_bytes();
+    c.cstr()?;
+    let (content_type, encoding) = if &ty == b"mime" {
+        (c.cstr()?, c.cstr()?)
+    } else {
+        (String::new(), String::new())
+    };
+    Ok(Some(Infe {
+        id,
+        ty,
+        content_type,
+        encoding,
+    }))
+}
+
 fn read_heif_meta(src: &mut Src, s: &mut Scan, meta: &Bx) -> Result<(), Error> {
     let (o, l) = meta.body();
     let d = src.read_at(o, l, "HEIF meta")?;
@@ -336,22 +369,9 @@ fn read_heif_meta(src: &mut Src, s: &mut Scan, meta: &Bx) -> Result<(), Error> {
             if &e.ty != b"infe" {
                 continue;
             }
-            let eb = slice(b.get(start..).unwrap_or_default(), &e);
-            let ver = eb.first().copied().unwrap_or(0);
-            if ver < 2 {
-                continue;
+            if let Some(i) = parse_infe(slice(b.get(start..).unwrap_or_default(), &e))? {
+                infos.push((i.id, i.ty, i.content_type));
             }
-            let mut c = Cur { b: eb, p: 4 };
-            let id = c.n(if ver == 2 { 2 } else { 4 })?;
-            c.n(2)?;
-            let ty = c.n(4)? as u32;
-            c.cstr()?;
-            let ct = if &ty.to_be_bytes() == b"mime" {
-                c.cstr()?
-            } else {
-                String::new()
-            };
-            infos.push((id, ty.to_be_bytes(), ct));
         }
     }
     let idat = kids
@@ -1078,26 +1098,17 @@ pub(crate) fn heif_source(src: &mut Src) -> Result<HeifSource, Error> {
                 continue;
             }
             out.items += 1;
-            let eb = slice(rest, &e);
-            let ver = eb.first().copied().unwrap_or(0);
-            if ver < 2 {
+            let Some(i) = parse_infe(slice(rest, &e))? else {
                 continue;
+            };
+            if Some(i.id) == primary {
+                out.primary_type = Some(i.ty);
             }
-            let mut c = Cur { b: eb, p: 4 };
-            let id = c.n(if ver == 2 { 2 } else { 4 })?;
-            c.n(2)?;
-            let ty = (c.n(4)? as u32).to_be_bytes();
-            c.cstr()?;
-            if Some(id) == primary {
-                out.primary_type = Some(ty);
-            }
-            if &ty == b"Exif" {
-                exif_ids.push(id);
-            } else if &ty == b"mime" && c.cstr()?.contains("rdf+xml") {
+            if &i.ty == b"Exif" {
+                exif_ids.push(i.id);
+            } else if i.content_type.contains("rdf+xml") && i.encoding.is_empty() {
                 // a compressed packet (content encoding) is not read
-                if c.cstr()?.is_empty() {
-                    xmp_ids.push(id);
-                }
+                xmp_ids.push(i.id);
             }
         }
     }
