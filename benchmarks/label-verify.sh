@@ -78,7 +78,7 @@ cat <<MD
 # label verify: $N mixed files
 
 - date: $(date -u +%Y-%m-%d), machine: 2-core CI-class VM, no device lent ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))
-- corpus: $N files in 50 directories, $((bytes / 1024)) KiB, copies of ${#seeds[@]} seeds made by Pillow, mutagen, PyAV (FFmpeg muxers), Python's wave and hand-built tags (PNG, JPEG, WebP, AVIF, MP4/MOV/M4A incl. fragmented, MP3, WAV, FLAC, Ogg Opus/Vorbis/FLAC, Markdown, HTML; labelled, unlabelled, payload variants, bad label, missing key, conflicting channels, truncated; C2PA-signed JPEG/PNG/WebP/MP4/WAV when c2pa-python is installed: $(ls "$WORK"/seed/c2pa_* 2>/dev/null | wc -l) seeds), page cache warm
+- corpus: $N files in 50 directories, $((bytes / 1024)) KiB, copies of ${#seeds[@]} seeds made by Pillow, pillow-heif (libheif), mutagen, PyAV (FFmpeg muxers), oggz-chop, Python's wave and hand-built tags (PNG, JPEG, WebP, AVIF, HEIC when pillow-heif is installed, MP4/MOV/M4A incl. fragmented, MP3, WAV, FLAC, Ogg Opus/Vorbis/FLAC, Ogg with a Skeleton stream when oggz-chop is installed, Markdown, HTML; labelled, unlabelled, payload variants, bad label, missing key, conflicting channels, truncated; C2PA-signed JPEG/PNG/WebP/MP4/WAV when c2pa-python is installed: $(ls "$WORK"/seed/c2pa_* 2>/dev/null | wc -l) seeds), page cache warm
 - beian: $WHAT, RAYON_NUM_THREADS=$THREADS (the machine is shared: other builds may run during the measurement)
 - peer: exiftool $(exiftool -ver) \`-fast2 -j -r\` over the same directory (reads and prints every metadata tag of every file, a superset of the label channels; single Perl process, so the ratio overstates a like-for-like gap)
 
