@@ -354,6 +354,14 @@ fn parse_infe(eb: &[u8]) -> Result<Option<Infe>, Error> {
     }))
 }
 
+/// The primary item's id from a `pitm` box's body.
+fn parse_pitm(d: &[u8]) -> Result<u64, Error> {
+    let mut c = Cur { b: d, p: 0 };
+    let v = c.n(1)?;
+    c.n(3)?;
+    c.n(if v == 0 { 2 } else { 4 })
+}
+
 fn read_heif_meta(src: &mut Src, s: &mut Scan, meta: &Bx) -> Result<(), Error> {
     let (o, l) = meta.body();
     let d = src.read_at(o, l, "HEIF meta")?;
@@ -1077,15 +1085,7 @@ pub(crate) fn heif_source(src: &mut Src) -> Result<HeifSource, Error> {
     let inner = &body[4..];
     let kids = mem_children(inner)?;
     let find = |ty: &[u8; 4]| kids.iter().find(|x| &x.ty == ty).map(|x| slice(inner, x));
-    let primary = match find(b"pitm") {
-        Some(d) => {
-            let mut c = Cur { b: d, p: 0 };
-            let v = c.n(1)?;
-            c.n(3)?;
-            Some(c.n(if v == 0 { 2 } else { 4 })?)
-        }
-        None => None,
-    };
+    let primary = find(b"pitm").map(parse_pitm).transpose()?;
     let mut exif_ids = Vec::new();
     let mut xmp_ids = Vec::new();
     if let Some(b) = find(b"iinf") {
@@ -1262,16 +1262,9 @@ pub(crate) fn plan_heif_seeded(
     let kids = mem_children(inner)?;
     let find = |ty: &[u8; 4]| kids.iter().find(|x| &x.ty == ty);
     // primary item
-    let primary = match find(b"pitm") {
-        Some(p) => {
-            let d = slice(inner, p);
-            let mut c = Cur { b: d, p: 0 };
-            let v = c.n(1)?;
-            c.n(3)?;
-            Some(c.n(if v == 0 { 2 } else { 4 })?)
-        }
-        None => None,
-    };
+    let primary = find(b"pitm")
+        .map(|p| parse_pitm(slice(inner, p)))
+        .transpose()?;
     // iinf: keep the entries, note the metadata items
     let (iinf_ver, mut entries, mut exif_ids, mut xmp_ids) = match find(b"iinf") {
         Some(ii) => {
@@ -1284,26 +1277,22 @@ pub(crate) fn plan_heif_seeded(
             let mut entries = Vec::new();
             let (mut ex, mut xm) = (Vec::new(), Vec::new());
             for e in mem_children(rest)? {
-                let eb = slice(rest, &e);
                 entries.push(rest[e.off as usize..(e.off + e.size) as usize].to_vec());
-                if &e.ty != b"infe" || eb.first().copied().unwrap_or(0) < 2 {
+                if &e.ty != b"infe" {
                     continue;
                 }
-                let ver = eb[0];
-                let mut c = Cur { b: eb, p: 4 };
-                let id = c.n(if ver == 2 { 2 } else { 4 })?;
-                c.n(2)?;
-                let ty = (c.n(4)? as u32).to_be_bytes();
-                c.cstr()?;
-                if &ty == b"Exif" {
-                    ex.push(id);
-                } else if &ty == b"mime" && c.cstr()?.contains("rdf+xml") {
-                    if !c.cstr()?.is_empty() {
+                let Some(i) = parse_infe(slice(rest, &e))? else {
+                    continue;
+                };
+                if &i.ty == b"Exif" {
+                    ex.push(i.id);
+                } else if i.content_type.contains("rdf+xml") {
+                    if !i.encoding.is_empty() {
                         return Err(Error::Unsupported(
                             "writing into a HEIF XMP item with a content encoding".into(),
                         ));
                     }
-                    xm.push(id);
+                    xm.push(i.id);
                 }
             }
             (v, entries, ex, xm)
