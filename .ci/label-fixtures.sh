@@ -4,7 +4,6 @@
 #   libraries, so no Debian ffmpeg is needed: ~100 MB installed, ~10 s), pillow-heif
 #   (PyPI; its wheel carries libheif, to write HEIC fixtures: test-only), exiftool
 #   (Debian libimage-exiftool-perl), oggz-chop and oggz-validate (Debian oggz-tools),
-#   cmake and nasm (Debian: libaom for the `avif` feature's tests, .ci/test),
 #   and c2pa-python + cryptography (PyPI; the C2PA
 #   SDK's wheel carries c2pa-rs, ~30 MB) to sign C2PA fixtures with a throwaway test CA.
 # Under CI=true the interop tests fail when a tool is missing (they skip elsewhere).
@@ -14,10 +13,6 @@
 need_debs=()
 command -v exiftool >/dev/null 2>&1 || need_debs+=(libimage-exiftool-perl)
 command -v oggz-chop >/dev/null 2>&1 || need_debs+=(oggz-tools)
-# cmake and nasm build libaom's AV1 decoder for beian-label's `avif` feature (explicit
-# labels on AVIF; .ci/test runs its tests), ~40 MB
-command -v cmake >/dev/null 2>&1 || need_debs+=(cmake)
-command -v nasm >/dev/null 2>&1 || need_debs+=(nasm)
 if [ ${#need_debs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing ${need_debs[*]} (Debian packages)" >&2

@@ -691,3 +691,58 @@ fn c2pa_manifest_in_text_and_summary() {
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
     assert_eq!(v["warnings"].as_array().map(Vec::len), Some(1), "{v}");
 }
+
+/// `--explicit` on an AVIF that Pillow (libavif) wrote, with the default build's
+/// features: the label is drawn (rav1d decodes, rav1e encodes) and the result verifies.
+#[test]
+fn explicit_avif_in_the_default_build() {
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            "from PIL import features; assert features.check('avif')",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok || beian_label::render::find_font(None, "人工智能生成").is_err() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "Pillow with AVIF or a CJK font missing under CI"
+        );
+        eprintln!("skipping: no Pillow with AVIF, or no CJK font");
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (d.path().join("gen.avif"), d.path().join("out.avif"));
+    let made = Command::new("python3")
+        .args([
+            "-c",
+            "import sys; from PIL import Image; \
+             Image.new('RGB', (240, 160), (30, 120, 200)).save(sys.argv[1], quality=90)",
+            p(&src),
+        ])
+        .status()
+        .expect("python3");
+    assert!(made.success());
+    let (code, out, err) = beian(&[
+        "label",
+        "embed",
+        p(&src),
+        "-o",
+        p(&dst),
+        "--label",
+        "1",
+        "--producer",
+        "P1",
+        "--produce-id",
+        "avif-1",
+        "--explicit",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["explicit"]["encoding"], "avif-q90", "{out}");
+    let (_, stdout, _) = beian(&["label", "verify", p(&dst)]);
+    let r: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert_eq!(r["verdict"], "compliant", "{stdout}");
+    assert_eq!(r["implicit"]["ProduceID"], "avif-1", "{stdout}");
+}

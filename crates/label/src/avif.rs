@@ -1,8 +1,9 @@
-//! The explicit image label on AVIF (AV1-coded HEIF): the image is decoded (libaom,
-//! through `avif-decode`), the label is drawn as on PNG, JPEG and WebP
+//! The explicit image label on AVIF (AV1-coded HEIF): the container is read by
+//! `avif-parse`, the image decoded by rav1d (`re_rav1d`, a safe Rust port of dav1d) and
+//! converted to RGB here (`imp::av1`), the label is drawn as on PNG, JPEG and WebP
 //! (`render::draw_label`), and it is encoded again as an 8-bit AVIF (rav1e,
-//! through `ravif`, at quality [`QUALITY`]). Needs the `avif` feature; without it, and
-//! for HEIC (HEVC-coded HEIF, for which no permissively licensed codec exists), the
+//! through `ravif`, at quality [`QUALITY`]). Needs the `avif` feature (on by default:
+//! both codecs are pure Rust); without it, and for HEIC (HEVC-coded HEIF, for which no permissively licensed codec exists), the
 //! label is refused with an error that says why.
 //!
 //! Carried over: the Exif item (thumbnail unlinked and zeroed) and the XMP packet, into
@@ -48,8 +49,8 @@ pub(crate) fn animated() -> Error {
 #[cfg(not(feature = "avif"))]
 pub(crate) fn not_built() -> Error {
     Error::Unsupported(format!(
-        "explicit labels on AVIF need beian built with `--features avif` (libaom's AV1 \
-         decoder, built from source with cmake and nasm); {CONVERT}"
+        "explicit labels on AVIF need beian built with the `avif` feature (on by default; \
+         this build left it out); {CONVERT}"
     ))
 }
 
@@ -130,27 +131,26 @@ mod imp {
         }
     }
 
-    fn decode_err(e: avif_decode::Error) -> Error {
-        match e {
-            avif_decode::Error::Parse(p) => parse_err(p),
-            other => Error::Image(format!("AVIF: {other}")),
-        }
-    }
-
-    /// 16-bit to 8-bit, rounded.
-    fn to8(v: u16) -> u8 {
-        ((u32::from(v) * 255 + 32767) / 65535) as u8
+    fn av1_err(what: &str, e: re_rav1d::dav1d::Error) -> Error {
+        Error::Image(format!(
+            "AVIF: the AV1 decoder rejected the {what} image: {e}"
+        ))
     }
 
     /// The decoded image as RGBA, whether it has alpha, whether samples were deeper
-    /// than 8 bits. The parser and the decoder's colour conversion assert on some
-    /// malformed inputs: a panic there is an error here, not a crash.
-    fn decode(bytes: &[u8]) -> Result<(RgbaImage, bool, bool), Error> {
-        catch_unwind(|| decode_unguarded(bytes))
+    /// than 8 bits. `nclx` (matrix, full range) is the container's colour property,
+    /// which takes precedence over the AV1 sequence header's, as in libavif. The
+    /// container parser asserts on some malformed inputs: a panic there is an error
+    /// here, not a crash.
+    fn decode(bytes: &[u8], nclx: Option<(u16, bool)>) -> Result<(RgbaImage, bool, bool), Error> {
+        catch_unwind(|| decode_unguarded(bytes, nclx))
             .map_err(|_| Error::Malformed("AVIF: the parser or decoder rejected it".into()))?
     }
 
-    fn decode_unguarded(bytes: &[u8]) -> Result<(RgbaImage, bool, bool), Error> {
+    fn decode_unguarded(
+        bytes: &[u8],
+        nclx: Option<(u16, bool)>,
+    ) -> Result<(RgbaImage, bool, bool), Error> {
         let avif = avif_parse::read_avif(&mut &bytes[..]).map_err(parse_err)?;
         if avif.premultiplied_alpha {
             return Err(Error::Unsupported(format!(
@@ -172,58 +172,216 @@ mod imp {
                 "AVIF alpha image and colour image differ in size".into(),
             ));
         }
-        let img = avif_decode::Decoder::from_avif(bytes)
-            .and_then(|d| d.to_image())
-            .map_err(decode_err)?;
-        use avif_decode::Image as I;
-        let (w, h) = match &img {
-            I::Rgb8(i) => (i.width(), i.height()),
-            I::Rgb16(i) => (i.width(), i.height()),
-            I::Rgba8(i) => (i.width(), i.height()),
-            I::Rgba16(i) => (i.width(), i.height()),
-            I::Gray8(i) => (i.width(), i.height()),
-            I::Gray16(i) => (i.width(), i.height()),
+        let color = av1::decode(&avif.primary_item).map_err(|e| av1_err("colour", e))?;
+        let (w, h) = (color.width(), color.height());
+        let mut raw = vec![255u8; w as usize * h as usize * 4];
+        let deep = color.bit_depth() > 8;
+        av1::to_rgb(&color, nclx, &mut raw)?;
+        let alpha = match &avif.alpha_item {
+            Some(a) => {
+                let pic = av1::decode(a).map_err(|e| av1_err("alpha", e))?;
+                if (pic.width(), pic.height()) != (w, h) {
+                    return Err(Error::Malformed(
+                        "AVIF alpha image and colour image differ in size".into(),
+                    ));
+                }
+                av1::to_alpha(&pic, &mut raw);
+                true
+            }
+            None => false,
         };
-        let (w32, h32) = (
-            u32::try_from(w).map_err(|_| Error::Image("AVIF too wide".into()))?,
-            u32::try_from(h).map_err(|_| Error::Image("AVIF too tall".into()))?,
-        );
-        let mut raw = Vec::with_capacity(w * h * 4);
-        let (alpha, deep) = match &img {
-            I::Rgb8(i) => {
-                i.pixels().for_each(|p| raw.extend([p.r, p.g, p.b, 255]));
-                (false, false)
-            }
-            I::Rgba8(i) => {
-                i.pixels().for_each(|p| raw.extend([p.r, p.g, p.b, p.a]));
-                (true, false)
-            }
-            I::Rgb16(i) => {
-                i.pixels()
-                    .for_each(|p| raw.extend([to8(p.r), to8(p.g), to8(p.b), 255]));
-                (false, true)
-            }
-            I::Rgba16(i) => {
-                i.pixels()
-                    .for_each(|p| raw.extend([to8(p.r), to8(p.g), to8(p.b), to8(p.a)]));
-                (true, true)
-            }
-            I::Gray8(i) => {
-                i.pixels()
-                    .for_each(|p| raw.extend([p.value(), p.value(), p.value(), 255]));
-                (false, false)
-            }
-            I::Gray16(i) => {
-                i.pixels().for_each(|p| {
-                    let g = to8(p.value());
-                    raw.extend([g, g, g, 255]);
-                });
-                (false, true)
-            }
-        };
-        let rgba = RgbaImage::from_raw(w32, h32, raw)
+        let rgba = RgbaImage::from_raw(w, h, raw)
             .ok_or_else(|| Error::Image("AVIF: decoded image has the wrong size".into()))?;
         Ok((rgba, alpha, deep || meta.bit_depth > 8))
+    }
+
+    /// AV1 still images through rav1d (`re_rav1d`, a safe Rust port of dav1d, without
+    /// assembly: pure Rust, nothing but cargo to build), and their conversion to RGB.
+    mod av1 {
+        use re_rav1d::dav1d::{
+            Decoder, Error, Picture, PixelLayout, PlanarImageComponent, Settings,
+        };
+
+        use super::MAX_PIXELS;
+
+        /// Decodes one AV1 still image (an AVIF item's OBUs). One thread, no frame
+        /// delay; a bounded number of send/receive rounds, so that no input can loop.
+        pub(super) fn decode(obus: &[u8]) -> Result<Picture, Error> {
+            let mut s = Settings::new();
+            s.set_n_threads(1);
+            s.set_max_frame_delay(1);
+            s.set_frame_size_limit(u32::try_from(MAX_PIXELS).unwrap_or(u32::MAX));
+            s.set_all_layers(false);
+            let mut dec = Decoder::with_settings(&s)?;
+            match dec.send_data(obus.to_vec(), None, None, None) {
+                Ok(()) => {}
+                Err(e) if e.is_again() => {}
+                Err(e) => return Err(e),
+            }
+            for _ in 0..16 {
+                match dec.get_picture() {
+                    Ok(p) => return Ok(p),
+                    Err(e) if e.is_again() => match dec.send_pending_data() {
+                        Ok(()) => {}
+                        Err(e) if e.is_again() => {}
+                        Err(e) => return Err(e),
+                    },
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(Error::InvalidArgument)
+        }
+
+        /// A plane's sample reader: 8-bit or native-endian 16-bit samples, `0` outside
+        /// the plane (a malformed picture cannot index out of bounds).
+        struct Samples {
+            data: re_rav1d::dav1d::Plane,
+            stride: usize,
+            wide: bool,
+        }
+
+        impl Samples {
+            fn of(pic: &Picture, c: PlanarImageComponent) -> Samples {
+                Samples {
+                    data: pic.plane(c),
+                    stride: pic.stride(c) as usize,
+                    wide: pic.bit_depth() > 8,
+                }
+            }
+
+            #[inline]
+            fn at(&self, x: usize, y: usize) -> f32 {
+                let d: &[u8] = &self.data;
+                if self.wide {
+                    let i = y * self.stride + 2 * x;
+                    d.get(i..i + 2)
+                        .map_or(0.0, |b| f32::from(u16::from_ne_bytes([b[0], b[1]])))
+                } else {
+                    d.get(y * self.stride + x).map_or(0.0, |&b| f32::from(b))
+                }
+            }
+        }
+
+        /// Luma-style range mapping to 0..1: `(offset, scale)` of a sample.
+        fn luma_range(depth: usize, full: bool) -> (f32, f32) {
+            let k = (1u32 << depth.saturating_sub(8)) as f32;
+            if full {
+                (0.0, ((1u32 << depth) - 1) as f32)
+            } else {
+                (16.0 * k, 219.0 * k)
+            }
+        }
+
+        /// Chroma range mapping to -0.5..0.5.
+        fn chroma_range(depth: usize, full: bool) -> (f32, f32) {
+            let k = (1u32 << depth.saturating_sub(8)) as f32;
+            if full {
+                ((1u32 << (depth - 1)) as f32, ((1u32 << depth) - 1) as f32)
+            } else {
+                (128.0 * k, 224.0 * k)
+            }
+        }
+
+        fn to8(v: f32) -> u8 {
+            (v.clamp(0.0, 1.0) * 255.0).round() as u8
+        }
+
+        /// Converts the colour picture into the RGB of `out` (RGBA, alpha untouched).
+        /// Matrix coefficients (H.273): identity (GBR), BT.709, BT.601 (also for
+        /// unspecified, as libavif does), FCC, SMPTE 240, YCgCo, BT.2020 (non-constant
+        /// luminance), chromaticity-derived non-constant luminance (sRGB/BT.709
+        /// primaries, as `check` requires, give BT.709's); others are refused by name.
+        pub(super) fn to_rgb(
+            pic: &Picture,
+            nclx: Option<(u16, bool)>,
+            out: &mut [u8],
+        ) -> Result<(), crate::Error> {
+            let depth = pic.bit_depth();
+            let (mc, full) = match nclx {
+                Some((mc, full)) => (mc, full),
+                None => (
+                    pic.matrix_coefficients() as u16,
+                    matches!(pic.color_range(), re_rav1d::dav1d::pixel::YUVRange::Full),
+                ),
+            };
+            let (kr, kb) = match mc {
+                0 | 8 => (0.0, 0.0),
+                1 | 12 => (0.2126, 0.0722),
+                2 | 5 | 6 => (0.299, 0.114),
+                4 => (0.30, 0.11),
+                7 => (0.212, 0.087),
+                9 => (0.2627, 0.0593),
+                other => {
+                    return Err(crate::Error::Unsupported(format!(
+                        "explicit labels on an AVIF with matrix coefficients {other} (H.273): \
+                         its colours cannot be converted here; {}",
+                        super::CONVERT
+                    )));
+                }
+            };
+            let layout = pic.pixel_layout();
+            let (sx, sy) = match layout {
+                PixelLayout::I420 => (1, 1),
+                PixelLayout::I422 => (1, 0),
+                PixelLayout::I444 | PixelLayout::I400 => (0, 0),
+            };
+            let y_plane = Samples::of(pic, PlanarImageComponent::Y);
+            let uv = (layout != PixelLayout::I400).then(|| {
+                (
+                    Samples::of(pic, PlanarImageComponent::U),
+                    Samples::of(pic, PlanarImageComponent::V),
+                )
+            });
+            // identity keeps every channel on the luma range
+            let (yo, ys) = luma_range(depth, full);
+            let (co, cs) = if mc == 0 {
+                luma_range(depth, full)
+            } else {
+                chroma_range(depth, full)
+            };
+            let kg = 1.0 - kr - kb;
+            let w = pic.width() as usize;
+            for (i, px) in out.chunks_exact_mut(4).enumerate() {
+                let (x, y) = (i % w, i / w);
+                let luma = (y_plane.at(x, y) - yo) / ys;
+                let (cb, cr) = match &uv {
+                    Some((u, v)) => (
+                        (u.at(x >> sx, y >> sy) - co) / cs,
+                        (v.at(x >> sx, y >> sy) - co) / cs,
+                    ),
+                    None => (0.0, 0.0),
+                };
+                let (r, g, b) = match mc {
+                    0 if uv.is_some() => (cr, luma, cb),
+                    0 => (luma, luma, luma),
+                    8 => {
+                        let t = luma - cb;
+                        (t + cr, luma + cb, t - cr)
+                    }
+                    _ => {
+                        let r = luma + 2.0 * (1.0 - kr) * cr;
+                        let b = luma + 2.0 * (1.0 - kb) * cb;
+                        (r, (luma - kr * r - kb * b) / kg, b)
+                    }
+                };
+                px[0] = to8(r);
+                px[1] = to8(g);
+                px[2] = to8(b);
+            }
+            Ok(())
+        }
+
+        /// Writes the alpha picture's luma into the alpha of `out` (RGBA), by the
+        /// alpha image's own range.
+        pub(super) fn to_alpha(pic: &Picture, out: &mut [u8]) {
+            let full = matches!(pic.color_range(), re_rav1d::dav1d::pixel::YUVRange::Full);
+            let (o, s) = luma_range(pic.bit_depth(), full);
+            let a = Samples::of(pic, PlanarImageComponent::Y);
+            let w = pic.width() as usize;
+            for (i, px) in out.chunks_exact_mut(4).enumerate() {
+                px[3] = to8((a.at(i % w, i / w) - o) / s);
+            }
+        }
     }
 
     /// Draws the label on an AVIF and encodes it again; returns the new AVIF (without
@@ -237,7 +395,8 @@ mod imp {
     ) -> Result<(Vec<u8>, HeifSeed, Drawn), Error> {
         let text = &cfg.image.text;
         let (path, font) = find_font(font_path, text)?;
-        let (mut rgba, had_alpha, deep) = decode(bytes)?;
+        let (mut rgba, had_alpha, deep) =
+            decode(bytes, info.nclx.map(|(_, _, mc, full)| (mc, full)))?;
         let mut metadata = Carried::default();
         // MIAF order: rotation, then mirroring
         rgba = match info.irot {

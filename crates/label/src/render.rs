@@ -3,7 +3,7 @@
 //! a given file. The image is decoded and re-encoded (PNG stays lossless; JPEG at
 //! quality 92): an explicit label changes pixels by nature. The original's colour
 //! profile, EXIF, XMP and text are carried into the new PNG, JPEG or WebP ([`crate::carry`]).
-//! AVIF (with the `avif` feature) is decoded and encoded by [`crate::avif`], which draws
+//! AVIF (the `avif` feature, on by default) is decoded and encoded by [`crate::avif`], which draws
 //! with the same `draw_label`.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Explicit labels on AVIF (`--features avif`): fixtures written by Pillow (RGB with
+//! Explicit labels on AVIF (the `avif` feature, on by default): fixtures written by Pillow (RGB with
 //! EXIF and XMP, RGBA, with an ICC profile, animated), labelled through the library API
 //! and read back by Pillow; HEIC refused with the reason; malformed AVIF is an error.
 //!
@@ -70,7 +70,7 @@ fn avif_needs_the_feature() {
     let avif = heif_with(b"avif", b"av01");
     let e = embed_bytes(&avif, &opts("a-1").explicit(true)).expect_err("refused");
     assert!(matches!(e, Error::Unsupported(_)), "{e}");
-    assert!(e.to_string().contains("--features avif"), "{e}");
+    assert!(e.to_string().contains("`avif` feature"), "{e}");
 }
 
 /// Malformed AVIF (truncated, a bogus AV1 payload, random damage) is an error or a
@@ -119,6 +119,9 @@ rgba.save(d + "/rgba.avif", quality=95)
 p = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 rgb.save(d + "/icc.avif", quality=95, icc_profile=p)
 rgb.resize((60, 40)).save(d + "/small.avif")
+rgb.save(d + "/yuv444.avif", quality=95, subsampling="4:4:4")
+rgb.save(d + "/yuv422_limited.avif", quality=95, subsampling="4:2:2", range="limited")
+rgb.convert("L").save(d + "/gray.avif", quality=95)
 frames = [Image.new("RGB", (200, 150), (40 * i, 0, 0)) for i in range(3)]
 frames[0].save(d + "/anim.avif", save_all=True, append_images=frames[1:])
     "#;
@@ -186,6 +189,30 @@ print(json.dumps({
             String::from_utf8_lossy(&o.stderr)
         );
         String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Chroma layouts and ranges other than the 4:2:0 full-range default: the colours
+    /// that come out of the YUV to RGB conversion are the ones Pillow (libavif) reads.
+    #[test]
+    fn colour_layouts_and_ranges_convert_faithfully() {
+        if !pillow_avif() {
+            return;
+        }
+        let t = tempfile::tempdir().expect("tempdir");
+        let d = t.path();
+        py(PY_MAKE, &[d]);
+        for name in ["yuv444.avif", "yuv422_limited.avif", "gray.avif"] {
+            let (input, out) = (d.join(name), d.join(format!("ex_{name}")));
+            embed_file(&input, &out, &opts("av-8").explicit(true)).expect(name);
+            assert_eq!(verify_path(&out).verdict, Verdict::Compliant, "{name}");
+            let r: Value = serde_json::from_str(&py(PY_READ, &[&input, &out])).expect("json");
+            assert_eq!(r["size_b"], serde_json::json!([400, 300]), "{name}: {r}");
+            assert!(r["top_left"].as_f64().expect("mad") < 3.0, "{name}: {r}");
+            assert!(
+                r["bottom_right"].as_f64().expect("mad") > 15.0,
+                "{name}: {r}"
+            );
+        }
     }
 
     #[test]

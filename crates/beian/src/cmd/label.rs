@@ -51,9 +51,8 @@ Media bytes are never re-encoded for implicit labels: only metadata changes. Wit
 --explicit, text gets the notice 本内容由人工智能生成, PNG/JPEG/WebP images get a rendered
 label in the bottom-right corner (text height >= 5% of the shorter side; a CJK font
 from the system or --font; WebP is written back as lossless WebP, animated WebP is
-refused), AVIF too when beian is built with `--features avif` (re-encoded as 8-bit
-AVIF, quality 90; needs cmake and nasm to build; grid, animated, ICC-profiled and HDR
-AVIF are refused), PCM (8/16/24/32-bit) and float WAV gets the short-long-short-short
+refused), AVIF too (re-encoded as 8-bit AVIF, quality 90; grid,
+animated, ICC-profiled and HDR AVIF are refused), PCM (8/16/24/32-bit) and float WAV gets the short-long-short-short
 prompt. --explicit on HEIC (HEVC: no permissive encoder exists), MP4, MP3, FLAC or Ogg
 is refused with an error naming the format and nothing is written (drop --explicit to
 write the implicit label only).
