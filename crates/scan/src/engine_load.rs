@@ -64,9 +64,8 @@ pub fn build_engine_reporting(
             Engine::from_compiled(&bytes).map_err(|e| ScanError::Input(format!("{name}: {e}")))?;
         if *engine.options() != spec.options {
             return Err(ScanError::Input(format!(
-                "{name}: compiled with other matching options ({:?}) than asked for now ({:?}): recompile it with the same flags, or drop them",
-                engine.options(),
-                spec.options
+                "{name}: compiled with other matching options than asked for now (compiled, not asked: {}): recompile it with the same flags, or drop them",
+                engine.options().differences(&spec.options).join("; ")
             )));
         }
         engine.set_detectors(spec.detectors);

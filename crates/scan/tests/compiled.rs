@@ -159,6 +159,9 @@ fn stale_foreign_damaged_and_mismatched_files_are_refused() {
     ))
     .expect_err("options differ");
     assert!(e.to_string().contains("other matching options"), "{e}");
+    // only the option that differs is named, with both values
+    assert!(e.to_string().contains("min_term_chars: 2, not 1"), "{e}");
+    assert!(!e.to_string().contains("pinyin"), "{e}");
     // A compiled lexicon with another lexicon, or with --allow.
     let l2 = vec![p.clone(), src.clone()];
     let e = build_engine(&spec(&l2, &[], Options::default())).expect_err("two");

@@ -82,6 +82,36 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The options that differ between `self` and `other`, each as
+    /// `name: self's value, not other's` (`min_term_chars: 1, not 2`), in
+    /// field order: what an error about mismatched options names.
+    pub fn differences(&self, other: &Options) -> Vec<String> {
+        let mut out = Vec::new();
+        macro_rules! diff {
+            ($($f:ident),*) => {$(
+                if self.$f != other.$f {
+                    out.push(format!(concat!(stringify!($f), ": {}, not {}"), self.$f, other.$f));
+                }
+            )*};
+        }
+        diff!(
+            width,
+            case,
+            traditional,
+            digits,
+            separators,
+            max_skip,
+            pinyin,
+            pinyin_initials,
+            min_initials_chars,
+            ascii_word_boundary,
+            min_term_chars,
+            homophones,
+            mixed_pinyin
+        );
+        out
+    }
+
     /// No normalization at all (raw matching).
     pub fn none() -> Self {
         Options {
@@ -655,6 +685,21 @@ impl Normalized {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_name_each_differing_option() {
+        let a = Options::default();
+        let b = Options {
+            min_term_chars: 1,
+            pinyin: false,
+            ..a
+        };
+        assert!(a.differences(&a).is_empty());
+        assert_eq!(
+            b.differences(&a),
+            vec!["pinyin: false, not true", "min_term_chars: 1, not 2"]
+        );
+    }
 
     #[test]
     fn decode_at_reads_what_char_indices_reads() {
