@@ -142,7 +142,10 @@ mod imp {
     /// which takes precedence over the AV1 sequence header's, as in libavif. The
     /// container parser asserts on some malformed inputs: a panic there is an error
     /// here, not a crash.
-    fn decode(bytes: &[u8], nclx: Option<(u16, bool)>) -> Result<(RgbaImage, bool, bool), Error> {
+    pub(super) fn decode(
+        bytes: &[u8],
+        nclx: Option<(u16, bool)>,
+    ) -> Result<(RgbaImage, bool, bool), Error> {
         catch_unwind(|| decode_unguarded(bytes, nclx))
             .map_err(|_| Error::Malformed("AVIF: the parser or decoder rejected it".into()))?
     }
@@ -482,6 +485,60 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The YUV to RGB conversion against rav1e's own RGB to YUV: 8- and 10-bit, YCbCr
+    /// (BT.601, ravif's choice) and identity (GBR), with and without alpha. Decoded
+    /// colours stay within a few levels of what was encoded (near-lossless quality).
+    #[cfg(feature = "avif")]
+    #[test]
+    fn decoded_colours_match_what_rav1e_encoded() {
+        let (w, h) = (64usize, 48usize);
+        let px: Vec<ravif::RGBA8> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                ravif::RGBA8::new(
+                    (x * 4) as u8,
+                    (y * 5) as u8,
+                    200 - (x + y) as u8,
+                    60 + y as u8,
+                )
+            })
+            .collect();
+        for depth in [ravif::BitDepth::Eight, ravif::BitDepth::Ten] {
+            for model in [ravif::ColorModel::YCbCr, ravif::ColorModel::RGB] {
+                for alpha in [false, true] {
+                    let enc = ravif::Encoder::new()
+                        .with_quality(100.0)
+                        .with_alpha_quality(100.0)
+                        .with_speed(10)
+                        .with_bit_depth(depth)
+                        .with_internal_color_model(model);
+                    let file = if alpha {
+                        enc.encode_rgba(ravif::Img::new(&px[..], w, h))
+                    } else {
+                        let rgb: Vec<ravif::RGB8> = px.iter().map(|p| p.rgb()).collect();
+                        enc.encode_rgb(ravif::Img::new(&rgb[..], w, h))
+                    }
+                    .expect("encode")
+                    .avif_file;
+                    let what = format!("{depth:?} {model:?} alpha={alpha}");
+                    let (img, had_alpha, deep) = imp::decode(&file, None).expect(&what);
+                    assert_eq!((img.width(), img.height()), (w as u32, h as u32), "{what}");
+                    assert_eq!(had_alpha, alpha, "{what}");
+                    assert_eq!(deep, matches!(depth, ravif::BitDepth::Ten), "{what}");
+                    let mut diff = [0u64; 4];
+                    for (a, b) in px.iter().zip(img.pixels()) {
+                        diff[0] += u64::from(a.r.abs_diff(b[0]));
+                        diff[1] += u64::from(a.g.abs_diff(b[1]));
+                        diff[2] += u64::from(a.b.abs_diff(b[2]));
+                        diff[3] += u64::from(if alpha { a.a } else { 255 }.abs_diff(b[3]));
+                    }
+                    let mean = diff.map(|d| d as f64 / (w * h) as f64);
+                    assert!(mean.iter().all(|m| *m < 2.5), "{what}: {mean:?}");
+                }
+            }
+        }
+    }
 
     fn avif(f: impl FnOnce(&mut HeifSource)) -> Result<(), Error> {
         let mut h = HeifSource {
