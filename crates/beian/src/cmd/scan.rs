@@ -921,8 +921,16 @@ impl<'e> Tally<'e> {
         };
         if on {
             let mut slots: std::collections::HashMap<&str, u32> = Default::default();
+            // Entries of one lexicon file mostly share a risk: the map is asked
+            // only when it changes (hashing every entry's risk was a quarter of a
+            // compiled lexicon's start-up).
+            let mut last: Option<(&str, u32)> = None;
             for e in engine.entries() {
-                let slot = t.slot_in(&mut slots, &e.risk);
+                let slot = match last {
+                    Some((risk, slot)) if risk == &*e.risk => slot,
+                    _ => t.slot_in(&mut slots, &e.risk),
+                };
+                last = Some((&e.risk, slot));
                 t.entry_slot.push(slot);
             }
         }

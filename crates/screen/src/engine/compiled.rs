@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+use std::thread::{Scope, ScopedJoinHandle};
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 use regex::{Regex, RegexSet};
@@ -237,21 +238,39 @@ impl<'a> R<'a> {
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect())
     }
-    fn ac(&mut self) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
+    /// An automaton's bytes, deserialized on a thread of `scope`: the automata
+    /// load side by side with each other and with the rest of the file.
+    fn ac_on<'s>(&mut self, scope: &'s Scope<'s, '_>) -> Result<Option<AcLoad<'s>>, ScreenError>
+    where
+        'a: 's,
+    {
         Ok(match self.u8()? {
             0 => None,
             1 => {
                 let b = self.bytes()?;
-                let (a, rest) = CharwiseDoubleArrayAhoCorasick::<u32>::deserialize(b)
-                    .map_err(|e| bad(format!("automaton: {e}")))?;
-                if !rest.is_empty() {
-                    return Err(bad("automaton: trailing bytes"));
-                }
-                Some(a)
+                Some(scope.spawn(move || {
+                    let (a, rest) = CharwiseDoubleArrayAhoCorasick::<u32>::deserialize(b)
+                        .map_err(|e| bad(format!("automaton: {e}")))?;
+                    if !rest.is_empty() {
+                        return Err(bad("automaton: trailing bytes"));
+                    }
+                    Ok(a)
+                }))
             }
             _ => return Err(bad("bad automaton tag")),
         })
     }
+}
+
+/// An automaton being deserialized (see [`R::ac_on`]).
+type AcLoad<'s> = ScopedJoinHandle<'s, Result<CharwiseDoubleArrayAhoCorasick<u32>, ScreenError>>;
+
+/// The automaton of [`R::ac_on`], once its thread is done.
+fn joined(
+    h: Option<AcLoad<'_>>,
+) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
+    h.map(|h| h.join().map_err(|_| bad("automaton: its loader failed"))?)
+        .transpose()
 }
 
 /// Index of `s` in the string pool, adding it when new (risks, severities,
@@ -576,213 +595,234 @@ impl Engine {
                 payload.len()
             )));
         }
-        if hash64(payload) != want {
-            return Err(bad("checksum mismatch: the file is damaged"));
-        }
-        let mut r = R { b: payload, pos: 0 };
-        let opts = read_options(&mut r)?;
-        // The normalization table as compiled (building it anew takes
-        // longer than loading everything else).
-        let fp = r.u64()?;
-        let n = r.count(2)?;
-        let raw = r.take(n * 2)?;
-        let bmp: Box<[u16]> = raw
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        let table = Table::from_parts(bmp, opts).ok_or_else(|| bad("bad normalization table"))?;
-        if table.fingerprint() != fp {
-            return Err(bad("normalization table damaged"));
-        }
-        let table = Arc::new(table);
-        let n = r.count(8)?;
-        let mut pool: Vec<Arc<str>> = Vec::with_capacity(n);
-        for _ in 0..n {
-            pool.push(r.arc()?);
-        }
-        let terms = r.str()?;
-        const RECORD: usize = 4 * 5 + 8 + 1 + 4;
-        let n = r.count(RECORD)?;
-        let mut entries = Vec::with_capacity(n);
-        let at = |i: u32| {
-            pool.get(i as usize)
-                .cloned()
-                .ok_or_else(|| bad("string index out of range"))
-        };
-        let opt = |i: u32| {
-            if i == 0 {
-                Ok(None)
-            } else {
-                at(i - 1).map(Some)
+        // The checksum is taken while the payload is read (it is all bounds-
+        // checked): a damaged file is reported as damaged, whatever else failed.
+        std::thread::scope(|scope| {
+            let sum = scope.spawn(|| hash64(payload) == want);
+            let engine = read_payload(payload, scope);
+            if !sum.join().unwrap_or(false) {
+                return Err(bad("checksum mismatch: the file is damaged"));
             }
-        };
-        let mut tpos = 0usize;
-        for rec in r.take(n * RECORD)?.chunks_exact(RECORD) {
-            let u = |k: usize| u32::from_le_bytes([rec[k], rec[k + 1], rec[k + 2], rec[k + 3]]);
-            let tend = tpos + u(0) as usize;
-            let term = terms
-                .get(tpos..tend)
-                .ok_or_else(|| bad("term out of range"))?;
-            tpos = tend;
-            let mut line = [0u8; 8];
-            line.copy_from_slice(&rec[20..28]);
-            let flags = rec[28];
-            if flags > 3 {
-                return Err(bad("bad entry flags"));
-            }
-            entries.push(Entry {
-                term: Arc::from(term),
-                risk: at(u(4))?,
-                severity: opt(u(8))?,
-                action: opt(u(12))?,
-                source: at(u(16))?,
-                line: usize::try_from(u64::from_le_bytes(line))
-                    .map_err(|_| bad("line out of range"))?,
-                regex: flags & 1 != 0,
-                weight: (flags & 2 != 0).then(|| f32::from_bits(u(29))),
-            });
-        }
-        if tpos != terms.len() {
-            return Err(bad("terms and entries disagree"));
-        }
-        let ac = r.ac()?;
-        let pinyin_ac = r.ac()?;
-        let gate = {
-            let (bits, ends, singles) = (r.words()?, r.words()?, r.words()?);
-            let (astral, any) = (r.bool()?, r.bool()?);
-            Bigrams::from_parts(bits, ends, singles, astral, any)
-                .ok_or_else(|| bad("gate tables of the wrong size"))?
-        };
-        let n = r.count(14)?;
-        let mut pats = Vec::with_capacity(n);
-        for _ in 0..n {
-            pats.push(PatInfo {
-                nchars: r.u32()?,
-                ascii_word: r.bool()?,
-                allow: r.bool()?,
-                targets: (r.u32()?, r.u32()?),
-            });
-        }
-        let n = r.count(5)?;
-        let mut targets = Vec::with_capacity(n);
-        for _ in 0..n {
-            let e = r.u32()?;
-            if e as usize >= entries.len() {
-                return Err(bad("target entry out of range"));
-            }
-            targets.push((e, via_of(r.u8()?)?));
-        }
-        if pats
-            .iter()
-            .any(|p| p.targets.0 > p.targets.1 || p.targets.1 as usize > targets.len())
-        {
-            return Err(bad("pattern targets out of range"));
-        }
-        let ring = r.usize()?;
-        let max_chars = r.usize()?;
-        if !ring.is_power_of_two() || ring < max_chars + 2 || ring > 1 << 24 {
-            return Err(bad("bad ring size"));
-        }
-        let n = r.count(28)?;
-        let mut punct = FxHashMap::with_capacity_and_hasher(n, Default::default());
-        for _ in 0..n {
-            let k = r.u32()?;
-            punct.insert(
-                k,
-                Punct {
-                    lead: r.chars()?,
-                    inner: r.chars()?,
-                    trail: r.chars()?,
-                },
-            );
-        }
-        let sound = match r.u8()? {
-            0 => None,
-            1 => {
-                let ac = r.ac()?.ok_or_else(|| bad("sound automaton missing"))?;
-                let n = r.count(12)?;
-                let mut spats = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let k = r.u32()?;
-                    let m = r.count(4)?;
-                    let es = (0..m).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
-                    if es.iter().any(|&e| e as usize >= entries.len()) {
-                        return Err(bad("sound entry out of range"));
-                    }
-                    spats.push((k, es));
-                }
-                let spell = r.chars()?;
-                let n = r.count(12)?;
-                let mut chars = FxHashMap::with_capacity_and_hasher(n, Default::default());
-                for _ in 0..n {
-                    let (k, a, b) = (r.u32()?, r.u32()?, r.u32()?);
-                    if a > b || b as usize > spell.len() {
-                        return Err(bad("sound spelling out of range"));
-                    }
-                    chars.insert(k, (a, b));
-                }
-                Some(SoundMatcher {
-                    sounds: Sounds::new(),
-                    ac,
-                    pats: spats,
-                    chars,
-                    spell,
-                })
-            }
-            _ => return Err(bad("bad sound tag")),
-        };
-        let n = r.count(12)?;
-        let mut regexes = Vec::with_capacity(n);
-        for _ in 0..n {
-            let e = r.u32()?;
-            let src = r.str()?;
-            let re = Regex::new(src).map_err(|e| bad(format!("regular expression: {e}")))?;
-            regexes.push((e, re));
-        }
-        let regex_set = if regexes.is_empty() {
-            None
-        } else {
-            Some(
-                RegexSet::new(regexes.iter().map(|(_, r)| r.as_str()))
-                    .map_err(|e| bad(format!("regular expressions: {e}")))?,
-            )
-        };
-        let mut detectors = [false; 6];
-        let mut detector_risk: [Option<Arc<str>>; 6] = Default::default();
-        for d in Detector::ALL {
-            detectors[d.index()] = r.bool()?;
-            detector_risk[d.index()] = r.opt_arc()?;
-        }
-        let stats = read_stats(&mut r)?;
-        if r.pos != payload.len() {
-            return Err(bad("trailing bytes"));
-        }
-        if let Some(a) = &ac
-            && a.num_states() == 0
-        {
-            return Err(bad("empty automaton"));
-        }
-        Ok(Engine {
-            opts,
-            table,
-            ac,
-            gate,
-            sound,
-            pinyin_ac,
-            punct,
-            pats,
-            targets,
-            ring,
-            max_chars,
-            entries,
-            regexes,
-            regex_set,
-            detectors,
-            detector_risk,
-            stats,
+            engine
         })
     }
+}
 
+/// The payload of a compiled lexicon (after the header), its automata
+/// deserialized on threads of `scope`.
+fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engine, ScreenError> {
+    let mut r = R { b: payload, pos: 0 };
+    let opts = read_options(&mut r)?;
+    // The normalization table as compiled (building it anew takes
+    // longer than loading everything else).
+    let fp = r.u64()?;
+    let n = r.count(2)?;
+    let raw = r.take(n * 2)?;
+    let bmp: Box<[u16]> = raw
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let table = Table::from_parts(bmp, opts).ok_or_else(|| bad("bad normalization table"))?;
+    if table.fingerprint() != fp {
+        return Err(bad("normalization table damaged"));
+    }
+    let table = Arc::new(table);
+    let n = r.count(8)?;
+    let mut pool: Vec<Arc<str>> = Vec::with_capacity(n);
+    for _ in 0..n {
+        pool.push(r.arc()?);
+    }
+    let terms = r.str()?;
+    const RECORD: usize = 4 * 5 + 8 + 1 + 4;
+    let n = r.count(RECORD)?;
+    let mut entries = Vec::with_capacity(n);
+    let at = |i: u32| {
+        pool.get(i as usize)
+            .cloned()
+            .ok_or_else(|| bad("string index out of range"))
+    };
+    let opt = |i: u32| {
+        if i == 0 {
+            Ok(None)
+        } else {
+            at(i - 1).map(Some)
+        }
+    };
+    let mut tpos = 0usize;
+    for rec in r.take(n * RECORD)?.chunks_exact(RECORD) {
+        let u = |k: usize| u32::from_le_bytes([rec[k], rec[k + 1], rec[k + 2], rec[k + 3]]);
+        let tend = tpos + u(0) as usize;
+        let term = terms
+            .get(tpos..tend)
+            .ok_or_else(|| bad("term out of range"))?;
+        tpos = tend;
+        let mut line = [0u8; 8];
+        line.copy_from_slice(&rec[20..28]);
+        let flags = rec[28];
+        if flags > 3 {
+            return Err(bad("bad entry flags"));
+        }
+        entries.push(Entry {
+            term: Arc::from(term),
+            risk: at(u(4))?,
+            severity: opt(u(8))?,
+            action: opt(u(12))?,
+            source: at(u(16))?,
+            line: usize::try_from(u64::from_le_bytes(line))
+                .map_err(|_| bad("line out of range"))?,
+            regex: flags & 1 != 0,
+            weight: (flags & 2 != 0).then(|| f32::from_bits(u(29))),
+        });
+    }
+    if tpos != terms.len() {
+        return Err(bad("terms and entries disagree"));
+    }
+    let ac = r.ac_on(scope)?;
+    let pinyin_ac = r.ac_on(scope)?;
+    let gate = {
+        let (bits, ends, singles) = (r.words()?, r.words()?, r.words()?);
+        let (astral, any) = (r.bool()?, r.bool()?);
+        Bigrams::from_parts(bits, ends, singles, astral, any)
+            .ok_or_else(|| bad("gate tables of the wrong size"))?
+    };
+    let n = r.count(14)?;
+    let mut pats = Vec::with_capacity(n);
+    for _ in 0..n {
+        pats.push(PatInfo {
+            nchars: r.u32()?,
+            ascii_word: r.bool()?,
+            allow: r.bool()?,
+            targets: (r.u32()?, r.u32()?),
+        });
+    }
+    let n = r.count(5)?;
+    let mut targets = Vec::with_capacity(n);
+    for _ in 0..n {
+        let e = r.u32()?;
+        if e as usize >= entries.len() {
+            return Err(bad("target entry out of range"));
+        }
+        targets.push((e, via_of(r.u8()?)?));
+    }
+    if pats
+        .iter()
+        .any(|p| p.targets.0 > p.targets.1 || p.targets.1 as usize > targets.len())
+    {
+        return Err(bad("pattern targets out of range"));
+    }
+    let ring = r.usize()?;
+    let max_chars = r.usize()?;
+    if !ring.is_power_of_two() || ring < max_chars + 2 || ring > 1 << 24 {
+        return Err(bad("bad ring size"));
+    }
+    let n = r.count(28)?;
+    let mut punct = FxHashMap::with_capacity_and_hasher(n, Default::default());
+    for _ in 0..n {
+        let k = r.u32()?;
+        punct.insert(
+            k,
+            Punct {
+                lead: r.chars()?,
+                inner: r.chars()?,
+                trail: r.chars()?,
+            },
+        );
+    }
+    let sound = match r.u8()? {
+        0 => None,
+        1 => {
+            let ac = r
+                .ac_on(scope)?
+                .ok_or_else(|| bad("sound automaton missing"))?;
+            let n = r.count(12)?;
+            let mut spats = Vec::with_capacity(n);
+            for _ in 0..n {
+                let k = r.u32()?;
+                let m = r.count(4)?;
+                let es = (0..m).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
+                if es.iter().any(|&e| e as usize >= entries.len()) {
+                    return Err(bad("sound entry out of range"));
+                }
+                spats.push((k, es));
+            }
+            let spell = r.chars()?;
+            let n = r.count(12)?;
+            let mut chars = FxHashMap::with_capacity_and_hasher(n, Default::default());
+            for _ in 0..n {
+                let (k, a, b) = (r.u32()?, r.u32()?, r.u32()?);
+                if a > b || b as usize > spell.len() {
+                    return Err(bad("sound spelling out of range"));
+                }
+                chars.insert(k, (a, b));
+            }
+            Some((ac, spats, chars, spell))
+        }
+        _ => return Err(bad("bad sound tag")),
+    };
+    let n = r.count(12)?;
+    let mut regexes = Vec::with_capacity(n);
+    for _ in 0..n {
+        let e = r.u32()?;
+        let src = r.str()?;
+        let re = Regex::new(src).map_err(|e| bad(format!("regular expression: {e}")))?;
+        regexes.push((e, re));
+    }
+    let regex_set = if regexes.is_empty() {
+        None
+    } else {
+        Some(
+            RegexSet::new(regexes.iter().map(|(_, r)| r.as_str()))
+                .map_err(|e| bad(format!("regular expressions: {e}")))?,
+        )
+    };
+    let mut detectors = [false; 6];
+    let mut detector_risk: [Option<Arc<str>>; 6] = Default::default();
+    for d in Detector::ALL {
+        detectors[d.index()] = r.bool()?;
+        detector_risk[d.index()] = r.opt_arc()?;
+    }
+    let stats = read_stats(&mut r)?;
+    if r.pos != payload.len() {
+        return Err(bad("trailing bytes"));
+    }
+    let (ac, pinyin_ac) = (joined(ac)?, joined(pinyin_ac)?);
+    let sound = match sound {
+        None => None,
+        Some((ac, pats, chars, spell)) => Some(SoundMatcher {
+            sounds: Sounds::new(),
+            ac: joined(Some(ac))?.ok_or_else(|| bad("sound automaton missing"))?,
+            pats,
+            chars,
+            spell,
+        }),
+    };
+    if let Some(a) = &ac
+        && a.num_states() == 0
+    {
+        return Err(bad("empty automaton"));
+    }
+    Ok(Engine {
+        opts,
+        table,
+        ac,
+        gate,
+        sound,
+        pinyin_ac,
+        punct,
+        pats,
+        targets,
+        ring,
+        max_chars,
+        entries,
+        regexes,
+        regex_set,
+        detectors,
+        detector_risk,
+        stats,
+    })
+}
+
+impl Engine {
     /// Turns the built-in detectors on or off (a compiled lexicon keeps the
     /// lexicon; which detectors run is the caller's choice). `None` keeps a
     /// detector's risk code.
