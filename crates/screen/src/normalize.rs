@@ -88,11 +88,15 @@ impl Options {
     pub fn differences(&self, other: &Options) -> Vec<String> {
         let mut out = Vec::new();
         macro_rules! diff {
-            ($($f:ident),*) => {$(
-                if self.$f != other.$f {
-                    out.push(format!(concat!(stringify!($f), ": {}, not {}"), self.$f, other.$f));
-                }
-            )*};
+            ($($f:ident),*) => {
+                // every field named: a new option does not compile until it is listed
+                let Options { $($f: _),* } = *self;
+                $(
+                    if self.$f != other.$f {
+                        out.push(format!(concat!(stringify!($f), ": {}, not {}"), self.$f, other.$f));
+                    }
+                )*
+            };
         }
         diff!(
             width,
