@@ -224,11 +224,14 @@ impl<'a> R<'a> {
     }
     fn chars(&mut self) -> Result<Box<[char]>, ScreenError> {
         let n = self.count(4)?;
-        self.take(n * 4)?
-            .chunks_exact(4)
-            .map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-            .collect::<Option<Box<[char]>>>()
-            .ok_or_else(|| bad("invalid character"))
+        // Sized once: collecting `Option`s grows the vector step by step
+        // (punctuation rules are thousands of short arrays).
+        let mut out = Vec::with_capacity(n);
+        for c in self.take(n * 4)?.chunks_exact(4) {
+            let u = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            out.push(char::from_u32(u).ok_or_else(|| bad("invalid character"))?);
+        }
+        Ok(out.into_boxed_slice())
     }
     fn words(&mut self) -> Result<Box<[u64]>, ScreenError> {
         let n = self.count(8)?;
@@ -260,6 +263,57 @@ impl<'a> R<'a> {
             _ => return Err(bad("bad automaton tag")),
         })
     }
+}
+
+/// Bytes of one entry record in a compiled lexicon.
+const ENTRY_RECORD: usize = 4 * 5 + 8 + 1 + 4;
+
+/// The lexicon entries of a compiled lexicon: `recs` (records of
+/// [`ENTRY_RECORD`] bytes), their terms end to end, the string pool.
+fn read_entries(recs: &[u8], terms: &str, pool: Vec<Arc<str>>) -> Result<Vec<Entry>, ScreenError> {
+    let mut entries = Vec::with_capacity(recs.len() / ENTRY_RECORD);
+    let at = |i: u32| {
+        pool.get(i as usize)
+            .cloned()
+            .ok_or_else(|| bad("string index out of range"))
+    };
+    let opt = |i: u32| {
+        if i == 0 {
+            Ok(None)
+        } else {
+            at(i - 1).map(Some)
+        }
+    };
+    let mut tpos = 0usize;
+    for rec in recs.chunks_exact(ENTRY_RECORD) {
+        let u = |k: usize| u32::from_le_bytes([rec[k], rec[k + 1], rec[k + 2], rec[k + 3]]);
+        let tend = tpos + u(0) as usize;
+        let term = terms
+            .get(tpos..tend)
+            .ok_or_else(|| bad("term out of range"))?;
+        tpos = tend;
+        let mut line = [0u8; 8];
+        line.copy_from_slice(&rec[20..28]);
+        let flags = rec[28];
+        if flags > 3 {
+            return Err(bad("bad entry flags"));
+        }
+        entries.push(Entry {
+            term: Arc::from(term),
+            risk: at(u(4))?,
+            severity: opt(u(8))?,
+            action: opt(u(12))?,
+            source: at(u(16))?,
+            line: usize::try_from(u64::from_le_bytes(line))
+                .map_err(|_| bad("line out of range"))?,
+            regex: flags & 1 != 0,
+            weight: (flags & 2 != 0).then(|| f32::from_bits(u(29))),
+        });
+    }
+    if tpos != terms.len() {
+        return Err(bad("terms and entries disagree"));
+    }
+    Ok(entries)
 }
 
 /// An automaton being deserialized (see [`R::ac_on`]).
@@ -611,6 +665,8 @@ impl Engine {
 /// The payload of a compiled lexicon (after the header), its automata
 /// deserialized on threads of `scope`.
 fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engine, ScreenError> {
+    // The pinyin syllable tables of the sound matcher do not depend on the file.
+    let sounds = scope.spawn(Sounds::new);
     let mut r = R { b: payload, pos: 0 };
     let opts = read_options(&mut r)?;
     // The normalization table as compiled (building it anew takes
@@ -633,50 +689,11 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
         pool.push(r.arc()?);
     }
     let terms = r.str()?;
-    const RECORD: usize = 4 * 5 + 8 + 1 + 4;
-    let n = r.count(RECORD)?;
-    let mut entries = Vec::with_capacity(n);
-    let at = |i: u32| {
-        pool.get(i as usize)
-            .cloned()
-            .ok_or_else(|| bad("string index out of range"))
-    };
-    let opt = |i: u32| {
-        if i == 0 {
-            Ok(None)
-        } else {
-            at(i - 1).map(Some)
-        }
-    };
-    let mut tpos = 0usize;
-    for rec in r.take(n * RECORD)?.chunks_exact(RECORD) {
-        let u = |k: usize| u32::from_le_bytes([rec[k], rec[k + 1], rec[k + 2], rec[k + 3]]);
-        let tend = tpos + u(0) as usize;
-        let term = terms
-            .get(tpos..tend)
-            .ok_or_else(|| bad("term out of range"))?;
-        tpos = tend;
-        let mut line = [0u8; 8];
-        line.copy_from_slice(&rec[20..28]);
-        let flags = rec[28];
-        if flags > 3 {
-            return Err(bad("bad entry flags"));
-        }
-        entries.push(Entry {
-            term: Arc::from(term),
-            risk: at(u(4))?,
-            severity: opt(u(8))?,
-            action: opt(u(12))?,
-            source: at(u(16))?,
-            line: usize::try_from(u64::from_le_bytes(line))
-                .map_err(|_| bad("line out of range"))?,
-            regex: flags & 1 != 0,
-            weight: (flags & 2 != 0).then(|| f32::from_bits(u(29))),
-        });
-    }
-    if tpos != terms.len() {
-        return Err(bad("terms and entries disagree"));
-    }
+    let n_entries = r.count(ENTRY_RECORD)?;
+    let recs = r.take(n_entries * ENTRY_RECORD)?;
+    // The entries (an `Arc` per term and per string reference) are made on a
+    // thread while the rest is read; only their count is needed before then.
+    let entries = scope.spawn(move || read_entries(recs, terms, pool));
     let ac = r.ac_on(scope)?;
     let pinyin_ac = r.ac_on(scope)?;
     let gate = {
@@ -699,7 +716,7 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
     let mut targets = Vec::with_capacity(n);
     for _ in 0..n {
         let e = r.u32()?;
-        if e as usize >= entries.len() {
+        if e as usize >= n_entries {
             return Err(bad("target entry out of range"));
         }
         targets.push((e, via_of(r.u8()?)?));
@@ -740,7 +757,7 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
                 let k = r.u32()?;
                 let m = r.count(4)?;
                 let es = (0..m).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
-                if es.iter().any(|&e| e as usize >= entries.len()) {
+                if es.iter().any(|&e| e as usize >= n_entries) {
                     return Err(bad("sound entry out of range"));
                 }
                 spats.push((k, es));
@@ -786,10 +803,15 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
         return Err(bad("trailing bytes"));
     }
     let (ac, pinyin_ac) = (joined(ac)?, joined(pinyin_ac)?);
+    let entries = entries
+        .join()
+        .map_err(|_| bad("entries: their loader failed"))??;
     let sound = match sound {
         None => None,
         Some((ac, pats, chars, spell)) => Some(SoundMatcher {
-            sounds: Sounds::new(),
+            sounds: sounds
+                .join()
+                .map_err(|_| bad("sound tables: their loader failed"))?,
             ac: joined(Some(ac))?.ok_or_else(|| bad("sound automaton missing"))?,
             pats,
             chars,
