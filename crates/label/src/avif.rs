@@ -195,7 +195,7 @@ mod imp {
         };
         let rgba = RgbaImage::from_raw(w, h, raw)
             .ok_or_else(|| Error::Image("AVIF: decoded image has the wrong size".into()))?;
-        Ok((rgba, alpha, deep || meta.bit_depth > 8))
+        Ok((rgba, alpha, deep))
     }
 
     /// AV1 still images through rav1d (`re_rav1d`, a safe Rust port of dav1d, without

@@ -191,16 +191,25 @@ print(json.dumps({
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// A directory with the Pillow fixtures of [`PY_MAKE`], or `None` where Pillow
+    /// with AVIF or a CJK font is missing (outside CI).
+    fn fixtures() -> Option<tempfile::TempDir> {
+        if !pillow_avif() {
+            return None;
+        }
+        let t = tempfile::tempdir().expect("tempdir");
+        py(PY_MAKE, &[t.path()]);
+        Some(t)
+    }
+
     /// Chroma layouts and ranges other than the 4:2:0 full-range default: the colours
     /// that come out of the YUV to RGB conversion are the ones Pillow (libavif) reads.
     #[test]
     fn colour_layouts_and_ranges_convert_faithfully() {
-        if !pillow_avif() {
+        let Some(t) = fixtures() else {
             return;
-        }
-        let t = tempfile::tempdir().expect("tempdir");
+        };
         let d = t.path();
-        py(PY_MAKE, &[d]);
         for name in ["yuv444.avif", "yuv422_limited.avif", "gray.avif"] {
             let (input, out) = (d.join(name), d.join(format!("ex_{name}")));
             embed_file(&input, &out, &opts("av-8").explicit(true)).expect(name);
@@ -217,12 +226,10 @@ print(json.dumps({
 
     #[test]
     fn avif_gets_the_label() {
-        if !pillow_avif() {
+        let Some(t) = fixtures() else {
             return;
-        }
-        let t = tempfile::tempdir().expect("tempdir");
+        };
         let d = t.path();
-        py(PY_MAKE, &[d]);
         for (name, alpha) in [("rgb.avif", false), ("rgba.avif", true)] {
             let (input, out) = (d.join(name), d.join(format!("ex_{name}")));
             let started = std::time::Instant::now();

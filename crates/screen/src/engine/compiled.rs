@@ -319,12 +319,18 @@ fn read_entries(recs: &[u8], terms: &str, pool: Vec<Arc<str>>) -> Result<Vec<Ent
 /// An automaton being deserialized (see [`R::ac_on`]).
 type AcLoad<'s> = ScopedJoinHandle<'s, Result<CharwiseDoubleArrayAhoCorasick<u32>, ScreenError>>;
 
-/// The automaton of [`R::ac_on`], once its thread is done.
+/// What a loader thread returned, once it is done (a panic there is an error
+/// naming `what`).
+fn join<T>(h: ScopedJoinHandle<'_, T>, what: &str) -> Result<T, ScreenError> {
+    h.join()
+        .map_err(|_| bad(format!("{what}: its loader failed")))
+}
+
+/// The automaton of [`R::ac_on`], if there is one, once its thread is done.
 fn joined(
     h: Option<AcLoad<'_>>,
 ) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
-    h.map(|h| h.join().map_err(|_| bad("automaton: its loader failed"))?)
-        .transpose()
+    h.map(|h| join(h, "automaton")?).transpose()
 }
 
 /// Index of `s` in the string pool, adding it when new (risks, severities,
@@ -803,16 +809,12 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
         return Err(bad("trailing bytes"));
     }
     let (ac, pinyin_ac) = (joined(ac)?, joined(pinyin_ac)?);
-    let entries = entries
-        .join()
-        .map_err(|_| bad("entries: their loader failed"))??;
+    let entries = join(entries, "entries")??;
     let sound = match sound {
         None => None,
         Some((ac, pats, chars, spell)) => Some(SoundMatcher {
-            sounds: sounds
-                .join()
-                .map_err(|_| bad("sound tables: their loader failed"))?,
-            ac: joined(Some(ac))?.ok_or_else(|| bad("sound automaton missing"))?,
+            sounds: join(sounds, "sound tables")?,
+            ac: join(ac, "sound automaton")??,
             pats,
             chars,
             spell,
