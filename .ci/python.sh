@@ -2,7 +2,10 @@
 # The Python package (python/: PyO3 + maturin, abi3) built into a virtual
 # environment, and its tests (pytest, including a local Ray cluster on
 # loopback). Called by .ci/test after `cargo test`; runnable alone.
-# Installs from PyPI: maturin, pytest, pyarrow, ray[data].
+# Installs from PyPI: maturin, pytest, pyarrow, ray[data], aiohttp (Ray
+# 2.60's file listing imports fsspec's HTTP filesystem from several threads
+# at once; without aiohttp one of them can fail with "cannot import name
+# 'HTTPFileSystem'").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${BEIAN_PY_VENV:-target/pyvenv}"
@@ -10,7 +13,7 @@ PY="${PYTHON:-python3}"
 command -v "$PY" >/dev/null || { echo ".ci/python.sh: $PY not found" >&2; exit 1; }
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q "maturin>=1.7,<2" "pytest>=7" "pyarrow>=14" "ray[data]>=2.9"
+"$VENV/bin/python" -m pip install -q "maturin>=1.7,<2" "pytest>=7" "pyarrow>=14" "ray[data]>=2.9" "aiohttp>=3.8"
 # The extension builds in its own target dir (it is not a workspace member).
 CARGO_TARGET_DIR="${BEIAN_PY_TARGET:-$PWD/target/python}" "$VENV/bin/python" -m pip install -q ./python
 # The CLI the tests compare against: the one this checkout builds.

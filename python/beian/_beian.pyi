@@ -1,10 +1,15 @@
 """Type stubs of beian's compiled extension."""
 
 from os import PathLike
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 _Path = Union[str, "PathLike[str]"]
 Finding = Dict[str, Any]
+# A text cell: str, UTF-8 bytes, or missing (None, NaN, pandas.NA).
+Text = Union[str, bytes, None, float, Any]
+# A column of cells: a list, tuple, NumPy array, pandas Series, PyArrow
+# (chunked) array, or any iterable.
+Texts = Union[Iterable[Text], Any]
 
 __version__: str
 DEFAULT_MAX_RECORD_BYTES: int
@@ -37,17 +42,22 @@ class Screen:
         max_record_bytes: int = ...,
         threads: Optional[int] = None,
     ) -> None: ...
-    def scan(self, text: str) -> List[Finding]:
-        """Findings in one text, ordered by position.
+    def scan(self, text: Text) -> List[Finding]:
+        """Findings in one text (``str`` or UTF-8 ``bytes``), ordered by
+        position; ``[]`` for a missing value.
 
         Keys: ``start``, ``end`` (UTF-8 bytes), ``char_start``, ``char_end``
         (characters), ``matched``, ``term``, ``risk``, ``detector``; and
         ``severity``, ``action``, ``via`` when present.
         """
-    def is_flagged(self, text: str) -> bool:
-        """Whether a text has any finding."""
-    def scan_batch(self, texts: Sequence[str], threads: Optional[int] = None) -> List[List[Finding]]:
-        """Findings of each text, in order; screened in parallel with the GIL released."""
+    def is_flagged(self, text: Text) -> bool:
+        """Whether a text has any finding (a missing value has none)."""
+    def scan_batch(self, texts: Texts, threads: Optional[int] = None) -> List[List[Finding]]:
+        """Findings of each text, in order; screened in parallel with the GIL released.
+
+        ``texts``: a list, NumPy, pandas or PyArrow column, or any iterable;
+        missing cells get ``[]``; another type is a ``TypeError`` naming the cell.
+        """
     def scan_files(
         self,
         paths: Sequence[_Path],
@@ -69,9 +79,10 @@ class Judge:
     """The risk classifier trained by ``beian judge train``."""
 
     def __init__(self, model: _Path, threshold: Optional[float] = None) -> None: ...
-    def predict(self, text: str) -> Dict[str, Any]:
-        """``{"label": str, "score": float, "flagged": bool}``, as ``beian judge predict``."""
-    def predict_batch(self, texts: Sequence[str], threads: Optional[int] = None) -> List[Dict[str, Any]]:
+    def predict(self, text: Text) -> Optional[Dict[str, Any]]:
+        """``{"label": str, "score": float, "flagged": bool}``, as ``beian judge predict``;
+        ``None`` for a missing value."""
+    def predict_batch(self, texts: Texts, threads: Optional[int] = None) -> List[Optional[Dict[str, Any]]]:
         """Verdicts in order, computed in parallel with the GIL released."""
     @property
     def labels(self) -> List[str]: ...

@@ -16,6 +16,9 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
+mod texts;
+use texts::{text_of, texts_of};
+
 /// Everything a `Screen` was built from (what pickling ships).
 #[derive(Clone, Debug)]
 struct Config {
@@ -297,53 +300,65 @@ impl Screen {
     }
 
     /// Screens one text: a list of finding dicts, ordered by position.
-    fn scan<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
+    /// ``text`` is a ``str`` or UTF-8 ``bytes``; a missing value (``None``,
+    /// NaN, ``pandas.NA``) has no findings.
+    fn scan<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let Some(owned) = text_of(text, &|| "text".to_owned())? else {
+            return Ok(PyList::empty(py));
+        };
         let max = self.cfg.max_record_bytes;
         let engine = &self.engine;
-        let owned = text.to_owned();
         let f = py.detach(|| {
             let mut s = Scratch::new();
             pipeline::find_windowed(engine, &owned, max, &mut s)
         });
-        findings_to_py(py, text, &f)
+        findings_to_py(py, &owned, &f)
     }
 
-    /// Whether a text has any finding.
-    fn is_flagged(&self, py: Python<'_>, text: &str) -> bool {
-        let owned = text.to_owned();
+    /// Whether a text has any finding (a missing value has none).
+    fn is_flagged(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Some(owned) = text_of(text, &|| "text".to_owned())? else {
+            return Ok(false);
+        };
         let engine = &self.engine;
-        py.detach(|| engine.is_flagged(&owned))
+        Ok(py.detach(|| engine.is_flagged(&owned)))
     }
 
-    /// Screens a list of texts in parallel (GIL released): one list of
-    /// finding dicts per text, in order. ``threads`` defaults to the
-    /// ``threads`` given to the constructor, else all cores.
+    /// Screens many texts in parallel (GIL released): one list of finding
+    /// dicts per text, in order. ``texts`` is a list, a NumPy, pandas or
+    /// PyArrow column, or any iterable; missing cells (``None``, NaN,
+    /// ``pandas.NA``, PyArrow nulls) get an empty list. ``threads``
+    /// defaults to the ``threads`` given to the constructor, else all
+    /// cores.
     #[pyo3(signature = (texts, threads = None))]
     fn scan_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: &Bound<'py, PyAny>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let texts = texts_of(texts)?;
         let threads = threads.unwrap_or_else(|| self.cfg.threads()).max(1);
         let max = self.cfg.max_record_bytes;
         let engine = &self.engine;
+        let find = |t: &Option<String>, s: &mut Scratch| -> Vec<Finding> {
+            t.as_deref()
+                .map_or_else(Vec::new, |t| pipeline::find_windowed(engine, t, max, s))
+        };
         let results: Vec<Vec<Finding>> = py.detach(|| {
             let n = texts.len();
             if threads == 1 || n < 2 {
                 let mut s = Scratch::new();
-                return texts
-                    .iter()
-                    .map(|t| pipeline::find_windowed(engine, t, max, &mut s))
-                    .collect();
+                return texts.iter().map(|t| find(t, &mut s)).collect();
             }
             // Contiguous slices, one per thread, balanced by bytes.
-            let total: usize = texts.iter().map(|t| t.len() + 16).sum();
+            let size = |t: &Option<String>| t.as_ref().map_or(0, String::len) + 16;
+            let total: usize = texts.iter().map(size).sum();
             let per = total.div_ceil(threads);
             let mut bounds = vec![0usize];
             let mut acc = 0usize;
             for (i, t) in texts.iter().enumerate() {
-                acc += t.len() + 16;
+                acc += size(t);
                 if acc >= per && i + 1 < n {
                     bounds.push(i + 1);
                     acc = 0;
@@ -356,11 +371,10 @@ impl Screen {
                     .windows(2)
                     .map(|w| {
                         let part = &texts[w[0]..w[1]];
+                        let find = &find;
                         s.spawn(move || {
                             let mut sc = Scratch::new();
-                            part.iter()
-                                .map(|t| pipeline::find_windowed(engine, t, max, &mut sc))
-                                .collect::<Vec<_>>()
+                            part.iter().map(|t| find(t, &mut sc)).collect::<Vec<_>>()
                         })
                     })
                     .collect();
@@ -378,7 +392,7 @@ impl Screen {
         }
         let list = PyList::empty(py);
         for (t, f) in texts.iter().zip(&results) {
-            list.append(findings_to_py(py, t, f)?)?;
+            list.append(findings_to_py(py, t.as_deref().unwrap_or_default(), f)?)?;
         }
         Ok(list)
     }
@@ -582,22 +596,33 @@ impl Judge {
         })
     }
 
-    /// The verdict on one text: ``{"label", "score", "flagged"}``.
-    fn predict<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
-        let owned = text.to_owned();
+    /// The verdict on one text: ``{"label", "score", "flagged"}``; ``None``
+    /// for a missing value (``None``, NaN, ``pandas.NA``).
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let Some(owned) = text_of(text, &|| "text".to_owned())? else {
+            return Ok(py.None().into_bound(py));
+        };
         let model = &self.model;
         let v = py.detach(|| model.predict(&owned));
-        self.verdict(py, v)
+        Ok(self.verdict(py, v)?.into_any())
     }
 
-    /// Verdicts on a list of texts, in order, in parallel with the GIL released.
+    /// Verdicts on many texts (as ``Screen.scan_batch`` takes them), in
+    /// order, in parallel with the GIL released; ``None`` for a missing cell.
     #[pyo3(signature = (texts, threads = None))]
     fn predict_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: &Bound<'py, PyAny>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let cells = texts_of(texts)?;
+        let present: Vec<&str> = cells.iter().flatten().map(String::as_str).collect();
+        let texts = &present;
         let threads = threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
@@ -625,8 +650,15 @@ impl Judge {
             return Err(PyValueError::new_err("a classifier thread failed"));
         }
         let list = PyList::empty(py);
-        for v in verdicts {
-            list.append(self.verdict(py, v)?)?;
+        let mut verdicts = verdicts.into_iter();
+        for cell in &cells {
+            match cell {
+                None => list.append(py.None())?,
+                Some(_) => match verdicts.next() {
+                    Some(v) => list.append(self.verdict(py, v)?)?,
+                    None => return Err(PyValueError::new_err("a classifier thread failed")),
+                },
+            }
         }
         Ok(list)
     }

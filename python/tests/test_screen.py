@@ -64,6 +64,48 @@ def test_scan_batch_equals_scan_in_order(screen, novels):
     assert sum(map(len, one)) > 0
 
 
+def test_scan_batch_takes_the_columns_data_teams_have(screen, novels):
+    # Ray Data hands map_batches NumPy, pandas or PyArrow columns, with nulls.
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    lines = [l for l in sorted(novels.glob("*.txt"))[0].read_text(encoding="utf-8").splitlines() if l.strip()][:400]
+    lines += ["他们在练法轮功", "电话 13812345678"]
+    want = screen.scan_batch(lines)
+    assert sum(map(len, want)) > 0
+    columns = {
+        "tuple": tuple(lines),
+        "numpy object": np.array(lines, dtype=object),
+        "numpy unicode": np.array(lines),
+        "pandas": pd.Series(lines, index=range(7, 7 + len(lines))),
+        "pyarrow": pa.array(lines),
+        "pyarrow chunked": pa.chunked_array([lines[:150], lines[150:]]),
+        "pyarrow large_string": pa.array(lines, type=pa.large_string()),
+        "generator": (l for l in lines),
+        "utf-8 bytes": [l.encode("utf-8") for l in lines],
+    }
+    for name, col in columns.items():
+        assert screen.scan_batch(col, threads=2) == want, name
+    # Missing cells have no findings; the others keep their places.
+    holes = [None, float("nan"), pd.NA]
+    mixed = [h for pair in zip(lines[-3:], holes) for h in pair]
+    got = screen.scan_batch(mixed, threads=2)
+    assert got[0::2] == want[-3:] and got[1::2] == [[], [], []]
+    assert screen.scan_batch(pa.array(mixed[0::2] + [None])) == want[-3:] + [[]]
+    assert screen.scan_batch(pd.Series(mixed[0::2] + [None])) == want[-3:] + [[]]
+    assert screen.scan(None) == [] and screen.is_flagged(None) is False
+    assert screen.scan("他们在练法轮功".encode("utf-8")) == screen.scan("他们在练法轮功")
+    # Anything else is refused, naming the cell.
+    with pytest.raises(TypeError, match=r"texts\[2\]: expected str, UTF-8 bytes or None, got int"):
+        screen.scan_batch(["a", "b", 3])
+    with pytest.raises(ValueError, match=r"texts\[1\]: bytes are not UTF-8 \(invalid at byte 1\)"):
+        screen.scan_batch(["a", b"a\xff"])
+    with pytest.raises(TypeError, match="one text was given"):
+        screen.scan_batch("法轮功")
+    with pytest.raises(TypeError, match=r"any iterable\) of str, got int"):
+        screen.scan_batch(5)
+
+
 def test_scan_batch_runs_with_the_gil_released(screen):
     # Two Python threads screening at once must both finish with the same
     # results (the engine is shared; screening runs outside the GIL).
@@ -188,5 +230,11 @@ def test_judge_equals_cli_predict(beian_bin, tmp_path, novels):
         assert c["label"] == m["label"] and c["flagged"] == m["flagged"], (c, m)
         assert abs(c["score"] - m["score"]) <= 5.1e-5, (c, m)  # the CLI prints 4 decimals
     assert any(m["flagged"] for m in mine[-4:])
+    assert judge.predict(None) is None
+    assert judge.predict_batch([texts[0], None, texts[1]], threads=2) == [mine[0], None, mine[1]]
+    pa = pytest.importorskip("pyarrow")
+    assert judge.predict_batch(pa.array([None, texts[2]])) == [None, mine[2]]
+    with pytest.raises(TypeError, match=r"texts\[0\]"):
+        judge.predict_batch([1.5])
     j2 = pickle.loads(pickle.dumps(judge))
     assert j2.predict(risky[0]) == judge.predict(risky[0])
