@@ -18,7 +18,8 @@ class Screen:
     """A screening engine built from keyword lexicons, allow-lists and options.
 
     Takes the same defaults and options as ``beian scan``. Immutable,
-    thread-safe, picklable (by lexicon paths and options).
+    thread-safe, picklable (by lexicon paths and options, or with
+    ``portable=True`` by its compiled lexicon).
     """
 
     def __init__(
@@ -41,7 +42,10 @@ class Screen:
         max_skip: int = 3,
         max_record_bytes: int = ...,
         threads: Optional[int] = None,
-    ) -> None: ...
+        portable: bool = False,
+    ) -> None:
+        """``portable=True``: pickles carry the compiled lexicon (about 15 MB for konsheng), so
+        workers need no lexicon files; by default pickles carry the paths."""
     def scan(self, text: Text) -> List[Finding]:
         """Findings in one text (``str`` or UTF-8 ``bytes``), ordered by
         position; ``[]`` for a missing value.

@@ -137,6 +137,37 @@ def test_pickles_by_config(screen, tmp_path):
     assert s3.scan("违 禁品") == s.scan("违 禁品") != []
 
 
+def test_portable_pickles_carry_the_compiled_lexicon(konsheng, novels, tmp_path):
+    # A worker without the lexicon files (no shared file system) still gets
+    # the same Screen: the pickle carries the compiled lexicon.
+    import shutil
+
+    lex = tmp_path / "lex"
+    shutil.copytree(konsheng, lex)
+    allow = tmp_path / "allow.txt"
+    allow.write_text("法轮功\n", encoding="utf-8")
+    opts = dict(allow=[str(allow)], detectors=["mobile"], min_term_chars=1, initials=True)
+    portable = beian.Screen([str(lex)], portable=True, **opts)
+    by_path = beian.Screen([str(lex)], **opts)
+    blob, thin = pickle.dumps(portable), pickle.dumps(by_path)
+    assert len(blob) > 1_000_000 > len(thin)
+    shutil.rmtree(lex)
+    allow.unlink()
+    with pytest.raises(ValueError, match="lex"):
+        pickle.loads(thin)
+    s2 = pickle.loads(blob)
+    lines = [l for l in sorted(novels.glob("*.txt"))[0].read_text(encoding="utf-8").splitlines() if l.strip()][:300]
+    texts = lines + ["法轮功 电话 13812345678 flg"]
+    assert s2.scan_batch(texts) == portable.scan_batch(texts)
+    assert sum(map(len, s2.scan_batch(texts))) > 100
+    assert s2.config() == portable.config() and s2.config()["portable"] is True
+    assert pickle.loads(pickle.dumps(s2)).scan(texts[-1]) == portable.scan(texts[-1])
+    # A pickle whose bytes do not match its config is refused, not guessed.
+    cfg = dict(portable.config(), min_term_chars=2)
+    with pytest.raises(ValueError, match="other options than its config"):
+        beian._beian._screen_from_compiled(cfg, pickle.loads(blob).__reduce__()[1][1])
+
+
 def test_long_text_in_windows_keeps_offsets(tmp_path):
     lex = tmp_path / "t.txt"
     lex.write_text("违禁品\n", encoding="utf-8")
