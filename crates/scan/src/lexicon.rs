@@ -285,8 +285,19 @@ pub fn load_lexicon_files(
         let name = path.display().to_string();
         builder.lexicon_text(&name, &text, risk)?;
         let mut warnings = Vec::new();
+        // Risks are interned and a file's entries mostly share one: the
+        // taxonomy (a list) is searched only when the risk changes.
+        let mut last: Option<(&std::sync::Arc<str>, bool)> = None;
         for e in &builder.entries()[before..] {
-            if &*e.risk != UNCLASSIFIED && !tax.is_risk_code(&e.risk) {
+            let known = match last {
+                Some((r, k)) if std::sync::Arc::ptr_eq(r, &e.risk) => k,
+                _ => {
+                    let k = &*e.risk == UNCLASSIFIED || tax.is_risk_code(&e.risk);
+                    last = Some((&e.risk, k));
+                    k
+                }
+            };
+            if !known {
                 warnings.push(format!(
                     "{name} line {}: unknown risk code {:?} (not in GB/T 45654 Appendix A; see `beian kb risks`)",
                     e.line, &*e.risk

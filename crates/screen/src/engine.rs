@@ -335,6 +335,9 @@ impl EngineBuilder {
         let min_chars = self.opts.min_term_chars.max(1);
         let mut kept: Vec<u32> = Vec::new();
         let mut punct: FxHashMap<u32, Punct> = FxHashMap::default();
+        let want_sound = self.opts.homophones || self.opts.mixed_pinyin;
+        // What the sound automaton is built from, normalized once here.
+        let mut sound_terms = SoundTerms::default();
         for (i, norm) in normalize_terms(&table, &self.entries, min_chars)
             .into_iter()
             .enumerate()
@@ -343,6 +346,9 @@ impl EngineBuilder {
                 TermNorm::Regex => {}
                 TermNorm::Short => stats.dropped_short += 1,
                 TermNorm::Kept { text, nchars, p } => {
+                    if want_sound && p.is_none() && nchars >= 3 {
+                        sound_terms.push(i as u32, &text, nchars);
+                    }
                     let ascii = word_rule && text.is_ascii();
                     add_pat(
                         &mut index,
@@ -369,15 +375,15 @@ impl EngineBuilder {
         }
         let base = pats.len() as u32;
         let want_pinyin = self.opts.pinyin || self.opts.pinyin_initials;
-        let want_sound = self.opts.homophones || self.opts.mixed_pinyin;
         let (ac, pinyin, sound) = std::thread::scope(|s| {
             let table = &table;
             let kept = &kept;
+            let sound_terms = &sound_terms;
             // The sound automaton (homophones, pinyin mixed in) on a third
             // thread: it needs only the kept entries.
             let hs = s.spawn(move || {
                 if want_sound {
-                    self.sound_matcher(table, kept)
+                    self.sound_matcher(sound_terms)
                 } else {
                     Ok(None)
                 }
@@ -514,27 +520,15 @@ impl EngineBuilder {
 impl EngineBuilder {
     /// The homophone automaton over the kept Chinese terms of three or more
     /// characters.
-    fn sound_matcher(
-        &self,
-        table: &Table,
-        kept: &[u32],
-    ) -> Result<Option<SoundMatcher>, ScreenError> {
+    fn sound_matcher(&self, terms: &SoundTerms) -> Result<Option<SoundMatcher>, ScreenError> {
         let sounds = Sounds::new();
         let mut index: FxHashMap<String, u32> = FxHashMap::default();
         let mut pats: Vec<(u32, Vec<u32>)> = Vec::new();
         let mut chars: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
         let mut spell: Vec<char> = Vec::new();
-        for &i in kept {
+        for (i, text, nchars) in terms.iter() {
             let e = &self.entries[i as usize];
-            if has_punct(table, &e.term) {
-                continue;
-            }
-            let n = Normalized::with_table(table, &e.term);
-            let nchars = n.spans.len();
-            if nchars < 3 {
-                continue;
-            }
-            let Some(key) = sounds.key(&n.text) else {
+            let Some(key) = sounds.key(text) else {
                 continue;
             };
             let p = *index.entry(key).or_insert_with(|| {
@@ -551,12 +545,12 @@ impl EngineBuilder {
                         spell[a as usize..b as usize]
                             .iter()
                             .copied()
-                            .eq(n.text.chars())
+                            .eq(text.chars())
                     })
             }) {
                 targets.push(i);
                 let a = spell.len() as u32;
-                spell.extend(n.text.chars());
+                spell.extend(text.chars());
                 chars.insert(i, (a, spell.len() as u32));
             }
         }
@@ -571,6 +565,34 @@ impl EngineBuilder {
             chars,
             spell: spell.into_boxed_slice(),
         }))
+    }
+}
+
+/// The kept entries the sound automaton is built from (no punctuation, three
+/// or more characters), with their normalized text: one buffer, so that the
+/// main thread only copies bytes and the sound thread need not normalize
+/// each term again.
+#[derive(Default)]
+struct SoundTerms {
+    text: String,
+    /// Entry, end of its text in `text`, normalized characters.
+    ends: Vec<(u32, u32, u32)>,
+}
+
+impl SoundTerms {
+    fn push(&mut self, entry: u32, text: &str, nchars: usize) {
+        self.text.push_str(text);
+        self.ends
+            .push((entry, self.text.len() as u32, nchars as u32));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, &str, usize)> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&(entry, end, nchars)| {
+            let t = self.text.get(start..end as usize).unwrap_or_default();
+            start = end as usize;
+            (entry, t, nchars as usize)
+        })
     }
 }
 
