@@ -24,8 +24,8 @@ class Screen:
 
     def __init__(
         self,
-        lexicons: Sequence[_Path],
-        allow: Optional[Sequence[_Path]] = None,
+        lexicons: Union[_Path, Sequence[_Path]],
+        allow: Union[_Path, Sequence[_Path], None] = None,
         *,
         risk: Optional[str] = None,
         detectors: Optional[Sequence[str]] = None,

@@ -75,7 +75,19 @@ FINDING_SCHEMA = pa.schema(
 )
 
 
-class ScreenShards:
+class _HoldsScreen:
+    """One ``Screen`` per Ray actor, built in the constructor (so each worker
+    builds its own, once), and the text field or column to screen."""
+
+    def __init__(
+        self, lexicons: List[str], allow: List[str], field: str, threads: int, options: Optional[Dict[str, Any]]
+    ) -> None:
+        self.screen = beian.Screen(lexicons, allow=allow, threads=threads, **(options or {}))
+        self.field = field
+        self.threads = threads
+
+
+class ScreenShards(_HoldsScreen):
     """A ``map_batches`` callable: one ``Screen`` per worker, whole shards per call.
 
     Each shard's findings are written by the worker that screened it, to
@@ -92,10 +104,8 @@ class ScreenShards:
         threads: int,
         options: Optional[Dict[str, Any]] = None,
     ) -> None:
-        self.screen = beian.Screen(lexicons, allow=allow, threads=threads, **(options or {}))
-        self.field = field
+        super().__init__(lexicons, allow, field, threads, options)
         self.out = out
-        self.threads = threads
 
     def __call__(self, batch: Dict[str, np.ndarray]) -> Dict[str, Any]:
         summaries: Dict[str, list] = {c: [] for c in SUMMARY_COLUMNS}
@@ -121,7 +131,7 @@ class ScreenShards:
         return summaries
 
 
-class ScreenRows:
+class ScreenRows(_HoldsScreen):
     """A ``map_batches`` callable for rows: one ``Screen`` per actor; each
     PyArrow batch's ``field`` column is screened with ``scan_batch``, and
     each finding becomes a row with the ``keep`` columns of its record."""
@@ -135,10 +145,8 @@ class ScreenRows:
         threads: int,
         options: Optional[Dict[str, Any]] = None,
     ) -> None:
-        self.screen = beian.Screen(lexicons, allow=allow, threads=threads, **(options or {}))
-        self.field = field
+        super().__init__(lexicons, allow, field, threads, options)
         self.keep = keep
-        self.threads = threads
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         for c in [self.field, *self.keep]:

@@ -216,6 +216,23 @@ struct Screen {
     cfg: Config,
 }
 
+/// One path (`str` or `os.PathLike`) or a sequence of them.
+fn paths_of(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<PathBuf>> {
+    if v.is_instance_of::<pyo3::types::PyString>() || v.hasattr("__fspath__")? {
+        return Ok(vec![v.extract::<PathBuf>()?]);
+    }
+    v.extract::<Vec<PathBuf>>().map_err(|_| {
+        let ty = v
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "{what}: expected a path or a list of paths, got {ty}"
+        ))
+    })
+}
+
 fn findings_to_py<'py>(
     py: Python<'py>,
     text: &str,
@@ -313,8 +330,8 @@ impl Screen {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        lexicons: Vec<PathBuf>,
-        allow: Option<Vec<PathBuf>>,
+        lexicons: &Bound<'_, PyAny>,
+        allow: Option<&Bound<'_, PyAny>>,
         risk: Option<String>,
         detectors: Option<Vec<String>>,
         normalize: bool,
@@ -332,6 +349,7 @@ impl Screen {
         threads: Option<usize>,
         portable: bool,
     ) -> PyResult<Screen> {
+        let lexicons = paths_of(lexicons, "lexicons")?;
         if lexicons.is_empty() {
             return Err(PyValueError::new_err(
                 "lexicons: give at least one lexicon file or directory",
@@ -339,7 +357,10 @@ impl Screen {
         }
         let cfg = Config {
             lexicons,
-            allow: allow.unwrap_or_default(),
+            allow: allow
+                .map(|a| paths_of(a, "allow"))
+                .transpose()?
+                .unwrap_or_default(),
             risk,
             detectors: detectors
                 .unwrap_or_else(|| ALL_DETECTORS.iter().map(|s| s.to_string()).collect()),

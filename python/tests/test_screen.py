@@ -50,6 +50,12 @@ def test_options_follow_the_cli(konsheng, tmp_path):
         beian.Screen([str(tmp_path / "no-such-lexicon.txt")])
     assert default.config()["min_term_chars"] == 2
     assert default.stats()["entries"] == 2
+    # One path (str or os.PathLike) stands for a list of one.
+    one_path = beian.Screen(lex, allow=allow, detectors=["none"])
+    assert one_path.config()["lexicons"] == [str(lex)] and one_path.config()["allow"] == [str(allow)]
+    assert one_path.scan("去赌博网站，反赌博网站联盟") == allowed.scan("去赌博网站，反赌博网站联盟") != []
+    with pytest.raises(TypeError, match="lexicons: expected a path or a list of paths, got int"):
+        beian.Screen(5)
 
 
 def test_scan_batch_equals_scan_in_order(screen, novels):
