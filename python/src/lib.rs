@@ -113,17 +113,16 @@ impl Config {
 
     /// The engine of a pickled portable `Screen`: its compiled lexicon.
     fn load(&self, data: &[u8]) -> PyResult<Engine> {
-        let detectors = self.detectors()?;
-        let mut engine = Engine::from_compiled(data)
-            .map_err(|e| PyValueError::new_err(format!("unpickling a portable Screen: {e}")))?;
-        if *engine.options() != self.options() {
-            return Err(PyValueError::new_err(format!(
-                "unpickling a portable Screen: its compiled lexicon has other options than its config ({})",
-                engine.options().differences(&self.options()).join("; ")
-            )));
-        }
-        engine.set_detectors(&detectors);
-        Ok(engine)
+        use beian_scan::CompiledLoadError;
+        beian_scan::load_compiled(data, &self.options(), &self.detectors()?).map_err(|e| {
+            PyValueError::new_err(match e {
+                CompiledLoadError::Bytes(e) => format!("unpickling a portable Screen: {e}"),
+                CompiledLoadError::Options(d) => format!(
+                    "unpickling a portable Screen: its compiled lexicon has other options than its config ({})",
+                    d.join("; ")
+                ),
+            })
+        })
     }
 
     /// The inverse of [`Config::to_dict`].

@@ -60,15 +60,15 @@ pub fn build_engine_reporting(
             path: c.clone(),
             source,
         })?;
-        let mut engine =
-            Engine::from_compiled(&bytes).map_err(|e| ScanError::Input(format!("{name}: {e}")))?;
-        if *engine.options() != spec.options {
-            return Err(ScanError::Input(format!(
-                "{name}: compiled with other matching options than asked for now (compiled, not asked: {}): recompile it with the same flags, or drop them",
-                engine.options().differences(&spec.options).join("; ")
-            )));
-        }
-        engine.set_detectors(spec.detectors);
+        let engine = load_compiled(&bytes, &spec.options, spec.detectors).map_err(|e| {
+            ScanError::Input(match e {
+                CompiledLoadError::Bytes(e) => format!("{name}: {e}"),
+                CompiledLoadError::Options(d) => format!(
+                    "{name}: compiled with other matching options than asked for now (compiled, not asked: {}): recompile it with the same flags, or drop them",
+                    d.join("; ")
+                ),
+            })
+        })?;
         return Ok((engine, Vec::new()));
     }
     let mut b = EngineBuilder::new();
@@ -82,6 +82,34 @@ pub fn build_engine_reporting(
         crate::load_allow_files(&mut b, spec.allow)?;
     }
     Ok((b.build()?, loaded))
+}
+
+/// Why the bytes of a compiled lexicon were not loaded ([`load_compiled`]).
+#[derive(Debug)]
+pub enum CompiledLoadError {
+    /// Not a compiled lexicon, one of another build, or a damaged one.
+    Bytes(beian_screen::ScreenError),
+    /// Compiled with other matching options than asked for: each
+    /// difference, named (`min_term_chars: 1, not 2`).
+    Options(Vec<String>),
+}
+
+/// The engine of a compiled lexicon's bytes, if it was compiled with
+/// `options`, with `detectors` on (a compiled lexicon keeps no detector
+/// choice). Callers name the bytes in their own messages.
+pub fn load_compiled(
+    bytes: &[u8],
+    options: &Options,
+    detectors: &[Detector],
+) -> Result<Engine, CompiledLoadError> {
+    let mut engine = Engine::from_compiled(bytes).map_err(CompiledLoadError::Bytes)?;
+    if engine.options() != options {
+        return Err(CompiledLoadError::Options(
+            engine.options().differences(options),
+        ));
+    }
+    engine.set_detectors(detectors);
+    Ok(engine)
 }
 
 /// Compiles source lexicons (and allow-lists) into the bytes of a compiled

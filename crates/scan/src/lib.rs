@@ -17,7 +17,8 @@ pub mod progress;
 pub mod sample;
 
 pub use engine_load::{
-    EngineSpec, build_engine, build_engine_reporting, compile_lexicons, is_compiled_file,
+    CompiledLoadError, EngineSpec, build_engine, build_engine_reporting, compile_lexicons,
+    is_compiled_file, load_compiled,
 };
 pub use error::ScanError;
 pub use lexicon::{
