@@ -218,7 +218,8 @@ def read_rows(shards: List[str]) -> List["ray.data.Dataset"]:
 
 
 def list_shards(inputs: List[str]) -> List[str]:
-    """Shard files under the inputs (files or directories), sorted."""
+    """Shard files under the inputs (files or directories), sorted; none at
+    all is an error (``SystemExit``)."""
     out: List[str] = []
     for i in inputs:
         if os.path.isdir(i):
@@ -226,6 +227,8 @@ def list_shards(inputs: List[str]) -> List[str]:
                 out.extend(os.path.join(root, f) for f in files if f.endswith(SHARD_SUFFIXES))
         else:
             out.append(i)
+    if not out:
+        raise SystemExit(f"no shards ({', '.join(SHARD_SUFFIXES)}) under {inputs}")
     return sorted(os.path.abspath(p) for p in out)
 
 
@@ -244,8 +247,6 @@ def run(
     Returns the paths of the findings directory and the summaries file.
     """
     shards = list_shards(inputs)
-    if not shards:
-        raise SystemExit(f"no shards ({', '.join(SHARD_SUFFIXES)}) under {inputs}")
     lexicons = [os.path.abspath(p) for p in lexicons]
     allow = [os.path.abspath(p) for p in (allow or [])]
     out = os.path.abspath(out)
@@ -294,8 +295,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if a.rows:
             shards = list_shards(a.input)
-            if not shards:
-                raise SystemExit(f"no shards ({', '.join(SHARD_SUFFIXES)}) under {a.input}")
             out = os.path.join(os.path.abspath(a.out), "rows")
             # One reader's rows after the other: two actor pools at once can
             # hold every CPU of a small cluster and starve the reads.

@@ -721,8 +721,7 @@ impl Judge {
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         let cells = texts_of(texts)?;
-        let present: Vec<&str> = cells.iter().flatten().map(String::as_str).collect();
-        let texts = &present;
+        let texts: Vec<&str> = cells.iter().flatten().map(String::as_str).collect();
         let threads = threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
@@ -751,13 +750,11 @@ impl Judge {
         }
         let list = PyList::empty(py);
         let mut verdicts = verdicts.into_iter();
+        // One verdict per present cell (the lengths were checked above).
         for cell in &cells {
-            match cell {
+            match cell.as_ref().and_then(|_| verdicts.next()) {
+                Some(v) => list.append(self.verdict(py, v)?)?,
                 None => list.append(py.None())?,
-                Some(_) => match verdicts.next() {
-                    Some(v) => list.append(self.verdict(py, v)?)?,
-                    None => return Err(PyValueError::new_err("a classifier thread failed")),
-                },
             }
         }
         Ok(list)
@@ -814,8 +811,7 @@ fn _screen_from_compiled(
     data: &[u8],
 ) -> PyResult<Screen> {
     let cfg = Config::from_dict(&config)?;
-    let data = data.to_vec();
-    let engine = py.detach(|| cfg.load(&data))?;
+    let engine = py.detach(|| cfg.load(data))?;
     Ok(Screen {
         engine: Arc::new(engine),
         cfg,

@@ -347,7 +347,7 @@ impl EngineBuilder {
                 TermNorm::Short => stats.dropped_short += 1,
                 TermNorm::Kept { text, nchars, p } => {
                     if want_sound && p.is_none() && nchars >= 3 {
-                        sound_terms.push(i as u32, &text, nchars);
+                        sound_terms.push(i as u32, &text);
                     }
                     let ascii = word_rule && text.is_ascii();
                     add_pat(
@@ -380,7 +380,7 @@ impl EngineBuilder {
             let kept = &kept;
             let sound_terms = &sound_terms;
             // The sound automaton (homophones, pinyin mixed in) on a third
-            // thread: it needs only the kept entries.
+            // thread, from the terms set aside above.
             let hs = s.spawn(move || {
                 if want_sound {
                     self.sound_matcher(sound_terms)
@@ -526,8 +526,10 @@ impl EngineBuilder {
         let mut pats: Vec<(u32, Vec<u32>)> = Vec::new();
         let mut chars: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
         let mut spell: Vec<char> = Vec::new();
-        for (i, text, nchars) in terms.iter() {
+        for (i, text) in terms.iter() {
             let e = &self.entries[i as usize];
+            // Normalized text holds only kept characters.
+            let nchars = text.chars().count();
             let Some(key) = sounds.key(text) else {
                 continue;
             };
@@ -575,23 +577,22 @@ impl EngineBuilder {
 #[derive(Default)]
 struct SoundTerms {
     text: String,
-    /// Entry, end of its text in `text`, normalized characters.
-    ends: Vec<(u32, u32, u32)>,
+    /// Entry, and the end of its text in `text`.
+    ends: Vec<(u32, u32)>,
 }
 
 impl SoundTerms {
-    fn push(&mut self, entry: u32, text: &str, nchars: usize) {
+    fn push(&mut self, entry: u32, text: &str) {
         self.text.push_str(text);
-        self.ends
-            .push((entry, self.text.len() as u32, nchars as u32));
+        self.ends.push((entry, self.text.len() as u32));
     }
 
-    fn iter(&self) -> impl Iterator<Item = (u32, &str, usize)> + '_ {
+    fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
         let mut start = 0usize;
-        self.ends.iter().map(move |&(entry, end, nchars)| {
+        self.ends.iter().map(move |&(entry, end)| {
             let t = self.text.get(start..end as usize).unwrap_or_default();
             start = end as usize;
-            (entry, t, nchars as usize)
+            (entry, t)
         })
     }
 }
