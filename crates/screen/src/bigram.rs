@@ -17,6 +17,12 @@
 //! 2. A match of two or more characters ending at `i` ends with a [`LAST`]
 //!    pair whose ending is in the second table ([`Bigrams::may_end`]); a
 //!    one-character match is a [`Bigrams::single`].
+//! 3. Where no longer match may end, a one-character match is the only one:
+//!    its pattern is read from a rank directory over the single characters
+//!    ([`Bigrams::single_at`]), and the automaton is not stepped. Common
+//!    characters (出, 党, 买) are one-character terms with
+//!    `--min-term-chars 1`, and stepping the automaton there costs a few
+//!    cache misses in its multi-megabyte double array each time.
 //!
 //! The scanner therefore keeps the last normalized characters in a ring and
 //! runs the automaton only where a match may end: from the root over the
@@ -24,6 +30,8 @@
 //! length back. On Chinese text about 1% of positions may end a match (18%
 //! continue one); a plain automaton steps through its double array at every
 //! position, which is what the normalizing scanner gains on.
+
+use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 /// log2 of the number of slots: 2^20 slots of 2 bits = 256 KiB.
 const SLOTS_LOG2: u32 = 20;
@@ -49,6 +57,27 @@ pub(crate) struct Bigrams {
     astral_single: bool,
     /// Whether there is any one-character pattern.
     pub(crate) any_single: bool,
+    /// Per word of `singles`: the one-character patterns in the words
+    /// before it (a rank directory).
+    single_rank: Box<[u32]>,
+    /// The automaton's value of each BMP one-character pattern, by rank in
+    /// `singles` ([`NO_PAT`] until [`Bigrams::index_singles`]).
+    single_pat: Box<[u32]>,
+}
+
+/// A one-character pattern whose value is not known.
+const NO_PAT: u32 = u32::MAX;
+
+/// Whether a one-character pattern matches at a character, and how it is
+/// found (see [`Bigrams::single_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Single {
+    /// No one-character pattern is this character.
+    No,
+    /// This pattern (the automaton's value) is the character alone.
+    Pat(u32),
+    /// One may be: ask the automaton (a character outside the BMP).
+    Automaton,
 }
 
 impl Bigrams {
@@ -63,8 +92,8 @@ impl Bigrams {
             tail.clear();
             tail.extend(p.chars().rev().take(3));
             let key = match tail.as_slice() {
-                [b, a] => Some(key2(*a, *b)),
-                [c, b, a] => Some(key3(*a, *b, *c)),
+                [b, a] => Some(key2((*a).into(), (*b).into())),
+                [c, b, a] => Some(key3((*a).into(), (*b).into(), (*c).into())),
                 _ => None,
             };
             if let Some(h) = key {
@@ -87,13 +116,14 @@ impl Bigrams {
                 } else {
                     INNER
                 };
-                let h = hash(prev, c);
+                let h = hash(prev.into(), c.into());
                 bits[h >> 5] |= u64::from(flag) << ((h & 31) * 2);
                 prev = c;
             }
         }
         let inner_set = inner_slots(&bits);
         let any_single = astral_single || singles.iter().any(|w| *w != 0);
+        let (single_rank, single_pat) = rank_singles(&singles);
         Bigrams {
             bits,
             inner_set,
@@ -101,13 +131,68 @@ impl Bigrams {
             singles,
             astral_single,
             any_single,
+            single_rank,
+            single_pat,
+        }
+    }
+
+    /// Records the automaton's value of each BMP one-character pattern, so
+    /// that the scanner finds such a match without stepping the automaton
+    /// (see [`Bigrams::single_at`]). `ac` is the automaton built from the
+    /// same patterns as the gate.
+    pub(crate) fn index_singles(&mut self, ac: &CharwiseDoubleArrayAhoCorasick<u32>) {
+        let mut buf = [0u8; 4];
+        for (w, &word) in self.singles.iter().enumerate() {
+            let mut rest = word;
+            while rest != 0 {
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let Some(c) = char::from_u32((w * 64 + bit) as u32) else {
+                    continue;
+                };
+                let s = c.encode_utf8(&mut buf);
+                let value = ac
+                    .find_overlapping_iter(&*s)
+                    .find(|m| m.start() == 0 && m.end() == s.len())
+                    .map_or(NO_PAT, |m| m.value());
+                let r = self.single_rank[w] as usize
+                    + (word & ((1u64 << bit) - 1)).count_ones() as usize;
+                if let Some(slot) = self.single_pat.get_mut(r) {
+                    *slot = value;
+                }
+            }
+        }
+    }
+
+    /// Whether a one-character pattern is `c` alone: a BMP character's
+    /// pattern comes from a bit and a rank (no automaton step), once
+    /// [`Bigrams::index_singles`] has run.
+    #[inline(always)]
+    pub(crate) fn single_at(&self, c: u32) -> Single {
+        let u = c as usize;
+        let Some(&word) = self.singles.get(u >> 6) else {
+            return if self.astral_single {
+                Single::Automaton
+            } else {
+                Single::No
+            };
+        };
+        let bit = 1u64 << (u & 63);
+        if word & bit == 0 {
+            return Single::No;
+        }
+        let r = self.single_rank.get(u >> 6).map_or(0, |&r| r as usize)
+            + (word & (bit - 1)).count_ones() as usize;
+        match self.single_pat.get(r) {
+            Some(&p) if p != NO_PAT => Single::Pat(p),
+            _ => Single::Automaton,
         }
     }
 
     /// The slot of `a` followed by `b`: [`INNER`] when the pair may occur
     /// inside a pattern, [`LAST`] when it may end one.
     #[inline(always)]
-    pub(crate) fn get(&self, a: char, b: char) -> u8 {
+    pub(crate) fn get(&self, a: u32, b: u32) -> u8 {
         let h = hash(a, b);
         // The index is below 2^SLOTS_LOG2 / 32 == bits.len() by construction.
         self.bits
@@ -120,7 +205,7 @@ impl Bigrams {
     /// it) are [`INNER`]: a two-character pattern `bc`, or a longer one
     /// ending `abc` (whose pairs are all inside it, so `run >= 2`).
     #[inline(always)]
-    pub(crate) fn may_end(&self, a: char, b: char, c: char, run: usize) -> bool {
+    pub(crate) fn may_end(&self, a: u32, b: u32, c: u32, run: usize) -> bool {
         let bit = |h: usize| {
             self.ends
                 .get(h >> 6)
@@ -132,11 +217,11 @@ impl Bigrams {
     /// Whether `a` followed by `b` may occur inside a pattern.
     #[cfg(test)]
     pub(crate) fn contains(&self, a: char, b: char) -> bool {
-        self.get(a, b) & INNER != 0
+        self.get(a.into(), b.into()) & INNER != 0
     }
 
     /// Whether `c` alone may be a whole pattern.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn single(&self, c: char) -> bool {
         let u = c as usize;
         match self.singles.get(u >> 6) {
@@ -154,6 +239,7 @@ impl Bigrams {
     /// Heap bytes.
     pub(crate) fn heap_bytes(&self) -> usize {
         (self.bits.len() + self.ends.len() + self.singles.len()) * 8
+            + (self.single_rank.len() + self.single_pat.len()) * 4
     }
 
     /// The tables, for compiled lexicons: pair slots, ending bits, single
@@ -183,6 +269,7 @@ impl Bigrams {
             return None;
         }
         let inner_set = inner_slots(&bits);
+        let (single_rank, single_pat) = rank_singles(&singles);
         Some(Bigrams {
             bits,
             inner_set,
@@ -190,8 +277,25 @@ impl Bigrams {
             singles,
             astral_single,
             any_single,
+            single_rank,
+            single_pat,
         })
     }
+}
+
+/// The rank directory of `singles`, and a value slot per one-character
+/// pattern (unknown until [`Bigrams::index_singles`]).
+fn rank_singles(singles: &[u64]) -> (Box<[u32]>, Box<[u32]>) {
+    let mut rank = Vec::with_capacity(singles.len());
+    let mut n = 0u32;
+    for w in singles {
+        rank.push(n);
+        n += w.count_ones();
+    }
+    (
+        rank.into_boxed_slice(),
+        vec![NO_PAT; n as usize].into_boxed_slice(),
+    )
 }
 
 /// Slots with the [`INNER`] bit set.
@@ -205,19 +309,19 @@ fn inner_slots(bits: &[u64]) -> usize {
 const ENDS_LOG2: u32 = 20;
 
 #[inline(always)]
-fn key2(b: char, c: char) -> usize {
+fn key2(b: u32, c: u32) -> usize {
     let k = 1 << 63 | (u64::from(b) << 21) | u64::from(c);
     (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - ENDS_LOG2)) as usize
 }
 
 #[inline(always)]
-fn key3(a: char, b: char, c: char) -> usize {
+fn key3(a: u32, b: u32, c: u32) -> usize {
     let k = (u64::from(a) << 42) | (u64::from(b) << 21) | u64::from(c);
     (k.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - ENDS_LOG2)) as usize
 }
 
 #[inline(always)]
-fn hash(a: char, b: char) -> usize {
+fn hash(a: u32, b: u32) -> usize {
     let k = (u64::from(a) << 21) | u64::from(b);
     (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS_LOG2)) as usize
 }
@@ -249,15 +353,38 @@ mod tests {
         assert_eq!(hits, 0);
         assert!(g.single('x'));
         // Pairs that end a pattern carry LAST; inner ones do not.
-        assert_ne!(g.get('轮', '功') & LAST, 0);
-        assert_ne!(g.get('事', '件') & LAST, 0);
-        assert_eq!(g.get('法', '轮') & LAST, 0);
-        assert_eq!(g.get('六', '四') & LAST, 0);
+        assert_ne!(g.get(u32::from('轮'), u32::from('功')) & LAST, 0);
+        assert_ne!(g.get(u32::from('事'), u32::from('件')) & LAST, 0);
+        assert_eq!(g.get(u32::from('法'), u32::from('轮')) & LAST, 0);
+        assert_eq!(g.get(u32::from('六'), u32::from('四')) & LAST, 0);
         // Endings: the last three characters, or a two-character pattern.
-        assert!(g.may_end('法', '轮', '功', 2));
-        assert!(g.may_end('x', 'a', 'b', 0));
-        assert!(!g.may_end('x', '轮', '功', 2));
-        assert!(!g.may_end('法', '轮', '功', 1));
+        assert!(g.may_end(u32::from('法'), u32::from('轮'), u32::from('功'), 2));
+        assert!(g.may_end(u32::from('x'), u32::from('a'), u32::from('b'), 0));
+        assert!(!g.may_end(u32::from('x'), u32::from('轮'), u32::from('功'), 2));
+        assert!(!g.may_end(u32::from('法'), u32::from('轮'), u32::from('功'), 1));
         assert!(!g.single('a') && !g.single('法'));
+    }
+
+    #[test]
+    fn single_characters_find_their_pattern_without_the_automaton() {
+        let pats = ["法轮功", "x", "党", "出", "😀", "六四"];
+        let ac = daachorse::CharwiseDoubleArrayAhoCorasickBuilder::new()
+            .match_kind(daachorse::MatchKind::Standard)
+            .build_with_values(pats.iter().enumerate().map(|(i, p)| (*p, i as u32 + 7)))
+            .expect("automaton");
+        let mut g = Bigrams::new(pats);
+        // Before indexing, the automaton is asked.
+        assert_eq!(g.single_at(u32::from('党')), Single::Automaton);
+        g.index_singles(&ac);
+        assert_eq!(g.single_at(u32::from('x')), Single::Pat(8));
+        assert_eq!(g.single_at(u32::from('党')), Single::Pat(9));
+        assert_eq!(g.single_at(u32::from('出')), Single::Pat(10));
+        assert_eq!(g.single_at(u32::from('法')), Single::No);
+        assert_eq!(g.single_at(u32::from('y')), Single::No);
+        // Outside the BMP the automaton is always asked.
+        assert_eq!(g.single_at(u32::from('😀')), Single::Automaton);
+        let none = Bigrams::new(["法轮功"]);
+        assert_eq!(none.single_at(u32::from('😀')), Single::No);
+        assert!(!none.any_single);
     }
 }

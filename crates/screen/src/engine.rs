@@ -9,7 +9,7 @@ use regex::{Regex, RegexSet};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::bigram::{Bigrams, INNER, LAST};
+use crate::bigram::{Bigrams, INNER, LAST, Single};
 use crate::detect::{self, Detector};
 use crate::lexicon::parse_lexicon_ref;
 use crate::normalize::{BREAK, Normalized, Options, SEP, Table};
@@ -417,8 +417,13 @@ impl EngineBuilder {
                 let n = ppats.iter().map(|p| p.targets.len()).sum::<usize>();
                 automaton(pindex).map(|a| (ppats, n, a))
             });
-            let gate = Bigrams::new(index.keys().map(String::as_str));
-            let ac = automaton(index).map(|a| (a, gate));
+            let mut gate = Bigrams::new(index.keys().map(String::as_str));
+            let ac = automaton(index).map(|a| {
+                if let Some(a) = &a {
+                    gate.index_singles(a);
+                }
+                (a, gate)
+            });
             let py = h.join().unwrap_or_else(|_| {
                 Err(ScreenError::Automaton(
                     "pinyin automaton build panicked".into(),
@@ -891,7 +896,7 @@ struct SoundMatcher {
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     ring: Vec<usize>,
-    chars: Vec<char>,
+    chars: Vec<u32>,
     cands: Vec<Cand>,
     allows: Vec<Cand>,
     det: Vec<(usize, usize, Detector)>,
@@ -1031,7 +1036,7 @@ impl Engine {
         if let Some(ac) = &self.ac {
             if scratch.ring.len() < self.ring {
                 scratch.ring.resize(self.ring, 0);
-                scratch.chars.resize(self.ring, BREAK);
+                scratch.chars.resize(self.ring, u32::from(BREAK));
             }
             let mask = self.ring - 1;
             let ring = &mut scratch.ring[..self.ring];
@@ -1042,8 +1047,8 @@ impl Engine {
                 st: ac.find_overlapping_stepper(),
                 root: ac.find_overlapping_stepper(),
                 gate: &self.gate,
-                prev: BREAK,
-                prev2: BREAK,
+                prev: u32::from(BREAK),
+                prev2: u32::from(BREAK),
                 singles: self.gate.any_single,
                 run: 0,
                 st_k: 0,
@@ -1394,9 +1399,10 @@ struct ScanSink<'a> {
     gate: &'a Bigrams,
     /// Whether some pattern is one character long.
     singles: bool,
-    /// The previous normalized character, and the one before.
-    prev: char,
-    prev2: char,
+    /// The previous normalized character, and the one before (scalar
+    /// values, as the walk emits them).
+    prev: u32,
+    prev2: u32,
     /// Positions in a row (ending at the last one) whose pair is INNER.
     run: usize,
     /// Characters consumed by `st`.
@@ -1412,7 +1418,7 @@ struct ScanSink<'a> {
     /// Original start offsets and normalized characters of the last
     /// `mask + 1` positions.
     ring: &'a mut [usize],
-    chars: &'a mut [char],
+    chars: &'a mut [u32],
     mask: usize,
     /// Characters seen.
     k: usize,
@@ -1439,7 +1445,9 @@ impl ScanSink<'_> {
             self.st_k = s0;
         }
         while self.st_k < k {
-            self.st.consume(self.chars[self.st_k & self.mask]);
+            let c = self.chars[self.st_k & self.mask];
+            self.st
+                .consume(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
             self.st_k += 1;
         }
     }
@@ -1447,15 +1455,29 @@ impl ScanSink<'_> {
 
 impl crate::normalize::Emit for ScanSink<'_> {
     #[inline(always)]
-    fn emit(&mut self, ch: char, os: usize, oe: usize) {
+    fn emit(&mut self, ch: u32, os: usize, oe: usize) {
         let at = self.k & self.mask;
         self.ring[at] = os;
         self.chars[at] = ch;
         self.k += 1;
         let slot = self.gate.get(self.prev, ch);
         self.run = if slot & INNER != 0 { self.run + 1 } else { 0 };
-        let end = (slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run))
-            || (self.singles && self.gate.single(ch));
+        let mut end = slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run);
+        if !end && self.singles {
+            // No longer match ends here: a one-character pattern is the
+            // only possible match (bigram.rs, invariant 3).
+            match self.gate.single_at(ch) {
+                Single::No => {}
+                Single::Pat(pat) => self.cands.push(Cand {
+                    ns: (self.k - 1) as u32,
+                    ne: self.k as u32,
+                    os,
+                    oe,
+                    pat,
+                }),
+                Single::Automaton => end = true,
+            }
+        }
         self.prev2 = self.prev;
         self.prev = ch;
         if end {
@@ -1473,12 +1495,14 @@ impl crate::normalize::Emit for ScanSink<'_> {
             }
         }
         if let Some((pac, py, dirty)) = &mut self.py {
-            if ch.is_ascii() {
-                let alpha = ch.is_ascii_alphabetic();
+            if let Ok(b) = u8::try_from(ch)
+                && b.is_ascii()
+            {
+                let alpha = b.is_ascii_alphabetic();
                 // A letter right after a non-ASCII character.
                 self.letters |= alpha && !*dirty && self.k > 1;
                 self.last_alpha = alpha;
-                py.consume(ch);
+                py.consume(char::from(b));
                 *dirty = true;
                 for m in py.matches() {
                     push_cand(

@@ -43,5 +43,14 @@ pub use error::ScreenError;
 pub use lexicon::{LexiconLine, parse_lexicon};
 pub use normalize::{CharMap, Normalized, Options};
 
+/// Whether this process has loaded OpenCC's traditional-to-simplified
+/// tables (tens of milliseconds). With the default options neither a build
+/// nor a scan needs them: the embedded table and compiled lexicons carry
+/// every result that would. For tests.
+#[doc(hidden)]
+pub fn opencc_loaded() -> bool {
+    normalize::opencc_loaded()
+}
+
 /// Risk code given to lexicon entries that have none.
 pub const UNCLASSIFIED: &str = "unclassified";

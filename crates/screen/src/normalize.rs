@@ -151,6 +151,15 @@ static T2S: OnceLock<Result<HashMap<char, char>, String>> = OnceLock::new();
 const T2S_RANGES: [std::ops::RangeInclusive<u32>; 3] =
     [0x3400..=0x4DBF, 0x4E00..=0x9FFF, 0xF900..=0xFAFF];
 
+/// The blocks of the astral characters that fold (compatibility
+/// decomposition) into [`T2S_RANGES`]: enclosed ideographic supplement
+/// (🈶, 🈚) and the CJK compatibility ideographs supplement. Their results
+/// are precomputed in the table ([`Table`]'s `folds`), so that one such
+/// character in a corpus does not load OpenCC's tables mid-scan (some
+/// 60 million instructions). The test `astral_folds_lie_in_their_blocks`
+/// checks that no other astral character folds into the ranges.
+const FOLD_BLOCKS: [std::ops::RangeInclusive<u32>; 2] = [0x1F200..=0x1F2FF, 0x2F800..=0x2FA1F];
+
 /// Whether `c` folds (compatibility decomposition) to a character
 /// [`t2s_map`] may map: only then does an astral character need it, and an
 /// emoji in a term or a text need not load OpenCC's tables.
@@ -160,6 +169,11 @@ fn folds_into_t2s_ranges(c: char) -> bool {
         any |= T2S_RANGES.iter().any(|r| r.contains(&(d as u32)));
     });
     any
+}
+
+/// Whether [`t2s_map`] has been built in this process.
+pub(crate) fn opencc_loaded() -> bool {
+    T2S.get().is_some()
 }
 
 fn t2s_map() -> Result<&'static HashMap<char, char>, ScreenError> {
@@ -235,6 +249,12 @@ pub(crate) fn is_emoji_or_invisible(u: u32) -> bool {
         0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0xE0000..=0xE007F
         | 0xE0100..=0xE01EF | 0xFE00..=0xFE0F | 0x200B..=0x200F | 0x2060..=0x206F
         | 0xFEFF | 0x00AD | 0x034F | 0x180E | 0x20D0..=0x20FF)
+}
+
+/// Whether the code `c` is an ASCII letter or digit.
+#[inline(always)]
+fn ascii_alnum(c: u32) -> bool {
+    u8::try_from(c).is_ok_and(|b| b.is_ascii_alphanumeric())
 }
 
 /// Slow path: normalizes one character (used to fill the table).
@@ -314,9 +334,12 @@ pub(crate) struct Table {
     /// [`ASTRAL`] and recomputed); [`SEP`] and [`HARD`] mark separators.
     bmp: Box<[u16]>,
     /// The astral results of the BMP characters marked [`ASTRAL`], sorted
-    /// (empty for a table read from a compiled lexicon: those are then
-    /// recomputed).
+    /// (traditional characters whose simplified form is outside the BMP:
+    /// computing one needs OpenCC's tables).
     bmp_astral: Box<[(u16, u32)]>,
+    /// The results of the astral characters of [`FOLD_BLOCKS`] that fold
+    /// into [`T2S_RANGES`], sorted (empty unless traditional folding is on).
+    folds: Box<[(u32, u32)]>,
     opts: Options,
 }
 
@@ -330,23 +353,34 @@ fn decode_at(bytes: &[u8], i: usize) -> Option<(u32, usize)> {
     if b0 < 0x80 {
         return Some((b0, 1));
     }
-    let cont = |k: usize| bytes.get(i + k).map_or(0, |&b| u32::from(b & 0x3F));
+    // The three bytes after the lead, read with one bounds check (the last
+    // characters of a text take the slower path).
+    let next = match bytes.get(i..i + 4) {
+        Some(&[_, a, b, c]) => [a, b, c],
+        _ => {
+            let mut w = [0u8; 3];
+            for (k, slot) in w.iter_mut().enumerate() {
+                *slot = bytes.get(i + 1 + k).copied().unwrap_or(0);
+            }
+            w
+        }
+    };
+    let [c1, c2, c3] = next.map(|b| u32::from(b & 0x3F));
     Some(if b0 < 0xE0 {
-        (((b0 & 0x1F) << 6) | cont(1), 2)
+        (((b0 & 0x1F) << 6) | c1, 2)
     } else if b0 < 0xF0 {
-        (((b0 & 0x0F) << 12) | (cont(1) << 6) | cont(2), 3)
+        (((b0 & 0x0F) << 12) | (c1 << 6) | c2, 3)
     } else {
-        (
-            ((b0 & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
-            4,
-        )
+        (((b0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3, 4)
     })
 }
 
 /// The BMP table of the default character folding (width, case,
 /// traditional, digits, separators all on), as [`Table::build`] makes it:
-/// generated, not written. 65,536 little-endian `u16`, then 6 bytes for each
-/// BMP character marked [`ASTRAL`] (`u16` character, `u32` result). The test
+/// generated, not written. 65,536 little-endian `u16`; a `u32` count, then
+/// 6 bytes for each BMP character marked [`ASTRAL`] (`u16` character, `u32`
+/// result); then 8 bytes for each of the table's `folds` (`u32` character,
+/// `u32` result). The test
 /// `embedded_default_table_is_current` fails when it no longer equals a fresh
 /// build (a new Unicode or OpenCC table, a changed rule), and
 /// `BEIAN_BLESS=1 cargo test -p beian-screen embedded_default_table` rewrites
@@ -356,9 +390,12 @@ const DEFAULT_BMP: &[u8] = include_bytes!("../data/default-table.bin");
 /// Bytes of [`DEFAULT_BMP`]'s main table.
 const BMP_BYTES: usize = 0x10000 * 2;
 
+/// The tables of [`DEFAULT_BMP`]: BMP mapping, BMP characters with astral
+/// results, astral folds.
+type DefaultTables = (Box<[u16]>, Box<[(u16, u32)]>, Box<[(u32, u32)]>);
+
 /// [`DEFAULT_BMP`] when `opts` fold characters as the defaults do.
-#[allow(clippy::type_complexity)]
-fn default_bmp(opts: &Options) -> Option<(Box<[u16]>, Box<[(u16, u32)]>)> {
+fn default_bmp(opts: &Options) -> Option<DefaultTables> {
     let d = Options::default();
     let same = (
         opts.width,
@@ -368,14 +405,25 @@ fn default_bmp(opts: &Options) -> Option<(Box<[u16]>, Box<[(u16, u32)]>)> {
         opts.separators,
     ) == (d.width, d.case, d.traditional, d.digits, d.separators);
     let (main, rest) = DEFAULT_BMP.split_at_checked(BMP_BYTES)?;
-    if !same || rest.len() % 6 != 0 {
+    let (n, rest) = rest.split_first_chunk::<4>()?;
+    let (astral, folds) = rest.split_at_checked(u32::from_le_bytes(*n) as usize * 6)?;
+    if !same || folds.len() % 8 != 0 {
         return None;
     }
     let bmp = main
         .chunks_exact(2)
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
         .collect();
-    let astral = rest
+    let folds = folds
+        .chunks_exact(8)
+        .map(|b| {
+            (
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            )
+        })
+        .collect();
+    let astral = astral
         .chunks_exact(6)
         .map(|b| {
             (
@@ -384,14 +432,19 @@ fn default_bmp(opts: &Options) -> Option<(Box<[u16]>, Box<[(u16, u32)]>)> {
             )
         })
         .collect();
-    Some((bmp, astral))
+    Some((bmp, astral, folds))
 }
 
 /// [`DEFAULT_BMP`]'s bytes for `table`.
 #[cfg(test)]
 fn table_bytes(table: &Table) -> Vec<u8> {
     let mut out: Vec<u8> = table.bmp.iter().flat_map(|v| v.to_le_bytes()).collect();
+    out.extend((table.bmp_astral.len() as u32).to_le_bytes());
     for (u, v) in table.bmp_astral.iter() {
+        out.extend(u.to_le_bytes());
+        out.extend(v.to_le_bytes());
+    }
+    for (u, v) in table.folds.iter() {
         out.extend(u.to_le_bytes());
         out.extend(v.to_le_bytes());
     }
@@ -436,11 +489,38 @@ impl Table {
         &self.bmp
     }
 
-    /// A table from a stored BMP mapping; `None` when it has the wrong size.
-    pub(crate) fn from_parts(bmp: Box<[u16]>, opts: Options) -> Option<Table> {
-        (bmp.len() == 0x10000).then_some(Table {
+    /// The astral results of BMP characters (compiled lexicons store them).
+    pub(crate) fn bmp_astral(&self) -> &[(u16, u32)] {
+        &self.bmp_astral
+    }
+
+    /// The astral folds (compiled lexicons store them).
+    pub(crate) fn folds(&self) -> &[(u32, u32)] {
+        &self.folds
+    }
+
+    /// A table from a stored BMP mapping, astral results and astral folds;
+    /// `None` when the mapping has the wrong size or a list is out of order.
+    pub(crate) fn from_parts(
+        bmp: Box<[u16]>,
+        bmp_astral: Box<[(u16, u32)]>,
+        folds: Box<[(u32, u32)]>,
+        opts: Options,
+    ) -> Option<Table> {
+        // Every code the walk emits is a scalar value: no character maps
+        // to a surrogate (surrogates map to themselves, and text never
+        // holds them).
+        (bmp.len() == 0x10000
+            && !bmp
+                .iter()
+                .enumerate()
+                .any(|(u, &v)| (0xD800..0xE000).contains(&v) && usize::from(v) != u)
+            && bmp_astral.is_sorted_by(|a, b| a.0 < b.0)
+            && folds.is_sorted_by(|a, b| a.0 < b.0))
+        .then_some(Table {
             bmp,
-            bmp_astral: Box::default(),
+            bmp_astral,
+            folds,
             opts,
         })
     }
@@ -451,14 +531,21 @@ impl Table {
         for &x in self.bmp.iter() {
             h = (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
         }
+        for &(c, v) in self.bmp_astral.iter() {
+            h = (h ^ (u64::from(c) << 32 | u64::from(v))).wrapping_mul(0x0100_0000_01b3);
+        }
+        for &(c, v) in self.folds.iter() {
+            h = (h ^ (u64::from(c) << 32 | u64::from(v))).wrapping_mul(0x0100_0000_01b3);
+        }
         h
     }
 
     pub(crate) fn new(opts: Options) -> Result<Table, ScreenError> {
-        if let Some((bmp, bmp_astral)) = default_bmp(&opts) {
+        if let Some((bmp, bmp_astral, folds)) = default_bmp(&opts) {
             return Ok(Table {
                 bmp,
                 bmp_astral,
+                folds,
                 opts,
             });
         }
@@ -491,9 +578,20 @@ impl Table {
                 }
             };
         }
+        let folds = match t2s {
+            Some(t2s) => FOLD_BLOCKS
+                .into_iter()
+                .flatten()
+                .filter_map(char::from_u32)
+                .filter(|&c| folds_into_t2s_ranges(c))
+                .map(|c| (c as u32, map_char_slow(c, &opts, Some(t2s))))
+                .collect(),
+            None => Box::default(),
+        };
         Ok(Table {
             bmp,
             bmp_astral: bmp_astral.into_boxed_slice(),
+            folds,
             opts,
         })
     }
@@ -523,6 +621,9 @@ impl Table {
             return self.bmp_astral[i].1;
         }
         let t2s = if self.opts.traditional && folds_into_t2s_ranges(c) {
+            if let Ok(i) = self.folds.binary_search_by_key(&(c as u32), |&(k, _)| k) {
+                return self.folds[i].1;
+            }
             t2s_map().ok()
         } else {
             None
@@ -542,7 +643,7 @@ impl Table {
     /// [`Table::walk`] with a sink whose `emit` is `#[inline(always)]`.
     #[inline(always)]
     pub(crate) fn walk_into<E: Emit>(&self, text: &str, sink: &mut E) {
-        let mut emit = |c: char, s: usize, e: usize| sink.emit(c, s, e);
+        let mut emit = |c: u32, s: usize, e: usize| sink.emit(c, s, e);
         let max_skip = if self.opts.separators {
             self.opts.max_skip
         } else {
@@ -552,7 +653,7 @@ impl Table {
         let mut run = 0usize;
         let mut run_start = 0usize;
         let mut hard = false;
-        let mut prev: Option<char> = None;
+        let mut prev: Option<u32> = None;
         let mut prev_left_isolated = false;
         let mut left_isolated;
         let bytes = text.as_bytes();
@@ -569,17 +670,18 @@ impl Table {
                 hard |= m == HARD;
                 continue;
             }
-            let ch = char::from_u32(m).unwrap_or(char::REPLACEMENT_CHARACTER);
+            // A character's code (the table holds scalar values only).
+            let ch = m;
             if run > 0 {
                 if let Some(p) = prev {
                     let join = !hard
                         && run <= max_skip
                         && (join_words
-                            || !(p.is_ascii_alphanumeric() && ch.is_ascii_alphanumeric())
+                            || !(ascii_alnum(p) && ascii_alnum(ch))
                             || (prev_left_isolated
                                 && self.right_isolated(text.get(next..).unwrap_or(""))));
                     if !join {
-                        emit(BREAK, run_start, i);
+                        emit(u32::from(BREAK), run_start, i);
                     }
                 }
                 run = 0;
@@ -643,15 +745,21 @@ impl CharMap {
 
 /// Receives normalized characters with their original byte spans.
 pub(crate) trait Emit {
-    fn emit(&mut self, ch: char, start: usize, end: usize);
+    /// `ch` is a character's scalar value (a `u32`, so that the scanner's
+    /// inner loop hashes and compares it without converting).
+    fn emit(&mut self, ch: u32, start: usize, end: usize);
 }
 
 struct FnEmit<F>(F);
 
 impl<F: FnMut(char, usize, usize)> Emit for FnEmit<F> {
     #[inline(always)]
-    fn emit(&mut self, ch: char, start: usize, end: usize) {
-        (self.0)(ch, start, end)
+    fn emit(&mut self, ch: u32, start: usize, end: usize) {
+        (self.0)(
+            char::from_u32(ch).unwrap_or(char::REPLACEMENT_CHARACTER),
+            start,
+            end,
+        )
     }
 }
 
@@ -707,18 +815,23 @@ mod tests {
 
     #[test]
     fn decode_at_reads_what_char_indices_reads() {
-        let text = "aé法😀\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}z";
-        let mut got = Vec::new();
-        let mut i = 0;
-        while let Some((u, len)) = decode_at(text.as_bytes(), i) {
-            got.push((i, char::from_u32(u).expect("a scalar value"), len));
-            i += len;
+        let full = "aé法😀\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}z";
+        // Every prefix, so that each kind of character also ends a text
+        // (where fewer than three bytes follow its lead byte).
+        for (cut, _) in full.char_indices().skip(1).chain([(full.len(), 'z')]) {
+            let text = &full[..cut];
+            let mut got = Vec::new();
+            let mut i = 0;
+            while let Some((u, len)) = decode_at(text.as_bytes(), i) {
+                got.push((i, char::from_u32(u).expect("a scalar value"), len));
+                i += len;
+            }
+            let want: Vec<_> = text
+                .char_indices()
+                .map(|(i, c)| (i, c, c.len_utf8()))
+                .collect();
+            assert_eq!(got, want, "{text:?}");
         }
-        let want: Vec<_> = text
-            .char_indices()
-            .map(|(i, c)| (i, c, c.len_utf8()))
-            .collect();
-        assert_eq!(got, want);
         assert_eq!(decode_at(b"", 0), None);
     }
 
@@ -740,6 +853,37 @@ mod tests {
     }
 
     #[test]
+    fn astral_folds_lie_in_their_blocks() {
+        // Every astral character that folds into OpenCC's ranges is in
+        // FOLD_BLOCKS, so the table holds its result: a scan never loads
+        // OpenCC for it. (A new Unicode version that adds one elsewhere
+        // fails here; `map_astral` would still fold it, slowly.)
+        let outside: Vec<String> = (0x1_0000u32..=0x10_FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| folds_into_t2s_ranges(c))
+            .filter(|&c| !FOLD_BLOCKS.iter().any(|b| b.contains(&(c as u32))))
+            .map(|c| format!("U+{:X}", c as u32))
+            .collect();
+        assert!(outside.is_empty(), "{outside:?}");
+        let table = Table::new(Options::default()).expect("table");
+        let t2s = t2s_map().expect("t2s");
+        assert!(table.folds.len() > 400, "{}", table.folds.len());
+        for &(c, v) in table.folds.iter() {
+            let c = char::from_u32(c).expect("a character");
+            assert_eq!(v, map_char_slow(c, &table.opts, Some(t2s)), "{c:?}");
+        }
+        // 🈶 (squared 有) folds to 有; 丽 (U+2F800) to 丽.
+        assert_eq!(table.map('\u{1F236}'), u32::from('有'));
+        assert_eq!(table.map('\u{2F800}'), u32::from('丽'));
+        // Without traditional folding there is nothing to hold.
+        let plain = Options {
+            traditional: false,
+            ..Options::default()
+        };
+        assert!(Table::new(plain).expect("table").folds.is_empty());
+    }
+
+    #[test]
     fn embedded_default_table_is_current() {
         let built = Table::build(Options::default()).expect("default table");
         let bytes = table_bytes(&built);
@@ -757,8 +901,15 @@ mod tests {
         let used = Table::new(Options::default()).expect("default table");
         assert!(used.bmp == built.bmp && used.bmp_astral == built.bmp_astral);
         assert!(!built.bmp_astral.is_empty());
-        // a compiled lexicon stores the BMP mapping only: its table folds these the same
-        let compiled = Table::from_parts(built.bmp.clone(), Options::default()).expect("size");
+        // a compiled lexicon stores these too: its table folds them the same without OpenCC
+        let compiled = Table::from_parts(
+            built.bmp.clone(),
+            built.bmp_astral.clone(),
+            built.folds.clone(),
+            Options::default(),
+        )
+        .expect("size");
+        assert!(used.folds == built.folds && compiled.folds == built.folds);
         for &(u, v) in built.bmp_astral.iter() {
             let c = char::from_u32(u32::from(u)).expect("a BMP character");
             assert_eq!(used.map(c), v);

@@ -398,9 +398,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (
                 beian_screen::Scratch::new(),
                 beian_judge::Scratch::default(),
+                Vec::new(),
             )
         },
-        &|(sc, js): &mut (beian_screen::Scratch, beian_judge::Scratch), rec, win| {
+        &|(sc, js, buf): &mut (
+            beian_screen::Scratch,
+            beian_judge::Scratch,
+            Vec<beian_screen::Hit>,
+        ),
+          rec,
+          win| {
             let mut hits = Vec::new();
             if let Some(w) = win {
                 pipeline::hits_in_window(&engine, rec.text, &w, sc, &mut hits);
@@ -431,7 +438,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 };
                 return (hits, None, Some(piece));
             }
-            pipeline::hits_windowed(&engine, rec.text, max_record, sc, &mut hits);
+            // Screened into the worker's buffer, handed on in one exact
+            // allocation (a record with many hits would otherwise grow a
+            // fresh vector several times).
+            pipeline::hits_windowed(&engine, rec.text, max_record, sc, buf);
+            hits.extend_from_slice(buf);
             (
                 hits,
                 model.as_ref().map(|m| m.predict_with(rec.text, js)),

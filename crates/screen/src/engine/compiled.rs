@@ -5,7 +5,7 @@
 //! decide what a build holds), payload length (u64), payload hash (u64),
 //! then the payload: options, entries (a pool of the strings that repeat,
 //! all terms as one string, fixed-size records), the automata as daachorse serializes
-//! them, the normalization table, the gate's tables, pattern and target
+//! them, the normalization table (BMP mapping, astral results, astral folds), the gate's tables, pattern and target
 //! tables, punctuation rules, the sound matcher, `re:` sources, detectors
 //! and build counts. The syllable table is rebuilt (a few milliseconds). A file from another beian build, another format, a
 //! truncated or altered file is refused with a clear error, never misread.
@@ -30,7 +30,7 @@ use crate::{BuildStats, ScreenError};
 
 const MAGIC: &[u8; 8] = b"BEIANLEX";
 /// Bumped when the layout changes.
-pub const COMPILED_FORMAT: u32 = 2;
+pub const COMPILED_FORMAT: u32 = 3;
 const HEADER: usize = 8 + 4 + 8 + 8 + 8;
 
 fn fnv(mut h: u64, b: &[u8]) -> u64 {
@@ -493,6 +493,16 @@ impl Engine {
         for &x in table.bmp() {
             w.b.extend_from_slice(&x.to_le_bytes());
         }
+        w.usize(table.bmp_astral().len());
+        for &(c, v) in table.bmp_astral() {
+            w.u32(u32::from(c));
+            w.u32(v);
+        }
+        w.usize(table.folds().len());
+        for &(c, v) in table.folds() {
+            w.u32(c);
+            w.u32(v);
+        }
         // Entries: a pool of the strings that repeat, all terms as one
         // string, then fixed-size records (term length, pool indexes with
         // 0 for none, line, flags, weight).
@@ -684,7 +694,24 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
-    let table = Table::from_parts(bmp, opts).ok_or_else(|| bad("bad normalization table"))?;
+    let n = r.count(8)?;
+    let mut bmp_astral = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = u16::try_from(r.u32()?).map_err(|_| bad("bad normalization table"))?;
+        bmp_astral.push((c, r.u32()?));
+    }
+    let n = r.count(8)?;
+    let mut folds = Vec::with_capacity(n);
+    for _ in 0..n {
+        folds.push((r.u32()?, r.u32()?));
+    }
+    let table = Table::from_parts(
+        bmp,
+        bmp_astral.into_boxed_slice(),
+        folds.into_boxed_slice(),
+        opts,
+    )
+    .ok_or_else(|| bad("bad normalization table"))?;
     if table.fingerprint() != fp {
         return Err(bad("normalization table damaged"));
     }
@@ -702,7 +729,7 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
     let entries = scope.spawn(move || read_entries(recs, terms, pool));
     let ac = r.ac_on(scope)?;
     let pinyin_ac = r.ac_on(scope)?;
-    let gate = {
+    let mut gate = {
         let (bits, ends, singles) = (r.words()?, r.words()?, r.words()?);
         let (astral, any) = (r.bool()?, r.bool()?);
         Bigrams::from_parts(bits, ends, singles, astral, any)
@@ -809,6 +836,9 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
         return Err(bad("trailing bytes"));
     }
     let (ac, pinyin_ac) = (joined(ac)?, joined(pinyin_ac)?);
+    if let Some(a) = &ac {
+        gate.index_singles(a);
+    }
     let entries = join(entries, "entries")??;
     let sound = match sound {
         None => None,
