@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use beian_screen::{EngineBuilder, Options};
+use beian_screen::{Engine, EngineBuilder, Options};
 use proptest::prelude::*;
 
 const ALPHABET: [char; 4] = ['甲', '乙', '丙', '丁'];
@@ -57,7 +57,17 @@ proptest! {
             .into_iter()
             .map(|f| (f.start, f.end, f.term.to_string()))
             .collect();
-        prop_assert_eq!(got, naive(&text, &terms), "terms {:?} text {}", terms, text);
+        prop_assert_eq!(&got, &naive(&text, &terms), "terms {:?} text {}", terms, text);
+        // A compiled lexicon fills its gate (one-character patterns
+        // included) at load: the same findings.
+        let loaded = Engine::from_compiled(&engine.to_compiled())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again: Vec<(usize, usize, String)> = loaded
+            .find(&text)
+            .into_iter()
+            .map(|f| (f.start, f.end, f.term.to_string()))
+            .collect();
+        prop_assert_eq!(again, got, "compiled: terms {:?} text {}", terms, text);
     }
 }
 
