@@ -1059,7 +1059,8 @@ impl Engine {
                 py: self
                     .pinyin_ac
                     .as_ref()
-                    .map(|p| (p, p.find_overlapping_stepper(), false)),
+                    .map(|p| (p, p.find_overlapping_stepper())),
+                py_dirty: false,
                 ring,
                 mask,
                 k: 0,
@@ -1413,8 +1414,9 @@ struct ScanSink<'a> {
     py: Option<(
         &'a CharwiseDoubleArrayAhoCorasick<u32>,
         daachorse::charwise::iter::FindOverlappingStepper<'a, u32>,
-        bool,
     )>,
+    /// Whether the pinyin stepper has consumed ASCII since its last reset.
+    py_dirty: bool,
     /// Original start offsets and normalized characters of the last
     /// `mask + 1` positions.
     ring: &'a mut [usize],
@@ -1494,16 +1496,16 @@ impl crate::normalize::Emit for ScanSink<'_> {
                 );
             }
         }
-        if let Some((pac, py, dirty)) = &mut self.py {
-            if let Ok(b) = u8::try_from(ch)
-                && b.is_ascii()
-            {
+        if let Ok(b) = u8::try_from(ch)
+            && b.is_ascii()
+        {
+            if let Some((_, py)) = &mut self.py {
                 let alpha = b.is_ascii_alphabetic();
                 // A letter right after a non-ASCII character.
-                self.letters |= alpha && !*dirty && self.k > 1;
+                self.letters |= alpha && !self.py_dirty && self.k > 1;
                 self.last_alpha = alpha;
                 py.consume(char::from(b));
-                *dirty = true;
+                self.py_dirty = true;
                 for m in py.matches() {
                     push_cand(
                         self.cands,
@@ -1515,12 +1517,15 @@ impl crate::normalize::Emit for ScanSink<'_> {
                         m.value(),
                     );
                 }
-            } else if *dirty {
-                // A non-ASCII character right after ASCII.
-                self.letters |= self.last_alpha;
-                *py = pac.find_overlapping_stepper();
-                *dirty = false;
             }
+        } else if self.py_dirty
+            && let Some((pac, py)) = &mut self.py
+        {
+            // A non-ASCII character right after ASCII (only ever set with
+            // a pinyin automaton).
+            self.letters |= self.last_alpha;
+            *py = pac.find_overlapping_stepper();
+            self.py_dirty = false;
         }
     }
 }
