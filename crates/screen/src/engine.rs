@@ -1496,9 +1496,8 @@ impl crate::normalize::Emit for ScanSink<'_> {
                 );
             }
         }
-        if let Ok(b) = u8::try_from(ch)
-            && b.is_ascii()
-        {
+        if ch < 0x80 {
+            let b = ch as u8; // ASCII
             if let Some((_, py)) = &mut self.py {
                 let alpha = b.is_ascii_alphabetic();
                 // A letter right after a non-ASCII character.
