@@ -16,7 +16,7 @@
 //!    "run"), and never on more than the longest pattern's length.
 //! 2. A match of two or more characters ending at `i` ends with a [`LAST`]
 //!    pair whose ending is in the second table ([`Bigrams::may_end`]); a
-//!    one-character match is a [`Bigrams::single`].
+//!    one-character match is a single character ([`Bigrams::single_at`]).
 //! 3. Where no longer match may end, a one-character match is the only one:
 //!    its pattern is read from a rank directory over the single characters
 //!    ([`Bigrams::single_at`]), and the automaton is not stepped. Common
@@ -155,8 +155,7 @@ impl Bigrams {
                     .find_overlapping_iter(&*s)
                     .find(|m| m.start() == 0 && m.end() == s.len())
                     .map_or(NO_PAT, |m| m.value());
-                let r = self.single_rank[w] as usize
-                    + (word & ((1u64 << bit) - 1)).count_ones() as usize;
+                let r = self.rank(w, word, 1u64 << bit);
                 if let Some(slot) = self.single_pat.get_mut(r) {
                     *slot = value;
                 }
@@ -181,12 +180,18 @@ impl Bigrams {
         if word & bit == 0 {
             return Single::No;
         }
-        let r = self.single_rank.get(u >> 6).map_or(0, |&r| r as usize)
-            + (word & (bit - 1)).count_ones() as usize;
-        match self.single_pat.get(r) {
+        match self.single_pat.get(self.rank(u >> 6, word, bit)) {
             Some(&p) if p != NO_PAT => Single::Pat(p),
             _ => Single::Automaton,
         }
+    }
+
+    /// The rank of the single character at `bit` of word `w` (`word`)
+    /// among all single characters: its slot in `single_pat`.
+    #[inline(always)]
+    fn rank(&self, w: usize, word: u64, bit: u64) -> usize {
+        self.single_rank.get(w).map_or(0, |&r| r as usize)
+            + (word & (bit - 1)).count_ones() as usize
     }
 
     /// The slot of `a` followed by `b`: [`INNER`] when the pair may occur
@@ -218,16 +223,6 @@ impl Bigrams {
     #[cfg(test)]
     pub(crate) fn contains(&self, a: char, b: char) -> bool {
         self.get(a.into(), b.into()) & INNER != 0
-    }
-
-    /// Whether `c` alone may be a whole pattern.
-    #[cfg(test)]
-    pub(crate) fn single(&self, c: char) -> bool {
-        let u = c as usize;
-        match self.singles.get(u >> 6) {
-            Some(w) => (w >> (u & 63)) & 1 == 1,
-            None => self.astral_single,
-        }
     }
 
     /// Fraction of slots marked [`INNER`] (the false-positive rate on absent
@@ -351,7 +346,7 @@ mod tests {
             })
             .count();
         assert_eq!(hits, 0);
-        assert!(g.single('x'));
+        assert_ne!(g.single_at(u32::from('x')), Single::No);
         // Pairs that end a pattern carry LAST; inner ones do not.
         assert_ne!(g.get(u32::from('轮'), u32::from('功')) & LAST, 0);
         assert_ne!(g.get(u32::from('事'), u32::from('件')) & LAST, 0);
@@ -362,7 +357,8 @@ mod tests {
         assert!(g.may_end(u32::from('x'), u32::from('a'), u32::from('b'), 0));
         assert!(!g.may_end(u32::from('x'), u32::from('轮'), u32::from('功'), 2));
         assert!(!g.may_end(u32::from('法'), u32::from('轮'), u32::from('功'), 1));
-        assert!(!g.single('a') && !g.single('法'));
+        assert_eq!(g.single_at(u32::from('a')), Single::No);
+        assert_eq!(g.single_at(u32::from('法')), Single::No);
     }
 
     #[test]

@@ -118,6 +118,14 @@ impl W {
     fn usize(&mut self, x: usize) {
         self.u64(x as u64);
     }
+    /// A count, then each pair as two `u32`.
+    fn pairs(&mut self, x: impl ExactSizeIterator<Item = (u32, u32)>) {
+        self.usize(x.len());
+        for (a, b) in x {
+            self.u32(a);
+            self.u32(b);
+        }
+    }
     fn bytes(&mut self, x: &[u8]) {
         self.usize(x.len());
         self.b.extend_from_slice(x);
@@ -204,6 +212,11 @@ impl<'a> R<'a> {
             return Err(bad("truncated"));
         }
         Ok(n)
+    }
+    /// What [`W::pairs`] wrote.
+    fn pairs(&mut self) -> Result<Vec<(u32, u32)>, ScreenError> {
+        let n = self.count(8)?;
+        (0..n).map(|_| Ok((self.u32()?, self.u32()?))).collect()
     }
     fn bytes(&mut self) -> Result<&'a [u8], ScreenError> {
         let n = self.usize()?;
@@ -493,16 +506,8 @@ impl Engine {
         for &x in table.bmp() {
             w.b.extend_from_slice(&x.to_le_bytes());
         }
-        w.usize(table.bmp_astral().len());
-        for &(c, v) in table.bmp_astral() {
-            w.u32(u32::from(c));
-            w.u32(v);
-        }
-        w.usize(table.folds().len());
-        for &(c, v) in table.folds() {
-            w.u32(c);
-            w.u32(v);
-        }
+        w.pairs(table.bmp_astral().iter().map(|&(c, v)| (u32::from(c), v)));
+        w.pairs(table.folds().iter().copied());
         // Entries: a pool of the strings that repeat, all terms as one
         // string, then fixed-size records (term length, pool indexes with
         // 0 for none, line, flags, weight).
@@ -694,24 +699,19 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
-    let n = r.count(8)?;
-    let mut bmp_astral = Vec::with_capacity(n);
-    for _ in 0..n {
-        let c = u16::try_from(r.u32()?).map_err(|_| bad("bad normalization table"))?;
-        bmp_astral.push((c, r.u32()?));
-    }
-    let n = r.count(8)?;
-    let mut folds = Vec::with_capacity(n);
-    for _ in 0..n {
-        folds.push((r.u32()?, r.u32()?));
-    }
-    let table = Table::from_parts(
-        bmp,
-        bmp_astral.into_boxed_slice(),
-        folds.into_boxed_slice(),
-        opts,
-    )
-    .ok_or_else(|| bad("bad normalization table"))?;
+    let bmp_astral = r
+        .pairs()?
+        .into_iter()
+        .map(|(c, v)| {
+            Ok((
+                u16::try_from(c).map_err(|_| bad("bad normalization table"))?,
+                v,
+            ))
+        })
+        .collect::<Result<_, ScreenError>>()?;
+    let folds = r.pairs()?.into_boxed_slice();
+    let table = Table::from_parts(bmp, bmp_astral, folds, opts)
+        .ok_or_else(|| bad("bad normalization table"))?;
     if table.fingerprint() != fp {
         return Err(bad("normalization table damaged"));
     }
