@@ -45,14 +45,14 @@ pub(crate) const LAST: u8 = 2;
 #[derive(Clone)]
 pub(crate) struct Bigrams {
     /// 2 bits per slot ([`INNER`], [`LAST`]), 32 slots per word.
-    bits: Box<[u64]>,
+    bits: Box<[u64; BITS_WORDS]>,
     inner_set: usize,
     /// Bloom bits of the two-character patterns and of the last three
     /// characters of the longer ones: where a [`LAST`] pair really may end
     /// a match.
-    ends: Box<[u64]>,
+    ends: Box<[u64; ENDS_WORDS]>,
     /// BMP characters that are whole (one-character) patterns.
-    singles: Box<[u64]>,
+    singles: Box<[u64; SINGLE_WORDS]>,
     /// Whether some one-character pattern is outside the BMP.
     astral_single: bool,
     /// Whether there is any one-character pattern.
@@ -63,6 +63,48 @@ pub(crate) struct Bigrams {
     /// The automaton's value of each BMP one-character pattern, by rank in
     /// `singles` ([`NO_PAT`] until [`Bigrams::index_singles`]).
     single_pat: Box<[u32]>,
+}
+
+/// The pair, ending and single-character tables of a [`Bigrams`], by
+/// reference (see [`Bigrams::view`]).
+#[derive(Clone, Copy)]
+pub(crate) struct GateView<'a> {
+    bits: &'a [u64; BITS_WORDS],
+    ends: &'a [u64; ENDS_WORDS],
+    singles: &'a [u64; SINGLE_WORDS],
+}
+
+impl GateView<'_> {
+    /// The pair's slot: [`INNER`] and [`LAST`] bits.
+    #[inline(always)]
+    pub(crate) fn get(self, a: u32, b: u32) -> u8 {
+        let h = hash(a, b);
+        // `h` is below 2^SLOTS_LOG2, so `h >> 5` is below BITS_WORDS.
+        self.bits
+            .get(h >> 5)
+            .map_or(INNER | LAST, |w| ((w >> ((h & 31) * 2)) & 3) as u8)
+    }
+
+    /// See [`Bigrams::may_end`].
+    #[inline(always)]
+    pub(crate) fn may_end(self, a: u32, b: u32, c: u32, run: usize) -> bool {
+        let bit = |h: usize| {
+            self.ends
+                .get(h >> 6)
+                .is_none_or(|w| (w >> (h & 63)) & 1 == 1)
+        };
+        bit(key2(b, c)) || (run >= 2 && bit(key3(a, b, c)))
+    }
+
+    /// Whether the BMP character `c` is a one-character pattern (`true`
+    /// outside the BMP: the caller asks [`Bigrams::single_at`]).
+    #[inline(always)]
+    pub(crate) fn maybe_single(self, c: u32) -> bool {
+        let u = c as usize;
+        self.singles
+            .get(u >> 6)
+            .is_none_or(|w| (w >> (u & 63)) & 1 == 1)
+    }
 }
 
 /// A one-character pattern whose value is not known.
@@ -83,9 +125,9 @@ pub(crate) enum Single {
 impl Bigrams {
     /// The gate for `patterns` (the exact strings given to the automaton).
     pub(crate) fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Bigrams {
-        let mut bits = vec![0u64; (1usize << SLOTS_LOG2) / 32].into_boxed_slice();
-        let mut singles = vec![0u64; 0x10000 / 64].into_boxed_slice();
-        let mut ends = vec![0u64; (1usize << ENDS_LOG2) / 64].into_boxed_slice();
+        let mut bits = zeroed::<BITS_WORDS>();
+        let mut singles = zeroed::<SINGLE_WORDS>();
+        let mut ends = zeroed::<ENDS_WORDS>();
         let mut astral_single = false;
         let mut tail: Vec<char> = Vec::new();
         for p in patterns {
@@ -121,9 +163,9 @@ impl Bigrams {
                 prev = c;
             }
         }
-        let inner_set = inner_slots(&bits);
+        let inner_set = inner_slots(&*bits);
         let any_single = astral_single || singles.iter().any(|w| *w != 0);
-        let (single_rank, single_pat) = rank_singles(&singles);
+        let (single_rank, single_pat) = rank_singles(&singles[..]);
         Bigrams {
             bits,
             inner_set,
@@ -198,11 +240,7 @@ impl Bigrams {
     /// inside a pattern, [`LAST`] when it may end one.
     #[inline(always)]
     pub(crate) fn get(&self, a: u32, b: u32) -> u8 {
-        let h = hash(a, b);
-        // The index is below 2^SLOTS_LOG2 / 32 == bits.len() by construction.
-        self.bits
-            .get(h >> 5)
-            .map_or(INNER | LAST, |w| ((w >> ((h & 31) * 2)) & 3) as u8)
+        self.view().get(a, b)
     }
 
     /// Whether a match may end with `c` after `b` after `a`, given that the
@@ -211,12 +249,18 @@ impl Bigrams {
     /// ending `abc` (whose pairs are all inside it, so `run >= 2`).
     #[inline(always)]
     pub(crate) fn may_end(&self, a: u32, b: u32, c: u32, run: usize) -> bool {
-        let bit = |h: usize| {
-            self.ends
-                .get(h >> 6)
-                .is_none_or(|w| (w >> (h & 63)) & 1 == 1)
-        };
-        bit(key2(b, c)) || (run >= 2 && bit(key3(a, b, c)))
+        self.view().may_end(a, b, c, run)
+    }
+
+    /// The tables as plain references: a `Copy` value that a scanning loop
+    /// keeps in registers (fixed sizes, so that indexing needs no length).
+    #[inline(always)]
+    pub(crate) fn view(&self) -> GateView<'_> {
+        GateView {
+            bits: &self.bits,
+            ends: &self.ends,
+            singles: &self.singles,
+        }
     }
 
     /// Whether `a` followed by `b` may occur inside a pattern.
@@ -241,9 +285,9 @@ impl Bigrams {
     /// characters, and the two flags.
     pub(crate) fn parts(&self) -> (&[u64], &[u64], &[u64], bool, bool) {
         (
-            &self.bits,
-            &self.ends,
-            &self.singles,
+            &self.bits[..],
+            &self.ends[..],
+            &self.singles[..],
             self.astral_single,
             self.any_single,
         )
@@ -257,14 +301,11 @@ impl Bigrams {
         astral_single: bool,
         any_single: bool,
     ) -> Option<Bigrams> {
-        if bits.len() != (1usize << SLOTS_LOG2) / 32
-            || ends.len() != (1usize << ENDS_LOG2) / 64
-            || singles.len() != 0x10000 / 64
-        {
-            return None;
-        }
-        let inner_set = inner_slots(&bits);
-        let (single_rank, single_pat) = rank_singles(&singles);
+        let singles: Box<[u64; SINGLE_WORDS]> = singles.try_into().ok()?;
+        let bits: Box<[u64; BITS_WORDS]> = bits.try_into().ok()?;
+        let ends: Box<[u64; ENDS_WORDS]> = ends.try_into().ok()?;
+        let inner_set = inner_slots(&*bits);
+        let (single_rank, single_pat) = rank_singles(&singles[..]);
         Some(Bigrams {
             bits,
             inner_set,
@@ -293,6 +334,14 @@ fn rank_singles(singles: &[u64]) -> (Box<[u32]>, Box<[u32]>) {
     )
 }
 
+/// A zeroed table of `N` words, made on the heap (not on the stack first).
+fn zeroed<const N: usize>() -> Box<[u64; N]> {
+    match vec![0u64; N].into_boxed_slice().try_into() {
+        Ok(b) => b,
+        Err(_) => unreachable!("a vec of N words is N words"),
+    }
+}
+
 /// Slots with the [`INNER`] bit set.
 fn inner_slots(bits: &[u64]) -> usize {
     bits.iter()
@@ -302,6 +351,15 @@ fn inner_slots(bits: &[u64]) -> usize {
 
 /// log2 of the bits of the ending table: 2^20 bits = 128 KiB.
 const ENDS_LOG2: u32 = 20;
+
+/// Words of the single-character bitmap (one bit per BMP character).
+const SINGLE_WORDS: usize = 0x10000 / 64;
+
+/// Words of the pair table (32 two-bit slots each).
+const BITS_WORDS: usize = (1 << SLOTS_LOG2) / 32;
+
+/// Words of the ending table.
+const ENDS_WORDS: usize = (1 << ENDS_LOG2) / 64;
 
 #[inline(always)]
 fn key2(b: u32, c: u32) -> usize {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::bigram::{Bigrams, INNER, LAST, Single};
 use crate::detect::{self, Detector};
 use crate::lexicon::parse_lexicon_ref;
-use crate::normalize::{BREAK, Normalized, Options, SEP, Table};
+use crate::normalize::{BREAK, Normalized, Options, Plain, SEP, Table};
 use crate::sound::Sounds;
 use crate::{ScreenError, UNCLASSIFIED};
 
@@ -1041,14 +1041,16 @@ impl Engine {
             let mask = self.ring - 1;
             let ring = &mut scratch.ring[..self.ring];
             let chars = &mut scratch.chars[..self.ring];
+            // The two positions before the first character are breaks
+            // (the ring holds at least four).
+            chars[mask] = u32::from(BREAK);
+            chars[mask - 1] = u32::from(BREAK);
             let cands = &mut scratch.cands;
             let pats = &self.pats;
             let mut sink = ScanSink {
                 st: ac.find_overlapping_stepper(),
                 root: ac.find_overlapping_stepper(),
                 gate: &self.gate,
-                prev: u32::from(BREAK),
-                prev2: u32::from(BREAK),
                 singles: self.gate.any_single,
                 run: 0,
                 st_k: 0,
@@ -1400,10 +1402,6 @@ struct ScanSink<'a> {
     gate: &'a Bigrams,
     /// Whether some pattern is one character long.
     singles: bool,
-    /// The previous normalized character, and the one before (scalar
-    /// values, as the walk emits them).
-    prev: u32,
-    prev2: u32,
     /// Positions in a row (ending at the last one) whose pair is INNER.
     run: usize,
     /// Characters consumed by `st`.
@@ -1418,7 +1416,8 @@ struct ScanSink<'a> {
     /// Whether the pinyin stepper has consumed ASCII since its last reset.
     py_dirty: bool,
     /// Original start offsets and normalized characters of the last
-    /// `mask + 1` positions.
+    /// `mask + 1` positions (before the first character, two breaks: the
+    /// pair gate reads the previous two characters here).
     ring: &'a mut [usize],
     chars: &'a mut [u32],
     mask: usize,
@@ -1456,15 +1455,57 @@ impl ScanSink<'_> {
 }
 
 impl crate::normalize::Emit for ScanSink<'_> {
+    /// The per-character fast path: a loop with no calls (so that its
+    /// state stays in registers) over plain characters where no match may
+    /// end and no one-character pattern is. It stops before any other
+    /// character, which [`ScanSink::emit`] then takes: an ASCII, separator
+    /// or astral one, one after ASCII (the pinyin stepper resets), one
+    /// where the gate says a match may end, one that is a pattern alone.
+    /// What it does for a character it takes is what `emit` does for it.
+    #[inline(always)]
+    fn emit_plain(&mut self, plain: Plain<'_>, bytes: &[u8], mut at: usize) -> usize {
+        if self.py_dirty {
+            return at;
+        }
+        let gate = self.gate.view();
+        let mask = self.mask;
+        let ring = &mut *self.ring;
+        let chars = &mut *self.chars;
+        let mut k = self.k;
+        let mut run = self.run;
+        while let Some((ch, len)) = plain.at(bytes, at) {
+            let prev = chars[k.wrapping_sub(1) & mask];
+            let slot = gate.get(prev, ch);
+            let r = if slot & INNER != 0 { run + 1 } else { 0 };
+            if (slot & LAST != 0 && gate.may_end(chars[k.wrapping_sub(2) & mask], prev, ch, r))
+                || gate.maybe_single(ch)
+            {
+                break;
+            }
+            ring[k & mask] = at;
+            chars[k & mask] = ch;
+            k += 1;
+            run = r;
+            at += len;
+        }
+        self.k = k;
+        self.run = run;
+        at
+    }
+
     #[inline(always)]
     fn emit(&mut self, ch: u32, os: usize, oe: usize) {
         let at = self.k & self.mask;
+        let prev = self.chars[self.k.wrapping_sub(1) & self.mask];
         self.ring[at] = os;
         self.chars[at] = ch;
         self.k += 1;
-        let slot = self.gate.get(self.prev, ch);
+        let slot = self.gate.get(prev, ch);
         self.run = if slot & INNER != 0 { self.run + 1 } else { 0 };
-        let mut end = slot & LAST != 0 && self.gate.may_end(self.prev2, self.prev, ch, self.run);
+        let mut end = slot & LAST != 0 && {
+            let prev2 = self.chars[self.k.wrapping_sub(3) & self.mask];
+            self.gate.may_end(prev2, prev, ch, self.run)
+        };
         if !end && self.singles {
             // No longer match ends here: a one-character pattern is the
             // only possible match (bigram.rs, invariant 3).
@@ -1480,8 +1521,6 @@ impl crate::normalize::Emit for ScanSink<'_> {
                 Single::Automaton => end = true,
             }
         }
-        self.prev2 = self.prev;
-        self.prev = ch;
         if end {
             self.advance();
             for m in self.st.matches() {

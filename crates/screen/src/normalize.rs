@@ -643,7 +643,6 @@ impl Table {
     /// [`Table::walk`] with a sink whose `emit` is `#[inline(always)]`.
     #[inline(always)]
     pub(crate) fn walk_into<E: Emit>(&self, text: &str, sink: &mut E) {
-        let mut emit = |c: u32, s: usize, e: usize| sink.emit(c, s, e);
         let max_skip = if self.opts.separators {
             self.opts.max_skip
         } else {
@@ -653,12 +652,20 @@ impl Table {
         let mut run = 0usize;
         let mut run_start = 0usize;
         let mut hard = false;
-        let mut prev: Option<u32> = None;
-        let mut prev_left_isolated = false;
-        let mut left_isolated;
         let bytes = text.as_bytes();
         let mut next = 0usize;
-        while let Some((u, len)) = decode_at(bytes, next) {
+        let plain = <&[u16; 0x10000]>::try_from(&self.bmp[..])
+            .ok()
+            .map(|bmp| Plain { bmp });
+        loop {
+            if run == 0
+                && let Some(plain) = plain
+            {
+                next = sink.emit_plain(plain, bytes, next);
+            }
+            let Some((u, len)) = decode_at(bytes, next) else {
+                break;
+            };
             let i = next;
             next += len;
             let m = self.map_code(u);
@@ -673,27 +680,40 @@ impl Table {
             // A character's code (the table holds scalar values only).
             let ch = m;
             if run > 0 {
-                if let Some(p) = prev {
+                // The character before the run was emitted (it is no
+                // separator, or the run would have begun before it). It is
+                // read back here, off the per-character path, with whether
+                // it was itself left isolated (at the start, or after a
+                // separator).
+                let before = text.get(..run_start).unwrap_or("");
+                if let Some(pc) = before.chars().next_back() {
                     let join = !hard
                         && run <= max_skip
-                        && (join_words
-                            || !(ascii_alnum(p) && ascii_alnum(ch))
-                            || (prev_left_isolated
-                                && self.right_isolated(text.get(next..).unwrap_or(""))));
+                        && (join_words || {
+                            let p = self.map(pc);
+                            !(ascii_alnum(p) && ascii_alnum(ch))
+                                || (self.left_isolated(
+                                    before.get(..before.len() - pc.len_utf8()).unwrap_or(""),
+                                ) && self.right_isolated(text.get(next..).unwrap_or("")))
+                        });
                     if !join {
-                        emit(u32::from(BREAK), run_start, i);
+                        sink.emit(u32::from(BREAK), run_start, i);
                     }
                 }
                 run = 0;
                 hard = false;
-                left_isolated = true;
-            } else {
-                left_isolated = prev.is_none();
             }
-            emit(ch, i, next);
-            prev = Some(ch);
-            prev_left_isolated = left_isolated;
+            sink.emit(ch, i, next);
         }
+    }
+
+    /// Whether a character after `before` has no character, or a
+    /// separator, on its left.
+    fn left_isolated(&self, before: &str) -> bool {
+        before
+            .chars()
+            .next_back()
+            .is_none_or(|n| self.map(n) >= SEP)
     }
 
     fn right_isolated(&self, rest: &str) -> bool {
@@ -748,6 +768,36 @@ pub(crate) trait Emit {
     /// `ch` is a character's scalar value (a `u32`, so that the scanner's
     /// inner loop hashes and compares it without converting).
     fn emit(&mut self, ch: u32, start: usize, end: usize);
+
+    /// A fast path: takes the characters at `bytes[at..]` that `plain`
+    /// reads, as many as the sink has nothing more to do for than
+    /// [`Emit::emit`] would, and returns the byte offset of the first one
+    /// it left (`at` when none). The walk calls it only where no separator
+    /// run is pending, so each character taken is one `emit` would get
+    /// with its own span.
+    #[inline(always)]
+    fn emit_plain(&mut self, _plain: Plain<'_>, _bytes: &[u8], at: usize) -> usize {
+        at
+    }
+}
+
+/// Reads "plain" characters: BMP characters outside ASCII that normalize to
+/// a BMP character outside ASCII (no separator, no astral result). A `Copy`
+/// view of the table, for a loop that keeps it in a register.
+#[derive(Clone, Copy)]
+pub(crate) struct Plain<'a> {
+    bmp: &'a [u16; 0x10000],
+}
+
+impl Plain<'_> {
+    /// The normalized code and byte length of the character at `bytes[i..]`
+    /// when it is plain.
+    #[inline(always)]
+    pub(crate) fn at(self, bytes: &[u8], i: usize) -> Option<(u32, usize)> {
+        let (u, len) = decode_at(bytes, i)?;
+        let v = *self.bmp.get(u as usize)?;
+        (u >= 0x80 && (0x80..ASTRAL).contains(&v)).then_some((u32::from(v), len))
+    }
 }
 
 struct FnEmit<F>(F);
