@@ -791,12 +791,25 @@ pub(crate) struct Plain<'a> {
 
 impl Plain<'_> {
     /// The normalized code and byte length of the character at `bytes[i..]`
-    /// when it is plain.
+    /// when it is plain (`i` on a character boundary of valid UTF-8). Its
+    /// own decoder: one four-byte load, two- and three-byte sequences only
+    /// (the last characters of a text, with fewer than four bytes from
+    /// their start, are left to the general path).
     #[inline(always)]
     pub(crate) fn at(self, bytes: &[u8], i: usize) -> Option<(u32, usize)> {
-        let (u, len) = decode_at(bytes, i)?;
+        let w = match bytes.get(i..i + 4)? {
+            &[a, b, c, d] => u32::from_le_bytes([a, b, c, d]),
+            _ => return None,
+        };
+        let (u, len) = if w & 0xF0 == 0xE0 {
+            ((w & 0x0F) << 12 | (w >> 2) & 0x0FC0 | (w >> 16) & 0x3F, 3)
+        } else if w & 0xE0 == 0xC0 {
+            ((w & 0x1F) << 6 | (w >> 8) & 0x3F, 2)
+        } else {
+            return None; // ASCII, or outside the BMP
+        };
         let v = *self.bmp.get(u as usize)?;
-        (u >= 0x80 && (0x80..ASTRAL).contains(&v)).then_some((u32::from(v), len))
+        (0x80..ASTRAL).contains(&v).then_some((u32::from(v), len))
     }
 }
 
@@ -861,6 +874,32 @@ mod tests {
             b.differences(&a),
             vec!["pinyin: false, not true", "min_term_chars: 1, not 2"]
         );
+    }
+
+    #[test]
+    fn plain_reads_what_decode_and_the_table_read() {
+        // Every BMP character, followed by enough bytes for the four-byte
+        // load: plain exactly when it is non-ASCII and normalizes to a
+        // non-ASCII BMP character (no separator, no astral result).
+        let table = Table::new(Options::default()).expect("table");
+        let bmp = <&[u16; 0x10000]>::try_from(&table.bmp[..]).expect("BMP table");
+        let plain = Plain { bmp };
+        let mut buf = [0u8; 8];
+        let mut plains = 0;
+        for c in (0..0x10000u32).filter_map(char::from_u32) {
+            let n = c.encode_utf8(&mut buf).len();
+            buf[n..].fill(b'z');
+            let m = table.map(c);
+            let want =
+                (c as u32 >= 0x80 && (0x80..u32::from(ASTRAL)).contains(&m)).then_some((m, n));
+            assert_eq!(plain.at(&buf, 0), want, "U+{:04X}", c as u32);
+            plains += usize::from(want.is_some());
+            // With fewer than four bytes from its start, the general path
+            // takes it.
+            assert_eq!(plain.at(&buf[..n], 0), None);
+        }
+        assert!(plains > 40_000, "{plains}");
+        assert_eq!(plain.at("😀zzz".as_bytes(), 0), None);
     }
 
     #[test]
