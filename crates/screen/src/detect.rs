@@ -154,10 +154,16 @@ fn is_mobile(s: &str) -> bool {
 /// over the original bytes, then over the folded view when it differs.
 pub(crate) fn detect(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, Detector)>) {
     let first = out.len();
-    detect_ascii(text, enabled, out);
-    if let Some((folded, map)) = fold(text) {
+    // Read once for both views of the text.
+    let trigger = has_trigger(text.as_bytes());
+    if trigger {
+        detect_ascii(text, enabled, out);
+    }
+    if let Some((folded, map)) = fold(text, trigger) {
         let mut more = Vec::new();
-        detect_ascii(&folded, enabled, &mut more);
+        if has_trigger(folded.as_bytes()) {
+            detect_ascii(&folded, enabled, &mut more);
+        }
         for (s, e, d) in more {
             let (Some(&os), Some(&oe)) = (map.get(s), map.get(e)) else {
                 continue;
@@ -213,10 +219,11 @@ const LAYOUTS: &[&[usize]] = &[
 ];
 
 /// The folded view of `text` and, for every byte of it (and its end), the
-/// original byte offset; `None` when nothing would change.
-fn fold(text: &str) -> Option<(String, Vec<usize>)> {
+/// original byte offset; `None` when nothing would change (`trigger`:
+/// whether `text` has an ASCII digit or `@`, see [`has_trigger`]).
+fn fold(text: &str, trigger: bool) -> Option<(String, Vec<usize>)> {
     let fullwidth = has_fullwidth_alnum(text.as_bytes());
-    let grouped = has_trigger(text.as_bytes())
+    let grouped = trigger
         && text
             .as_bytes()
             .windows(3)
@@ -289,13 +296,11 @@ fn fold(text: &str) -> Option<(String, Vec<usize>)> {
     Some((joined, jmap))
 }
 
+/// The detectors' findings in `text`, which the caller has checked with
+/// [`has_trigger`]: every detector needs an ASCII digit or an `@`, and most
+/// Chinese records have neither.
 fn detect_ascii(text: &str, enabled: &[bool; 6], out: &mut Vec<(usize, usize, Detector)>) {
     let b = text.as_bytes();
-    // Every detector needs an ASCII digit or an `@`; most Chinese records
-    // have neither, and this check runs at memory speed.
-    if !has_trigger(b) {
-        return;
-    }
     let on = |d: Detector| enabled[d.index()];
     let tokens = on(Detector::IdCard)
         || on(Detector::Mobile)
