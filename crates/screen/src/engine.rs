@@ -1042,7 +1042,8 @@ impl Engine {
             let ring = &mut scratch.ring[..self.ring];
             let chars = &mut scratch.chars[..self.ring];
             // The two positions before the first character are breaks
-            // (the ring holds at least four).
+            // (the ring holds at least four: the build makes it so, and a
+            // compiled lexicon with a smaller one is refused).
             chars[mask] = u32::from(BREAK);
             chars[mask - 1] = u32::from(BREAK);
             let cands = &mut scratch.cands;

@@ -762,7 +762,7 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
     }
     let ring = r.usize()?;
     let max_chars = r.usize()?;
-    if !ring.is_power_of_two() || ring < max_chars + 2 || ring > 1 << 24 {
+    if !ring.is_power_of_two() || ring < max_chars.saturating_add(2).max(4) || ring > 1 << 24 {
         return Err(bad("bad ring size"));
     }
     let n = r.count(28)?;
