@@ -15,7 +15,7 @@
 //!    the characters since the last pair that is not [`INNER`] (the current
 //!    "run"), and never on more than the longest pattern's length.
 //! 2. A match of two or more characters ending at `i` ends with a [`LAST`]
-//!    pair whose ending is in the second table ([`Bigrams::may_end`]); a
+//!    pair whose ending is in the second table ([`GateView::may_end`]); a
 //!    one-character match is a single character ([`Bigrams::single_at`]).
 //! 3. Where no longer match may end, a one-character match is the only one:
 //!    its pattern is read from a rank directory over the single characters
@@ -75,7 +75,8 @@ pub(crate) struct GateView<'a> {
 }
 
 impl GateView<'_> {
-    /// The pair's slot: [`INNER`] and [`LAST`] bits.
+    /// The slot of `a` followed by `b`: [`INNER`] when the pair may occur
+    /// inside a pattern, [`LAST`] when it may end one.
     #[inline(always)]
     pub(crate) fn get(self, a: u32, b: u32) -> u8 {
         let h = hash(a, b);
@@ -85,7 +86,10 @@ impl GateView<'_> {
             .map_or(INNER | LAST, |w| ((w >> ((h & 31) * 2)) & 3) as u8)
     }
 
-    /// See [`Bigrams::may_end`].
+    /// Whether a match may end with `c` after `b` after `a`, given that the
+    /// pair (`b`, `c`) is [`LAST`] and `run` pairs in a row (ending with
+    /// it) are [`INNER`]: a two-character pattern `bc`, or a longer one
+    /// ending `abc` (whose pairs are all inside it, so `run >= 2`).
     #[inline(always)]
     pub(crate) fn may_end(self, a: u32, b: u32, c: u32, run: usize) -> bool {
         let bit = |h: usize| {
@@ -236,22 +240,6 @@ impl Bigrams {
             + (word & (bit - 1)).count_ones() as usize
     }
 
-    /// The slot of `a` followed by `b`: [`INNER`] when the pair may occur
-    /// inside a pattern, [`LAST`] when it may end one.
-    #[inline(always)]
-    pub(crate) fn get(&self, a: u32, b: u32) -> u8 {
-        self.view().get(a, b)
-    }
-
-    /// Whether a match may end with `c` after `b` after `a`, given that the
-    /// pair (`b`, `c`) is [`LAST`] and `run` pairs in a row (ending with
-    /// it) are [`INNER`]: a two-character pattern `bc`, or a longer one
-    /// ending `abc` (whose pairs are all inside it, so `run >= 2`).
-    #[inline(always)]
-    pub(crate) fn may_end(&self, a: u32, b: u32, c: u32, run: usize) -> bool {
-        self.view().may_end(a, b, c, run)
-    }
-
     /// The tables as plain references: a `Copy` value that a scanning loop
     /// keeps in registers (fixed sizes, so that indexing needs no length).
     #[inline(always)]
@@ -266,7 +254,7 @@ impl Bigrams {
     /// Whether `a` followed by `b` may occur inside a pattern.
     #[cfg(test)]
     pub(crate) fn contains(&self, a: char, b: char) -> bool {
-        self.get(a.into(), b.into()) & INNER != 0
+        self.view().get(a.into(), b.into()) & INNER != 0
     }
 
     /// Fraction of slots marked [`INNER`] (the false-positive rate on absent
@@ -406,15 +394,27 @@ mod tests {
         assert_eq!(hits, 0);
         assert_ne!(g.single_at(u32::from('x')), Single::No);
         // Pairs that end a pattern carry LAST; inner ones do not.
-        assert_ne!(g.get(u32::from('轮'), u32::from('功')) & LAST, 0);
-        assert_ne!(g.get(u32::from('事'), u32::from('件')) & LAST, 0);
-        assert_eq!(g.get(u32::from('法'), u32::from('轮')) & LAST, 0);
-        assert_eq!(g.get(u32::from('六'), u32::from('四')) & LAST, 0);
+        assert_ne!(g.view().get(u32::from('轮'), u32::from('功')) & LAST, 0);
+        assert_ne!(g.view().get(u32::from('事'), u32::from('件')) & LAST, 0);
+        assert_eq!(g.view().get(u32::from('法'), u32::from('轮')) & LAST, 0);
+        assert_eq!(g.view().get(u32::from('六'), u32::from('四')) & LAST, 0);
         // Endings: the last three characters, or a two-character pattern.
-        assert!(g.may_end(u32::from('法'), u32::from('轮'), u32::from('功'), 2));
-        assert!(g.may_end(u32::from('x'), u32::from('a'), u32::from('b'), 0));
-        assert!(!g.may_end(u32::from('x'), u32::from('轮'), u32::from('功'), 2));
-        assert!(!g.may_end(u32::from('法'), u32::from('轮'), u32::from('功'), 1));
+        assert!(
+            g.view()
+                .may_end(u32::from('法'), u32::from('轮'), u32::from('功'), 2)
+        );
+        assert!(
+            g.view()
+                .may_end(u32::from('x'), u32::from('a'), u32::from('b'), 0)
+        );
+        assert!(
+            !g.view()
+                .may_end(u32::from('x'), u32::from('轮'), u32::from('功'), 2)
+        );
+        assert!(
+            !g.view()
+                .may_end(u32::from('法'), u32::from('轮'), u32::from('功'), 1)
+        );
         assert_eq!(g.single_at(u32::from('a')), Single::No);
         assert_eq!(g.single_at(u32::from('法')), Single::No);
     }

@@ -9,7 +9,7 @@ use regex::{Regex, RegexSet};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::bigram::{Bigrams, INNER, LAST, Single};
+use crate::bigram::{Bigrams, GateView, INNER, LAST, Single};
 use crate::detect::{self, Detector};
 use crate::lexicon::parse_lexicon_ref;
 use crate::normalize::{BREAK, Normalized, Options, Plain, SEP, Table};
@@ -1475,12 +1475,8 @@ impl crate::normalize::Emit for ScanSink<'_> {
         let mut k = self.k;
         let mut run = self.run;
         while let Some((ch, len)) = plain.at(bytes, at) {
-            let prev = chars[k.wrapping_sub(1) & mask];
-            let slot = gate.get(prev, ch);
-            let r = if slot & INNER != 0 { run + 1 } else { 0 };
-            if (slot & LAST != 0 && gate.may_end(chars[k.wrapping_sub(2) & mask], prev, ch, r))
-                || gate.maybe_single(ch)
-            {
+            let (r, end) = gate_step(gate, chars, mask, k, run, ch);
+            if end || gate.maybe_single(ch) {
                 break;
             }
             ring[k & mask] = at;
@@ -1496,17 +1492,14 @@ impl crate::normalize::Emit for ScanSink<'_> {
 
     #[inline(always)]
     fn emit(&mut self, ch: u32, os: usize, oe: usize) {
-        let at = self.k & self.mask;
-        let prev = self.chars[self.k.wrapping_sub(1) & self.mask];
-        self.ring[at] = os;
-        self.chars[at] = ch;
+        let k = self.k;
+        self.ring[k & self.mask] = os;
+        self.chars[k & self.mask] = ch;
         self.k += 1;
-        let slot = self.gate.get(prev, ch);
-        self.run = if slot & INNER != 0 { self.run + 1 } else { 0 };
-        let mut end = slot & LAST != 0 && {
-            let prev2 = self.chars[self.k.wrapping_sub(3) & self.mask];
-            self.gate.may_end(prev2, prev, ch, self.run)
-        };
+        // The ring's slots for the two characters before `ch` are not the
+        // one just written (it holds at least four).
+        let (run, mut end) = gate_step(self.gate.view(), self.chars, self.mask, k, self.run, ch);
+        self.run = run;
         if !end && self.singles {
             // No longer match ends here: a one-character pattern is the
             // only possible match (bigram.rs, invariant 3).
@@ -1567,6 +1560,26 @@ impl crate::normalize::Emit for ScanSink<'_> {
             self.py_dirty = false;
         }
     }
+}
+
+/// The gate's step for `ch` after the ring's last two characters (`k`
+/// characters seen, the last `run` pairs inside a pattern): the new pair
+/// run, and whether a match of two or more characters may end at `ch`.
+/// [`ScanSink::emit`] and its fast path take each character through this.
+#[inline(always)]
+fn gate_step(
+    gate: GateView<'_>,
+    chars: &[u32],
+    mask: usize,
+    k: usize,
+    run: usize,
+    ch: u32,
+) -> (usize, bool) {
+    let prev = chars[k.wrapping_sub(1) & mask];
+    let slot = gate.get(prev, ch);
+    let run = if slot & INNER != 0 { run + 1 } else { 0 };
+    let end = slot & LAST != 0 && gate.may_end(chars[k.wrapping_sub(2) & mask], prev, ch, run);
+    (run, end)
 }
 
 /// Whether `text` has an ASCII letter (branch-free per block, so that it

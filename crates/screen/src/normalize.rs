@@ -489,6 +489,14 @@ impl Table {
         &self.bmp
     }
 
+    /// The reader of plain characters for [`Emit::emit_plain`] (`None` only
+    /// for a BMP mapping of the wrong size, which no constructor makes).
+    pub(crate) fn plain(&self) -> Option<Plain<'_>> {
+        <&[u16; 0x10000]>::try_from(&self.bmp[..])
+            .ok()
+            .map(|bmp| Plain { bmp })
+    }
+
     /// The astral results of BMP characters (compiled lexicons store them).
     pub(crate) fn bmp_astral(&self) -> &[(u16, u32)] {
         &self.bmp_astral
@@ -654,9 +662,7 @@ impl Table {
         let mut hard = false;
         let bytes = text.as_bytes();
         let mut next = 0usize;
-        let plain = <&[u16; 0x10000]>::try_from(&self.bmp[..])
-            .ok()
-            .map(|bmp| Plain { bmp });
+        let plain = self.plain();
         loop {
             if run == 0
                 && let Some(plain) = plain
@@ -882,8 +888,7 @@ mod tests {
         // load: plain exactly when it is non-ASCII and normalizes to a
         // non-ASCII BMP character (no separator, no astral result).
         let table = Table::new(Options::default()).expect("table");
-        let bmp = <&[u16; 0x10000]>::try_from(&table.bmp[..]).expect("BMP table");
-        let plain = Plain { bmp };
+        let plain = table.plain().expect("BMP table");
         let mut buf = [0u8; 8];
         let mut plains = 0;
         for c in (0..0x10000u32).filter_map(char::from_u32) {
