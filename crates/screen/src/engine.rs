@@ -392,20 +392,32 @@ impl EngineBuilder {
                 let mut pindex: FxHashMap<String, u32> = FxHashMap::default();
                 let mut ppats: Vec<PatBuild> = Vec::new();
                 if want_pinyin {
+                    // Lower-case letters that normalize to themselves: a
+                    // key of only those is its own normalized text, one
+                    // character per byte (no walk, no copy).
+                    let letters_kept =
+                        (b'a'..=b'z').all(|b| table.map(char::from(b)) == u32::from(b));
                     for &i in kept {
                         let e = &self.entries[i as usize];
                         if has_punct(table, &e.term) {
                             continue; // pinyin cannot carry the punctuation
                         }
                         for (key, via) in pinyin_variants(table, &e.term, &self.opts) {
-                            let nn = Normalized::with_table(table, &key);
-                            let k = nn.spans.len();
-                            if k >= 2 && nn.text.is_ascii() {
+                            let (text, k) =
+                                if letters_kept && key.bytes().all(|b| b.is_ascii_lowercase()) {
+                                    let k = key.len();
+                                    (key, k)
+                                } else {
+                                    let nn = Normalized::with_table(table, &key);
+                                    let k = nn.spans.len();
+                                    (nn.text, k)
+                                };
+                            if k >= 2 && text.is_ascii() {
                                 add_pat(
                                     &mut pindex,
                                     &mut ppats,
                                     base,
-                                    nn.text,
+                                    text,
                                     k,
                                     Some((i, via)),
                                     true,
@@ -713,7 +725,22 @@ fn overlapping(
     index: FxHashMap<String, u32>,
 ) -> Result<CharwiseDoubleArrayAhoCorasick<u32>, ScreenError> {
     let mut keyed: Vec<(String, u32)> = index.into_iter().collect();
-    keyed.sort_unstable_by_key(|&(_, v)| v);
+    // The values are `base`, `base + 1`, … (as `add_pat` numbers them):
+    // each key is swapped straight to its place, no sort. Anything else
+    // (a gap, a repeat) is sorted as before.
+    let lo = keyed.iter().map(|&(_, v)| v).min().unwrap_or(0);
+    for i in 0..keyed.len() {
+        loop {
+            let j = (keyed[i].1 - lo) as usize;
+            if j == i || j >= keyed.len() || keyed[j].1 == keyed[i].1 {
+                break;
+            }
+            keyed.swap(i, j);
+        }
+    }
+    if !keyed.is_sorted_by_key(|&(_, v)| v) {
+        keyed.sort_unstable_by_key(|&(_, v)| v);
+    }
     CharwiseDoubleArrayAhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
         .build_with_values(keyed)
@@ -1657,6 +1684,28 @@ const _: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_gives_each_key_its_own_value() {
+        // Numbered from a base (as the pinyin patterns are), inserted out
+        // of order; then with a gap, which takes the sorting path.
+        let keys = ["甲乙", "乙丙", "丙", "甲乙丙丁", "丁戊", "戊"];
+        for values in [[7u32, 8, 9, 10, 11, 12], [0, 2, 5, 6, 9, 40]] {
+            let mut index = FxHashMap::default();
+            for i in [3usize, 0, 5, 1, 4, 2] {
+                index.insert(keys[i].to_owned(), values[i]);
+            }
+            let ac = overlapping(index).expect("automaton");
+            for (k, &v) in keys.iter().zip(&values) {
+                let whole: Vec<u32> = ac
+                    .find_overlapping_iter(k)
+                    .filter(|m| m.start() == 0 && m.end() == k.len())
+                    .map(|m| m.value())
+                    .collect();
+                assert_eq!(whole, [v], "{k}");
+            }
+        }
+    }
 
     #[test]
     fn terms_normalize_the_same_on_several_threads() {

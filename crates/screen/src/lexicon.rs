@@ -69,19 +69,33 @@ pub(crate) fn parse_lexicon_ref<'a>(
 ) -> Result<Vec<LineRef<'a>>, ScreenError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::with_capacity(text.len() / 16);
-    for (idx, raw) in text.split('\n').enumerate() {
+    let mut from = 0usize;
+    // Line breaks found a block at a time (most lines are a few bytes).
+    let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    for (idx, end) in breaks.enumerate() {
         let line_no = idx + 1;
+        let raw = text.get(from..end).unwrap_or("");
+        from = end + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let line = raw.trim_matches(|c: char| c == ' ' || c == '\u{feff}' || c == '\u{3000}');
         if line.trim().is_empty() || line.starts_with("#!") {
             continue;
         }
-        let mut fields = line.split('\t');
-        let term = fields.next().unwrap_or("").trim();
-        let risk = non_empty(fields.next());
-        let severity = non_empty(fields.next());
-        let action = non_empty(fields.next());
-        let weight = match non_empty(fields.next()) {
+        // Most lines are a bare term: no field to split.
+        let (term, risk, severity, action, weight) = if line.as_bytes().contains(&b'\t') {
+            let mut fields = line.split('\t');
+            let term = fields.next().unwrap_or("").trim();
+            (
+                term,
+                non_empty(fields.next()),
+                non_empty(fields.next()),
+                non_empty(fields.next()),
+                non_empty(fields.next()),
+            )
+        } else {
+            (line.trim(), None, None, None, None)
+        };
+        let weight = match weight {
             None => None,
             Some(w) => match w.parse::<f32>() {
                 Ok(x) if (0.0..=1.0).contains(&x) => Some(x),
@@ -137,6 +151,27 @@ mod tests {
         assert_eq!(l[1].action.as_deref(), Some("block"));
         assert!(l[2].regex);
         assert_eq!(l[2].term, "\\d{3}");
+    }
+
+    #[test]
+    fn line_numbers_count_every_break_and_a_last_line_without_one() {
+        let t = "甲乙\n\n\u{3000}丙 丁 \r\n#! note\n戊己\tA.2.b\t\t\t0.5\n庚辛";
+        let l = parse_lexicon("x", t).expect("test setup");
+        let got: Vec<(usize, &str, Option<&str>)> = l
+            .iter()
+            .map(|x| (x.line, x.term.as_str(), x.risk.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "甲乙", None),
+                (3, "丙 丁", None),
+                (5, "戊己", Some("A.2.b")),
+                (6, "庚辛", None)
+            ]
+        );
+        assert_eq!(l[2].weight, Some(0.5));
+        assert_eq!(l[2].action, None);
     }
 
     #[test]
