@@ -379,16 +379,20 @@ impl EngineBuilder {
             let table = &table;
             let kept = &kept;
             let sound_terms = &sound_terms;
-            // The sound automaton (homophones, pinyin mixed in) on a third
-            // thread, from the terms set aside above.
-            let hs = s.spawn(move || {
+            // The sound automaton (homophones, pinyin mixed in), from the
+            // terms set aside above: on a third thread where there are
+            // three cores, else after the pinyin automaton on the second
+            // (three threads on two cores would slow the main one down).
+            let sound_job = move || {
                 if want_sound {
                     self.sound_matcher(sound_terms)
                 } else {
                     Ok(None)
                 }
-            });
-            let h = s.spawn(move || {
+            };
+            let alone = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 3;
+            let hs = alone.then(|| s.spawn(sound_job));
+            let pinyin_job = move || {
                 let mut pindex: FxHashMap<String, u32> = FxHashMap::default();
                 let mut ppats: Vec<PatBuild> = Vec::new();
                 if want_pinyin {
@@ -428,7 +432,8 @@ impl EngineBuilder {
                 }
                 let n = ppats.iter().map(|p| p.targets.len()).sum::<usize>();
                 automaton(pindex).map(|a| (ppats, n, a))
-            });
+            };
+            let h = s.spawn(move || (pinyin_job(), (!alone).then(sound_job)));
             let mut gate = Bigrams::new(index.keys().map(String::as_str));
             let ac = automaton(index).map(|a| {
                 if let Some(a) = &a {
@@ -436,16 +441,19 @@ impl EngineBuilder {
                 }
                 (a, gate)
             });
-            let py = h.join().unwrap_or_else(|_| {
-                Err(ScreenError::Automaton(
-                    "pinyin automaton build panicked".into(),
-                ))
+            let (py, after) = h.join().unwrap_or_else(|_| {
+                let e = || ScreenError::Automaton("pinyin automaton build panicked".into());
+                (Err(e()), Some(Err(e())))
             });
-            let sound = hs.join().unwrap_or_else(|_| {
-                Err(ScreenError::Automaton(
-                    "sound automaton build panicked".into(),
-                ))
-            });
+            let sound = match (hs, after) {
+                (Some(hs), _) => hs.join().unwrap_or_else(|_| {
+                    Err(ScreenError::Automaton(
+                        "sound automaton build panicked".into(),
+                    ))
+                }),
+                (None, Some(sound)) => sound,
+                (None, None) => Ok(None),
+            };
             (ac, py, sound)
         });
         let (ac, gate) = ac?;
