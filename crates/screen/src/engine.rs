@@ -326,8 +326,8 @@ impl EngineBuilder {
 
         // Main automaton: terms and allow phrases. Pinyin automaton: the
         // pinyin and initials variants (pure ASCII), stepped only over ASCII.
-        // The pinyin side is generated and built on a second thread while
-        // the main automaton builds.
+        // The pinyin side (and the sound side) is generated and built on
+        // scoped threads while the main automaton builds.
         let mut index: FxHashMap<String, u32> = FxHashMap::default();
         index.reserve(self.entries.len() + self.allow.len());
         let mut pats: Vec<PatBuild> = Vec::with_capacity(self.entries.len() + self.allow.len());
