@@ -338,7 +338,10 @@ impl EngineBuilder {
         let want_sound = self.opts.homophones || self.opts.mixed_pinyin;
         // What the sound automaton is built from, normalized once here.
         let mut sound_terms = SoundTerms::default();
-        for (i, norm) in normalize_terms(&table, &self.entries, min_chars)
+        // Cores, asked once: they size the term normalization and the
+        // automata threads below.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for (i, norm) in normalize_terms(&table, &self.entries, min_chars, cores)
             .into_iter()
             .enumerate()
         {
@@ -390,7 +393,7 @@ impl EngineBuilder {
                     Ok(None)
                 }
             };
-            let alone = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 3;
+            let alone = cores >= 3;
             let hs = alone.then(|| s.spawn(sound_job));
             let pinyin_job = move || {
                 let mut pindex: FxHashMap<String, u32> = FxHashMap::default();
@@ -445,14 +448,14 @@ impl EngineBuilder {
                 let e = || ScreenError::Automaton("pinyin automaton build panicked".into());
                 (Err(e()), Some(Err(e())))
             });
-            let sound = match (hs, after) {
-                (Some(hs), _) => hs.join().unwrap_or_else(|_| {
+            // Built on its own thread, or after the pinyin automaton.
+            let sound = match hs {
+                Some(hs) => hs.join().unwrap_or_else(|_| {
                     Err(ScreenError::Automaton(
                         "sound automaton build panicked".into(),
                     ))
                 }),
-                (None, Some(sound)) => sound,
-                (None, None) => Ok(None),
+                None => after.unwrap_or(Ok(None)),
             };
             (ac, py, sound)
         });
@@ -668,8 +671,13 @@ enum TermNorm {
 /// Normalizes every entry's term, in entry order. Large lexicons are cut
 /// into parts normalized on scoped threads: this is the serial step before
 /// the automata build, so it is on the critical path of every start-up.
-fn normalize_terms(table: &Table, entries: &[Entry], min_chars: usize) -> Vec<TermNorm> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// At most `threads` threads.
+fn normalize_terms(
+    table: &Table,
+    entries: &[Entry],
+    min_chars: usize,
+    threads: usize,
+) -> Vec<TermNorm> {
     normalize_terms_on(table, entries, min_chars, threads, 8192)
 }
 
