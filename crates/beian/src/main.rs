@@ -13,6 +13,9 @@ mod cmd;
 // mimalloc: the engine build and the scan pipeline allocate and free across
 // threads (lexicon entries, hit buffers, record batches); glibc's malloc spent
 // 12% of start-up in malloc/free/consolidate (benchmarks/results/scale-*.md).
+// Built with mimalloc's `no_thp` feature: it does not ask for transparent
+// huge pages itself, which stalled short runs in the kernel's compaction
+// (see the workspace Cargo.toml).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
