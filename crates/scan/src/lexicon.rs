@@ -261,26 +261,45 @@ pub fn load_lexicon_files(
     // regimes to every scan's start-up.
     let tax = beian_kb::Taxonomy::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
     let mut loaded = Vec::new();
+    // Every file is read first, so that the builder makes room for all
+    // their lines at once (one allocation, not one regrowth per file).
+    let mut texts = Vec::new();
     for (path, in_dir) in lexicon_paths_in(paths)? {
-        let risk = default_risk.or_else(|| risk_for_file_name(&stem_of(&path)));
-        let skip = |why: &str| LoadedFile {
-            path: path.clone(),
-            risk: risk.map(str::to_owned),
-            new_entries: 0,
-            skipped: Some(why.to_owned()),
-            warnings: Vec::new(),
+        let text = if in_dir && is_doc_file(&path) {
+            Err("a licence or documentation file, not a lexicon")
+        } else {
+            let text = read_file_to_string(&path)?;
+            if in_dir && looks_like_prose(&text) {
+                Err(
+                    "its lines look like prose, not one term per line (name the file itself to load it)",
+                )
+            } else {
+                Ok(text)
+            }
         };
-        if in_dir && is_doc_file(&path) {
-            loaded.push(skip("a licence or documentation file, not a lexicon"));
-            continue;
-        }
-        let text = read_file_to_string(&path)?;
-        if in_dir && looks_like_prose(&text) {
-            loaded.push(skip(
-                "its lines look like prose, not one term per line (name the file itself to load it)",
-            ));
-            continue;
-        }
+        texts.push((path, text));
+    }
+    let lines: usize = texts
+        .iter()
+        .filter_map(|(_, t)| t.as_ref().ok())
+        .map(|t| memchr::memchr_iter(b'\n', t.as_bytes()).count() + 1)
+        .sum();
+    builder.reserve(lines);
+    for (path, text) in texts {
+        let risk = default_risk.or_else(|| risk_for_file_name(&stem_of(&path)));
+        let text = match text {
+            Ok(text) => text,
+            Err(why) => {
+                loaded.push(LoadedFile {
+                    path,
+                    risk: risk.map(str::to_owned),
+                    new_entries: 0,
+                    skipped: Some(why.to_owned()),
+                    warnings: Vec::new(),
+                });
+                continue;
+            }
+        };
         let before = builder.len();
         let name = path.display().to_string();
         builder.lexicon_text(&name, &text, risk)?;

@@ -68,7 +68,9 @@ pub(crate) fn parse_lexicon_ref<'a>(
     text: &'a str,
 ) -> Result<Vec<LineRef<'a>>, ScreenError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = Vec::with_capacity(text.len() / 16);
+    // One line per break and a last one: counted first (one vectorized
+    // pass), so that the lines fill one allocation.
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
     let mut from = 0usize;
     // Line breaks found a block at a time (most lines are a few bytes).
     let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
