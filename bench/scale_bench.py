@@ -197,6 +197,10 @@ def main():
         scan("--lexicon", LEX, c["empty"]),
         [PEER, "--load", c["peer2"], c["empty"]],
         scan("--lexicon", c["compiled"], c["empty"]),
+        [PEER, "--min-chars", "1", LEX, c["empty"]],
+        scan("--threads", "1", "--min-term-chars", "1", "--lexicon", LEX, c["empty"]),
+        [PEER, "--load", c["peer1"], c["empty"]],
+        scan("--threads", "1", "--min-term-chars", "1", "--lexicon", c["compiled1"], c["empty"]),
     ]
     interleaved(su)
     sc = [scan("--threads", n, "--lexicon", c["compiled"], c[f]) for f in ("one", "split") for n in ("1", "2")]
@@ -216,6 +220,12 @@ def main():
     s_src = row("start-up: beian, source lexicon, empty input", scan("--lexicon", LEX, c["empty"]), d_src)
     d_bin = row("start-up: daachorse prebuilt automaton, empty input", [PEER, "--load", c["peer2"], c["empty"]])
     s_bin = row("start-up: beian, compiled lexicon, empty input", scan("--lexicon", c["compiled"], c["empty"]), d_bin)
+    # The same for `--min-term-chars 1` against daachorse given all terms:
+    # with the headline row, they split its ratio into start-up and the rest.
+    d_src1 = row("start-up: daachorse builds (all terms), empty input", su[4])
+    s_src1 = row("start-up: beian --min-term-chars 1, source lexicon, empty input", su[5], d_src1)
+    d_bin1 = row("start-up: daachorse prebuilt automaton (all terms), empty input", su[6])
+    s_bin1 = row("start-up: beian --min-term-chars 1, compiled lexicon, empty input", su[7], d_bin1)
     # Scaling on this machine.
     t1 = row("1 file, 1 thread (compiled)", scan("--threads", "1", "--lexicon", c["compiled"], c["one"]))
     row("1 file, 2 threads (compiled)", scan("--threads", "2", "--lexicon", c["compiled"], c["one"]), t1)
@@ -277,6 +287,13 @@ def main():
         f.write("\nCPU seconds are the least user + system time of the runs: when a 2-thread row uses about as many CPU seconds as its wall time, the process got one core (the machine is shared), and its ratio says nothing about scaling. `--threads N` is the number of screening workers; a reader thread and the output thread come on top.\n")
         f.write("\nRatios: beian rows against the daachorse row doing the same work above them (>1 means beian is faster: daachorse time / beian time); scaling rows against `1 file, 1 thread`; the JSONL and gzip 2-thread rows against their 1-thread row.\n\n")
         f.write(f"Start-up (whole process on an empty input): beian {s_src * 1e3:.0f} ms from source (daachorse {d_src * 1e3:.0f} ms), {s_bin * 1e3:.0f} ms compiled (daachorse prebuilt {d_bin * 1e3:.0f} ms).\n\n")
+        f.write(
+            "Where the `--min-term-chars 1` time goes (best times; the rest is the whole run less the empty-input start-up of the same command, so it is approximate): "
+            f"start-up {s_src1 * 1e3:.0f} ms from source against daachorse's {d_src1 * 1e3:.0f} ms ({d_src1 / s_src1:.2f}x), "
+            f"the rest {(b1 - s_src1) * 1e3:.0f} ms against {(p1 - d_src1) * 1e3:.0f} ms ({(p1 - d_src1) / (b1 - s_src1):.2f}x); "
+            f"with prebuilt automata, start-up {s_bin1 * 1e3:.0f} ms against {d_bin1 * 1e3:.0f} ms, "
+            f"the rest {(b1c - s_bin1) * 1e3:.0f} ms against {(q1 - d_bin1) * 1e3:.0f} ms ({(q1 - d_bin1) / (b1c - s_bin1):.2f}x).\n\n"
+        )
         f.write("Outputs (summary first line) for the equal-work rows:\n\n```\n")
         for name, _t, _r, _b, _n, _c, o, _f in rows[:8]:
             f.write(f"{name}: {o.splitlines()[0] if o else ''}\n")

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use beian_screen::{EngineBuilder, UNCLASSIFIED};
+use beian_screen::{EngineBuilder, ParsedLexicon, UNCLASSIFIED};
 use serde::{Deserialize, Serialize};
 
 use crate::ScanError;
@@ -261,34 +261,41 @@ pub fn load_lexicon_files(
     // regimes to every scan's start-up.
     let tax = beian_kb::Taxonomy::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
     let mut loaded = Vec::new();
-    // Every file is read first, so that the builder makes room for all
-    // their lines at once (one allocation, not one regrowth per file).
+    // Every file is read first (in order: the first unreadable one stops
+    // the load, before anything is added), then checked for prose and
+    // parsed on scoped threads, then added in order: the builder makes
+    // room for all their lines at once, and gets them as file by file.
     let mut texts = Vec::new();
     for (path, in_dir) in lexicon_paths_in(paths)? {
         let text = if in_dir && is_doc_file(&path) {
-            Err("a licence or documentation file, not a lexicon")
+            None
         } else {
-            let text = read_file_to_string(&path)?;
-            if in_dir && looks_like_prose(&text) {
-                Err(
-                    "its lines look like prose, not one term per line (name the file itself to load it)",
-                )
-            } else {
-                Ok(text)
-            }
+            Some(read_file_to_string(&path)?)
         };
-        texts.push((path, text));
+        texts.push((path, in_dir, text));
     }
-    let lines: usize = texts
+    let parsed = par_map(&texts, |(path, in_dir, text)| {
+        let Some(text) = text else {
+            return Err("a licence or documentation file, not a lexicon");
+        };
+        if *in_dir && looks_like_prose(text) {
+            return Err(
+                "its lines look like prose, not one term per line (name the file itself to load it)",
+            );
+        }
+        Ok(ParsedLexicon::parse(&path.display().to_string(), text))
+    });
+    let lines: usize = parsed
         .iter()
-        .filter_map(|(_, t)| t.as_ref().ok())
-        .map(|t| memchr::memchr_iter(b'\n', t.as_bytes()).count() + 1)
+        .filter_map(|p| p.as_ref().ok()?.as_ref().ok())
+        .map(ParsedLexicon::len)
         .sum();
     builder.reserve(lines);
-    for (path, text) in texts {
+    for ((path, _, _), parsed) in texts.iter().zip(parsed) {
+        let path = path.clone();
         let risk = default_risk.or_else(|| risk_for_file_name(&stem_of(&path)));
-        let text = match text {
-            Ok(text) => text,
+        let parsed = match parsed {
+            Ok(parsed) => parsed?,
             Err(why) => {
                 loaded.push(LoadedFile {
                     path,
@@ -301,8 +308,8 @@ pub fn load_lexicon_files(
             }
         };
         let before = builder.len();
-        let name = path.display().to_string();
-        builder.lexicon_text(&name, &text, risk)?;
+        let name = parsed.source_name();
+        builder.lexicon_parsed(&parsed, risk)?;
         let mut warnings = Vec::new();
         // Risks are interned and a file's entries mostly share one: the
         // taxonomy (a list) is searched only when the risk changes.
@@ -332,6 +339,31 @@ pub fn load_lexicon_files(
         });
     }
     Ok(loaded)
+}
+
+/// `f` of each item, in order, on up to as many scoped threads as there
+/// are cores (contiguous runs of items each; one item or one core: on this
+/// thread). A panic in `f` goes on in the caller, as it would serially.
+fn par_map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let part = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = items
+            .chunks(part)
+            .skip(1)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        let mut out: Vec<R> = items[..part].iter().map(f).collect();
+        for h in hs {
+            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    })
 }
 
 /// Reads allow-list files into `builder`.

@@ -101,3 +101,48 @@ fn konsheng_map_covers_every_shared_file() {
     assert_eq!(beian_scan::risk_for_file_name("色情词库"), Some("A.1.f"));
     assert_eq!(beian_scan::risk_for_file_name("no such list"), None);
 }
+
+/// Loading parses the files on several threads and adds them in order: the
+/// builder ends as it does with each file read and added one after another
+/// (`EngineBuilder::lexicon_text`), on all three shared lexicon sets
+/// (entries with their source and line, duplicates, each file's new
+/// entries and risk).
+#[test]
+fn parallel_load_equals_file_by_file() {
+    fn view(b: &EngineBuilder) -> Vec<(String, String, String, usize, Option<String>)> {
+        b.entries()
+            .iter()
+            .map(|e| {
+                (
+                    e.term.to_string(),
+                    e.risk.to_string(),
+                    e.source.to_string(),
+                    e.line,
+                    e.severity.as_deref().map(str::to_owned),
+                )
+            })
+            .collect()
+    }
+    let dirs = [shared("konsheng"), shared("houbb"), shared("toolgood")];
+    let mut b = EngineBuilder::new();
+    let files = load_lexicon_files(&mut b, &dirs, None).expect("loads");
+    let mut serial = EngineBuilder::new();
+    let mut loaded = 0;
+    for f in &files {
+        if f.skipped.is_some() {
+            continue;
+        }
+        let before = serial.len();
+        let text = std::fs::read_to_string(&f.path).expect("read");
+        serial
+            .lexicon_text(&f.path.display().to_string(), &text, f.risk.as_deref())
+            .expect("adds");
+        assert_eq!(serial.len() - before, f.new_entries, "{}", f.path.display());
+        loaded += 1;
+    }
+    assert!(loaded >= 17, "{loaded} files");
+    assert_eq!(view(&b), view(&serial));
+    assert_eq!(b.stats().lines, serial.stats().lines);
+    assert_eq!(b.stats().duplicates, serial.stats().duplicates);
+    assert!(b.stats().duplicates > 10_000, "{}", b.stats().duplicates);
+}

@@ -1,6 +1,5 @@
 //! The engine: builder, automaton, scanning, findings.
 
-use std::collections::hash_map::Entry as MapEntry;
 use std::sync::Arc;
 
 use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
@@ -11,7 +10,7 @@ use serde::Serialize;
 
 use crate::bigram::{Bigrams, GateView, INNER, LAST, Single};
 use crate::detect::{self, Detector};
-use crate::lexicon::parse_lexicon_ref;
+use crate::lexicon::{ParsedLexicon, parse_lexicon_ref};
 use crate::normalize::{BREAK, Normalized, Options, Plain, SEP, Table};
 use crate::sound::Sounds;
 use crate::{ScreenError, UNCLASSIFIED};
@@ -136,7 +135,10 @@ pub struct BuildStats {
 pub struct EngineBuilder {
     opts: Options,
     entries: Vec<Entry>,
-    keys: FxHashMap<(Arc<str>, Arc<str>), u32>,
+    /// The duplicate check: entry numbers, hashed by term ([`key_hash`]),
+    /// compared on term and risk with the entries themselves (no key
+    /// copied).
+    keys: hashbrown::HashTable<u32>,
     regexes: Vec<(u32, Regex)>,
     allow: Vec<Arc<str>>,
     detectors: [Option<Arc<str>>; 6],
@@ -149,6 +151,14 @@ impl Default for EngineBuilder {
     }
 }
 
+/// The hash of an entry in [`EngineBuilder`]'s duplicate check: its term
+/// alone (a term under several risks is several entries, told apart by the
+/// check's comparison).
+fn key_hash(term: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(term)
+}
+
 /// The one `Arc` of `s` in `shared`.
 fn intern<'a>(shared: &mut FxHashMap<&'a str, Arc<str>>, s: &'a str) -> Arc<str> {
     shared.entry(s).or_insert_with(|| Arc::from(s)).clone()
@@ -159,7 +169,7 @@ impl EngineBuilder {
         EngineBuilder {
             opts: Options::default(),
             entries: Vec::new(),
-            keys: FxHashMap::default(),
+            keys: hashbrown::HashTable::new(),
             regexes: Vec::new(),
             allow: Vec::new(),
             detectors: Detector::ALL.map(|d| Some(Arc::from(d.default_risk()))),
@@ -208,7 +218,19 @@ impl EngineBuilder {
         text: &str,
         default_risk: Option<&str>,
     ) -> Result<&mut Self, ScreenError> {
-        let lines = parse_lexicon_ref(source_name, text)?;
+        self.lexicon_parsed(&ParsedLexicon::parse(source_name, text)?, default_risk)
+    }
+
+    /// Adds a lexicon parsed by [`ParsedLexicon::parse`] (perhaps on
+    /// another thread): the same as [`EngineBuilder::lexicon_text`] on its
+    /// text. An empty lexicon is an error.
+    pub fn lexicon_parsed(
+        &mut self,
+        parsed: &ParsedLexicon<'_>,
+        default_risk: Option<&str>,
+    ) -> Result<&mut Self, ScreenError> {
+        let source_name = parsed.source_name.as_str();
+        let lines = &parsed.lines;
         if lines.is_empty() {
             return Err(ScreenError::EmptyLexicon {
                 source_name: source_name.to_owned(),
@@ -219,21 +241,31 @@ impl EngineBuilder {
         // Risks, severities and actions repeat: one `Arc` each, not one per
         // line.
         let mut shared: FxHashMap<&str, Arc<str>> = FxHashMap::default();
-        self.entries.reserve(lines.len());
-        self.keys.reserve(lines.len());
-        for l in lines {
+        self.reserve(lines.len());
+        for &l in lines {
             self.stats.lines += 1;
-            let term: Arc<str> = Arc::from(l.term);
             let risk = l
                 .risk
                 .map_or_else(|| default_risk.clone(), |r| intern(&mut shared, r));
-            let slot = match self.keys.entry((term.clone(), risk.clone())) {
-                MapEntry::Occupied(_) => {
+            let entries = &self.entries;
+            let slot = match self.keys.entry(
+                key_hash(l.term),
+                |&i| {
+                    let e = &entries[i as usize];
+                    *e.term == *l.term && e.risk == risk
+                },
+                |&i| {
+                    let e = &entries[i as usize];
+                    key_hash(&e.term)
+                },
+            ) {
+                hashbrown::hash_table::Entry::Occupied(_) => {
                     self.stats.duplicates += 1;
                     continue;
                 }
-                MapEntry::Vacant(v) => v,
+                hashbrown::hash_table::Entry::Vacant(v) => v,
             };
+            let term: Arc<str> = Arc::from(l.term);
             let idx = self.entries.len() as u32;
             if l.regex {
                 let re = Regex::new(l.term).map_err(|e| ScreenError::BadRegex {
@@ -261,14 +293,24 @@ impl EngineBuilder {
 
     /// Adds one term.
     pub fn term(&mut self, term: &str, risk: &str) -> &mut Self {
-        let t: Arc<str> = Arc::from(term);
-        let r: Arc<str> = Arc::from(risk);
-        if !term.trim().is_empty() && !self.keys.contains_key(&(t.clone(), r.clone())) {
-            self.keys
-                .insert((t.clone(), r.clone()), self.entries.len() as u32);
+        let entries = &self.entries;
+        if !term.trim().is_empty()
+            && let hashbrown::hash_table::Entry::Vacant(v) = self.keys.entry(
+                key_hash(term),
+                |&i| {
+                    let e = &entries[i as usize];
+                    *e.term == *term && *e.risk == *risk
+                },
+                |&i| {
+                    let e = &entries[i as usize];
+                    key_hash(&e.term)
+                },
+            )
+        {
+            v.insert(self.entries.len() as u32);
             self.entries.push(Entry {
-                term: t,
-                risk: r,
+                term: Arc::from(term),
+                risk: Arc::from(risk),
                 severity: None,
                 action: None,
                 source: Arc::from("(api)"),
@@ -303,7 +345,11 @@ impl EngineBuilder {
     /// more lines than reserved is fine.
     pub fn reserve(&mut self, lines: usize) -> &mut Self {
         self.entries.reserve(lines);
-        self.keys.reserve(lines);
+        let entries = &self.entries;
+        self.keys.reserve(lines, |&i| {
+            let e = &entries[i as usize];
+            key_hash(&e.term)
+        });
         self
     }
 
@@ -338,8 +384,7 @@ impl EngineBuilder {
         // pinyin and initials variants (pure ASCII), stepped only over ASCII.
         // The pinyin side (and the sound side) is generated and built on
         // scoped threads while the main automaton builds.
-        let mut index: FxHashMap<String, u32> = FxHashMap::default();
-        index.reserve(self.entries.len() + self.allow.len());
+        let mut index = Keys::with_capacity(self.entries.len() + self.allow.len());
         let mut pats: Vec<PatBuild> = Vec::with_capacity(self.entries.len() + self.allow.len());
         let word_rule = self.opts.ascii_word_boundary;
         let min_chars = self.opts.min_term_chars.max(1);
@@ -366,7 +411,6 @@ impl EngineBuilder {
                     add_pat(
                         &mut index,
                         &mut pats,
-                        0,
                         text,
                         nchars,
                         Some((i as u32, Via::Text)),
@@ -383,7 +427,7 @@ impl EngineBuilder {
             let n = Normalized::with_table(&table, a);
             let nchars = n.spans.len();
             if nchars > 0 {
-                add_pat(&mut index, &mut pats, 0, n.text, nchars, None, false);
+                add_pat(&mut index, &mut pats, n.text, nchars, None, false);
             }
         }
         let base = pats.len() as u32;
@@ -406,7 +450,7 @@ impl EngineBuilder {
             let alone = cores >= 3;
             let hs = alone.then(|| s.spawn(sound_job));
             let pinyin_job = move || {
-                let mut pindex: FxHashMap<String, u32> = FxHashMap::default();
+                let mut pindex = Keys::default();
                 let mut ppats: Vec<PatBuild> = Vec::new();
                 if want_pinyin {
                     // Lower-case letters that normalize to themselves: a
@@ -430,25 +474,17 @@ impl EngineBuilder {
                                     (nn.text, k)
                                 };
                             if k >= 2 && text.is_ascii() {
-                                add_pat(
-                                    &mut pindex,
-                                    &mut ppats,
-                                    base,
-                                    text,
-                                    k,
-                                    Some((i, via)),
-                                    true,
-                                );
+                                add_pat(&mut pindex, &mut ppats, text, k, Some((i, via)), true);
                             }
                         }
                     }
                 }
                 let n = ppats.iter().map(|p| p.targets.len()).sum::<usize>();
-                automaton(pindex).map(|a| (ppats, n, a))
+                pindex.automaton(base).map(|a| (ppats, n, a))
             };
             let h = s.spawn(move || (pinyin_job(), (!alone).then(sound_job)));
-            let mut gate = Bigrams::new(index.keys().map(String::as_str));
-            let ac = automaton(index).map(|a| {
+            let mut gate = Bigrams::new(index.iter());
+            let ac = index.automaton(0).map(|a| {
                 if let Some(a) = &a {
                     gate.index_singles(a);
                 }
@@ -560,7 +596,7 @@ impl EngineBuilder {
     /// characters.
     fn sound_matcher(&self, terms: &SoundTerms) -> Result<Option<SoundMatcher>, ScreenError> {
         let sounds = Sounds::new();
-        let mut index: FxHashMap<String, u32> = FxHashMap::default();
+        let mut index = Keys::default();
         let mut pats: Vec<(u32, Vec<u32>)> = Vec::new();
         let mut chars: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
         let mut spell: Vec<char> = Vec::new();
@@ -571,10 +607,10 @@ impl EngineBuilder {
             let Some(key) = sounds.key(text) else {
                 continue;
             };
-            let p = *index.entry(key).or_insert_with(|| {
+            let (p, new) = index.insert(key);
+            if new {
                 pats.push((nchars as u32, Vec::new()));
-                (pats.len() - 1) as u32
-            });
+            }
             // Every entry is kept (same sound, other characters): without
             // homophones only the entry whose characters are written wins.
             let targets = &mut pats[p as usize].1;
@@ -594,10 +630,9 @@ impl EngineBuilder {
                 chars.insert(i, (a, spell.len() as u32));
             }
         }
-        if index.is_empty() {
+        let Some(ac) = index.automaton(0)? else {
             return Ok(None);
-        }
-        let ac = overlapping(index)?;
+        };
         Ok(Some(SoundMatcher {
             sounds,
             ac,
@@ -635,30 +670,92 @@ impl SoundTerms {
     }
 }
 
-/// Adds `key` to a pattern map; values are `base` + the index in `pats`.
+/// Adds `key` to a pattern index and its pattern to `pats` (the two in
+/// step: a key's number is its pattern's place), or the target to the
+/// pattern the key already has.
 fn add_pat(
-    map: &mut FxHashMap<String, u32>,
+    map: &mut Keys,
     pats: &mut Vec<PatBuild>,
-    base: u32,
     key: String,
     nchars: usize,
     target: Option<(u32, Via)>,
     ascii_word: bool,
 ) {
-    let i = *map.entry(key).or_insert_with(|| {
+    let (i, new) = map.insert(key);
+    if new {
         pats.push(PatBuild {
             nchars: nchars as u32,
             ascii_word,
             allow: false,
             targets: Vec::new(),
         });
-        base + (pats.len() - 1) as u32
-    });
-    let p = &mut pats[(i - base) as usize];
+    }
+    let p = &mut pats[i as usize];
     p.ascii_word &= ascii_word;
     match target {
         Some(t) => p.targets.push(t),
         None => p.allow = true,
+    }
+}
+
+/// An automaton's distinct keys, numbered in the order they first came:
+/// the keys in that order, and a table of their numbers hashed by key (no
+/// key stored twice; the automaton gets them in order, no sort).
+#[derive(Default)]
+struct Keys {
+    keys: Vec<String>,
+    table: hashbrown::HashTable<u32>,
+}
+
+impl Keys {
+    fn with_capacity(n: usize) -> Keys {
+        Keys {
+            keys: Vec::with_capacity(n),
+            table: hashbrown::HashTable::with_capacity(n),
+        }
+    }
+
+    fn hash(key: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+
+    /// The number of `key`, and whether it is new.
+    fn insert(&mut self, key: String) -> (u32, bool) {
+        let keys = &self.keys;
+        match self.table.entry(
+            Self::hash(&key),
+            |&i| keys[i as usize] == key,
+            |&i| Self::hash(&keys[i as usize]),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(o) => (*o.get(), false),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = self.keys.len() as u32;
+                v.insert(i);
+                self.keys.push(key);
+                (i, true)
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(String::as_str)
+    }
+
+    /// A standard (overlapping) automaton of the keys, each key's value
+    /// `base` + its number; none without keys.
+    fn automaton(
+        self,
+        base: u32,
+    ) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
+        if self.keys.is_empty() {
+            return Ok(None);
+        }
+        CharwiseDoubleArrayAhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build_with_values(self.keys.into_iter().zip(base..))
+            .map(Some)
+            .map_err(|e| ScreenError::Automaton(e.to_string()))
     }
 }
 
@@ -734,43 +831,6 @@ fn normalize_terms_on(
         }
         out
     })
-}
-
-/// The automaton of `index`, if it has patterns.
-fn automaton(
-    index: FxHashMap<String, u32>,
-) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, ScreenError> {
-    if index.is_empty() {
-        return Ok(None);
-    }
-    overlapping(index).map(Some)
-}
-
-/// A standard (overlapping) automaton of `index`, values in key order.
-fn overlapping(
-    index: FxHashMap<String, u32>,
-) -> Result<CharwiseDoubleArrayAhoCorasick<u32>, ScreenError> {
-    let mut keyed: Vec<(String, u32)> = index.into_iter().collect();
-    // The values are `base`, `base + 1`, … (as `add_pat` numbers them):
-    // each key is swapped straight to its place, no sort. Anything else
-    // (a gap, a repeat) is sorted as before.
-    let lo = keyed.iter().map(|&(_, v)| v).min().unwrap_or(0);
-    for i in 0..keyed.len() {
-        loop {
-            let j = (keyed[i].1 - lo) as usize;
-            if j == i || j >= keyed.len() || keyed[j].1 == keyed[i].1 {
-                break;
-            }
-            keyed.swap(i, j);
-        }
-    }
-    if !keyed.is_sorted_by_key(|&(_, v)| v) {
-        keyed.sort_unstable_by_key(|&(_, v)| v);
-    }
-    CharwiseDoubleArrayAhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build_with_values(keyed)
-        .map_err(|e| ScreenError::Automaton(e.to_string()))
 }
 
 fn pinyin_variants(table: &Table, term: &str, opts: &Options) -> Vec<(String, Via)> {
@@ -1712,25 +1772,85 @@ mod tests {
     use super::*;
 
     #[test]
-    fn overlapping_gives_each_key_its_own_value() {
-        // Numbered from a base (as the pinyin patterns are), inserted out
-        // of order; then with a gap, which takes the sorting path.
-        let keys = ["甲乙", "乙丙", "丙", "甲乙丙丁", "丁戊", "戊"];
-        for values in [[7u32, 8, 9, 10, 11, 12], [0, 2, 5, 6, 9, 40]] {
-            let mut index = FxHashMap::default();
-            for i in [3usize, 0, 5, 1, 4, 2] {
-                index.insert(keys[i].to_owned(), values[i]);
+    fn keys_number_each_key_once_and_the_automaton_gives_base_plus_number() {
+        // Numbered from a base (as the pinyin patterns are); a repeated key
+        // keeps its first number.
+        let words = ["甲乙", "乙丙", "丙", "甲乙", "甲乙丙丁", "丁戊", "丙", "戊"];
+        let mut keys = Keys::default();
+        let got: Vec<(u32, bool)> = words.iter().map(|w| keys.insert((*w).to_owned())).collect();
+        assert_eq!(
+            got,
+            [
+                (0, true),
+                (1, true),
+                (2, true),
+                (0, false),
+                (3, true),
+                (4, true),
+                (2, false),
+                (5, true)
+            ]
+        );
+        assert_eq!(
+            keys.iter().collect::<Vec<_>>(),
+            ["甲乙", "乙丙", "丙", "甲乙丙丁", "丁戊", "戊"]
+        );
+        let ac = keys.automaton(7).expect("builds").expect("automaton");
+        for (n, k) in ["甲乙", "乙丙", "丙", "甲乙丙丁", "丁戊", "戊"]
+            .iter()
+            .enumerate()
+        {
+            let whole: Vec<u32> = ac
+                .find_overlapping_iter(k)
+                .filter(|m| m.start() == 0 && m.end() == k.len())
+                .map(|m| m.value())
+                .collect();
+            assert_eq!(whole, [7 + n as u32], "{k}");
+        }
+        assert!(Keys::default().automaton(0).expect("empty").is_none());
+    }
+
+    #[test]
+    fn duplicate_check_is_on_term_and_risk_exactly() {
+        // Many terms, repeated under the same and other risks, through
+        // lexicons and `term`: each (term, risk) once, first occurrence
+        // first, against a plain list kept by hand.
+        let mut b = EngineBuilder::new();
+        let mut want: Vec<(String, String)> = Vec::new();
+        let mut dups = 0;
+        let add = |want: &mut Vec<(String, String)>, t: String, r: String| {
+            if want.contains(&(t.clone(), r.clone())) {
+                true
+            } else {
+                want.push((t, r));
+                false
             }
-            let ac = overlapping(index).expect("automaton");
-            for (k, &v) in keys.iter().zip(&values) {
-                let whole: Vec<u32> = ac
-                    .find_overlapping_iter(k)
-                    .filter(|m| m.start() == 0 && m.end() == k.len())
-                    .map(|m| m.value())
-                    .collect();
-                assert_eq!(whole, [v], "{k}");
+        };
+        for round in 0..3u32 {
+            let mut text = String::new();
+            for i in 0..700u32 {
+                let t = format!("词{}", (i * 7 + round * 131) % 900);
+                let r = format!("A.1.{}", ['a', 'b'][((i + round) % 2) as usize]);
+                text.push_str(&format!("{t}\t{r}\n"));
+                if add(&mut want, t, r) {
+                    dups += 1;
+                }
+            }
+            b.lexicon_text(&format!("f{round}"), &text, None)
+                .expect("adds");
+            for i in 0..50u32 {
+                let t = format!("词{}", i * 3);
+                b.term(&t, "A.1.a");
+                add(&mut want, t, "A.1.a".into());
             }
         }
+        let got: Vec<(String, String)> = b
+            .entries()
+            .iter()
+            .map(|e| (e.term.to_string(), e.risk.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(b.stats().duplicates, dups);
     }
 
     #[test]

@@ -48,6 +48,62 @@ impl LineRef<'_> {
     }
 }
 
+/// A lexicon's lines, parsed and borrowed from its text: what
+/// [`EngineBuilder::lexicon_parsed`](crate::EngineBuilder::lexicon_parsed)
+/// adds. Parsing is the part of loading a lexicon that needs no builder, so
+/// several files can be parsed on several threads and then added in order:
+/// the builder ends the same as with
+/// [`EngineBuilder::lexicon_text`](crate::EngineBuilder::lexicon_text) file
+/// by file.
+///
+/// ```
+/// use beian_screen::{EngineBuilder, ParsedLexicon};
+/// let texts = [("a.txt", "甲乙\n丙丁\n"), ("b.tsv", "戊己\tA.1.a\n")];
+/// let parsed: Vec<ParsedLexicon> = std::thread::scope(|s| {
+///     let hs: Vec<_> = texts
+///         .iter()
+///         .map(|&(name, text)| s.spawn(move || ParsedLexicon::parse(name, text)))
+///         .collect();
+///     hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+/// });
+/// let mut b = EngineBuilder::new();
+/// for p in &parsed {
+///     b.lexicon_parsed(p, None).unwrap();
+/// }
+/// assert_eq!(b.len(), 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ParsedLexicon<'a> {
+    pub(crate) source_name: String,
+    pub(crate) lines: Vec<LineRef<'a>>,
+}
+
+impl<'a> ParsedLexicon<'a> {
+    /// Parses `text` (read from `source_name`) as [`parse_lexicon`] does,
+    /// with the same errors.
+    pub fn parse(source_name: &str, text: &'a str) -> Result<ParsedLexicon<'a>, ScreenError> {
+        Ok(ParsedLexicon {
+            source_name: source_name.to_owned(),
+            lines: parse_lexicon_ref(source_name, text)?,
+        })
+    }
+
+    /// The name the lexicon was parsed under.
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// Usable lines (blank lines, comments and a header left out;
+    /// duplicates kept).
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
 fn non_empty(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }

@@ -40,7 +40,7 @@ pub use engine::{
     span_groups,
 };
 pub use error::ScreenError;
-pub use lexicon::{LexiconLine, parse_lexicon};
+pub use lexicon::{LexiconLine, ParsedLexicon, parse_lexicon};
 pub use normalize::{CharMap, Normalized, Options};
 
 /// Whether this process has loaded OpenCC's traditional-to-simplified
