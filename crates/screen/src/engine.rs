@@ -424,10 +424,9 @@ impl EngineBuilder {
             }
         }
         for a in &self.allow {
-            let n = Normalized::with_table(&table, a);
-            let nchars = n.spans.len();
+            let (text, nchars) = Normalized::text_with_table(&table, a);
             if nchars > 0 {
-                add_pat(&mut index, &mut pats, n.text, nchars, None, false);
+                add_pat(&mut index, &mut pats, text, nchars, None, false);
             }
         }
         let base = pats.len() as u32;
@@ -469,9 +468,7 @@ impl EngineBuilder {
                                     let k = key.len();
                                     (key, k)
                                 } else {
-                                    let nn = Normalized::with_table(table, &key);
-                                    let k = nn.spans.len();
-                                    (nn.text, k)
+                                    Normalized::text_with_table(table, &key)
                                 };
                             if k >= 2 && text.is_ascii() {
                                 add_pat(&mut pindex, &mut ppats, text, k, Some((i, via)), true);
@@ -801,13 +798,12 @@ fn normalize_terms_on(
         if e.regex {
             return TermNorm::Regex;
         }
-        let n = Normalized::with_table(table, &e.term);
-        let nchars = n.spans.len();
-        if nchars < min_chars || (nchars == 1 && n.text.is_ascii()) {
+        let (text, nchars) = Normalized::text_with_table(table, &e.term);
+        if nchars < min_chars || (nchars == 1 && text.is_ascii()) {
             return TermNorm::Short;
         }
         TermNorm::Kept {
-            text: n.text,
+            text,
             nchars,
             p: Punct::of(table, &e.term),
         }

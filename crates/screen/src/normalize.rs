@@ -847,6 +847,19 @@ impl Normalized {
         Ok(Self::with_table(&table, text))
     }
 
+    /// The normalized text of `text` and its length in characters,
+    /// without the spans: what a term needs at start-up (one allocation
+    /// per term instead of two).
+    pub(crate) fn text_with_table(table: &Table, text: &str) -> (String, usize) {
+        let mut out = String::with_capacity(text.len() + 4);
+        let mut n = 0usize;
+        table.walk(text, |c, _, _| {
+            out.push(c);
+            n += 1;
+        });
+        (out, n)
+    }
+
     pub(crate) fn with_table(table: &Table, text: &str) -> Normalized {
         // Short texts (every term at start-up): one allocation each, not a
         // growth step every few characters. Folding rarely lengthens text.
@@ -866,6 +879,29 @@ impl Normalized {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_alone_is_the_text_and_length_of_the_full_normalization() {
+        let table = Table::new(Options::default()).expect("table");
+        for t in [
+            "",
+            "法轮功",
+            "法 . 轮 . 功",
+            "ＦａＬｕｎ功",
+            "習近平",
+            "六四 64 ６４",
+            "a",
+            "赌👍博",
+            "Hello, 世界!",
+        ] {
+            let full = Normalized::with_table(&table, t);
+            assert_eq!(
+                Normalized::text_with_table(&table, t),
+                (full.text.clone(), full.spans.len()),
+                "{t}"
+            );
+        }
+    }
 
     #[test]
     fn differences_name_each_differing_option() {
