@@ -135,9 +135,9 @@ pub struct BuildStats {
 pub struct EngineBuilder {
     opts: Options,
     entries: Vec<Entry>,
-    /// The duplicate check: entry numbers, hashed by term ([`key_hash`]),
-    /// compared on term and risk with the entries themselves (no key
-    /// copied).
+    /// The duplicate check: entry numbers, hashed by term and compared on
+    /// term and risk with the entries themselves (no key copied; see
+    /// [`key_entry`]).
     keys: hashbrown::HashTable<u32>,
     regexes: Vec<(u32, Regex)>,
     allow: Vec<Arc<str>>,
@@ -151,12 +151,31 @@ impl Default for EngineBuilder {
     }
 }
 
-/// The hash of an entry in [`EngineBuilder`]'s duplicate check: its term
-/// alone (a term under several risks is several entries, told apart by the
-/// check's comparison).
-fn key_hash(term: &str) -> u64 {
+/// The hash of a string in the tables of entry and key numbers
+/// ([`EngineBuilder`]'s duplicate check, [`Keys`]).
+fn str_hash(s: &str) -> u64 {
     use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(term)
+    rustc_hash::FxBuildHasher.hash_one(s)
+}
+
+/// The slot of (`term`, `risk`) in [`EngineBuilder`]'s duplicate check:
+/// occupied by the entry that has them, or vacant. Hashed by the term alone
+/// (a term under several risks is several entries, told apart here by the
+/// comparison).
+fn key_entry<'k>(
+    keys: &'k mut hashbrown::HashTable<u32>,
+    entries: &[Entry],
+    term: &str,
+    risk: &str,
+) -> hashbrown::hash_table::Entry<'k, u32> {
+    keys.entry(
+        str_hash(term),
+        |&i| {
+            let e = &entries[i as usize];
+            *e.term == *term && *e.risk == *risk
+        },
+        |&i| str_hash(&entries[i as usize].term),
+    )
 }
 
 /// The one `Arc` of `s` in `shared`.
@@ -247,18 +266,7 @@ impl EngineBuilder {
             let risk = l
                 .risk
                 .map_or_else(|| default_risk.clone(), |r| intern(&mut shared, r));
-            let entries = &self.entries;
-            let slot = match self.keys.entry(
-                key_hash(l.term),
-                |&i| {
-                    let e = &entries[i as usize];
-                    *e.term == *l.term && e.risk == risk
-                },
-                |&i| {
-                    let e = &entries[i as usize];
-                    key_hash(&e.term)
-                },
-            ) {
+            let slot = match key_entry(&mut self.keys, &self.entries, l.term, &risk) {
                 hashbrown::hash_table::Entry::Occupied(_) => {
                     self.stats.duplicates += 1;
                     continue;
@@ -293,19 +301,9 @@ impl EngineBuilder {
 
     /// Adds one term.
     pub fn term(&mut self, term: &str, risk: &str) -> &mut Self {
-        let entries = &self.entries;
         if !term.trim().is_empty()
-            && let hashbrown::hash_table::Entry::Vacant(v) = self.keys.entry(
-                key_hash(term),
-                |&i| {
-                    let e = &entries[i as usize];
-                    *e.term == *term && *e.risk == *risk
-                },
-                |&i| {
-                    let e = &entries[i as usize];
-                    key_hash(&e.term)
-                },
-            )
+            && let hashbrown::hash_table::Entry::Vacant(v) =
+                key_entry(&mut self.keys, &self.entries, term, risk)
         {
             v.insert(self.entries.len() as u32);
             self.entries.push(Entry {
@@ -346,10 +344,8 @@ impl EngineBuilder {
     pub fn reserve(&mut self, lines: usize) -> &mut Self {
         self.entries.reserve(lines);
         let entries = &self.entries;
-        self.keys.reserve(lines, |&i| {
-            let e = &entries[i as usize];
-            key_hash(&e.term)
-        });
+        self.keys
+            .reserve(lines, |&i| str_hash(&entries[i as usize].term));
         self
     }
 
@@ -712,18 +708,13 @@ impl Keys {
         }
     }
 
-    fn hash(key: &str) -> u64 {
-        use std::hash::BuildHasher;
-        rustc_hash::FxBuildHasher.hash_one(key)
-    }
-
     /// The number of `key`, and whether it is new.
     fn insert(&mut self, key: String) -> (u32, bool) {
         let keys = &self.keys;
         match self.table.entry(
-            Self::hash(&key),
+            str_hash(&key),
             |&i| keys[i as usize] == key,
-            |&i| Self::hash(&keys[i as usize]),
+            |&i| str_hash(&keys[i as usize]),
         ) {
             hashbrown::hash_table::Entry::Occupied(o) => (*o.get(), false),
             hashbrown::hash_table::Entry::Vacant(v) => {
