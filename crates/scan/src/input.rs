@@ -581,43 +581,202 @@ pub(crate) struct ReadCfg {
     pub window_bytes: usize,
 }
 
-/// Reads one input into chunks. An error that stops the input (cannot open,
+/// The size of a plain (uncompressed) text or JSONL file, which can be read
+/// in parts ([`LineRange`]); `None` for any other input (stdin, CSV, TSV,
+/// Parquet, gzip, zstd) or one that cannot be opened (reading it whole
+/// reports the error).
+pub(crate) fn plain_len(spec: &InputSpec) -> Option<u64> {
+    if !matches!(spec.format, InputFormat::Text | InputFormat::Jsonl) {
+        return None;
+    }
+    let mut f = File::open(spec.path.as_deref()?).ok()?;
+    let len = f.metadata().ok().filter(|m| m.is_file())?.len();
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match f.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let compressed = head[..got].starts_with(&[0x1f, 0x8b])
+        || head[..got].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    (!compressed).then_some(len)
+}
+
+/// The lines of a plain file that start at a byte in `[start, end)`: a
+/// part of the file one reader reads while others read the parts beside
+/// it. The part's first line is the one after the first line break at or
+/// after `start - 1`; its last line is the one holding byte `end - 1`,
+/// read to its line break (or the end of the file), so the parts of a file
+/// hold each of its lines exactly once.
+pub(crate) struct LineRange<R> {
+    inner: R,
+    /// File position of the next byte handed out.
+    pos: u64,
+    end: u64,
+    /// Where a line break just before `pos` was seen: at `end`, the part
+    /// ends there.
+    nl_at: Option<u64>,
+    /// Past `end`: the position just after the line break that ends the
+    /// part's last line, once seen.
+    stop_at: Option<u64>,
+    done: bool,
+}
+
+impl LineRange<BufReader<File>> {
+    /// Opens the part `[start, end)` of the file at `path`; the position of
+    /// its first line comes with it.
+    pub(crate) fn open(path: &Path, start: u64, end: u64) -> std::io::Result<(Self, u64)> {
+        use std::io::{Seek, SeekFrom};
+        let mut f = File::open(path)?;
+        let mut pos = start;
+        if start > 0 {
+            f.seek(SeekFrom::Start(start - 1))?;
+            pos = start - 1;
+        }
+        let mut inner = BufReader::with_capacity(1 << 16, f);
+        if start > 0 {
+            // Skip the end of the line that started before `start`.
+            loop {
+                let b = match inner.fill_buf() {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if b.is_empty() {
+                    break;
+                }
+                let (n, found) = match memchr::memchr(b'\n', b) {
+                    Some(i) => (i + 1, true),
+                    None => (b.len(), false),
+                };
+                inner.consume(n);
+                pos += n as u64;
+                if found {
+                    break;
+                }
+            }
+        }
+        let r = LineRange {
+            inner,
+            pos,
+            end,
+            nl_at: None,
+            stop_at: None,
+            // No line starts in the part: the line before ran past its end.
+            done: pos >= end && start > 0,
+        };
+        Ok((r, pos))
+    }
+}
+
+impl<R: BufRead> Read for LineRange<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let b = self.fill_buf()?;
+            let n = b.len().min(out.len());
+            out[..n].copy_from_slice(&b[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LineRange<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.done {
+            return Ok(&[]);
+        }
+        let (pos, end) = (self.pos, self.end);
+        if pos >= end && (self.nl_at == Some(pos) || pos == 0) {
+            // The last line ended exactly at `end` (or the part is empty).
+            self.done = true;
+            return Ok(&[]);
+        }
+        let b = self.inner.fill_buf()?;
+        if pos < end {
+            let n = (end - pos).min(b.len() as u64) as usize;
+            if n > 0 && b[n - 1] == b'\n' {
+                self.nl_at = Some(pos + n as u64);
+            }
+            return Ok(&b[..n]);
+        }
+        // Past `end`: the rest of the line that holds byte `end - 1`.
+        match memchr::memchr(b'\n', b) {
+            Some(i) => {
+                self.stop_at = Some(pos + i as u64 + 1);
+                Ok(&b[..=i])
+            }
+            None => Ok(b),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.pos += n as u64;
+        if self.stop_at.is_some_and(|s| self.pos >= s) {
+            self.done = true;
+        }
+    }
+}
+
+/// Reads one input, or a part of a plain one (`range`: its bytes, see
+/// [`LineRange`]; the record numbers then count from the part's first
+/// line, as 1), into chunks. An error that stops the input (cannot open,
 /// missing column, broken stream) becomes a packed record error numbered 0
-/// after the chunks read so far.
+/// after the chunks read so far. Returns the number of lines read when the
+/// input was read to its end as lines (text, JSONL), else `None`.
 pub(crate) fn read_chunks(
     spec: &InputSpec,
+    range: Option<(u64, u64)>,
     fields: &FieldSpec,
     cfg: ReadCfg,
     sink: &mut ChunkSink<'_>,
-) {
-    let r = match spec.format {
-        InputFormat::Parquet => match spec.path.as_deref() {
-            Some(p) => crate::parquet_in::read_parquet(p, &spec.name, fields, cfg, sink),
-            None => Err(ScanError::Input(
-                "-: parquet cannot be read from stdin".into(),
-            )),
-        },
-        _ => {
-            let reader = match &spec.path {
-                Some(p) => match open_parallel(p, cfg.decompress_threads) {
-                    Some(r) => Ok(r),
-                    None => open(p),
-                },
-                None => decompress(std::io::stdin()).map_err(|source| ScanError::Io {
-                    path: PathBuf::from("-"),
-                    source,
-                }),
-            };
-            match reader {
-                Err(e) => Err(e),
-                Ok(r) => match spec.format {
-                    InputFormat::Csv | InputFormat::Tsv => {
-                        read_delimited(r, spec, fields, cfg, sink)
-                    }
-                    _ => read_lines(r, spec, cfg, sink),
-                },
+) -> Option<u64> {
+    let mut lines = None;
+    let r = match (range, spec.path.as_deref()) {
+        (Some((start, end)), Some(p)) => match LineRange::open(p, start, end) {
+            Ok((part, first)) => {
+                read_lines(Box::new(part), spec, first, cfg, sink).map(|n| lines = Some(n))
             }
-        }
+            Err(source) => Err(ScanError::Io {
+                path: p.to_path_buf(),
+                source,
+            }),
+        },
+        _ => match spec.format {
+            InputFormat::Parquet => match spec.path.as_deref() {
+                Some(p) => crate::parquet_in::read_parquet(p, &spec.name, fields, cfg, sink),
+                None => Err(ScanError::Input(
+                    "-: parquet cannot be read from stdin".into(),
+                )),
+            },
+            _ => {
+                let reader = match &spec.path {
+                    Some(p) => match open_parallel(p, cfg.decompress_threads) {
+                        Some(r) => Ok(r),
+                        None => open(p),
+                    },
+                    None => decompress(std::io::stdin()).map_err(|source| ScanError::Io {
+                        path: PathBuf::from("-"),
+                        source,
+                    }),
+                };
+                match reader {
+                    Err(e) => Err(e),
+                    Ok(r) => match spec.format {
+                        InputFormat::Csv | InputFormat::Tsv => {
+                            read_delimited(r, spec, fields, cfg, sink)
+                        }
+                        _ => read_lines(r, spec, 0, cfg, sink).map(|n| lines = Some(n)),
+                    },
+                }
+            }
+        },
     };
     if let Err(e) = r {
         sink(Body::Packed {
@@ -629,7 +788,9 @@ pub(crate) fn read_chunks(
                 group: None,
             }],
         });
+        return None;
     }
+    lines
 }
 
 /// Counts line breaks.
@@ -637,18 +798,20 @@ pub(crate) fn count_lines(b: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', b).count() as u64
 }
 
+/// Reads whole lines into chunks, the first at byte `offset` of the input;
+/// returns the number of lines read.
 fn read_lines(
     mut reader: Box<dyn BufRead + Send>,
     spec: &InputSpec,
+    mut offset: u64,
     cfg: ReadCfg,
     sink: &mut ChunkSink<'_>,
-) -> Result<(), ScanError> {
+) -> Result<u64, ScanError> {
     let path = spec.path.clone().unwrap_or_else(|| PathBuf::from("-"));
     let jsonl = spec.format == InputFormat::Jsonl;
     let want = cfg.chunk_bytes.max(1);
     let mut carry: Vec<u8> = Vec::new();
     let mut number = 1u64;
-    let mut offset = 0u64;
     // Plain-text lines longer than this are handed on in windows.
     let window = if jsonl { 0 } else { cfg.window_bytes };
     'outer: loop {
@@ -697,18 +860,18 @@ fn read_lines(
                 if !buf.is_empty() {
                     let lines = count_lines(&buf);
                     if !send_lines(sink, buf, lines, (&mut number, &mut offset), jsonl) {
-                        return Ok(());
+                        return Ok(number - 1);
                     }
                 }
                 let Some((len, at_end)) =
                     read_long_line(&mut reader, line, number, offset, window, &path, sink)?
                 else {
-                    return Ok(());
+                    return Ok(number - 1);
                 };
                 number += 1;
                 offset += len;
                 if at_end {
-                    return Ok(());
+                    return Ok(number - 1);
                 }
                 continue 'outer;
             }
@@ -721,14 +884,14 @@ fn read_lines(
             buf.truncate(p + 1);
         }
         if buf.is_empty() {
-            return Ok(());
+            return Ok(number - 1);
         }
         let lines = count_lines(&buf) + u64::from(!buf.ends_with(b"\n"));
         if !send_lines(sink, buf, lines, (&mut number, &mut offset), jsonl) {
-            return Ok(());
+            return Ok(number - 1);
         }
         if eof {
-            return Ok(());
+            return Ok(number - 1);
         }
     }
 }

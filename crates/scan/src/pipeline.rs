@@ -33,7 +33,7 @@ use beian_screen::{Engine, Finding, Hit, Scratch};
 pub use crate::input::Window;
 use crate::input::{
     Body, FieldSpec, InputSpec, PackedRec, ReadCfg, RecordErr, RecordIn, fix_utf8_prefix, json_get,
-    json_text, overlap_for, read_chunks, window_at,
+    json_text, overlap_for, plain_len, read_chunks, window_at,
 };
 
 /// A screened record.
@@ -81,6 +81,12 @@ pub struct PipelineConfig {
     pub in_flight: usize,
     /// Inputs read side by side at most (each by its own thread).
     pub readers: usize,
+    /// A plain (uncompressed) text or JSONL file of more than twice this
+    /// many bytes is read in parts of this size, cut at line boundaries,
+    /// by several readers side by side, as if they were files of their
+    /// own (one reader cannot feed many workers); 0: never. Record
+    /// numbers and offsets stay those of the whole file.
+    pub split_bytes: usize,
     /// [`run`] screens a longer record in overlapping windows of this many
     /// bytes (offsets stay exact): the engine's memory is bounded by it.
     /// ([`run_map_windows`] takes its window size as an argument.)
@@ -93,12 +99,23 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 impl PipelineConfig {
     pub fn with_threads(threads: usize) -> Self {
         let threads = threads.max(1);
+        let (batch_bytes, in_flight, readers) = (1 << 20, (threads * 4).max(4), threads.min(8));
+        // With few workers one reader keeps up (on 2 cores, two readers
+        // in parts cost about 3%).
+        let many = threads >= 4;
         PipelineConfig {
             threads,
             batch_records: 4096,
-            batch_bytes: 1 << 20,
-            in_flight: (threads * 4).max(4),
-            readers: threads.min(8),
+            batch_bytes,
+            in_flight,
+            readers,
+            // A part is what one reader may have in flight: the readers of
+            // the parts after the one being handed out read ahead.
+            split_bytes: if many {
+                (in_flight / readers).max(2) * batch_bytes
+            } else {
+                0
+            },
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
@@ -176,6 +193,12 @@ pub fn run_map_with<S, T: Send>(
 /// only of white space is no record: for a windowed line, the caller sees
 /// that every window is blank. JSONL, CSV, TSV and Parquet records are
 /// always whole (a field needs the whole line).
+///
+/// A large plain file may be read in parts side by side
+/// ([`PipelineConfig::split_bytes`]): `sink` sees every record with its
+/// number in the whole file, but `map`, which may run before the parts
+/// ahead of its record are read, sees the number counted from the start of
+/// the record's part (offsets are always those of the whole file).
 #[allow(clippy::too_many_arguments)]
 pub fn run_map_windows<S, T: Send>(
     inputs: &[InputSpec],
@@ -189,7 +212,9 @@ pub fn run_map_windows<S, T: Send>(
     if inputs.is_empty() {
         return;
     }
-    let readers = cfg.readers.clamp(1, inputs.len());
+    let parts = plan_parts(inputs, cfg);
+    let parts = &parts[..];
+    let readers = cfg.readers.clamp(1, parts.len());
     let per_reader = (cfg.in_flight / readers).max(2);
     let rcfg = ReadCfg {
         chunk_bytes: cfg.batch_bytes.max(1),
@@ -226,7 +251,7 @@ pub fn run_map_windows<S, T: Send>(
         for (id, (tokens, windows)) in token_rxs.into_iter().zip(window_rxs).enumerate() {
             let tx = job_tx.clone();
             let next = &next_input;
-            s.spawn(move || reader(id, inputs, fields, rcfg, next, tx, tokens, windows));
+            s.spawn(move || reader(id, inputs, parts, fields, rcfg, next, tx, tokens, windows));
         }
         drop(job_tx);
         for _ in 0..cfg.threads.max(1) {
@@ -238,12 +263,16 @@ pub fn run_map_windows<S, T: Send>(
         let mut pending: HashMap<(u32, u64), Done<T>> = HashMap::new();
         let mut warned = vec![false; inputs.len()];
         let (mut cur, mut idx) = (0u32, 0u64);
+        // Lines of the parts of the current input before the current part,
+        // and whether one of them stopped with an error (the parts after
+        // it are then left out: their record numbers are unknown).
+        let (mut base, mut broken) = (0u64, false);
         'outer: while let Ok(d) = done_rx.recv() {
             pending.insert((d.source, d.idx), d);
             while let Some(d) = pending.remove(&(cur, idx)) {
-                let (reader_id, last) = (d.reader, d.last);
+                let (reader_id, last, lines) = (d.reader, d.last, d.lines);
                 let window = d.parsed.window.is_some();
-                if !emit(d, &mut warned, sink) {
+                if !broken && !emit(d, base, &mut warned, sink) {
                     break 'outer;
                 }
                 // The reader may be done (receiver gone): that is fine.
@@ -252,10 +281,19 @@ pub fn run_map_windows<S, T: Send>(
                     let _ = window_txs[reader_id].try_send(());
                 }
                 if last {
+                    let this = parts[cur as usize].input;
                     cur += 1;
                     idx = 0;
-                    if cur as usize >= inputs.len() {
+                    let Some(next) = parts.get(cur as usize) else {
                         break 'outer;
+                    };
+                    if next.input == this {
+                        match lines {
+                            Some(n) => base += n,
+                            None => broken = true,
+                        }
+                    } else {
+                        (base, broken) = (0, false);
                     }
                 } else {
                     idx += 1;
@@ -269,11 +307,60 @@ pub fn run_map_windows<S, T: Send>(
     });
 }
 
+/// What one reader reads at a time: a whole input, or a part of a large
+/// plain one (see [`PipelineConfig::split_bytes`]).
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    input: u32,
+    range: Option<(u64, u64)>,
+}
+
+/// The parts the inputs are read in, in input order.
+fn plan_parts(inputs: &[InputSpec], cfg: &PipelineConfig) -> Vec<Part> {
+    let split = cfg.split_bytes as u64;
+    let mut parts = Vec::with_capacity(inputs.len());
+    for (i, spec) in inputs.iter().enumerate() {
+        let input = i as u32;
+        // The size first (cheap); the magic bytes only of a large file.
+        let large = split > 0
+            && cfg.readers > 1
+            && spec
+                .path
+                .as_deref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .is_some_and(|m| m.len() > 2 * split);
+        match large.then(|| plain_len(spec)).flatten() {
+            Some(len) if len > 2 * split => {
+                let n = len.div_ceil(split);
+                for k in 0..n {
+                    // The last part reads to the end, should the file grow.
+                    let end = if k + 1 == n {
+                        u64::MAX
+                    } else {
+                        (k + 1) * split
+                    };
+                    parts.push(Part {
+                        input,
+                        range: Some((k * split, end)),
+                    });
+                }
+            }
+            _ => parts.push(Part { input, range: None }),
+        }
+    }
+    parts
+}
+
 /// A chunk on its way to a worker.
 struct Job {
+    /// Index into the parts (the order of the output).
     source: u32,
+    /// Index into the inputs.
+    input: u32,
     idx: u64,
     last: bool,
+    /// With `last`: the lines the part held (`None`: not lines, or broken).
+    lines: Option<u64>,
     reader: usize,
     body: Body,
 }
@@ -281,8 +368,10 @@ struct Job {
 /// A chunk split into records, with the map's results.
 struct Done<T> {
     source: u32,
+    input: u32,
     idx: u64,
     last: bool,
+    lines: Option<u64>,
     reader: usize,
     parsed: Parsed,
     results: Vec<T>,
@@ -364,10 +453,11 @@ fn view<'a>(text: &'a str, extra: &'a str, source: u32, r: &PRec) -> Option<Reco
 
 fn emit<T>(
     d: Done<T>,
+    base: u64,
     warned: &mut [bool],
     sink: &mut dyn FnMut(MapOut<'_, T>, Option<Window>) -> bool,
 ) -> bool {
-    let source = d.source;
+    let source = d.input;
     let Parsed {
         text,
         extra,
@@ -377,7 +467,9 @@ fn emit<T>(
     let mut results = d.results.into_iter();
     let text = Parsed::str(&text);
     for r in recs {
-        let (number, offset) = (r.number, r.offset);
+        // Numbered from the part's first line; 0 (the whole input) stays.
+        let number = if r.number == 0 { 0 } else { r.number + base };
+        let offset = r.offset;
         let item = match r.kind {
             PKind::Err(message) => MapOut::Err(RecordErr {
                 source,
@@ -433,6 +525,7 @@ fn emit<T>(
 struct ChunkSender<'a> {
     id: usize,
     source: u32,
+    input: u32,
     idx: u64,
     tx: &'a Sender<Job>,
     tokens: &'a Receiver<()>,
@@ -441,7 +534,7 @@ struct ChunkSender<'a> {
 }
 
 impl ChunkSender<'_> {
-    fn send(&mut self, body: Body, last: bool) -> bool {
+    fn send(&mut self, body: Body, last: bool, lines: Option<u64>) -> bool {
         if self.tokens.recv().is_err() {
             return false;
         }
@@ -452,8 +545,10 @@ impl ChunkSender<'_> {
             .tx
             .send(Job {
                 source: self.source,
+                input: self.input,
                 idx: self.idx,
                 last,
+                lines,
                 reader: self.id,
                 body,
             })
@@ -467,6 +562,7 @@ impl ChunkSender<'_> {
 fn reader(
     id: usize,
     inputs: &[InputSpec],
+    parts: &[Part],
     fields: &FieldSpec,
     rcfg: ReadCfg,
     next: &AtomicUsize,
@@ -476,10 +572,14 @@ fn reader(
 ) {
     loop {
         let i = next.fetch_add(1, Ordering::SeqCst);
-        let Some(spec) = inputs.get(i) else { return };
+        let Some(part) = parts.get(i) else { return };
+        let Some(spec) = inputs.get(part.input as usize) else {
+            return;
+        };
         let mut out = ChunkSender {
             id,
             source: i as u32,
+            input: part.input,
             idx: 0,
             tx: &tx,
             tokens: &tokens,
@@ -488,9 +588,9 @@ fn reader(
         // One chunk is held back so that the last one can be marked.
         let mut held: Option<Body> = None;
         let mut alive = true;
-        read_chunks(spec, fields, rcfg, &mut |body| {
+        let lines = read_chunks(spec, part.range, fields, rcfg, &mut |body| {
             if let Some(prev) = held.replace(body) {
-                alive = out.send(prev, false);
+                alive = out.send(prev, false, None);
             }
             alive
         });
@@ -501,7 +601,7 @@ fn reader(
             buf: Vec::new(),
             recs: Vec::new(),
         });
-        if !out.send(body, true) {
+        if !out.send(body, true, lines) {
             return;
         }
     }
@@ -525,15 +625,17 @@ fn worker<S, T: Send>(
         let parsed = parse(job.body, fields, &mut |text, extra, recs, window| {
             results.reserve(recs.len());
             for r in recs {
-                if let Some(v) = view(text, extra, job.source, r) {
+                if let Some(v) = view(text, extra, job.input, r) {
                     results.push(map(&mut state, &v, window));
                 }
             }
         });
         let done = Done {
             source: job.source,
+            input: job.input,
             idx: job.idx,
             last: job.last,
+            lines: job.lines,
             reader: job.reader,
             parsed,
             results,
@@ -706,7 +808,8 @@ fn split_lines(
         let mut l = line.strip_suffix('\n').unwrap_or(line);
         l = l.strip_suffix('\r').unwrap_or(l);
         let mut s0 = start;
-        if n == 1
+        // The byte order mark opens the file, not a part read on its own.
+        if offset == 0
             && start == 0
             && let Some(rest) = l.strip_prefix('\u{feff}')
         {

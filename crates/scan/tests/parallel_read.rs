@@ -35,6 +35,8 @@ const PIECES: &[&str] = &[
     "é",
     "𝕏",
     " ",
+    // A byte order mark opening a line in the middle of a file is text.
+    "\u{feff}",
 ];
 
 /// A record's text from piece indices; some records carry an invalid byte.
@@ -232,12 +234,13 @@ proptest! {
 
     #[test]
     fn parallel_equals_serial(
-        recs in proptest::collection::vec(proptest::collection::vec(0u8..14, 0..12), 1..60),
+        recs in proptest::collection::vec(proptest::collection::vec(0u8..15, 0..12), 1..60),
         chunk in 1usize..600,
         chunk_records in 1usize..9,
         threads in 1usize..5,
         readers in 1usize..5,
         in_flight in 1usize..9,
+        split in 0usize..400,
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let recs: Vec<Vec<u8>> = recs.iter().map(|r| text_of(r)).collect();
@@ -255,6 +258,8 @@ proptest! {
             cfg.batch_records = chunk_records;
             cfg.readers = readers;
             cfg.in_flight = in_flight;
+            // Plain text and JSONL files over twice this are read in parts.
+            cfg.split_bytes = split;
             let got = collect(&e, &specs, &fields, &cfg);
             prop_assert_eq!(&got, &want);
             // The multi-frame zstd file (source 7) reads as the JSONL (source 1).
@@ -276,7 +281,7 @@ fn short_inputs_read_the_same_in_parallel() {
     // deterministically (the file sizes where cuts meet).
     let e = engine();
     for n in 0..8usize {
-        let recs: Vec<Vec<u8>> = (0..n).map(|k| text_of(&[k as u8 % 14])).collect();
+        let recs: Vec<Vec<u8>> = (0..n).map(|k| text_of(&[k as u8 % 15])).collect();
         let recs = if recs.is_empty() {
             vec![Vec::new()]
         } else {
@@ -291,11 +296,14 @@ fn short_inputs_read_the_same_in_parallel() {
         cfg.batch_bytes = 1;
         cfg.batch_records = 1;
         cfg.readers = 3;
-        assert_eq!(
-            collect(&e, &specs, &FieldSpec::default(), &cfg),
-            want,
-            "{n} records"
-        );
+        for split in [0, 1, 2, 3, 5, 8] {
+            cfg.split_bytes = split;
+            assert_eq!(
+                collect(&e, &specs, &FieldSpec::default(), &cfg),
+                want,
+                "{n} records, parts of {split} bytes"
+            );
+        }
     }
 }
 
