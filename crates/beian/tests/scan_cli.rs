@@ -261,3 +261,52 @@ fn summary_counts_equal_the_jsonl_findings() {
         assert_eq!(rows, per_risk.len(), "{extra:?}:\n{summary}");
     }
 }
+
+#[test]
+fn summary_counts_every_record_whatever_the_workers_drop() {
+    // Records without a finding are dropped by the workers where the output
+    // only counts them; the summary must count them all the same, and the
+    // same with the outputs that keep every record (--by-source).
+    let d = dir().join("dropped");
+    std::fs::create_dir_all(&d).unwrap();
+    let lex = d.join("lex.tsv");
+    std::fs::write(&lex, "赌博网站\tA.1.h\n").unwrap();
+    let input = d.join("in.txt");
+    let mut text = String::new();
+    for i in 0..5000 {
+        text.push_str(if i % 7 == 0 {
+            "这里有赌博网站\n"
+        } else {
+            "正常的一行文字\n"
+        });
+        if i % 11 == 0 {
+            text.push_str("   \n"); // blank: no record
+        }
+    }
+    std::fs::write(&input, &text).unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+            .args(["scan", "--format", "summary", "--lexicon"])
+            .arg(&lex)
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let want = "records 5000  flagged 715 (14.30%)  findings 715  unreadable 0";
+    for threads in ["1", "2", "5"] {
+        assert_eq!(run(&["--threads", threads]), want, "{threads} threads");
+    }
+    assert_eq!(run(&["--threads", "3", "--by-source"]), want);
+}

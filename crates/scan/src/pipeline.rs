@@ -209,6 +209,39 @@ pub fn run_map_windows<S, T: Send>(
     map: &(dyn Fn(&mut S, &RecordIn<'_>, Option<Window>) -> T + Sync),
     sink: &mut dyn FnMut(MapOut<'_, T>, Option<Window>) -> bool,
 ) {
+    run_filter_map_windows(
+        inputs,
+        fields,
+        cfg,
+        window_bytes,
+        init,
+        &|s, r, w| Some(map(s, r, w)),
+        sink,
+    );
+}
+
+/// What [`run_filter_map_windows`] calls on each record (with the worker's
+/// state and, for a window of a long line, where it lies): `None` drops it.
+pub type FilterMap<'m, S, T> =
+    dyn Fn(&mut S, &RecordIn<'_>, Option<Window>) -> Option<T> + Sync + 'm;
+
+/// Like [`run_map_windows`], but a record for which `map` returns `None`
+/// never reaches `sink` (its warnings and errors still do): a caller that
+/// has nothing to do with most records (a scan where most have no
+/// finding) lets the workers drop them. The caller's thread then no
+/// longer validates a whole chunk's text, only that of the records it
+/// gets, where that costs less: with many workers that one
+/// thread, which sees every record handed on, is what limits the rate.
+#[allow(clippy::too_many_arguments)]
+pub fn run_filter_map_windows<S, T: Send>(
+    inputs: &[InputSpec],
+    fields: &FieldSpec,
+    cfg: &PipelineConfig,
+    window_bytes: usize,
+    init: &(dyn Fn() -> S + Sync),
+    map: &FilterMap<'_, S, T>,
+    sink: &mut dyn FnMut(MapOut<'_, T>, Option<Window>) -> bool,
+) {
     if inputs.is_empty() {
         return;
     }
@@ -374,7 +407,8 @@ struct Done<T> {
     lines: Option<u64>,
     reader: usize,
     parsed: Parsed,
-    results: Vec<T>,
+    /// One per record of the chunk (not per error): `None`, not handed on.
+    results: Vec<Option<T>>,
 }
 
 /// Where a record's text lies.
@@ -464,8 +498,35 @@ fn emit<T>(
         recs,
         window,
     } = d.parsed;
-    let mut results = d.results.into_iter();
-    let text = Parsed::str(&text);
+    let results = d.results;
+    // The text of the records handed on: each record's own validated,
+    // unless that costs more than validating the whole chunk once (a call
+    // costs about what 200 bytes do).
+    let handed: usize = recs
+        .iter()
+        .filter_map(|r| match &r.kind {
+            PKind::Rec { text: t, .. } => Some(*t),
+            PKind::Err(_) => None,
+        })
+        .zip(&results)
+        .filter(|(_, v)| v.is_some())
+        .map(|(t, _)| match t {
+            Loc::Raw(a, b) | Loc::Extra(a, b) => b.saturating_sub(a) + 200,
+        })
+        .sum();
+    let whole = (handed >= text.len()).then(|| Parsed::str(&text));
+    let get = |loc: Loc| -> &str {
+        match (whole, loc) {
+            (Some(t), l) => at(t, &extra, l),
+            // Spans lie on character boundaries of a valid chunk.
+            (None, Loc::Raw(a, b)) => text
+                .get(a..b)
+                .and_then(|b| simdutf8::basic::from_utf8(b).ok())
+                .unwrap_or(""),
+            (None, l) => at("", &extra, l),
+        }
+    };
+    let mut results = results.into_iter();
     for r in recs {
         // Numbered from the part's first line; 0 (the whole input) stays.
         let number = if r.number == 0 { 0 } else { r.number + base };
@@ -502,13 +563,15 @@ fn emit<T>(
                 let Some(value) = results.next() else {
                     return true;
                 };
+                // Dropped by the workers.
+                let Some(value) = value else { continue };
                 MapOut::Rec(
                     RecordIn {
                         source,
                         number,
                         offset,
-                        text: at(text, &extra, t),
-                        group: group.map(|g| at(text, &extra, g)),
+                        text: get(t),
+                        group: group.map(get),
                     },
                     value,
                 )
@@ -612,7 +675,7 @@ fn worker<S, T: Send>(
     rx: Arc<Mutex<Receiver<Job>>>,
     tx: Sender<Done<T>>,
     init: &(dyn Fn() -> S + Sync),
-    map: &(dyn Fn(&mut S, &RecordIn<'_>, Option<Window>) -> T + Sync),
+    map: &FilterMap<'_, S, T>,
 ) {
     let mut state = init();
     loop {

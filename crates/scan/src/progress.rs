@@ -2,14 +2,28 @@
 //! terminal; silent otherwise.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Progress of a scan.
 pub struct Progress {
+    counter: ProgressCounter,
+}
+
+/// A handle on a [`Progress`] that other threads count with (a worker that
+/// drops records the output thread never sees); cheap to clone.
+#[derive(Clone)]
+pub struct ProgressCounter {
     bar: Option<ProgressBar>,
-    records: u64,
-    bytes: u64,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    records: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl Progress {
@@ -23,35 +37,48 @@ impl Progress {
             b
         });
         Progress {
-            bar,
-            records: 0,
-            bytes: 0,
+            counter: ProgressCounter {
+                bar,
+                counts: Arc::default(),
+            },
         }
     }
 
     /// Counts one record of `bytes` bytes.
     pub fn record(&mut self, bytes: usize) {
-        self.records += 1;
-        self.bytes += bytes as u64 + 1;
-        if let Some(b) = &self.bar
-            && self.records.is_multiple_of(4096)
-        {
-            b.set_position(self.bytes);
-            b.set_message(self.records.to_string());
-        }
+        self.counter.add(1, bytes as u64 + 1);
+    }
+
+    /// A handle for other threads to count records with.
+    pub fn counter(&self) -> ProgressCounter {
+        self.counter.clone()
     }
 
     /// Prints a line above the bar (or plainly).
     pub fn println(&self, line: &str) {
-        match &self.bar {
+        match &self.counter.bar {
             Some(b) => b.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
         }
     }
 
     pub fn finish(&self) {
-        if let Some(b) = &self.bar {
+        if let Some(b) = &self.counter.bar {
             b.finish_and_clear();
+        }
+    }
+}
+
+impl ProgressCounter {
+    /// Counts `records` records of `bytes` bytes in all (each with its line
+    /// break); the bar moves every 4096 records.
+    pub fn add(&self, records: u64, bytes: u64) {
+        let Some(bar) = &self.bar else { return };
+        let r = self.counts.records.fetch_add(records, Ordering::Relaxed) + records;
+        let b = self.counts.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if r / 4096 != (r - records) / 4096 {
+            bar.set_position(b);
+            bar.set_message(r.to_string());
         }
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Appends a line to the output buffer (written once, at the end).
 macro_rules! outln {
@@ -25,7 +26,7 @@ fn emit(o: &str) -> anyhow::Result<()> {
 use anyhow::Context;
 use beian_scan::input::{FieldSpec, InputFormat, expand_inputs};
 use beian_scan::pipeline::{self, Out, PipelineConfig};
-use beian_scan::progress::Progress;
+use beian_scan::progress::{Progress, ProgressCounter};
 use beian_scan::sample::{SampleMode, SampleRow, Sampler, review};
 use beian_screen::{Detector, mask_text};
 
@@ -386,7 +387,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let window_findings = !counting || engine.entries().iter().any(|e| e.weight.is_some());
     // The length of the record handed on (a joined record has no text here).
     let mut rec_len = 0usize;
-    pipeline::run_map_windows(
+    // Where every output only counts a record without findings (no --mask,
+    // --sample, --model, --by-source), the workers drop such records and
+    // count them here instead: the output thread, which sees every record
+    // handed on, is the one that limits many workers.
+    let sparse = !args.mask && sampler.is_none() && model.is_none() && args.by_source.is_none();
+    let dropped = Dropped::default();
+    let progress_counter = progress.counter();
+    pipeline::run_filter_map_windows(
         &inputs,
         &fields,
         &PipelineConfig {
@@ -399,12 +407,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 beian_screen::Scratch::new(),
                 beian_judge::Scratch::default(),
                 Vec::new(),
+                DroppedHere::new(&dropped, progress_counter.clone()),
             )
         },
-        &|(sc, js, buf): &mut (
+        &|(sc, js, buf, gone): &mut (
             beian_screen::Scratch,
             beian_judge::Scratch,
             Vec<beian_screen::Hit>,
+            DroppedHere<'_>,
         ),
           rec,
           win| {
@@ -416,7 +426,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         findings: Vec::new(),
                         blank: rec.text.trim().is_empty(),
                     };
-                    return (hits, None, Some(piece));
+                    return Some((hits, None, Some(piece)));
                 }
                 // The findings need the window's text: made here.
                 let rel: Vec<beian_screen::Hit> = hits
@@ -436,18 +446,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     findings: fs,
                     blank: rec.text.trim().is_empty(),
                 };
-                return (hits, None, Some(piece));
+                return Some((hits, None, Some(piece)));
             }
             // Screened into the worker's buffer, handed on in one exact
             // allocation (a record with many hits would otherwise grow a
             // fresh vector several times).
             pipeline::hits_windowed(&engine, rec.text, max_record, sc, buf);
+            if sparse && buf.is_empty() {
+                gone.count(rec.text.len());
+                return None;
+            }
             hits.extend_from_slice(buf);
-            (
+            Some((
                 hits,
                 model.as_ref().map(|m| m.predict_with(rec.text, js)),
                 None,
-            )
+            ))
         },
         &mut |o, win| match match o {
             pipeline::MapOut::Rec(rec, (hits, v, piece)) => {
@@ -736,6 +750,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     progress.finish();
+    // Every worker has flushed its count (its state is gone with it).
+    records += dropped.records.load(Ordering::Relaxed);
     tally.merge_into(&mut per_risk);
     if let Some(e) = write_err {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -894,6 +910,54 @@ struct Piece {
     blank: bool,
 }
 
+/// Records the workers dropped (no finding, see `sparse` in `run`).
+#[derive(Default)]
+struct Dropped {
+    records: AtomicU64,
+}
+
+/// One worker's count of the records it dropped, added to the shared one
+/// now and then and when the worker ends (an atomic add per record would
+/// have every worker write the same cache line).
+struct DroppedHere<'a> {
+    records: u64,
+    bytes: u64,
+    into: &'a Dropped,
+    progress: ProgressCounter,
+}
+
+impl<'a> DroppedHere<'a> {
+    fn new(into: &'a Dropped, progress: ProgressCounter) -> Self {
+        DroppedHere {
+            records: 0,
+            bytes: 0,
+            into,
+            progress,
+        }
+    }
+
+    fn count(&mut self, bytes: usize) {
+        self.records += 1;
+        // With its line break, as the progress bar counts.
+        self.bytes += bytes as u64 + 1;
+        if self.records >= 4096 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.into.records.fetch_add(self.records, Ordering::Relaxed);
+        self.progress.add(self.records, self.bytes);
+        (self.records, self.bytes) = (0, 0);
+    }
+}
+
+impl Drop for DroppedHere<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// The windows of a long record gathered so far: a summary joins their hits
 /// (and findings); JSONL and text output is written window by window, and
 /// only the counts are kept.
@@ -919,6 +983,8 @@ struct Tally<'e> {
     /// The record a slot was last counted for (1-based; 0: never).
     seen: Vec<u64>,
     record: u64,
+    /// Whether any entry has an audited weight (none: no group is weighed).
+    weighted: bool,
 }
 
 impl<'e> Tally<'e> {
@@ -929,8 +995,10 @@ impl<'e> Tally<'e> {
             counts: Vec::new(),
             seen: Vec::new(),
             record: 0,
+            weighted: false,
         };
         if on {
+            t.weighted = engine.entries().iter().any(|e| e.weight.is_some());
             let mut slots: std::collections::HashMap<&str, u32> = Default::default();
             // Entries of one lexicon file mostly share a risk: the map is asked
             // only when it changes (hashing every entry's risk was a quarter of a
@@ -974,7 +1042,11 @@ impl<'e> Tally<'e> {
         self.record += 1;
         let (mut n, mut w) = (0u64, 0.0f32);
         for g in beian_screen::span_groups(hits) {
-            let gw = engine.group_weight(g);
+            let gw = if self.weighted {
+                engine.group_weight(g)
+            } else {
+                None
+            };
             if let Some(mw) = min_weight
                 && gw.is_some_and(|x| x < mw)
             {
