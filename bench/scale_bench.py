@@ -257,7 +257,7 @@ def main():
         f.write("# beian scan: whole-process ratios, start-up and scaling\n\n")
         f.write(f"Date: {now:%Y-%m-%d %H:%M} UTC  \n")
         f.write("Command: `bash bench/scale-bench.sh` (release build; `python3 bench/scale_bench.py`)  \n")
-        f.write(f"Machine: 2-core CI-class VM, no device lent; {platform.machine()}; load average at the end: {load} (shared with other sessions: absolute times are noisy, ratios within a run less so)\n\n")
+        f.write(f"Machine: {os.cpu_count()} logical CPUs (lscpu below){', the CI-class VM, no device lent' if (os.cpu_count() or 1) <= 2 else ''}; {platform.machine()}; load average at the end: {load} (shared with other sessions: absolute times are noisy, ratios within a run less so)\n\n")
         f.write("```\n" + "\n".join(lscpu) + "\n```\n\n")
         cpu = lambda t: CPU.get(tuple(t), 0.0)
         ratio = lambda a, b: a / b if b else 0.0
