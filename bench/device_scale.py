@@ -42,6 +42,8 @@ import subprocess
 import sys
 import time
 
+import scale_bench  # beside this file: its `once` runs and times one command
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("BEIAN_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -114,15 +116,9 @@ def machine():
 
 
 def once(cmd):
-    c0 = os.times()
-    t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True)
-    wall = time.perf_counter() - t
-    c1 = os.times()
-    cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
-    if r.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.decode()[-500:]}")
-    return wall, cpu, r.stdout.decode("utf-8", "replace")
+    """One run: (wall seconds, CPU seconds, stdout as text)."""
+    wall, cpu, out = scale_bench.once(cmd)
+    return wall, cpu, out.decode("utf-8", "replace")
 
 
 def timed(cmds):

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -267,8 +269,7 @@ fn summary_counts_every_record_whatever_the_workers_drop() {
     // Records without a finding are dropped by the workers where the output
     // only counts them; the summary must count them all the same, and the
     // same with the outputs that keep every record (--by-source).
-    let d = dir().join("dropped");
-    std::fs::create_dir_all(&d).unwrap();
+    let d = common::dir("scan-cli", "dropped");
     let lex = d.join("lex.tsv");
     std::fs::write(&lex, "赌博网站\tA.1.h\n").unwrap();
     let input = d.join("in.txt");
@@ -285,24 +286,17 @@ fn summary_counts_every_record_whatever_the_workers_drop() {
     }
     std::fs::write(&input, &text).unwrap();
     let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_beian"))
-            .args(["scan", "--format", "summary", "--lexicon"])
-            .arg(&lex)
-            .args(extra)
-            .arg(&input)
-            .output()
-            .unwrap();
+        let mut args = vec!["scan", "--format", "summary", "--lexicon", common::s(&lex)];
+        args.extend_from_slice(extra);
+        args.push(common::s(&input));
+        let out = common::beian(&args);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_owned()
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        stdout.lines().next().unwrap().to_owned()
     };
     let want = "records 5000  flagged 715 (14.30%)  findings 715  unreadable 0";
     for threads in ["1", "2", "5"] {

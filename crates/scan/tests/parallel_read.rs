@@ -209,16 +209,25 @@ fn collect(
     let mut out = Vec::new();
     pipeline::run(e, specs, fields, cfg, &mut |o| {
         out.push(match o {
-            Out::Rec(s) => format!(
-                "R {} {} {} {:?} {:?} {:?}",
-                s.rec.source, s.rec.number, s.rec.offset, s.rec.text, s.rec.group, s.findings
-            ),
-            Out::Err(e) => format!("E {e:?}"),
-            Out::Warn(w) => format!("W {w:?}"),
+            Out::Rec(s) => said(MapOut::Rec(s.rec, s.findings)),
+            Out::Err(e) => said(MapOut::Err(e)),
+            Out::Warn(w) => said(MapOut::Warn(w)),
         });
         true
     });
     out
+}
+
+/// What the pipeline said, as a comparable value.
+fn said(o: MapOut<'_, Vec<beian_screen::Finding>>) -> String {
+    match o {
+        MapOut::Rec(rec, findings) => format!(
+            "R {} {} {} {:?} {:?} {:?}",
+            rec.source, rec.number, rec.offset, rec.text, rec.group, findings
+        ),
+        MapOut::Err(e) => format!("E {e:?}"),
+        MapOut::Warn(w) => format!("W {w:?}"),
+    }
 }
 
 /// As [`collect`], with the workers dropping every record without a finding
@@ -241,14 +250,7 @@ fn collect_sparse(
             (!f.is_empty()).then_some(f)
         },
         &mut |o, _| {
-            out.push(match o {
-                MapOut::Rec(rec, findings) => format!(
-                    "R {} {} {} {:?} {:?} {:?}",
-                    rec.source, rec.number, rec.offset, rec.text, rec.group, findings
-                ),
-                MapOut::Err(e) => format!("E {e:?}"),
-                MapOut::Warn(w) => format!("W {w:?}"),
-            });
+            out.push(said(o));
             true
         },
     );
