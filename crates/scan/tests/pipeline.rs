@@ -380,10 +380,12 @@ fn run_windows(
     path: &Path,
     max: usize,
     threads: usize,
+    split: usize,
 ) -> Vec<(u64, u64, Vec<beian_screen::Hit>, usize)> {
     let specs = expand_inputs(&[path.display().to_string()], None).expect("inputs");
     let mut cfg = PipelineConfig::with_threads(threads);
     cfg.max_record_bytes = max;
+    cfg.split_bytes = split;
     let mut out = Vec::new();
     let mut cur: Option<(u64, u64, Vec<beian_screen::Hit>, usize)> = None;
     let mut blank = true;
@@ -497,15 +499,31 @@ fn reader_windows_give_exactly_the_findings_of_whole_records() {
     for max in [1, 5, 64, 97, 1000, 4099, 39_999, 1 << 20] {
         let want = expected(max);
         assert_eq!(want.len(), 4, "window {max}");
-        for threads in [1, 3] {
-            let got = run_windows(&e, &path, max, threads);
+        // Read whole, or in parts of the file side by side (cut inside the
+        // long lines, which then belong to the part they start in).
+        for (threads, split) in [(1, 0), (3, 0), (4, 7), (3, 30_000), (4, 70_001)] {
+            let got = run_windows(&e, &path, max, threads, split);
             let plain: Vec<_> = got.iter().map(|r| (r.0, r.1, r.2.clone())).collect();
-            assert_eq!(plain, want, "window {max}, {threads} threads");
+            assert_eq!(
+                plain, want,
+                "window {max}, {threads} threads, parts {split}"
+            );
             // The long lines really went in windows when they are longer.
             let windowed = got.iter().filter(|r| r.3 > 0).count();
             if max < 30_000 {
                 let w: Vec<_> = got.iter().map(|r| (r.0, r.3)).collect();
-                assert_eq!(windowed, 3, "window {max} {w:?}");
+                if split == 0 {
+                    assert_eq!(windowed, 3, "window {max} {w:?}");
+                } else {
+                    // A part's reads end at its end: a short line cut there
+                    // may go in windows too (as one cut by a read of the
+                    // whole file would); the long ones always do.
+                    let long: Vec<_> = got.iter().filter(|r| r.3 > 1).map(|r| r.0).collect();
+                    assert!(
+                        [1, 4, 6].iter().all(|n| long.contains(n)),
+                        "window {max} parts {split} {w:?}"
+                    );
+                }
                 assert!(got[0].3 > 100_000 / max.max(4) / 2, "window {max}");
             } else if max > 200_000 {
                 assert_eq!(windowed, 0, "window {max}");
@@ -517,7 +535,7 @@ fn reader_windows_give_exactly_the_findings_of_whole_records() {
     let whole = expected(0);
     assert!(whole[0].2.len() > 2000);
     assert_eq!(
-        run_windows(&e, &path, 64, 2)
+        run_windows(&e, &path, 64, 2, 0)
             .into_iter()
             .map(|r| (r.0, r.1, r.2))
             .collect::<Vec<_>>(),
