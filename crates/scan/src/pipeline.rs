@@ -84,8 +84,9 @@ pub struct PipelineConfig {
     /// A plain (uncompressed) text or JSONL file of more than twice this
     /// many bytes is read in parts of this size, cut at line boundaries,
     /// by several readers side by side, as if they were files of their
-    /// own (one reader cannot feed many workers); 0: never. Record
-    /// numbers and offsets stay those of the whole file.
+    /// own (one reader cannot feed many workers); 0: never, nor when the
+    /// inputs are 8 per reader or more. Record numbers and offsets stay
+    /// those of the whole file.
     pub split_bytes: usize,
     /// [`run`] screens a longer record in overlapping windows of this many
     /// bytes (offsets stay exact): the engine's memory is bounded by it.
@@ -350,7 +351,14 @@ struct Part {
 
 /// The parts the inputs are read in, in input order.
 fn plan_parts(inputs: &[InputSpec], cfg: &PipelineConfig) -> Vec<Part> {
-    let split = cfg.split_bytes as u64;
+    // Many inputs keep the readers busy side by side as they are: no file
+    // is asked its size then (a million small files, a million more calls
+    // before the first read).
+    let split = if inputs.len() < 8 * cfg.readers {
+        cfg.split_bytes as u64
+    } else {
+        0
+    };
     let mut parts = Vec::with_capacity(inputs.len());
     for (i, spec) in inputs.iter().enumerate() {
         let input = i as u32;
