@@ -581,16 +581,21 @@ pub(crate) struct ReadCfg {
     pub window_bytes: usize,
 }
 
-/// The size of a plain (uncompressed) text or JSONL file, which can be read
-/// in parts ([`LineRange`]); `None` for any other input (stdin, CSV, TSV,
-/// Parquet, gzip, zstd) or one that cannot be opened (reading it whole
-/// reports the error).
-pub(crate) fn plain_len(spec: &InputSpec) -> Option<u64> {
+/// The size of a plain (uncompressed) text or JSONL file larger than `min`
+/// bytes, which can be read in parts ([`LineRange`]); `None` for any other
+/// input (smaller, stdin, CSV, TSV, Parquet, gzip, zstd) or one that cannot
+/// be opened (reading it whole reports the error). The size is asked first:
+/// only a large file is opened for its magic bytes.
+pub(crate) fn plain_len(spec: &InputSpec, min: u64) -> Option<u64> {
     if !matches!(spec.format, InputFormat::Text | InputFormat::Jsonl) {
         return None;
     }
-    let mut f = File::open(spec.path.as_deref()?).ok()?;
-    let len = f.metadata().ok().filter(|m| m.is_file())?.len();
+    let path = spec.path.as_deref()?;
+    let len = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file() && m.len() > min)?
+        .len();
+    let mut f = File::open(path).ok()?;
     let mut head = [0u8; 4];
     let mut got = 0;
     while got < head.len() {
@@ -737,48 +742,41 @@ pub(crate) fn read_chunks(
     cfg: ReadCfg,
     sink: &mut ChunkSink<'_>,
 ) -> Option<u64> {
-    let mut lines = None;
-    let r = match (range, spec.path.as_deref()) {
-        (Some((start, end)), Some(p)) => match LineRange::open(p, start, end) {
-            Ok((part, first)) => {
-                read_lines(Box::new(part), spec, first, cfg, sink).map(|n| lines = Some(n))
+    let r = match spec.format {
+        InputFormat::Parquet => match spec.path.as_deref() {
+            Some(p) => {
+                crate::parquet_in::read_parquet(p, &spec.name, fields, cfg, sink).map(|()| None)
             }
-            Err(source) => Err(ScanError::Io {
-                path: p.to_path_buf(),
-                source,
-            }),
+            None => Err(ScanError::Input(
+                "-: parquet cannot be read from stdin".into(),
+            )),
         },
-        _ => match spec.format {
-            InputFormat::Parquet => match spec.path.as_deref() {
-                Some(p) => crate::parquet_in::read_parquet(p, &spec.name, fields, cfg, sink),
-                None => Err(ScanError::Input(
-                    "-: parquet cannot be read from stdin".into(),
-                )),
-            },
-            _ => {
-                let reader = match &spec.path {
-                    Some(p) => match open_parallel(p, cfg.decompress_threads) {
-                        Some(r) => Ok(r),
-                        None => open(p),
-                    },
-                    None => decompress(std::io::stdin()).map_err(|source| ScanError::Io {
-                        path: PathBuf::from("-"),
-                        source,
-                    }),
-                };
-                match reader {
-                    Err(e) => Err(e),
-                    Ok(r) => match spec.format {
-                        InputFormat::Csv | InputFormat::Tsv => {
-                            read_delimited(r, spec, fields, cfg, sink)
-                        }
-                        _ => read_lines(r, spec, 0, cfg, sink).map(|n| lines = Some(n)),
-                    },
-                }
+        _ => {
+            // The reader, and the offset of its first byte in the input.
+            let reader = match (&spec.path, range) {
+                (Some(p), Some((start, end))) => LineRange::open(p, start, end)
+                    .map(|(part, first)| (Box::new(part) as Box<dyn BufRead + Send>, first))
+                    .map_err(io_err(p)),
+                (Some(p), None) => match open_parallel(p, cfg.decompress_threads) {
+                    Some(r) => Ok((r, 0)),
+                    None => open(p).map(|r| (r, 0)),
+                },
+                (None, _) => decompress(std::io::stdin())
+                    .map(|r| (r, 0))
+                    .map_err(io_err(Path::new("-"))),
+            };
+            match reader {
+                Err(e) => Err(e),
+                Ok((r, first)) => match spec.format {
+                    InputFormat::Csv | InputFormat::Tsv => {
+                        read_delimited(r, spec, fields, cfg, sink).map(|()| None)
+                    }
+                    _ => read_lines(r, spec, first, cfg, sink).map(Some),
+                },
             }
-        },
+        }
     };
-    if let Err(e) = r {
+    r.unwrap_or_else(|e| {
         sink(Body::Packed {
             buf: Vec::new(),
             recs: vec![PackedRec {
@@ -788,9 +786,8 @@ pub(crate) fn read_chunks(
                 group: None,
             }],
         });
-        return None;
-    }
-    lines
+        None
+    })
 }
 
 /// Counts line breaks.

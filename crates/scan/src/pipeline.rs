@@ -351,10 +351,10 @@ struct Part {
 
 /// The parts the inputs are read in, in input order.
 fn plan_parts(inputs: &[InputSpec], cfg: &PipelineConfig) -> Vec<Part> {
-    // Many inputs keep the readers busy side by side as they are: no file
-    // is asked its size then (a million small files, a million more calls
-    // before the first read).
-    let split = if inputs.len() < 8 * cfg.readers {
+    // One reader has no one to share with; many inputs keep the readers
+    // busy side by side as they are: no file is asked its size then (a
+    // million small files, a million more calls before the first read).
+    let split = if cfg.readers > 1 && inputs.len() < 8 * cfg.readers {
         cfg.split_bytes as u64
     } else {
         0
@@ -362,16 +362,8 @@ fn plan_parts(inputs: &[InputSpec], cfg: &PipelineConfig) -> Vec<Part> {
     let mut parts = Vec::with_capacity(inputs.len());
     for (i, spec) in inputs.iter().enumerate() {
         let input = i as u32;
-        // The size first (cheap); the magic bytes only of a large file.
-        let large = split > 0
-            && cfg.readers > 1
-            && spec
-                .path
-                .as_deref()
-                .and_then(|p| std::fs::metadata(p).ok())
-                .is_some_and(|m| m.len() > 2 * split);
-        match large.then(|| plain_len(spec)).flatten() {
-            Some(len) if len > 2 * split => {
+        match (split > 0).then(|| plain_len(spec, 2 * split)).flatten() {
+            Some(len) => {
                 let n = len.div_ceil(split);
                 for k in 0..n {
                     // The last part reads to the end, should the file grow.
@@ -506,7 +498,6 @@ fn emit<T>(
         recs,
         window,
     } = d.parsed;
-    let results = d.results;
     // The text of the records handed on: each record's own validated,
     // unless that costs more than validating the whole chunk once (a call
     // costs about what 200 bytes do).
@@ -516,7 +507,7 @@ fn emit<T>(
             PKind::Rec { text: t, .. } => Some(*t),
             PKind::Err(_) => None,
         })
-        .zip(&results)
+        .zip(&d.results)
         .filter(|(_, v)| v.is_some())
         .map(|(t, _)| match t {
             Loc::Raw(a, b) | Loc::Extra(a, b) => b.saturating_sub(a) + 200,
@@ -534,7 +525,7 @@ fn emit<T>(
             (None, l) => at("", &extra, l),
         }
     };
-    let mut results = results.into_iter();
+    let mut results = d.results.into_iter();
     for r in recs {
         // Numbered from the part's first line; 0 (the whole input) stays.
         let number = if r.number == 0 { 0 } else { r.number + base };

@@ -46,7 +46,7 @@ impl Progress {
 
     /// Counts one record of `bytes` bytes.
     pub fn record(&mut self, bytes: usize) {
-        self.counter.add(1, bytes as u64 + 1);
+        self.counter.add(1, bytes as u64);
     }
 
     /// A handle for other threads to count records with.
@@ -70,10 +70,11 @@ impl Progress {
 }
 
 impl ProgressCounter {
-    /// Counts `records` records of `bytes` bytes in all (each with its line
-    /// break); the bar moves every 4096 records.
+    /// Counts `records` records of `bytes` bytes of text in all (and a line
+    /// break each); the bar moves every 4096 records.
     pub fn add(&self, records: u64, bytes: u64) {
         let Some(bar) = &self.bar else { return };
+        let bytes = bytes + records;
         let r = self.counts.records.fetch_add(records, Ordering::Relaxed) + records;
         let b = self.counts.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if r / 4096 != (r - records) / 4096 {

@@ -367,7 +367,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // the output thread, never in a worker).
     let counting =
         args.format == Format::Summary && !args.mask && sampler.is_none() && model.is_none();
-    let mut tally = Tally::new(&engine, counting);
+    // Whether any lexicon entry has an audited weight: without one no
+    // group is weighed, and a summary needs no window's findings.
+    let weighted = engine.entries().iter().any(|e| e.weight.is_some());
+    let mut tally = Tally::new(&engine, counting, weighted);
     let mut line: Vec<u8> = Vec::new();
     // A plain-text line over --max-record-bytes reaches the workers in
     // windows: the reader never holds it whole, the workers make the
@@ -384,7 +387,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut joined = Joined::default();
     // A plain summary needs a window's findings only to rank records by
     // audited weight.
-    let window_findings = !counting || engine.entries().iter().any(|e| e.weight.is_some());
+    let window_findings = !counting || weighted;
     // The length of the record handed on (a joined record has no text here).
     let mut rec_len = 0usize;
     // Where every output only counts a record without findings (no --mask,
@@ -392,7 +395,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // count them here instead: the output thread, which sees every record
     // handed on, is the one that limits many workers.
     let sparse = !args.mask && sampler.is_none() && model.is_none() && args.by_source.is_none();
-    let dropped = Dropped::default();
+    let dropped = AtomicU64::new(0);
     let progress_counter = progress.counter();
     pipeline::run_filter_map_windows(
         &inputs,
@@ -751,7 +754,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     progress.finish();
     // Every worker has flushed its count (its state is gone with it).
-    records += dropped.records.load(Ordering::Relaxed);
+    records += dropped.load(Ordering::Relaxed);
     tally.merge_into(&mut per_risk);
     if let Some(e) = write_err {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -910,24 +913,19 @@ struct Piece {
     blank: bool,
 }
 
-/// Records the workers dropped (no finding, see `sparse` in `run`).
-#[derive(Default)]
-struct Dropped {
-    records: AtomicU64,
-}
-
-/// One worker's count of the records it dropped, added to the shared one
-/// now and then and when the worker ends (an atomic add per record would
-/// have every worker write the same cache line).
+/// One worker's count of the records it dropped (no finding, see `sparse`
+/// in `run`), added to the shared one now and then and when the worker
+/// ends (an atomic add per record would have every worker write the same
+/// cache line).
 struct DroppedHere<'a> {
     records: u64,
     bytes: u64,
-    into: &'a Dropped,
+    into: &'a AtomicU64,
     progress: ProgressCounter,
 }
 
 impl<'a> DroppedHere<'a> {
-    fn new(into: &'a Dropped, progress: ProgressCounter) -> Self {
+    fn new(into: &'a AtomicU64, progress: ProgressCounter) -> Self {
         DroppedHere {
             records: 0,
             bytes: 0,
@@ -938,15 +936,14 @@ impl<'a> DroppedHere<'a> {
 
     fn count(&mut self, bytes: usize) {
         self.records += 1;
-        // With its line break, as the progress bar counts.
-        self.bytes += bytes as u64 + 1;
+        self.bytes += bytes as u64;
         if self.records >= 4096 {
             self.flush();
         }
     }
 
     fn flush(&mut self) {
-        self.into.records.fetch_add(self.records, Ordering::Relaxed);
+        self.into.fetch_add(self.records, Ordering::Relaxed);
         self.progress.add(self.records, self.bytes);
         (self.records, self.bytes) = (0, 0);
     }
@@ -988,17 +985,16 @@ struct Tally<'e> {
 }
 
 impl<'e> Tally<'e> {
-    fn new(engine: &'e beian_screen::Engine, on: bool) -> Self {
+    fn new(engine: &'e beian_screen::Engine, on: bool, weighted: bool) -> Self {
         let mut t = Tally {
             names: Vec::new(),
             entry_slot: Vec::new(),
             counts: Vec::new(),
             seen: Vec::new(),
             record: 0,
-            weighted: false,
+            weighted,
         };
         if on {
-            t.weighted = engine.entries().iter().any(|e| e.weight.is_some());
             let mut slots: std::collections::HashMap<&str, u32> = Default::default();
             // Entries of one lexicon file mostly share a risk: the map is asked
             // only when it changes (hashing every entry's risk was a quarter of a
