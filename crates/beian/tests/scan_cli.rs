@@ -178,18 +178,23 @@ fn mixed_pinyin_by_default_homophones_on_request() {
 /// JSONL output of the same run, counted here (findings per risk, records
 /// per risk, flagged records), with one-character terms, a term under two
 /// risks (one finding, `risk` the first), audited weights with
-/// `--min-weight`, detectors, and long records in windows.
+/// `--min-weight`, detectors, and long records in windows. The same terms
+/// without weights too: a summary with no record to rank is counted in the
+/// workers, several of them here.
 #[test]
 fn summary_counts_equal_the_jsonl_findings() {
     let d = dir().join("summary-vs-jsonl");
     std::fs::create_dir_all(&d).unwrap();
-    let lex = d.join("lex.tsv");
-    std::fs::write(
-        &lex,
-        "孔明\tA.1.a\t\t\t0.9\n孔明\tA.2.b\t\t\t0.4\n玄德\tA.1.b\t\t\t0.2\n曹操\tA.3.a\n\
-         酒\tA.1.h\t\t\t0.7\n刀\tA.1.c\n赌博\tA.1.h\t\t\t0.05\nfalungong\tA.1.a\n",
-    )
-    .unwrap();
+    let terms = "孔明\tA.1.a\t\t\t0.9\n孔明\tA.2.b\t\t\t0.4\n玄德\tA.1.b\t\t\t0.2\n曹操\tA.3.a\n\
+         酒\tA.1.h\t\t\t0.7\n刀\tA.1.c\n赌博\tA.1.h\t\t\t0.05\nfalungong\tA.1.a\n";
+    let weighted = d.join("lex.tsv");
+    std::fs::write(&weighted, terms).unwrap();
+    let plain = d.join("plain.tsv");
+    let unweighted: String = terms
+        .lines()
+        .map(|l| l.split('\t').take(2).collect::<Vec<_>>().join("\t") + "\n")
+        .collect();
+    std::fs::write(&plain, unweighted).unwrap();
     let novel = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/data/corpus/four-classic-novels/三国演义.txt"
@@ -199,14 +204,33 @@ fn summary_counts_equal_the_jsonl_findings() {
     body.push_str("\n赌.博 13800138000 a@b.cn 孔明孔明\nfa lun gong 玄德\n");
     let input = d.join("in.txt");
     std::fs::write(&input, body).unwrap();
-    for extra in [
-        &[][..],
-        &["--min-weight", "0.5"][..],
-        &["--max-record-bytes", "300", "--detectors", "mobile,email"][..],
-    ] {
+    let cases = [
+        (&weighted, "2", &[][..]),
+        (&weighted, "2", &["--min-weight", "0.5"][..]),
+        (
+            &weighted,
+            "2",
+            &["--max-record-bytes", "300", "--detectors", "mobile,email"][..],
+        ),
+        (&plain, "2", &[][..]),
+        (&plain, "5", &["--detectors", "mobile,email"][..]),
+        (
+            &plain,
+            "3",
+            &["--max-record-bytes", "300", "--detectors", "mobile,email"][..],
+        ),
+    ];
+    for (lex, threads, extra) in cases {
         let run = |format: &str| {
             let out = Command::new(env!("CARGO_BIN_EXE_beian"))
-                .args(["scan", "--quiet", "--threads", "2", "--min-term-chars", "1"])
+                .args([
+                    "scan",
+                    "--quiet",
+                    "--threads",
+                    threads,
+                    "--min-term-chars",
+                    "1",
+                ])
                 .args(["--lexicon", lex.to_str().unwrap(), "--format", format])
                 .args(extra)
                 .arg(input.to_str().unwrap())

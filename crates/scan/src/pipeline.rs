@@ -684,7 +684,7 @@ fn worker<S, T: Send>(
         };
         let Ok(job) = job else { return };
         let mut results = Vec::new();
-        let parsed = parse(job.body, fields, &mut |text, extra, recs, window| {
+        let mut parsed = parse(job.body, fields, &mut |text, extra, recs, window| {
             results.reserve(recs.len());
             for r in recs {
                 if let Some(v) = view(text, extra, job.input, r) {
@@ -692,6 +692,7 @@ fn worker<S, T: Send>(
                 }
             }
         });
+        drop_unsent(&mut parsed, &mut results);
         let done = Done {
             source: job.source,
             input: job.input,
@@ -705,6 +706,38 @@ fn worker<S, T: Send>(
         if tx.send(done).is_err() {
             return;
         }
+    }
+}
+
+/// Leaves out of a chunk the records `map` dropped and that carry no
+/// warning, and, when none is left, the chunk's text: the thread that
+/// orders the output (one, whatever the number of workers) then neither
+/// walks past them nor frees the chunk's buffers. `results` stays one per
+/// record left.
+fn drop_unsent<T>(parsed: &mut Parsed, results: &mut Vec<Option<T>>) {
+    if !results.iter().any(Option::is_none) {
+        return;
+    }
+    let keep: Vec<bool> = parsed
+        .recs
+        .iter()
+        .filter_map(|r| match &r.kind {
+            PKind::Rec { warn, .. } => Some(warn.is_some()),
+            PKind::Err(_) => None,
+        })
+        .zip(results.iter())
+        .map(|(warn, v)| warn || v.is_some())
+        .collect();
+    let mut k = keep.iter();
+    parsed.recs.retain(|r| match r.kind {
+        PKind::Rec { .. } => k.next().copied().unwrap_or(true),
+        PKind::Err(_) => true,
+    });
+    let mut k = keep.iter();
+    results.retain(|_| k.next().copied().unwrap_or(true));
+    if parsed.recs.is_empty() {
+        parsed.text = Vec::new();
+        parsed.extra = String::new();
     }
 }
 

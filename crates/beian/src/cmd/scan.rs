@@ -370,7 +370,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Whether any lexicon entry has an audited weight: without one no
     // group is weighed, and a summary needs no window's findings.
     let weighted = engine.entries().iter().any(|e| e.weight.is_some());
-    let mut tally = Tally::new(&engine, counting, weighted);
+    let slots = Slots::new(&engine, counting);
+    let mut tally = Tally::new(&slots, weighted);
     let mut line: Vec<u8> = Vec::new();
     // A plain-text line over --max-record-bytes reaches the workers in
     // windows: the reader never holds it whole, the workers make the
@@ -395,7 +396,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // count them here instead: the output thread, which sees every record
     // handed on, is the one that limits many workers.
     let sparse = !args.mask && sampler.is_none() && model.is_none() && args.by_source.is_none();
+    // A plain summary with no record to rank (no audited weight) and no
+    // count by source is counted in the workers, record by record: the
+    // output thread then gets only the windows of long lines.
+    let counted_here = counting && sparse && !weighted;
     let dropped = AtomicU64::new(0);
+    let summed = std::sync::Mutex::new(Summed::default());
     let progress_counter = progress.counter();
     pipeline::run_filter_map_windows(
         &inputs,
@@ -405,22 +411,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..PipelineConfig::with_threads(threads)
         },
         window_bytes,
-        &|| {
-            (
-                beian_screen::Scratch::new(),
-                beian_judge::Scratch::default(),
-                Vec::new(),
-                DroppedHere::new(&dropped, progress_counter.clone()),
-            )
+        &|| WorkerState {
+            screen: beian_screen::Scratch::new(),
+            judge: beian_judge::Scratch::default(),
+            hits: Vec::new(),
+            gone: DroppedHere::new(&dropped, progress_counter.clone()),
+            tally: counted_here.then(|| WorkerTally::new(Tally::new(&slots, weighted), &summed)),
         },
-        &|(sc, js, buf, gone): &mut (
-            beian_screen::Scratch,
-            beian_judge::Scratch,
-            Vec<beian_screen::Hit>,
-            DroppedHere<'_>,
-        ),
-          rec,
-          win| {
+        &|st: &mut WorkerState<'_, '_, '_>, rec, win| {
+            let WorkerState {
+                screen: sc,
+                judge: js,
+                hits: buf,
+                gone,
+                tally: here,
+            } = st;
             let mut hits = Vec::new();
             if let Some(w) = win {
                 pipeline::hits_in_window(&engine, rec.text, &w, sc, &mut hits);
@@ -455,6 +460,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // allocation (a record with many hits would otherwise grow a
             // fresh vector several times).
             pipeline::hits_windowed(&engine, rec.text, max_record, sc, buf);
+            if let Some(t) = here {
+                t.record(&engine, buf, min_weight);
+                gone.count(rec.text.len());
+                return None;
+            }
             if sparse && buf.is_empty() {
                 gone.count(rec.text.len());
                 return None;
@@ -756,6 +766,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Every worker has flushed its count (its state is gone with it).
     records += dropped.load(Ordering::Relaxed);
     tally.merge_into(&mut per_risk);
+    let summed = summed.into_inner().unwrap_or_else(|e| e.into_inner());
+    flagged += summed.flagged;
+    findings_n += summed.findings;
+    for (risk, (f, r)) in summed.per_risk {
+        let e = per_risk.entry(risk).or_default();
+        e.0 += f;
+        e.1 += r;
+    }
     if let Some(e) = write_err {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);
@@ -969,12 +987,50 @@ struct Joined {
     risks: Vec<std::sync::Arc<str>>,
 }
 
-/// Per-risk counts of a plain summary, by risk slot instead of by string.
-struct Tally<'e> {
+/// The risk slot of each lexicon entry, shared by every [`Tally`] of a
+/// run (the output thread's and each worker's).
+struct Slots<'e> {
     /// Risk code of each slot.
     names: Vec<&'e str>,
     /// Slot of each lexicon entry's risk.
     entry_slot: Vec<u32>,
+}
+
+impl<'e> Slots<'e> {
+    /// Empty unless `on` (a summary that only counts).
+    fn new(engine: &'e beian_screen::Engine, on: bool) -> Self {
+        let mut s = Slots {
+            names: Vec::new(),
+            entry_slot: Vec::new(),
+        };
+        if !on {
+            return s;
+        }
+        let mut slots: std::collections::HashMap<&str, u32> = Default::default();
+        // Entries of one lexicon file mostly share a risk: the map is asked
+        // only when it changes (hashing every entry's risk was a quarter of a
+        // compiled lexicon's start-up).
+        let mut last: Option<(&str, u32)> = None;
+        for e in engine.entries() {
+            let slot = match last {
+                Some((risk, slot)) if risk == &*e.risk => slot,
+                _ => *slots.entry(&e.risk).or_insert_with(|| {
+                    s.names.push(&e.risk);
+                    (s.names.len() - 1) as u32
+                }),
+            };
+            last = Some((&e.risk, slot));
+            s.entry_slot.push(slot);
+        }
+        s
+    }
+}
+
+/// Per-risk counts of a plain summary, by risk slot instead of by string.
+struct Tally<'s, 'e> {
+    slots: &'s Slots<'e>,
+    /// Risk codes of detectors' findings, slots after the entries' ones.
+    more: Vec<&'e str>,
     /// Findings and records per slot.
     counts: Vec<(u64, u64)>,
     /// The record a slot was last counted for (1-based; 0: never).
@@ -984,45 +1040,17 @@ struct Tally<'e> {
     weighted: bool,
 }
 
-impl<'e> Tally<'e> {
-    fn new(engine: &'e beian_screen::Engine, on: bool, weighted: bool) -> Self {
-        let mut t = Tally {
-            names: Vec::new(),
-            entry_slot: Vec::new(),
-            counts: Vec::new(),
-            seen: Vec::new(),
+impl<'s, 'e> Tally<'s, 'e> {
+    fn new(slots: &'s Slots<'e>, weighted: bool) -> Self {
+        let n = slots.names.len();
+        Tally {
+            slots,
+            more: Vec::new(),
+            counts: vec![(0, 0); n],
+            seen: vec![0; n],
             record: 0,
             weighted,
-        };
-        if on {
-            let mut slots: std::collections::HashMap<&str, u32> = Default::default();
-            // Entries of one lexicon file mostly share a risk: the map is asked
-            // only when it changes (hashing every entry's risk was a quarter of a
-            // compiled lexicon's start-up).
-            let mut last: Option<(&str, u32)> = None;
-            for e in engine.entries() {
-                let slot = match last {
-                    Some((risk, slot)) if risk == &*e.risk => slot,
-                    _ => t.slot_in(&mut slots, &e.risk),
-                };
-                last = Some((&e.risk, slot));
-                t.entry_slot.push(slot);
-            }
         }
-        t
-    }
-
-    fn slot_in(
-        &mut self,
-        slots: &mut std::collections::HashMap<&'e str, u32>,
-        risk: &'e str,
-    ) -> u32 {
-        *slots.entry(risk).or_insert_with(|| {
-            self.names.push(risk);
-            self.counts.push((0, 0));
-            self.seen.push(0);
-            (self.names.len() - 1) as u32
-        })
     }
 
     /// Counts one record's findings (hits grouped by span, those under
@@ -1052,17 +1080,18 @@ impl<'e> Tally<'e> {
             w += gw.unwrap_or(0.0);
             let slot = match g[0].kind {
                 HitKind::Entry { entry, .. } | HitKind::Regex { entry } => {
-                    self.entry_slot[entry as usize] as usize
+                    self.slots.entry_slot[entry as usize] as usize
                 }
                 HitKind::Detector(_) => {
                     let risk = engine.risk_of(&g[0]);
-                    match self.names.iter().position(|r| *r == risk) {
+                    let mut names = self.slots.names.iter().chain(&self.more);
+                    match names.position(|r| *r == risk) {
                         Some(i) => i,
                         None => {
-                            self.names.push(risk);
+                            self.more.push(risk);
                             self.counts.push((0, 0));
                             self.seen.push(0);
-                            self.names.len() - 1
+                            self.counts.len() - 1
                         }
                     }
                 }
@@ -1077,13 +1106,75 @@ impl<'e> Tally<'e> {
     }
 
     fn merge_into(&self, per_risk: &mut BTreeMap<String, (u64, u64)>) {
-        for (name, c) in self.names.iter().zip(&self.counts) {
+        let names = self.slots.names.iter().chain(&self.more);
+        for (name, c) in names.zip(&self.counts) {
             if c.0 > 0 {
                 let e = per_risk.entry((*name).to_owned()).or_default();
                 e.0 += c.0;
                 e.1 += c.1;
             }
         }
+    }
+}
+
+/// What each worker of a scan keeps between records.
+struct WorkerState<'a, 's, 'e> {
+    screen: beian_screen::Scratch,
+    judge: beian_judge::Scratch,
+    /// The hits of the record at hand.
+    hits: Vec<beian_screen::Hit>,
+    gone: DroppedHere<'a>,
+    /// Where a summary is counted in the workers.
+    tally: Option<WorkerTally<'a, 's, 'e>>,
+}
+
+/// The counts of a summary made in the workers, added up when they end.
+#[derive(Default)]
+struct Summed {
+    flagged: u64,
+    findings: u64,
+    per_risk: BTreeMap<String, (u64, u64)>,
+}
+
+/// One worker's summary counts, added to the run's [`Summed`] when the
+/// worker ends.
+struct WorkerTally<'a, 's, 'e> {
+    tally: Tally<'s, 'e>,
+    flagged: u64,
+    findings: u64,
+    into: &'a std::sync::Mutex<Summed>,
+}
+
+impl<'a, 's, 'e> WorkerTally<'a, 's, 'e> {
+    fn new(tally: Tally<'s, 'e>, into: &'a std::sync::Mutex<Summed>) -> Self {
+        WorkerTally {
+            tally,
+            flagged: 0,
+            findings: 0,
+            into,
+        }
+    }
+
+    fn record(
+        &mut self,
+        engine: &'e beian_screen::Engine,
+        hits: &[beian_screen::Hit],
+        min_weight: Option<f32>,
+    ) {
+        let (n, _) = self.tally.record(engine, hits, min_weight);
+        self.flagged += u64::from(n > 0);
+        self.findings += n;
+    }
+}
+
+impl Drop for WorkerTally<'_, '_, '_> {
+    fn drop(&mut self) {
+        // A worker that panicked while holding the lock still leaves counts
+        // that are whole (each is added under the lock at once).
+        let mut s = self.into.lock().unwrap_or_else(|e| e.into_inner());
+        s.flagged += self.flagged;
+        s.findings += self.findings;
+        self.tally.merge_into(&mut s.per_risk);
     }
 }
 
