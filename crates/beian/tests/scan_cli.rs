@@ -328,3 +328,93 @@ fn summary_counts_every_record_whatever_the_workers_drop() {
     }
     assert_eq!(run(&["--threads", "3", "--by-source"]), want);
 }
+
+#[test]
+fn per_source_counts_are_the_same_whoever_counts_them() {
+    // A plain summary is counted in the workers, by source too; JSONL
+    // output counts on the output thread. Both must give what the input
+    // holds: records and flagged records per file, and per value of a
+    // field (strings, numbers, missing).
+    let d = common::dir("scan-cli", "per-source");
+    let lex = d.join("lex.tsv");
+    std::fs::write(&lex, "赌博网站\tA.1.h\n").unwrap();
+    let mut want_field: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let mut want_file = Vec::new();
+    let mut files = Vec::new();
+    for f in 0..3 {
+        let path = d.join(format!("shard-{f}.jsonl"));
+        let (mut text, mut file) = (String::new(), (0u64, 0u64));
+        for i in 0..3000u64 {
+            let bad = (i * (f + 3)) % 11 == 0;
+            let body = if bad {
+                "这里有赌博网站"
+            } else {
+                "正常的一行文字"
+            };
+            let (src, key) = match i % 5 {
+                0 => (String::new(), "(none)".to_owned()),
+                1 => (format!(r#","src":{}"#, i % 3), (i % 3).to_string()),
+                _ => (
+                    format!(r#","src":"site-{}""#, i % 4),
+                    format!("site-{}", i % 4),
+                ),
+            };
+            text.push_str(&format!("{{\"text\":\"{body}\"{src}}}\n"));
+            let e = want_field.entry(key).or_default();
+            e.0 += 1;
+            e.1 += u64::from(bad);
+            file.0 += 1;
+            file.1 += u64::from(bad);
+        }
+        std::fs::write(&path, text).unwrap();
+        want_file.push(format!(
+            "{}\t{} records\t{} flagged",
+            path.display(),
+            file.0,
+            file.1
+        ));
+        files.push(path);
+    }
+    let table = |by: &str, format: &str, threads: &str| {
+        let mut args = vec![
+            "scan",
+            "--quiet",
+            "--field",
+            "text",
+            by,
+            "--threads",
+            threads,
+        ];
+        args.extend(["--format", format, "--lexicon", common::s(&lex)]);
+        args.extend(files.iter().map(|p| common::s(p)));
+        let out = common::beian(&args);
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(if format == "summary" {
+            out.stdout
+        } else {
+            out.stderr
+        })
+        .unwrap();
+        text.lines()
+            .skip_while(|l| !l.starts_with("per source"))
+            .skip(1)
+            .map(|l| l.rsplit_once('\t').map_or(l, |(a, _)| a).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let want_field: Vec<String> = want_field
+        .iter()
+        .map(|(k, (r, f))| format!("{k}\t{r} records\t{f} flagged"))
+        .collect();
+    for (format, threads) in [("summary", "1"), ("summary", "4"), ("jsonl", "2")] {
+        assert_eq!(
+            table("--by-source=src", format, threads),
+            want_field,
+            "{format}, {threads} threads"
+        );
+        assert_eq!(
+            table("--by-source", format, threads),
+            want_file,
+            "{format}, {threads} threads"
+        );
+    }
+}

@@ -210,7 +210,7 @@ struct JsonFinding<'a> {
     score: Option<f32>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct SourceCount {
     records: u64,
     flagged: u64,
@@ -396,10 +396,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // count them here instead: the output thread, which sees every record
     // handed on, is the one that limits many workers.
     let sparse = !args.mask && sampler.is_none() && model.is_none() && args.by_source.is_none();
-    // A plain summary with no record to rank (no audited weight) and no
-    // count by source is counted in the workers, record by record: the
-    // output thread then gets only the windows of long lines.
-    let counted_here = counting && sparse && !weighted;
+    // A plain summary with no record to rank (no audited weight) is counted
+    // in the workers, record by record (by source too): the output thread
+    // then gets only the windows of long lines.
+    let counted_here = counting && !weighted;
+    let by_source = match (&args.by_source, &by_field) {
+        (None, _) => None,
+        (Some(_), None) => Some(BySource::File),
+        (Some(_), Some(_)) => Some(BySource::Field),
+    };
     let dropped = AtomicU64::new(0);
     let summed = std::sync::Mutex::new(Summed::default());
     let progress_counter = progress.counter();
@@ -416,7 +421,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             judge: beian_judge::Scratch::default(),
             hits: Vec::new(),
             gone: DroppedHere::new(&dropped, progress_counter.clone()),
-            tally: counted_here.then(|| WorkerTally::new(Tally::new(&slots, weighted), &summed)),
+            tally: counted_here
+                .then(|| WorkerTally::new(Tally::new(&slots, weighted), by_source, &summed)),
         },
         &|st: &mut WorkerState<'_, '_, '_>, rec, win| {
             let WorkerState {
@@ -461,7 +467,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // fresh vector several times).
             pipeline::hits_windowed(&engine, rec.text, max_record, sc, buf);
             if let Some(t) = here {
-                t.record(&engine, buf, min_weight);
+                t.record(&engine, rec, buf, min_weight);
                 gone.count(rec.text.len());
                 return None;
             }
@@ -773,6 +779,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let e = per_risk.entry(risk).or_default();
         e.0 += f;
         e.1 += r;
+    }
+    let by_file = summed.by_file.iter().enumerate();
+    let by_file = by_file.map(|(i, c)| (inputs[i].name.as_str(), c));
+    for (key, c) in by_file.chain(summed.by_field.iter().map(|(k, c)| (k.as_str(), c))) {
+        if c.records > 0 {
+            let e = per_source.entry(key.to_owned()).or_default();
+            e.records += c.records;
+            e.flagged += c.flagged;
+        }
     }
     if let Some(e) = write_err {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -1134,6 +1149,17 @@ struct Summed {
     flagged: u64,
     findings: u64,
     per_risk: BTreeMap<String, (u64, u64)>,
+    /// `--by-source`: records of each input, by input index.
+    by_file: Vec<SourceCount>,
+    /// `--by-source=FIELD`: records of each value of the field.
+    by_field: std::collections::HashMap<String, SourceCount>,
+}
+
+/// What `--by-source` counts by.
+#[derive(Clone, Copy)]
+enum BySource {
+    File,
+    Field,
 }
 
 /// One worker's summary counts, added to the run's [`Summed`] when the
@@ -1142,15 +1168,25 @@ struct WorkerTally<'a, 's, 'e> {
     tally: Tally<'s, 'e>,
     flagged: u64,
     findings: u64,
+    by_source: Option<BySource>,
+    by_file: Vec<SourceCount>,
+    by_field: std::collections::HashMap<String, SourceCount>,
     into: &'a std::sync::Mutex<Summed>,
 }
 
 impl<'a, 's, 'e> WorkerTally<'a, 's, 'e> {
-    fn new(tally: Tally<'s, 'e>, into: &'a std::sync::Mutex<Summed>) -> Self {
+    fn new(
+        tally: Tally<'s, 'e>,
+        by_source: Option<BySource>,
+        into: &'a std::sync::Mutex<Summed>,
+    ) -> Self {
         WorkerTally {
             tally,
             flagged: 0,
             findings: 0,
+            by_source,
+            by_file: Vec::new(),
+            by_field: Default::default(),
             into,
         }
     }
@@ -1158,12 +1194,36 @@ impl<'a, 's, 'e> WorkerTally<'a, 's, 'e> {
     fn record(
         &mut self,
         engine: &'e beian_screen::Engine,
+        rec: &beian_scan::input::RecordIn<'_>,
         hits: &[beian_screen::Hit],
         min_weight: Option<f32>,
     ) {
         let (n, _) = self.tally.record(engine, hits, min_weight);
         self.flagged += u64::from(n > 0);
         self.findings += n;
+        let c = match self.by_source {
+            None => return,
+            Some(BySource::File) => {
+                let i = rec.source as usize;
+                if self.by_file.len() <= i {
+                    self.by_file.resize(i + 1, SourceCount::default());
+                }
+                &mut self.by_file[i]
+            }
+            Some(BySource::Field) => {
+                let key = rec.group.unwrap_or("(none)");
+                // A String only for a value this worker has not seen.
+                if !self.by_field.contains_key(key) {
+                    self.by_field.insert(key.to_owned(), SourceCount::default());
+                }
+                match self.by_field.get_mut(key) {
+                    Some(c) => c,
+                    None => return,
+                }
+            }
+        };
+        c.records += 1;
+        c.flagged += u64::from(n > 0);
     }
 }
 
@@ -1175,6 +1235,18 @@ impl Drop for WorkerTally<'_, '_, '_> {
         s.flagged += self.flagged;
         s.findings += self.findings;
         self.tally.merge_into(&mut s.per_risk);
+        if s.by_file.len() < self.by_file.len() {
+            s.by_file.resize(self.by_file.len(), SourceCount::default());
+        }
+        for (into, c) in s.by_file.iter_mut().zip(&self.by_file) {
+            into.records += c.records;
+            into.flagged += c.flagged;
+        }
+        for (k, c) in self.by_field.drain() {
+            let into = s.by_field.entry(k).or_default();
+            into.records += c.records;
+            into.flagged += c.flagged;
+        }
     }
 }
 
