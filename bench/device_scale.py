@@ -96,14 +96,25 @@ def pack():
 
 
 def machine():
-    """The machine in words, and its core count."""
-    cores = os.cpu_count() or 1
-    model = platform.processor() or platform.machine()
+    """The machine in words, and the number of CPUs this process may use.
+    Hardware threads are named: 16 logical CPUs that are 8 cores with two
+    threads each give a 16-thread run 8 cores' worth of execution units."""
     try:
-        for line in sh(["lscpu"]).stdout.decode().splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    model = platform.processor() or platform.machine()
+    smt = ""
+    try:
+        info = dict(
+            (k.strip(), v.strip())
+            for k, _, v in (line.partition(":") for line in sh(["lscpu"]).stdout.decode().splitlines())
+        )
+        model = info.get("Model name", model)
+        per_core, per_socket, sockets = (info.get(k) for k in ("Thread(s) per core", "Core(s) per socket", "Socket(s)"))
+        if per_core and per_socket and sockets:
+            smt = f" ({int(per_socket) * int(sockets)} cores, {per_core} hardware thread(s) per core)"
+    except (OSError, ValueError, subprocess.CalledProcessError):
         pass
     mem = ""
     try:
@@ -112,7 +123,7 @@ def machine():
             mem = f", {kb / 1048576:.0f} GiB memory"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{model}, {cores} logical CPUs{mem}, Linux {platform.release()}", cores
+    return f"{model}, {cores} logical CPUs{smt}{mem}, Linux {platform.release()}", cores
 
 
 def once(cmd):
