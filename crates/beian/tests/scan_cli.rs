@@ -418,3 +418,58 @@ fn per_source_counts_are_the_same_whoever_counts_them() {
         );
     }
 }
+
+#[test]
+fn the_heaviest_records_are_the_same_whoever_counts_them() {
+    // With audited weights, a summary lists the heaviest records (ties in
+    // input order). The workers count, and hand on only the records that
+    // may rank; the list must be the one the input gives, however the
+    // chunks (and parts of the file, from 4 threads) reach the workers.
+    let d = common::dir("scan-cli", "ranked");
+    let lex = d.join("lex.tsv");
+    std::fs::write(&lex, "甲乙\tA.1.h\t\t\t0.5\n丙丁\tA.1.a\t\t\t0.25\n").unwrap();
+    let input = d.join("in.txt");
+    let mut text = String::new();
+    let mut weights = Vec::new();
+    for i in 0..120_000u64 {
+        let h = (i * 2_654_435_761) % 1000;
+        let (a, b) = (if h < 2 { 4 } else { h % 3 }, h % 4);
+        text.push_str("今天天气很好我们去公园散步");
+        text.push_str(&"甲乙，".repeat(a as usize));
+        text.push_str("今天天气很好我们去公园散步");
+        text.push_str(&"丙丁。".repeat(b as usize));
+        text.push('\n');
+        weights.push((0.5 * a as f64 + 0.25 * b as f64, i + 1));
+    }
+    std::fs::write(&input, &text).unwrap();
+    // Heaviest first, then in input order.
+    weights.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    let want: Vec<String> = weights[..20]
+        .iter()
+        .map(|(w, n)| format!("{w:.3} {}:{n}", input.display()))
+        .collect();
+    assert!(weights[19].0 == weights[20].0, "the 20th record ties");
+    for threads in ["1", "4", "6"] {
+        let out = common::beian(&[
+            "scan",
+            "--quiet",
+            "--format",
+            "summary",
+            "--threads",
+            threads,
+            "--lexicon",
+            common::s(&lex),
+            common::s(&input),
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let got: Vec<String> = stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("records ranked"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(got, want, "{threads} threads:\n{stdout}");
+    }
+}

@@ -210,6 +210,9 @@ struct JsonFinding<'a> {
     score: Option<f32>,
 }
 
+/// How many of the heaviest records a summary lists.
+const RANKED: usize = 20;
+
 #[derive(Default, Clone, Copy)]
 struct SourceCount {
     records: u64,
@@ -283,7 +286,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or(1.0);
     let (mut model_flagged, mut model_and_lexicon) = (0u64, 0u64);
     let mut model_labels: BTreeMap<String, u64> = BTreeMap::new();
-    // The records with the highest audited weight (sum over findings).
+    // The RANKED records with the highest audited weight (sum over
+    // findings), ties in input order.
     let mut ranked: Vec<(f32, String, u64, String)> = Vec::new();
     let min_weight = args.more.min_weight;
     if let Some(mw) = min_weight {
@@ -396,10 +400,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // count them here instead: the output thread, which sees every record
     // handed on, is the one that limits many workers.
     let sparse = !args.mask && sampler.is_none() && model.is_none() && args.by_source.is_none();
-    // A plain summary with no record to rank (no audited weight) is counted
-    // in the workers, record by record (by source too): the output thread
-    // then gets only the windows of long lines.
-    let counted_here = counting && !weighted;
     let by_source = match (&args.by_source, &by_field) {
         (None, _) => None,
         (Some(_), None) => Some(BySource::File),
@@ -421,7 +421,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             judge: beian_judge::Scratch::default(),
             hits: Vec::new(),
             gone: DroppedHere::new(&dropped, progress_counter.clone()),
-            tally: counted_here
+            // A plain summary is counted in the workers, record by record
+            // (by source too): the output thread then gets only the windows
+            // of long lines and, with audited weights, the records that may
+            // be among the heaviest (it alone knows a record's number in the
+            // whole file).
+            tally: counting
                 .then(|| WorkerTally::new(Tally::new(&slots, weighted), by_source, &summed)),
         },
         &|st: &mut WorkerState<'_, '_, '_>, rec, win| {
@@ -440,7 +445,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         findings: Vec::new(),
                         blank: rec.text.trim().is_empty(),
                     };
-                    return Some((hits, None, Some(piece)));
+                    return Some((hits, None, Some(piece), None));
                 }
                 // The findings need the window's text: made here.
                 let rel: Vec<beian_screen::Hit> = hits
@@ -460,16 +465,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     findings: fs,
                     blank: rec.text.trim().is_empty(),
                 };
-                return Some((hits, None, Some(piece)));
+                return Some((hits, None, Some(piece), None));
             }
             // Screened into the worker's buffer, handed on in one exact
             // allocation (a record with many hits would otherwise grow a
             // fresh vector several times).
             pipeline::hits_windowed(&engine, rec.text, max_record, sc, buf);
             if let Some(t) = here {
-                t.record(&engine, rec, buf, min_weight);
+                let w = t.record(&engine, rec, buf, min_weight);
                 gone.count(rec.text.len());
-                return None;
+                // Counted; handed on only to be ranked, if it may be.
+                if !t.may_rank(w) {
+                    return None;
+                }
+                hits.extend_from_slice(buf);
+                return Some((hits, None, None, Some(w)));
             }
             if sparse && buf.is_empty() {
                 gone.count(rec.text.len());
@@ -480,10 +490,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 hits,
                 model.as_ref().map(|m| m.predict_with(rec.text, js)),
                 None,
+                None,
             ))
         },
         &mut |o, win| match match o {
-            pipeline::MapOut::Rec(rec, (hits, v, piece)) => {
+            pipeline::MapOut::Rec(rec, (hits, v, piece, counted)) => {
                 verdict = v;
                 // A windowed record: gather its windows, go on at the last.
                 let (hits, pre) = match (win, piece) {
@@ -565,12 +576,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 };
                 if counting {
-                    records += 1;
-                    progress.record(rec_len);
-                    let (n, w) = tally.record(&engine, &hits, min_weight);
-                    flagged += u64::from(n > 0);
-                    findings_n += n;
                     let name = &inputs[rec.source as usize].name;
+                    // Counted in the worker already: only to be ranked.
+                    let w = match counted {
+                        Some(w) => w,
+                        None => {
+                            records += 1;
+                            progress.record(rec_len);
+                            let (n, w) = tally.record(&engine, &hits, min_weight);
+                            flagged += u64::from(n > 0);
+                            findings_n += n;
+                            if args.by_source.is_some() {
+                                let key = match &by_field {
+                                    Some(_) => rec.group.unwrap_or("(none)").to_owned(),
+                                    None => name.clone(),
+                                };
+                                let c = per_source.entry(key).or_default();
+                                c.records += 1;
+                                c.flagged += u64::from(n > 0);
+                            }
+                            w
+                        }
+                    };
                     if w > 0.0 {
                         let kept = beian_screen::span_groups(&hits)
                             .enumerate()
@@ -589,19 +616,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             rec.number,
                             kept.map(matched).collect::<Vec<_>>().join(" | "),
                         ));
-                        if ranked.len() >= 200 {
+                        if ranked.len() >= 10 * RANKED {
                             ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-                            ranked.truncate(20);
+                            ranked.truncate(RANKED);
                         }
-                    }
-                    if args.by_source.is_some() {
-                        let key = match &by_field {
-                            Some(_) => rec.group.unwrap_or("(none)").to_owned(),
-                            None => name.clone(),
-                        };
-                        let c = per_source.entry(key).or_default();
-                        c.records += 1;
-                        c.flagged += u64::from(n > 0);
                     }
                     return true;
                 }
@@ -656,9 +674,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             .collect::<Vec<_>>()
                             .join(" | "),
                     ));
-                    if ranked.len() >= 200 {
+                    if ranked.len() >= 10 * RANKED {
                         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-                        ranked.truncate(20);
+                        ranked.truncate(RANKED);
                     }
                 }
                 if let (Some(m), Some(v)) = (&model, verdict.take())
@@ -836,7 +854,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         if !ranked.is_empty() {
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-            ranked.truncate(20);
+            ranked.truncate(RANKED);
             let _ = writeln!(
                 report,
                 "\nrecords ranked by audited weight (sum of the findings' weights):"
@@ -1171,6 +1189,8 @@ struct WorkerTally<'a, 's, 'e> {
     by_source: Option<BySource>,
     by_file: Vec<SourceCount>,
     by_field: std::collections::HashMap<String, SourceCount>,
+    /// The weights of the [`RANKED`] heaviest records seen (fewer at first).
+    top: Vec<f32>,
     into: &'a std::sync::Mutex<Summed>,
 }
 
@@ -1187,22 +1207,24 @@ impl<'a, 's, 'e> WorkerTally<'a, 's, 'e> {
             by_source,
             by_file: Vec::new(),
             by_field: Default::default(),
+            top: Vec::new(),
             into,
         }
     }
 
+    /// Counts one record; returns the sum of its findings' weights.
     fn record(
         &mut self,
         engine: &'e beian_screen::Engine,
         rec: &beian_scan::input::RecordIn<'_>,
         hits: &[beian_screen::Hit],
         min_weight: Option<f32>,
-    ) {
-        let (n, _) = self.tally.record(engine, hits, min_weight);
+    ) -> f32 {
+        let (n, w) = self.tally.record(engine, hits, min_weight);
         self.flagged += u64::from(n > 0);
         self.findings += n;
         let c = match self.by_source {
-            None => return,
+            None => return w,
             Some(BySource::File) => {
                 let i = rec.source as usize;
                 if self.by_file.len() <= i {
@@ -1218,12 +1240,34 @@ impl<'a, 's, 'e> WorkerTally<'a, 's, 'e> {
                 }
                 match self.by_field.get_mut(key) {
                     Some(c) => c,
-                    None => return,
+                    None => return w,
                 }
             }
         };
         c.records += 1;
         c.flagged += u64::from(n > 0);
+        w
+    }
+
+    /// Whether a record of weight `w` may be among the run's [`RANKED`]
+    /// heaviest: it is unless that many records this worker saw weigh more
+    /// (one that weighs as much may still rank, before them in the input).
+    fn may_rank(&mut self, w: f32) -> bool {
+        if w <= 0.0 {
+            return false;
+        }
+        if self.top.len() < RANKED {
+            self.top.push(w);
+            return true;
+        }
+        let lightest = self.top.iter_mut().min_by(|a, b| a.total_cmp(b));
+        match lightest {
+            Some(m) if w >= *m => {
+                *m = m.max(w);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
