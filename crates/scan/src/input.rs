@@ -611,6 +611,77 @@ pub(crate) fn plain_len(spec: &InputSpec, min: u64) -> Option<u64> {
     (!compressed).then_some(len)
 }
 
+/// A reader of lines ([`read_lines`]) that can append to a chunk's buffer
+/// directly: a plain file is read by the kernel into the chunk, not into a
+/// reader's buffer and then copied (that copy was a seventh of a reader's
+/// CPU time).
+pub(crate) trait Source: BufRead + Send {
+    /// Appends at most `max` bytes to `buf`; 0 at the end of the input.
+    fn append(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
+        let b = self.fill_buf()?;
+        let n = b.len().min(max);
+        buf.extend_from_slice(&b[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// Any buffered reader (a decompressing one, stdin): through its buffer.
+struct Buffered(Box<dyn BufRead + Send>);
+
+impl Read for Buffered {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(out)
+    }
+}
+
+impl BufRead for Buffered {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.0.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.0.consume(n)
+    }
+}
+
+impl Source for Buffered {}
+
+/// Reads up to `max` bytes of `f` straight into `buf`'s spare capacity
+/// (`File` reads into it without zeroing it first).
+fn append_direct(f: &mut File, buf: &mut Vec<u8>, max: u64) -> std::io::Result<usize> {
+    buf.reserve(max.min(usize::MAX as u64) as usize);
+    f.take(max).read_to_end(buf)
+}
+
+impl Source for BufReader<File> {
+    fn append(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
+        if !self.buffer().is_empty() {
+            let b = self.buffer();
+            let n = b.len().min(max);
+            buf.extend_from_slice(&b[..n]);
+            self.consume(n);
+            return Ok(n);
+        }
+        append_direct(self.get_mut(), buf, max as u64)
+    }
+}
+
+/// A plain (uncompressed) file, read directly ([`Source`]); any other input
+/// through [`decompress`].
+fn open_source(path: &Path) -> std::io::Result<Box<dyn Source>> {
+    let mut br = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let head = br.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        // Sniffed from the start again by the decompressing reader.
+        let mut f = br.into_inner();
+        std::io::Seek::rewind(&mut f)?;
+        Ok(Box::new(Buffered(decompress(f)?)))
+    } else {
+        Ok(Box::new(br))
+    }
+}
+
 /// The lines of a plain file that start at a byte in `[start, end)`: a
 /// part of the file one reader reads while others read the parts beside
 /// it. The part's first line is the one after the first line break at or
@@ -729,6 +800,32 @@ impl<R: BufRead> BufRead for LineRange<R> {
     }
 }
 
+impl Source for LineRange<BufReader<File>> {
+    fn append(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
+        // Inside the range and nothing buffered: straight from the file.
+        // The rest (the buffer, the last line past `end`) as `fill_buf`
+        // hands it out.
+        if self.done || self.pos >= self.end || !self.inner.buffer().is_empty() {
+            let b = self.fill_buf()?;
+            let n = b.len().min(max);
+            buf.extend_from_slice(&b[..n]);
+            self.consume(n);
+            return Ok(n);
+        }
+        let from = buf.len();
+        let n = append_direct(
+            self.inner.get_mut(),
+            buf,
+            (self.end - self.pos).min(max as u64),
+        )?;
+        self.pos += n as u64;
+        if buf[from..].last() == Some(&b'\n') {
+            self.nl_at = Some(self.pos);
+        }
+        Ok(n)
+    }
+}
+
 /// Reads one input, or a part of a plain one (`range`: its bytes, see
 /// [`LineRange`]; the record numbers then count from the part's first
 /// line, as 1), into chunks. An error that stops the input (cannot open,
@@ -755,21 +852,22 @@ pub(crate) fn read_chunks(
             // The reader, and the offset of its first byte in the input.
             let reader = match (&spec.path, range) {
                 (Some(p), Some((start, end))) => LineRange::open(p, start, end)
-                    .map(|(part, first)| (Box::new(part) as Box<dyn BufRead + Send>, first))
+                    .map(|(part, first)| (Box::new(part) as Box<dyn Source>, first))
                     .map_err(io_err(p)),
                 (Some(p), None) => match open_parallel(p, cfg.decompress_threads) {
-                    Some(r) => Ok((r, 0)),
-                    None => open(p).map(|r| (r, 0)),
+                    Some(r) => Ok((Box::new(Buffered(r)) as Box<dyn Source>, 0)),
+                    None => open_source(p).map(|r| (r, 0)).map_err(io_err(p)),
                 },
                 (None, _) => decompress(std::io::stdin())
-                    .map(|r| (r, 0))
+                    .map(|r| (Box::new(Buffered(r)) as Box<dyn Source>, 0))
                     .map_err(io_err(Path::new("-"))),
             };
             match reader {
                 Err(e) => Err(e),
                 Ok((r, first)) => match spec.format {
                     InputFormat::Csv | InputFormat::Tsv => {
-                        read_delimited(r, spec, fields, cfg, sink).map(|()| None)
+                        read_delimited(r as Box<dyn BufRead + Send>, spec, fields, cfg, sink)
+                            .map(|()| None)
                     }
                     _ => read_lines(r, spec, first, cfg, sink).map(Some),
                 },
@@ -798,7 +896,7 @@ pub(crate) fn count_lines(b: &[u8]) -> u64 {
 /// Reads whole lines into chunks, the first at byte `offset` of the input;
 /// returns the number of lines read.
 fn read_lines(
-    mut reader: Box<dyn BufRead + Send>,
+    mut reader: Box<dyn Source>,
     spec: &InputSpec,
     mut offset: u64,
     cfg: ReadCfg,
@@ -816,16 +914,17 @@ fn read_lines(
         buf.append(&mut carry);
         let mut eof = false;
         let mut last_nl: Option<usize> = None;
-        // Read until the block holds a line break and `want` bytes, or EOF.
-        // Copied out of the reader's own buffer: `read_to_end` on a `dyn`
-        // reader would zero the spare capacity on every call.
+        // Read until the block holds a line break and `want` bytes, or EOF:
+        // the rest of the block at once, then 64 KiB at a time (a long line).
         loop {
             let before = buf.len();
-            let got = match reader.fill_buf() {
-                Ok(b) => {
-                    buf.extend_from_slice(b);
-                    b.len()
-                }
+            let max = if before < want {
+                want - before
+            } else {
+                1 << 16
+            };
+            let got = match reader.append(&mut buf, max) {
+                Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(source) => {
                     // Hand on the whole lines read so far, then the error.
@@ -845,7 +944,6 @@ fn read_lines(
                 eof = true;
                 break;
             }
-            reader.consume(got);
             if let Some(q) = memchr::memrchr(b'\n', &buf[before..]) {
                 last_nl = Some(before + q);
             }
@@ -922,7 +1020,7 @@ fn send_lines(
 /// Returns the line's length in the input (with its line break) and whether
 /// the input ended; `None` when the run stopped.
 fn read_long_line(
-    reader: &mut Box<dyn BufRead + Send>,
+    reader: &mut Box<dyn Source>,
     mut line: Vec<u8>,
     number: u64,
     offset: u64,

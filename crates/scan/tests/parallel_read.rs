@@ -352,6 +352,63 @@ fn short_inputs_read_the_same_in_parallel() {
 }
 
 #[test]
+fn large_inputs_read_the_same_in_parallel() {
+    // Files several times a reader's 64 KiB buffer, with lines longer than
+    // it: plain files are read into the chunks directly once that buffer is
+    // spent, parts too (up to their end, then the last line through the
+    // buffer), compressed ones through their decoder's buffer. All read the
+    // same, whole or in parts cut near the buffer's size.
+    let mut seed = 0x9e37_79b9_u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let recs: Vec<Vec<u8>> = (0..4000)
+        .map(|i| {
+            let n = if i % 1500 == 100 { 30_000 } else { next() % 40 };
+            let ix: Vec<u8> = (0..n).map(|_| (next() % 15) as u8).collect();
+            text_of(&ix)
+        })
+        .collect();
+    assert!(recs.iter().any(|r| r.len() > 1 << 16));
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_all(dir.path(), &recs);
+    let specs = expand_inputs(&[dir.path().display().to_string()], None).expect("inputs");
+    let e = engine();
+    let want = collect(&e, &specs, &FieldSpec::default(), &serial(1));
+    let of = |got: &[String], src: &str| -> Vec<String> {
+        got.iter()
+            .filter_map(|l| l.strip_prefix(src))
+            .map(str::to_owned)
+            .collect()
+    };
+    // Plain against compressed: text (0) as its zstd (5), JSONL (1) as its
+    // gzip (4).
+    assert!(of(&want, "R 0 ").len() > 3000);
+    assert_eq!(of(&want, "R 0 "), of(&want, "R 5 "));
+    assert_eq!(of(&want, "R 1 "), of(&want, "R 4 "));
+    for (split, batch) in [
+        (65_535, 1 << 20),
+        (65_536, 70_000),
+        (65_537, 1000),
+        (100_000, 1 << 16),
+        (150_001, 200_000),
+    ] {
+        let mut cfg = PipelineConfig::with_threads(4);
+        cfg.readers = 3;
+        cfg.split_bytes = split;
+        cfg.batch_bytes = batch;
+        assert_eq!(
+            collect(&e, &specs, &FieldSpec::default(), &cfg),
+            want,
+            "parts of {split} bytes, chunks of {batch}"
+        );
+    }
+}
+
+#[test]
 fn serial_reading_is_what_the_files_say() {
     // The baseline itself: record numbers, offsets and texts as written.
     let dir = tempfile::tempdir().expect("tempdir");
