@@ -618,12 +618,21 @@ pub(crate) fn plain_len(spec: &InputSpec, min: u64) -> Option<u64> {
 pub(crate) trait Source: BufRead + Send {
     /// Appends at most `max` bytes to `buf`; 0 at the end of the input.
     fn append(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
-        let b = self.fill_buf()?;
-        let n = b.len().min(max);
-        buf.extend_from_slice(&b[..n]);
-        self.consume(n);
-        Ok(n)
+        append_buffered(self, buf, max)
     }
+}
+
+/// [`Source::append`] through the reader's buffer (a copy).
+fn append_buffered<R: BufRead + ?Sized>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<usize> {
+    let b = r.fill_buf()?;
+    let n = b.len().min(max);
+    buf.extend_from_slice(&b[..n]);
+    r.consume(n);
+    Ok(n)
 }
 
 /// Any buffered reader (a decompressing one, stdin): through its buffer.
@@ -657,11 +666,7 @@ fn append_direct(f: &mut File, buf: &mut Vec<u8>, max: u64) -> std::io::Result<u
 impl Source for BufReader<File> {
     fn append(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
         if !self.buffer().is_empty() {
-            let b = self.buffer();
-            let n = b.len().min(max);
-            buf.extend_from_slice(&b[..n]);
-            self.consume(n);
-            return Ok(n);
+            return append_buffered(self, buf, max);
         }
         append_direct(self.get_mut(), buf, max as u64)
     }
@@ -806,11 +811,7 @@ impl Source for LineRange<BufReader<File>> {
         // The rest (the buffer, the last line past `end`) as `fill_buf`
         // hands it out.
         if self.done || self.pos >= self.end || !self.inner.buffer().is_empty() {
-            let b = self.fill_buf()?;
-            let n = b.len().min(max);
-            buf.extend_from_slice(&b[..n]);
-            self.consume(n);
-            return Ok(n);
+            return append_buffered(self, buf, max);
         }
         let from = buf.len();
         let n = append_direct(
