@@ -113,23 +113,51 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ScanError + '_ {
     }
 }
 
-/// Wraps a reader, decompressing gzip or zstd when its magic bytes say so.
-pub fn decompress<R: Read + Send + 'static>(inner: R) -> std::io::Result<Box<dyn BufRead + Send>> {
+/// The magic bytes a gzip member starts with.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The magic bytes a zstd frame starts with.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Whether a stream that starts with `head` is gzip or zstd.
+fn compressed(head: &[u8]) -> bool {
+    head.starts_with(&GZIP_MAGIC) || head.starts_with(&ZSTD_MAGIC)
+}
+
+/// A reader, buffered and told apart by its magic bytes.
+enum Sniffed<R> {
+    /// Neither gzip nor zstd: the reader itself.
+    Plain(BufReader<R>),
+    /// A reader that decompresses it.
+    Decoded(Box<dyn BufRead + Send>),
+}
+
+fn sniff<R: Read + Send + 'static>(inner: R) -> std::io::Result<Sniffed<R>> {
     let mut br = BufReader::with_capacity(1 << 16, inner);
-    let head = br.fill_buf()?;
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BufReader::with_capacity(
+    let (gzip, zstd) = {
+        let head = br.fill_buf()?;
+        (head.starts_with(&GZIP_MAGIC), head.starts_with(&ZSTD_MAGIC))
+    };
+    Ok(if gzip {
+        Sniffed::Decoded(Box::new(BufReader::with_capacity(
             1 << 16,
             flate2::bufread::MultiGzDecoder::new(br),
         )))
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok(Box::new(BufReader::with_capacity(
+    } else if zstd {
+        Sniffed::Decoded(Box::new(BufReader::with_capacity(
             1 << 16,
             zstd::stream::read::Decoder::with_buffer(br)?,
         )))
     } else {
-        Ok(Box::new(br))
-    }
+        Sniffed::Plain(br)
+    })
+}
+
+/// Wraps a reader, decompressing gzip or zstd when its magic bytes say so.
+pub fn decompress<R: Read + Send + 'static>(inner: R) -> std::io::Result<Box<dyn BufRead + Send>> {
+    Ok(match sniff(inner)? {
+        Sniffed::Plain(br) => Box::new(br),
+        Sniffed::Decoded(d) => d,
+    })
 }
 
 /// The compressed spans of the frames of a zstd stream (skippable frames
@@ -318,7 +346,7 @@ pub(crate) fn open_parallel(path: &Path, par: usize) -> Option<Box<dyn BufRead +
     let mut f = File::open(path).ok()?;
     let mut head = [0u8; 4];
     f.read_exact(&mut head).ok()?;
-    let zstd = head == [0x28, 0xb5, 0x2f, 0xfd];
+    let zstd = head == ZSTD_MAGIC;
     let bgzf = head[..3] == [0x1f, 0x8b, 8] && head[3] & 4 != 0;
     if !(zstd || bgzf) || f.metadata().ok()?.len() > PARALLEL_MAX {
         return None;
@@ -606,9 +634,7 @@ pub(crate) fn plain_len(spec: &InputSpec, min: u64) -> Option<u64> {
             Err(_) => return None,
         }
     }
-    let compressed = head[..got].starts_with(&[0x1f, 0x8b])
-        || head[..got].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    (!compressed).then_some(len)
+    (!compressed(&head[..got])).then_some(len)
 }
 
 /// A reader of lines ([`read_lines`]) that can append to a chunk's buffer
@@ -675,16 +701,10 @@ impl Source for BufReader<File> {
 /// A plain (uncompressed) file, read directly ([`Source`]); any other input
 /// through [`decompress`].
 fn open_source(path: &Path) -> std::io::Result<Box<dyn Source>> {
-    let mut br = BufReader::with_capacity(1 << 16, File::open(path)?);
-    let head = br.fill_buf()?;
-    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        // Sniffed from the start again by the decompressing reader.
-        let mut f = br.into_inner();
-        std::io::Seek::rewind(&mut f)?;
-        Ok(Box::new(Buffered(decompress(f)?)))
-    } else {
-        Ok(Box::new(br))
-    }
+    Ok(match sniff(File::open(path)?)? {
+        Sniffed::Plain(br) => Box::new(br),
+        Sniffed::Decoded(d) => Box::new(Buffered(d)),
+    })
 }
 
 /// The lines of a plain file that start at a byte in `[start, end)`: a

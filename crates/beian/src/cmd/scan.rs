@@ -219,6 +219,13 @@ struct SourceCount {
     flagged: u64,
 }
 
+impl SourceCount {
+    fn add(&mut self, c: SourceCount) {
+        self.records += c.records;
+        self.flagged += c.flagged;
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(Sub::Review(r)) = args.cmd {
         return run_review(&r);
@@ -802,9 +809,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let by_file = by_file.map(|(i, c)| (inputs[i].name.as_str(), c));
     for (key, c) in by_file.chain(summed.by_field.iter().map(|(k, c)| (k.as_str(), c))) {
         if c.records > 0 {
-            let e = per_source.entry(key.to_owned()).or_default();
-            e.records += c.records;
-            e.flagged += c.flagged;
+            per_source.entry(key.to_owned()).or_default().add(*c);
         }
     }
     if let Some(e) = write_err {
@@ -1223,29 +1228,30 @@ impl<'a, 's, 'e> WorkerTally<'a, 's, 'e> {
         let (n, w) = self.tally.record(engine, hits, min_weight);
         self.flagged += u64::from(n > 0);
         self.findings += n;
-        let c = match self.by_source {
-            None => return w,
+        let one = SourceCount {
+            records: 1,
+            flagged: u64::from(n > 0),
+        };
+        match self.by_source {
+            None => {}
             Some(BySource::File) => {
                 let i = rec.source as usize;
                 if self.by_file.len() <= i {
                     self.by_file.resize(i + 1, SourceCount::default());
                 }
-                &mut self.by_file[i]
+                self.by_file[i].add(one);
             }
             Some(BySource::Field) => {
                 let key = rec.group.unwrap_or("(none)");
                 // A String only for a value this worker has not seen.
-                if !self.by_field.contains_key(key) {
-                    self.by_field.insert(key.to_owned(), SourceCount::default());
-                }
                 match self.by_field.get_mut(key) {
-                    Some(c) => c,
-                    None => return w,
+                    Some(c) => c.add(one),
+                    None => {
+                        self.by_field.insert(key.to_owned(), one);
+                    }
                 }
             }
-        };
-        c.records += 1;
-        c.flagged += u64::from(n > 0);
+        }
         w
     }
 
@@ -1263,7 +1269,7 @@ impl<'a, 's, 'e> WorkerTally<'a, 's, 'e> {
         let lightest = self.top.iter_mut().min_by(|a, b| a.total_cmp(b));
         match lightest {
             Some(m) if w >= *m => {
-                *m = m.max(w);
+                *m = w;
                 true
             }
             _ => false,
@@ -1283,13 +1289,10 @@ impl Drop for WorkerTally<'_, '_, '_> {
             s.by_file.resize(self.by_file.len(), SourceCount::default());
         }
         for (into, c) in s.by_file.iter_mut().zip(&self.by_file) {
-            into.records += c.records;
-            into.flagged += c.flagged;
+            into.add(*c);
         }
         for (k, c) in self.by_field.drain() {
-            let into = s.by_field.entry(k).or_default();
-            into.records += c.records;
-            into.flagged += c.flagged;
+            s.by_field.entry(k).or_default().add(c);
         }
     }
 }
