@@ -562,6 +562,7 @@ impl Engine {
                 ascii_word,
                 allow,
                 targets,
+                punct: _,
             } = *p;
             w.u32(nchars);
             w.bool(ascii_word);
@@ -743,6 +744,7 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
             ascii_word: r.bool()?,
             allow: r.bool()?,
             targets: (r.u32()?, r.u32()?),
+            punct: false, // set below, from the punctuation rules
         });
     }
     let n = r.count(5)?;
@@ -777,6 +779,11 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
                 trail: r.chars()?,
             },
         );
+    }
+    for p in &mut pats {
+        p.punct = targets[p.targets.0 as usize..p.targets.1 as usize]
+            .iter()
+            .any(|(e, _)| punct.contains_key(e));
     }
     let sound = match r.u8()? {
         0 => None,
