@@ -21,6 +21,8 @@ each the best (and median) of BEIAN_BENCH_RUNS runs (3 by default):
   threads up to the machine's cores (target: 16 threads at least 12x one);
 - 16 files against the one file, all threads (target: at least as fast);
 - JSONL with --field text, 1 thread and all threads (target: at least 8x);
+- the large file from the source lexicon at 1 thread and all threads, and
+  the start-up alone (empty input), compiled and from source;
 - one thread against raw daachorse on the corpus, both modes, from the
   source lexicon (target: at least 1.0x).
 
@@ -209,8 +211,18 @@ def run():
     def scan(threads, *args):
         return [beian, "scan", "--quiet", "--format", "summary", "--threads", str(threads), "--lexicon", kbin, *args]
 
+    def scan_src(threads, *args):
+        return [beian, "scan", "--quiet", "--format", "summary", "--threads", str(threads), "--lexicon", lex, *args]
+
+    empty = os.path.join(work, "empty.txt")
+    open(empty, "wb").close()
     sweep = [t for t in (1, 2, 4, 8, 16, 32, 64) if t < cores] + [cores]
     res = timed([scan(t, big) for t in sweep])
+    # The same file from the source lexicon: its start-up (the main
+    # automaton's single-threaded build) is the serial floor of a many-core
+    # run (benchmarks/scaling-model.md); and the start-up alone.
+    src = timed([scan_src(1, big), scan_src(cores, big)])
+    starts = timed([scan(1, empty), scan_src(1, empty)])
     files = timed([scan(cores, big), scan(cores, parts)])
     js = timed([scan(1, "--field", "text", jsonl), scan(cores, "--field", "text", jsonl)])
     head = timed(
@@ -221,7 +233,11 @@ def run():
             [beian, "scan", "--quiet", "--format", "summary", "--threads", "1", "--min-term-chars", "1", "--lexicon", lex, one],
         ]
     )
-    for group, what in ((res, "the large file at every thread count"), (files, "one file and 16 files")):
+    for group, what in (
+        (res, "the large file at every thread count"),
+        (files, "one file and 16 files"),
+        ({**res, **src}, "the large file, compiled and from source"),
+    ):
         summaries = {v[3] for v in group.values()}
         if len(summaries) != 1:
             raise SystemExit(f"{what} gave different summaries: {summaries}")
@@ -253,6 +269,17 @@ def run():
         L.append(f"Target: 16 threads at least 12x one thread: **{base[0] / s16:.2f}x**, {'met' if base[0] / s16 >= 12 else 'not met'}.\n")
     else:
         L.append(f"This machine has {cores} logical CPUs: the 16-thread target cannot be measured on it.\n")
+    s1, sn = src[tuple(scan_src(1, big))], src[tuple(scan_src(cores, big))]
+    e_c, e_s = starts[tuple(scan(1, empty))], starts[tuple(scan_src(1, empty))]
+    L.append("## The same file from the source lexicon\n")
+    L.append(f"Start-up (the whole process on an empty input): compiled {e_c[0] * 1000:.0f} ms, from source {e_s[0] * 1000:.0f} ms (best of {RUNS}). From source, the main automaton is built on one thread before any record is screened: a floor no thread count lowers (`benchmarks/scaling-model.md`).\n")
+    L.append("| lexicon | threads | best s | median s | CPU s | speed-up on 1 thread |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    L.append(f"| compiled | 1 | {base[0]:.3f} | {base[1]:.3f} | {base[2]:.2f} | 1.00x |")
+    L.append(f"| compiled | {cores} | {t(cores)[0]:.3f} | {t(cores)[1]:.3f} | {t(cores)[2]:.2f} | {base[0] / t(cores)[0]:.2f}x |")
+    L.append(f"| source | 1 | {s1[0]:.3f} | {s1[1]:.3f} | {s1[2]:.2f} | 1.00x |")
+    L.append(f"| source | {cores} | {sn[0]:.3f} | {sn[1]:.3f} | {sn[2]:.2f} | {s1[0] / sn[0]:.2f}x |")
+    L.append("")
     b1, bn = files[tuple(scan(cores, big))], files[tuple(scan(cores, parts))]
     L.append("## 16 files against one file of the same lines\n")
     L.append("| input | threads | best s | median s | CPU s |")
