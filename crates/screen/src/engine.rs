@@ -534,11 +534,10 @@ impl EngineBuilder {
                 ascii_word: p.ascii_word,
                 allow: p.allow,
                 targets: (start, targets.len() as u32),
-                punct: targets[start as usize..]
-                    .iter()
-                    .any(|(e, _)| punct.contains_key(e)),
+                punct: false,
             });
         }
+        mark_punct(&mut infos, &targets, &punct);
         stats.automaton_bytes = ac.as_ref().map_or(0, |a| a.heap_bytes())
             + pinyin_ac.as_ref().map_or(0, |a| a.heap_bytes())
             + 0x10000 * 2
@@ -742,9 +741,9 @@ impl Keys {
         if self.keys.is_empty() {
             return Ok(None);
         }
-        // The keys go in sorted (each with its first-come number): daachorse
-        // builds its trie about a tenth faster so than in first-come order,
-        // which is more than the sort costs.
+        // The keys go in sorted, each with its first-come number: daachorse
+        // builds its trie about a tenth faster from sorted keys than in
+        // first-come order, more than the sort costs.
         let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| self.keys[a as usize].cmp(&self.keys[b as usize]));
         let keys = &self.keys;
@@ -753,6 +752,17 @@ impl Keys {
             .build_with_values(order.iter().map(|&i| (keys[i as usize].as_str(), base + i)))
             .map(Some)
             .map_err(|e| ScreenError::Automaton(e.to_string()))
+    }
+}
+
+/// Sets each pattern's `punct` flag: whether some target requires
+/// punctuation (has a rule in `punct`). Derived, never stored: run where an
+/// engine is built and where a compiled one is loaded.
+fn mark_punct(pats: &mut [PatInfo], targets: &[(u32, Via)], punct: &FxHashMap<u32, Punct>) {
+    for p in pats {
+        p.punct = targets
+            .get(p.targets.0 as usize..p.targets.1 as usize)
+            .is_some_and(|ts| ts.iter().any(|(e, _)| punct.contains_key(e)));
     }
 }
 
@@ -976,9 +986,9 @@ struct PatInfo {
     ascii_word: bool,
     allow: bool,
     targets: (u32, u32),
-    /// Whether some target requires punctuation (is in `Engine::punct`):
-    /// derived from the targets, never stored in a compiled lexicon; the
-    /// many patterns without spare their candidates a lookup each.
+    /// Whether some target requires punctuation (is in `Engine::punct`),
+    /// set by `mark_punct`: never stored in a compiled lexicon; the many
+    /// patterns without spare their candidates a lookup each.
     punct: bool,
 }
 

@@ -226,6 +226,41 @@ impl SourceCount {
     }
 }
 
+/// Counts one record under its source (`--by-source`): its file's name, or
+/// with `--by-source=FIELD` (`by_field`) its value of that field, `(none)`
+/// where it has none. The output thread's count; workers keep their own
+/// ([`WorkerTally`]).
+fn count_source(
+    per_source: &mut BTreeMap<String, SourceCount>,
+    by_field: &Option<String>,
+    group: Option<&str>,
+    name: &str,
+    flagged: bool,
+) {
+    let key = match by_field {
+        Some(_) => group.unwrap_or("(none)"),
+        None => name,
+    };
+    per_source
+        .entry(key.to_owned())
+        .or_default()
+        .add(SourceCount {
+            records: 1,
+            flagged: u64::from(flagged),
+        });
+}
+
+/// A record for the heaviest list (weight, input, record number, matched
+/// text): kept with the others, and the list cut to the [`RANKED`]
+/// heaviest whenever it holds ten times that many.
+fn push_ranked(ranked: &mut Vec<(f32, String, u64, String)>, entry: (f32, String, u64, String)) {
+    ranked.push(entry);
+    if ranked.len() >= 10 * RANKED {
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.truncate(RANKED);
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(Sub::Review(r)) = args.cmd {
         return run_review(&r);
@@ -565,13 +600,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             findings_n += j.written;
                             flagged += u64::from(j.written > 0);
                             if args.by_source.is_some() {
-                                let key = match &by_field {
-                                    Some(_) => "(none)".to_owned(),
-                                    None => name.clone(),
-                                };
-                                let c = per_source.entry(key).or_default();
-                                c.records += 1;
-                                c.flagged += u64::from(j.written > 0);
+                                // A windowed line is plain text: no field.
+                                count_source(&mut per_source, &by_field, None, name, j.written > 0);
                             }
                             return true;
                         }
@@ -594,13 +624,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             flagged += u64::from(n > 0);
                             findings_n += n;
                             if args.by_source.is_some() {
-                                let key = match &by_field {
-                                    Some(_) => rec.group.unwrap_or("(none)").to_owned(),
-                                    None => name.clone(),
-                                };
-                                let c = per_source.entry(key).or_default();
-                                c.records += 1;
-                                c.flagged += u64::from(n > 0);
+                                count_source(&mut per_source, &by_field, rec.group, name, n > 0);
                             }
                             w
                         }
@@ -617,16 +641,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             Some(fs) => fs.get(k).map_or("", |f| f.matched.as_str()),
                             None => rec.text.get(g[0].start..g[0].end).unwrap_or_default(),
                         };
-                        ranked.push((
-                            w,
-                            name.clone(),
-                            rec.number,
-                            kept.map(matched).collect::<Vec<_>>().join(" | "),
-                        ));
-                        if ranked.len() >= 10 * RANKED {
-                            ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-                            ranked.truncate(RANKED);
-                        }
+                        push_ranked(
+                            &mut ranked,
+                            (
+                                w,
+                                name.clone(),
+                                rec.number,
+                                kept.map(matched).collect::<Vec<_>>().join(" | "),
+                            ),
+                        );
                     }
                     return true;
                 }
@@ -671,20 +694,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let lexicon_flagged = !s.findings.is_empty();
                 let w: f32 = s.findings.iter().filter_map(|f| f.weight).sum();
                 if w > 0.0 && args.format == Format::Summary {
-                    ranked.push((
-                        w,
-                        name.clone(),
-                        s.rec.number,
-                        s.findings
-                            .iter()
-                            .map(|f| f.matched.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" | "),
-                    ));
-                    if ranked.len() >= 10 * RANKED {
-                        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-                        ranked.truncate(RANKED);
-                    }
+                    push_ranked(
+                        &mut ranked,
+                        (
+                            w,
+                            name.clone(),
+                            s.rec.number,
+                            s.findings
+                                .iter()
+                                .map(|f| f.matched.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" | "),
+                        ),
+                    );
                 }
                 if let (Some(m), Some(v)) = (&model, verdict.take())
                     && v.score >= model_threshold
@@ -736,13 +758,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
                 if args.by_source.is_some() {
-                    let key = match &by_field {
-                        Some(_) => s.rec.group.unwrap_or("(none)").to_owned(),
-                        None => name.clone(),
-                    };
-                    let c = per_source.entry(key).or_default();
-                    c.records += 1;
-                    c.flagged += u64::from(is_flagged);
+                    count_source(&mut per_source, &by_field, s.rec.group, name, is_flagged);
                 }
                 if let Some(sm) = sampler.as_mut() {
                     sm.offer(|| {

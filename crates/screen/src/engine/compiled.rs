@@ -744,7 +744,7 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
             ascii_word: r.bool()?,
             allow: r.bool()?,
             targets: (r.u32()?, r.u32()?),
-            punct: false, // set below, from the punctuation rules
+            punct: false, // set by mark_punct below
         });
     }
     let n = r.count(5)?;
@@ -780,11 +780,7 @@ fn read_payload<'s>(payload: &'s [u8], scope: &'s Scope<'s, '_>) -> Result<Engin
             },
         );
     }
-    for p in &mut pats {
-        p.punct = targets[p.targets.0 as usize..p.targets.1 as usize]
-            .iter()
-            .any(|(e, _)| punct.contains_key(e));
-    }
+    super::mark_punct(&mut pats, &targets, &punct);
     let sound = match r.u8()? {
         0 => None,
         1 => {
