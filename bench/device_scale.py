@@ -208,11 +208,11 @@ def run():
     prep = time.time() - t0
     desc, cores = machine()
 
-    def scan(threads, *args):
-        return [beian, "scan", "--quiet", "--format", "summary", "--threads", str(threads), "--lexicon", kbin, *args]
+    def scan(threads, *args, lexicon=kbin):
+        return [beian, "scan", "--quiet", "--format", "summary", "--threads", str(threads), "--lexicon", lexicon, *args]
 
     def scan_src(threads, *args):
-        return [beian, "scan", "--quiet", "--format", "summary", "--threads", str(threads), "--lexicon", lex, *args]
+        return scan(threads, *args, lexicon=lex)
 
     empty = os.path.join(work, "empty.txt")
     open(empty, "wb").close()
@@ -228,9 +228,9 @@ def run():
     head = timed(
         [
             [peer, "--min-chars", "2", lex, one],
-            [beian, "scan", "--quiet", "--format", "summary", "--threads", "1", "--lexicon", lex, one],
+            scan_src(1, one),
             [peer, "--min-chars", "1", lex, one],
-            [beian, "scan", "--quiet", "--format", "summary", "--threads", "1", "--min-term-chars", "1", "--lexicon", lex, one],
+            scan_src(1, "--min-term-chars", "1", one),
         ]
     )
     for group, what in (

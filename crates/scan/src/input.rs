@@ -662,25 +662,7 @@ fn append_buffered<R: BufRead + ?Sized>(
 }
 
 /// Any buffered reader (a decompressing one, stdin): through its buffer.
-struct Buffered(Box<dyn BufRead + Send>);
-
-impl Read for Buffered {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(out)
-    }
-}
-
-impl BufRead for Buffered {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.0.fill_buf()
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.0.consume(n)
-    }
-}
-
-impl Source for Buffered {}
+impl Source for Box<dyn BufRead + Send> {}
 
 /// Reads up to `max` bytes of `f` straight into `buf`'s spare capacity
 /// (`File` reads into it without zeroing it first).
@@ -703,7 +685,7 @@ impl Source for BufReader<File> {
 fn open_source(path: &Path) -> std::io::Result<Box<dyn Source>> {
     Ok(match sniff(File::open(path)?)? {
         Sniffed::Plain(br) => Box::new(br),
-        Sniffed::Decoded(d) => Box::new(Buffered(d)),
+        Sniffed::Decoded(d) => Box::new(d),
     })
 }
 
@@ -876,11 +858,11 @@ pub(crate) fn read_chunks(
                     .map(|(part, first)| (Box::new(part) as Box<dyn Source>, first))
                     .map_err(io_err(p)),
                 (Some(p), None) => match open_parallel(p, cfg.decompress_threads) {
-                    Some(r) => Ok((Box::new(Buffered(r)) as Box<dyn Source>, 0)),
+                    Some(r) => Ok((Box::new(r) as Box<dyn Source>, 0)),
                     None => open_source(p).map(|r| (r, 0)).map_err(io_err(p)),
                 },
                 (None, _) => decompress(std::io::stdin())
-                    .map(|r| (Box::new(Buffered(r)) as Box<dyn Source>, 0))
+                    .map(|r| (Box::new(r) as Box<dyn Source>, 0))
                     .map_err(io_err(Path::new("-"))),
             };
             match reader {
