@@ -81,7 +81,7 @@ pub fn build_engine_reporting(
     if !spec.allow.is_empty() {
         crate::load_allow_files(&mut b, spec.allow)?;
     }
-    Ok((b.build()?, loaded))
+    Ok((b.into_engine()?, loaded))
 }
 
 /// Why the bytes of a compiled lexicon were not loaded ([`load_compiled`]).

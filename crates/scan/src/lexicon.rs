@@ -262,9 +262,11 @@ pub fn load_lexicon_files(
     let tax = beian_kb::Taxonomy::embedded().map_err(|e| ScanError::Kb(e.to_string()))?;
     let mut loaded = Vec::new();
     // Every file is read first (in order: the first unreadable one stops
-    // the load, before anything is added), then checked for prose and
-    // parsed on scoped threads, then added in order: the builder makes
-    // room for all their lines at once, and gets them as file by file.
+    // the load, before anything is added). Then each is checked for prose
+    // and parsed on a scoped thread, file after file, while this thread
+    // adds the ones already parsed, in order: the parse of the next file
+    // overlaps the adding of this one. The builder makes room for all
+    // their lines (counted by their line breaks) at once.
     let mut texts = Vec::new();
     for (path, in_dir) in lexicon_paths_in(paths)? {
         let text = if in_dir && is_doc_file(&path) {
@@ -274,7 +276,15 @@ pub fn load_lexicon_files(
         };
         texts.push((path, in_dir, text));
     }
-    let parsed = par_map(&texts, |(path, in_dir, text)| {
+    let lines: usize = texts
+        .iter()
+        .filter_map(|(_, _, t)| t.as_deref())
+        .map(|t| memchr::memchr_iter(b'\n', t.as_bytes()).count() + 1)
+        .sum();
+    builder.reserve(lines);
+    /// A file checked and parsed, or why it is skipped.
+    type Parsed<'t> = Result<Result<ParsedLexicon<'t>, beian_screen::ScreenError>, &'static str>;
+    fn parse((path, in_dir, text): &(PathBuf, bool, Option<String>)) -> Parsed<'_> {
         let Some(text) = text else {
             return Err("a licence or documentation file, not a lexicon");
         };
@@ -284,15 +294,9 @@ pub fn load_lexicon_files(
             );
         }
         Ok(ParsedLexicon::parse(&path.display().to_string(), text))
-    });
-    let lines: usize = parsed
-        .iter()
-        .filter_map(|p| p.as_ref().ok()?.as_ref().ok())
-        .map(ParsedLexicon::len)
-        .sum();
-    builder.reserve(lines);
-    for ((path, _, _), parsed) in texts.iter().zip(parsed) {
-        let path = path.clone();
+    }
+    in_order(&texts, parse, |k, parsed| -> Result<(), ScanError> {
+        let path = texts[k].0.clone();
         let risk = default_risk.or_else(|| risk_for_file_name(&stem_of(&path)));
         let parsed = match parsed {
             Ok(parsed) => parsed?,
@@ -304,7 +308,7 @@ pub fn load_lexicon_files(
                     skipped: Some(why.to_owned()),
                     warnings: Vec::new(),
                 });
-                continue;
+                return Ok(());
             }
         };
         let before = builder.len();
@@ -337,32 +341,45 @@ pub fn load_lexicon_files(
             skipped: None,
             warnings,
         });
-    }
+        Ok(())
+    })?;
     Ok(loaded)
 }
 
-/// `f` of each item, in order, on up to as many scoped threads as there
-/// are cores (contiguous runs of items each; one item or one core: on this
-/// thread). A panic in `f` goes on in the caller, as it would serially.
-fn par_map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) -> Vec<R> {
+/// Calls `consume` with each item's index and `f` of it, in order, while
+/// `f` runs on a scoped thread, item after item, ahead of `consume`: `f` of
+/// the next item overlaps `consume` of this one. On one core, or with one
+/// item, everything runs on this thread. The first error of `consume`
+/// stops both. A panic in `f` goes on in the caller, as it would serially.
+fn in_order<'a, T: Sync, R: Send, E>(
+    items: &'a [T],
+    f: impl Fn(&'a T) -> R + Sync,
+    mut consume: impl FnMut(usize, R) -> Result<(), E>,
+) -> Result<(), E> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
+    if cores <= 1 || items.len() <= 1 {
+        for (k, item) in items.iter().enumerate() {
+            consume(k, f(item))?;
+        }
+        return Ok(());
     }
-    let part = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|s| {
-        let hs: Vec<_> = items
-            .chunks(part)
-            .skip(1)
-            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        let mut out: Vec<R> = items[..part].iter().map(f).collect();
-        for h in hs {
-            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = s.spawn(move || {
+            for item in items {
+                // The receiver is gone when `consume` failed: stop.
+                if tx.send(f(item)).is_err() {
+                    break;
+                }
+            }
+        });
+        for (k, r) in rx.iter().enumerate() {
+            consume(k, r)?;
         }
-        out
+        // Every item came: a panic in `f` ended the sender early.
+        h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        Ok(())
     })
 }
 
@@ -629,4 +646,43 @@ pub fn keyword_sheet_stats(source_name: &str, bytes: &[u8]) -> Result<LexiconSta
         builder.term(&t.term, t.risk.as_deref().unwrap_or(UNCLASSIFIED));
     }
     lexicon_stats(&builder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_order;
+
+    #[test]
+    fn in_order_gives_every_item_in_order_and_stops_at_the_first_error() {
+        let items: Vec<u32> = (0..200).collect();
+        let mut seen = Vec::new();
+        let r: Result<(), String> = in_order(
+            &items,
+            |x| x * 3,
+            |k, v| {
+                seen.push((k, v));
+                Ok(())
+            },
+        );
+        assert!(r.is_ok());
+        assert_eq!(
+            seen,
+            (0..200).map(|k| (k as usize, k * 3)).collect::<Vec<_>>()
+        );
+
+        let mut got = Vec::new();
+        let r = in_order(
+            &items,
+            |x| *x,
+            |k, v| {
+                if v == 57 {
+                    return Err(format!("stop at {k}"));
+                }
+                got.push(v);
+                Ok(())
+            },
+        );
+        assert_eq!(r, Err("stop at 57".to_owned()));
+        assert_eq!(got, (0..57).collect::<Vec<_>>());
+    }
 }

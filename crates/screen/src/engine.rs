@@ -7,6 +7,7 @@ use pinyin::ToPinyin;
 use regex::{Regex, RegexSet};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use crate::bigram::{Bigrams, GateView, INNER, LAST, Single};
 use crate::detect::{self, Detector};
@@ -368,8 +369,30 @@ impl EngineBuilder {
         &self.stats
     }
 
-    /// Builds the engine.
+    /// Builds the engine; the builder stays as it is (its entries are
+    /// copied into the engine). [`EngineBuilder::into_engine`] moves them.
     pub fn build(&self) -> Result<Engine, ScreenError> {
+        let mut engine = self.assemble()?;
+        engine.entries = self.entries.clone();
+        engine.regexes = self.regexes.clone();
+        Ok(engine)
+    }
+
+    /// Builds the engine from the builder, moving its entries rather than
+    /// copying them: the same engine as [`EngineBuilder::build`], without
+    /// a copy of every entry (and the builder's drop of them) on the
+    /// start-up's critical path.
+    pub fn into_engine(mut self) -> Result<Engine, ScreenError> {
+        let mut engine = self.assemble()?;
+        engine.entries = std::mem::take(&mut self.entries);
+        engine.regexes = std::mem::take(&mut self.regexes);
+        Ok(engine)
+    }
+
+    /// The engine, all but its entries and regular expressions (left
+    /// empty: [`EngineBuilder::build`] and [`EngineBuilder::into_engine`]
+    /// fill them).
+    fn assemble(&self) -> Result<Engine, ScreenError> {
         let table = Table::shared(self.opts)?;
         let mut stats = self.stats.clone();
         stats.entries = self.entries.len();
@@ -444,7 +467,13 @@ impl EngineBuilder {
             };
             let alone = cores >= 3;
             let hs = alone.then(|| s.spawn(sound_job));
+            let pats = &pats;
+            let punct = &punct;
             let pinyin_job = move || {
+                // The text patterns' targets first: this thread is done
+                // before the main automaton is, so the layout is off the
+                // start-up's critical path.
+                let layout = Layout::default().lay_out(pats, &self.entries, punct);
                 let mut pindex = Keys::default();
                 let mut ppats: Vec<PatBuild> = Vec::new();
                 if want_pinyin {
@@ -473,7 +502,13 @@ impl EngineBuilder {
                     }
                 }
                 let n = ppats.iter().map(|p| p.targets.len()).sum::<usize>();
-                pindex.automaton(base).map(|a| (ppats, n, a))
+                // The pinyin patterns after the text patterns; then the
+                // punctuation flags of all.
+                let mut layout = layout.lay_out(&ppats, &self.entries, punct);
+                mark_punct(&mut layout.infos, &layout.targets, punct);
+                pindex
+                    .automaton(base)
+                    .map(|a| (layout, (ppats.len(), n, a)))
             };
             let h = s.spawn(move || (pinyin_job(), (!alone).then(sound_job)));
             let mut gate = Bigrams::new(index.iter());
@@ -499,45 +534,22 @@ impl EngineBuilder {
             (ac, py, sound)
         });
         let (ac, gate) = ac?;
-        let (ppats, pinyin_patterns, pinyin_ac) = pinyin?;
-        pats.extend(ppats);
-        stats.patterns = pats.len();
+        let (layout, (ppats, pinyin_patterns, pinyin_ac)) = pinyin?;
+        stats.patterns = pats.len() + ppats;
         stats.pinyin_patterns = pinyin_patterns;
-        if pats.is_empty() && self.regexes.is_empty() && self.detectors.iter().all(Option::is_none)
+        if stats.patterns == 0
+            && self.regexes.is_empty()
+            && self.detectors.iter().all(Option::is_none)
         {
             return Err(ScreenError::NothingToMatch);
         }
 
-        // Patterns: one target per distinct risk, plain text before pinyin.
-        let mut targets = Vec::new();
-        let mut infos = Vec::with_capacity(pats.len());
-        let mut max_chars = 1usize;
-        for p in &mut pats {
-            p.targets.sort_by_key(|&(e, via)| (via, e));
-            let start = targets.len() as u32;
-            for &(e, via) in &p.targets {
-                let risk = &self.entries[e as usize].risk;
-                // Entries that require punctuation are checked one by one.
-                if punct.contains_key(&e)
-                    || !targets[start as usize..]
-                        .iter()
-                        .any(|&(x, _): &(u32, Via)| {
-                            self.entries[x as usize].risk == *risk && !punct.contains_key(&x)
-                        })
-                {
-                    targets.push((e, via));
-                }
-            }
-            max_chars = max_chars.max(p.nchars as usize);
-            infos.push(PatInfo {
-                nchars: p.nchars,
-                ascii_word: p.ascii_word,
-                allow: p.allow,
-                targets: (start, targets.len() as u32),
-                punct: false,
-            });
-        }
-        mark_punct(&mut infos, &targets, &punct);
+        // Laid out on the side thread, text patterns then pinyin ones.
+        let Layout {
+            infos,
+            targets,
+            max_chars,
+        } = layout;
         stats.automaton_bytes = ac.as_ref().map_or(0, |a| a.heap_bytes())
             + pinyin_ac.as_ref().map_or(0, |a| a.heap_bytes())
             + 0x10000 * 2
@@ -576,8 +588,8 @@ impl EngineBuilder {
             // Matches and automaton replays look back `max_chars`.
             ring: (max_chars + 2).next_power_of_two(),
             max_chars,
-            entries: self.entries.clone(),
-            regexes: self.regexes.clone(),
+            entries: Vec::new(),
+            regexes: Vec::new(),
             regex_set,
             detectors,
             detector_risk: self.detectors.clone(),
@@ -682,7 +694,7 @@ fn add_pat(
             nchars: nchars as u32,
             ascii_word,
             allow: false,
-            targets: Vec::new(),
+            targets: SmallVec::new(),
         });
     }
     let p = &mut pats[i as usize];
@@ -752,6 +764,65 @@ impl Keys {
             .build_with_values(order.iter().map(|&i| (keys[i as usize].as_str(), base + i)))
             .map(Some)
             .map_err(|e| ScreenError::Automaton(e.to_string()))
+    }
+}
+
+/// Patterns laid out for the scan: each pattern's info and its targets,
+/// one per distinct risk (plain text before pinyin), and the most
+/// characters of a pattern.
+struct Layout {
+    infos: Vec<PatInfo>,
+    targets: Vec<(u32, Via)>,
+    max_chars: usize,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            infos: Vec::new(),
+            targets: Vec::new(),
+            max_chars: 1,
+        }
+    }
+}
+
+impl Layout {
+    /// The layout with `pats` laid out after the patterns already in it.
+    /// An entry that requires punctuation (in `punct`) is a target of its
+    /// own, checked one by one.
+    fn lay_out(
+        mut self,
+        pats: &[PatBuild],
+        entries: &[Entry],
+        punct: &FxHashMap<u32, Punct>,
+    ) -> Layout {
+        self.infos.reserve(pats.len());
+        self.targets.reserve(pats.len());
+        let targets = &mut self.targets;
+        for p in pats {
+            let mut ts = p.targets.clone();
+            ts.sort_by_key(|&(e, via)| (via, e));
+            let start = targets.len() as u32;
+            for (e, via) in ts {
+                let risk = &entries[e as usize].risk;
+                if punct.contains_key(&e)
+                    || !targets[start as usize..]
+                        .iter()
+                        .any(|&(x, _)| entries[x as usize].risk == *risk && !punct.contains_key(&x))
+                {
+                    targets.push((e, via));
+                }
+            }
+            self.max_chars = self.max_chars.max(p.nchars as usize);
+            self.infos.push(PatInfo {
+                nchars: p.nchars,
+                ascii_word: p.ascii_word,
+                allow: p.allow,
+                targets: (start, targets.len() as u32),
+                punct: false,
+            });
+        }
+        self
     }
 }
 
@@ -977,7 +1048,9 @@ struct PatBuild {
     nchars: u32,
     ascii_word: bool,
     allow: bool,
-    targets: Vec<(u32, Via)>,
+    /// Most patterns have one or two targets: inline, not one allocation
+    /// (and one free) per pattern on the start-up's critical path.
+    targets: SmallVec<[(u32, Via); 2]>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -292,7 +292,7 @@ fn screen_judge(
                 .unwrap_or_default(),
         })
         .collect();
-    let engine = b.build().context("building the screening engine")?;
+    let engine = b.into_engine().context("building the screening engine")?;
     let digest = beian_assess::bank::sha256_hex(
         hashed
             .iter()

@@ -266,7 +266,7 @@ fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
     let loaded =
         load_lexicon_files(&mut b, &a.files, a.risk.as_deref()).context("loading lexicons")?;
     warn_loaded("beian lexicon", &loaded);
-    let engine = b.build().context("building the screening engine")?;
+    let engine = b.into_engine().context("building the screening engine")?;
     let forced = a.input_format.as_deref().and_then(InputFormat::from_name);
     let inputs = expand_inputs(&a.reference, forced).context("listing reference inputs")?;
     let fields = FieldSpec {

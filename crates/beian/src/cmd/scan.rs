@@ -297,7 +297,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     super::lexicon::warn_loaded("beian scan", &loaded);
     let min_chars = opts.min_term_chars.max(1);
-    let short_terms = if compiled {
+    // No term is shorter than one character: with `--min-term-chars 1`
+    // there is nothing to count.
+    let short_terms = if compiled || min_chars <= 1 {
         0
     } else {
         engine

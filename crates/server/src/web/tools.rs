@@ -70,7 +70,7 @@ fn screener() -> Result<&'static Screener, WebError> {
         b.lexicon_text(&name, &text, None)
             .map_err(|e| e.to_string())?;
         let terms = b.len();
-        let engine = b.build().map_err(|e| e.to_string())?;
+        let engine = b.into_engine().map_err(|e| e.to_string())?;
         let model = match std::env::var("BEIAN_PLAYGROUND_MODEL") {
             Ok(p) if !p.trim().is_empty() => Some(
                 beian_judge::Model::load(std::path::Path::new(&p))
