@@ -800,17 +800,22 @@ impl Layout {
         self.targets.reserve(pats.len());
         let targets = &mut self.targets;
         for p in pats {
-            let mut ts = p.targets.clone();
-            ts.sort_by_key(|&(e, via)| (via, e));
             let start = targets.len() as u32;
-            for (e, via) in ts {
-                let risk = &entries[e as usize].risk;
-                if punct.contains_key(&e)
-                    || !targets[start as usize..]
-                        .iter()
-                        .any(|&(x, _)| entries[x as usize].risk == *risk && !punct.contains_key(&x))
-                {
-                    targets.push((e, via));
+            if let [t] = p.targets[..] {
+                // Most patterns: one target, nothing to sort or compare.
+                targets.push(t);
+            } else {
+                let mut ts = p.targets.clone();
+                ts.sort_by_key(|&(e, via)| (via, e));
+                for (e, via) in ts {
+                    let risk = &entries[e as usize].risk;
+                    if punct.contains_key(&e)
+                        || !targets[start as usize..].iter().any(|&(x, _)| {
+                            entries[x as usize].risk == *risk && !punct.contains_key(&x)
+                        })
+                    {
+                        targets.push((e, via));
+                    }
                 }
             }
             self.max_chars = self.max_chars.max(p.nchars as usize);
@@ -830,6 +835,11 @@ impl Layout {
 /// punctuation (has a rule in `punct`). Derived, never stored: run where an
 /// engine is built and where a compiled one is loaded.
 fn mark_punct(pats: &mut [PatInfo], targets: &[(u32, Via)], punct: &FxHashMap<u32, Punct>) {
+    if punct.is_empty() {
+        // No entry requires punctuation (most lexicons): no lookups.
+        pats.iter_mut().for_each(|p| p.punct = false);
+        return;
+    }
     for p in pats {
         p.punct = targets
             .get(p.targets.0 as usize..p.targets.1 as usize)
