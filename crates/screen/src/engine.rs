@@ -1870,6 +1870,74 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pattern_has_one_target_per_risk_and_one_per_entry_that_requires_punctuation() {
+        let entry = |risk: &str| Entry {
+            term: Arc::from("t"),
+            risk: Arc::from(risk),
+            severity: None,
+            action: None,
+            source: Arc::from("test"),
+            line: 1,
+            regex: false,
+            weight: None,
+        };
+        let entries: Vec<Entry> = ["A", "A", "A", "B", "A", "A", "A", "C"]
+            .iter()
+            .map(|r| entry(r))
+            .collect();
+        let pat = |nchars: u32, targets: &[(u32, Via)]| PatBuild {
+            nchars,
+            ascii_word: false,
+            allow: false,
+            targets: targets.iter().copied().collect(),
+        };
+        let pats = [
+            // Two entries of one risk: one target.
+            pat(3, &[(0, Via::Text), (1, Via::Text)]),
+            // Two risks: two targets.
+            pat(2, &[(2, Via::Text), (3, Via::Text)]),
+            // One of them requires punctuation: checked on its own.
+            pat(4, &[(4, Via::Text), (5, Via::Text)]),
+            // Plain text before pinyin, whatever order they came in.
+            pat(5, &[(6, Via::Pinyin), (7, Via::Text)]),
+            // One target.
+            pat(2, &[(7, Via::Text)]),
+        ];
+        let mut punct = FxHashMap::default();
+        punct.insert(
+            4,
+            Punct {
+                lead: Box::new(['《']),
+                inner: Box::new([]),
+                trail: Box::new(['》']),
+            },
+        );
+        let mut l = Layout::default().lay_out(&pats[..3], &entries, &punct);
+        l = l.lay_out(&pats[3..], &entries, &punct);
+        mark_punct(&mut l.infos, &l.targets, &punct);
+        let per_pattern: Vec<&[(u32, Via)]> = l
+            .infos
+            .iter()
+            .map(|i| &l.targets[i.targets.0 as usize..i.targets.1 as usize])
+            .collect();
+        assert_eq!(
+            per_pattern,
+            [
+                &[(0, Via::Text)][..],
+                &[(2, Via::Text), (3, Via::Text)],
+                &[(4, Via::Text), (5, Via::Text)],
+                &[(7, Via::Text), (6, Via::Pinyin)],
+                &[(7, Via::Text)],
+            ]
+        );
+        assert_eq!(
+            l.infos.iter().map(|i| i.punct).collect::<Vec<_>>(),
+            [false, false, true, false, false]
+        );
+        assert_eq!(l.max_chars, 5);
+    }
+
+    #[test]
     fn keys_number_each_key_once_and_the_automaton_gives_base_plus_number() {
         // Numbered from a base (as the pinyin patterns are); a repeated key
         // keeps its first number.
