@@ -377,7 +377,8 @@ fn in_order<'a, T: Sync, R: Send, E>(
         for (k, r) in rx.iter().enumerate() {
             consume(k, r)?;
         }
-        // Every item came: a panic in `f` ended the sender early.
+        // The sender is done: every item came, or `f` panicked, and the
+        // panic goes on here.
         h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         Ok(())
     })

@@ -470,9 +470,9 @@ impl EngineBuilder {
             let pats = &pats;
             let punct = &punct;
             let pinyin_job = move || {
-                // The text patterns' targets first: this thread is done
-                // before the main automaton is, so the layout is off the
-                // start-up's critical path.
+                // The text patterns' targets first: with two cores or more
+                // this thread finishes before the main automaton (measured),
+                // so the layout is off the start-up's critical path.
                 let layout = Layout::default().lay_out(pats, &self.entries, punct);
                 let mut pindex = Keys::default();
                 let mut ppats: Vec<PatBuild> = Vec::new();
@@ -506,9 +506,7 @@ impl EngineBuilder {
                 // punctuation flags of all.
                 let mut layout = layout.lay_out(&ppats, &self.entries, punct);
                 mark_punct(&mut layout.infos, &layout.targets, punct);
-                pindex
-                    .automaton(base)
-                    .map(|a| (layout, (ppats.len(), n, a)))
+                pindex.automaton(base).map(|a| (layout, ppats.len(), n, a))
             };
             let h = s.spawn(move || (pinyin_job(), (!alone).then(sound_job)));
             let mut gate = Bigrams::new(index.iter());
@@ -534,8 +532,8 @@ impl EngineBuilder {
             (ac, py, sound)
         });
         let (ac, gate) = ac?;
-        let (layout, (ppats, pinyin_patterns, pinyin_ac)) = pinyin?;
-        stats.patterns = pats.len() + ppats;
+        let (layout, pinyin_pats, pinyin_patterns, pinyin_ac) = pinyin?;
+        stats.patterns = pats.len() + pinyin_pats;
         stats.pinyin_patterns = pinyin_patterns;
         if stats.patterns == 0
             && self.regexes.is_empty()
