@@ -757,8 +757,12 @@ impl Keys {
         let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| self.keys[a as usize].cmp(&self.keys[b as usize]));
         let keys = &self.keys;
+        // No prefilter: it serves daachorse's slice searches only, and the
+        // engine steps the automaton a character at a time (64 KiB and its
+        // build saved per automaton, in memory and in a compiled lexicon).
         CharwiseDoubleArrayAhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .use_prefilter(false)
             .build_with_values(order.iter().map(|&i| (keys[i as usize].as_str(), base + i)))
             .map(Some)
             .map_err(|e| ScreenError::Automaton(e.to_string()))
