@@ -13,10 +13,13 @@ with the same lexicon loaders, defaults and options::
 ``judge.predict(text)`` -> ``{"label", "score", "flagged"}``.
 
 ``Screen`` and ``Judge`` pickle (by its lexicon paths and options), so Ray, Spark or
-multiprocessing can ship it to workers; see ``examples/ray_scan.py``.
+multiprocessing can ship it to workers; see ``examples/ray_scan.py``. A process
+builds each screening engine once: ``Screen``s made or unpickled from the same
+options and unchanged lexicon files share it (``engine_cache_info()``,
+``clear_engine_cache()``).
 """
 
-from ._beian import DEFAULT_MAX_RECORD_BYTES, Judge, Screen, __version__
+from ._beian import DEFAULT_MAX_RECORD_BYTES, Judge, Screen, __version__, clear_engine_cache, engine_cache_info
 
 #: The keys of every finding dict (``severity``, ``action`` and ``via`` only
 #: when present, as in ``beian scan``'s JSONL output).
@@ -31,4 +34,12 @@ FINDING_KEYS = (
     "detector",
 )
 
-__all__ = ["Screen", "Judge", "FINDING_KEYS", "DEFAULT_MAX_RECORD_BYTES", "__version__"]
+__all__ = [
+    "Screen",
+    "Judge",
+    "FINDING_KEYS",
+    "DEFAULT_MAX_RECORD_BYTES",
+    "__version__",
+    "engine_cache_info",
+    "clear_engine_cache",
+]

@@ -59,6 +59,9 @@ class Screen:
     def scan_batch(self, texts: Texts, threads: Optional[int] = None) -> List[List[Finding]]:
         """Findings of each text, in order; screened in parallel with the GIL released.
 
+        ``threads``: the constructor's, else ``OMP_NUM_THREADS`` (Ray sets it in a
+        worker to the CPUs its task or actor holds), else all cores.
+
         ``texts``: a list, NumPy, pandas or PyArrow column, or any iterable;
         missing cells get ``[]``; another type is a ``TypeError`` naming the cell.
         """
@@ -94,3 +97,12 @@ class Judge:
     def threshold(self) -> float: ...
 
 def _screen_from_config(config: Dict[str, Any]) -> Screen: ...
+def _default_threads() -> int: ...
+def engine_cache_info() -> Dict[str, int]:
+    """The engines this process holds for reuse: ``hits``, ``misses``,
+    ``engines`` (held now) and ``capacity``. A ``Screen`` made or unpickled
+    from the same options and unchanged lexicon files (same contents) as an
+    earlier one shares its engine instead of building it again."""
+def clear_engine_cache() -> None:
+    """Drops the engines held for reuse (each ``Screen`` keeps its own) and
+    zeroes the counts."""

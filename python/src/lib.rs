@@ -16,6 +16,7 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
+mod cache;
 mod texts;
 use texts::{text_of, texts_of};
 
@@ -111,6 +112,26 @@ impl Config {
         .map_err(|e| PyValueError::new_err(format!("loading lexicons: {e}")))
     }
 
+    /// What shapes the engine besides its files: options, risk, detectors
+    /// (not `threads`, `max_record_bytes` or `portable`, which only the
+    /// `Screen` uses).
+    fn engine_repr(&self) -> String {
+        format!("{:?} {:?} {:?}", self.options(), self.risk, self.detectors)
+    }
+
+    /// The engine, built or loaded from the files, or shared with a `Screen`
+    /// built before from the same files and options (see `cache`).
+    fn engine(&self) -> PyResult<Arc<Engine>> {
+        let key = cache::Key::files(self.engine_repr(), &self.lexicons, &self.allow);
+        cache::engine(key, || self.build())
+    }
+
+    /// [`Config::load`], or the engine already loaded from the same bytes.
+    fn engine_from(&self, data: &[u8]) -> PyResult<Arc<Engine>> {
+        let key = cache::Key::bytes(self.engine_repr(), data);
+        cache::engine(Some(key), || self.load(data))
+    }
+
     /// The engine of a pickled portable `Screen`: its compiled lexicon.
     fn load(&self, data: &[u8]) -> PyResult<Engine> {
         use beian_scan::CompiledLoadError;
@@ -163,9 +184,7 @@ impl Config {
     }
 
     fn threads(&self) -> usize {
-        self.threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1)
+        self.threads.unwrap_or_else(default_threads).max(1)
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -194,6 +213,18 @@ impl Config {
     }
 }
 
+/// Threads when none are given: `OMP_NUM_THREADS` where it is a positive
+/// number (Ray sets it in each worker to the CPUs the task or actor holds,
+/// so that actors sharing a node do not each start a thread per core), else
+/// the cores this process may use.
+fn default_threads() -> usize {
+    std::env::var("OMP_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// A screening engine built from keyword lexicons, allow-lists and options.
 ///
 /// ``Screen(lexicons, allow=None, **options)`` takes the same defaults and
@@ -203,6 +234,12 @@ impl Config {
 /// With ``portable=True`` it pickles with its compiled lexicon instead
 /// (about 15 MB for konsheng; no lexicon path is read where it is
 /// unpickled): for clusters without a shared file system.
+///
+/// A process builds each engine once: a ``Screen`` made, or unpickled, from
+/// the same options and unchanged lexicon files (same size and modification
+/// time) as one before shares its engine, so Ray tasks that each unpickle a
+/// ``Screen`` do not each rebuild it. ``engine_cache_info()`` counts the
+/// reuses; ``clear_engine_cache()`` frees the engines held.
 ///
 /// Each finding is a dict with the CLI's keys: ``start`` and ``end`` (UTF-8
 /// byte offsets into the text), ``char_start`` and ``char_end`` (character
@@ -378,11 +415,8 @@ impl Screen {
             threads,
             portable,
         };
-        let engine = py.detach(|| cfg.build())?;
-        Ok(Screen {
-            engine: Arc::new(engine),
-            cfg,
-        })
+        let engine = py.detach(|| cfg.engine())?;
+        Ok(Screen { engine, cfg })
     }
 
     /// Screens one text: a list of finding dicts, ordered by position.
@@ -414,8 +448,9 @@ impl Screen {
     /// dicts per text, in order. ``texts`` is a list, a NumPy, pandas or
     /// PyArrow column, or any iterable; missing cells (``None``, NaN,
     /// ``pandas.NA``, PyArrow nulls) get an empty list. ``threads``
-    /// defaults to the ``threads`` given to the constructor, else all
-    /// cores.
+    /// defaults to the ``threads`` given to the constructor, else
+    /// ``OMP_NUM_THREADS`` (which Ray sets in a worker to the CPUs of its
+    /// task or actor), else all cores.
     #[pyo3(signature = (texts, threads = None))]
     fn scan_batch<'py>(
         &self,
@@ -722,9 +757,7 @@ impl Judge {
     ) -> PyResult<Bound<'py, PyList>> {
         let cells = texts_of(texts)?;
         let texts: Vec<&str> = cells.iter().flatten().map(String::as_str).collect();
-        let threads = threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1);
+        let threads = threads.unwrap_or_else(default_threads).max(1);
         let model = &self.model;
         let verdicts: Vec<beian_judge::Verdict> = py.detach(|| {
             let per = texts.len().div_ceil(threads).max(1);
@@ -811,11 +844,35 @@ fn _screen_from_compiled(
     data: &[u8],
 ) -> PyResult<Screen> {
     let cfg = Config::from_dict(&config)?;
-    let engine = py.detach(|| cfg.load(data))?;
-    Ok(Screen {
-        engine: Arc::new(engine),
-        cfg,
-    })
+    let engine = py.detach(|| cfg.engine_from(data))?;
+    Ok(Screen { engine, cfg })
+}
+
+/// The threads `scan_batch` and `predict_batch` use when not told (for
+/// tests).
+#[pyfunction]
+fn _default_threads() -> usize {
+    default_threads()
+}
+
+/// The engines this process holds for reuse: ``{"hits", "misses",
+/// "engines", "capacity"}``.
+#[pyfunction]
+fn engine_cache_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let (hits, misses, engines) = cache::info();
+    let d = PyDict::new(py);
+    d.set_item("hits", hits)?;
+    d.set_item("misses", misses)?;
+    d.set_item("engines", engines)?;
+    d.set_item("capacity", cache::CAPACITY)?;
+    Ok(d)
+}
+
+/// Drops the engines held for reuse (a ``Screen`` keeps its own) and zeroes
+/// the counts.
+#[pyfunction]
+fn clear_engine_cache() {
+    cache::clear();
 }
 
 /// beian's screening engine.
@@ -825,6 +882,9 @@ fn _beian(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Judge>()?;
     m.add_function(wrap_pyfunction!(_screen_from_config, m)?)?;
     m.add_function(wrap_pyfunction!(_screen_from_compiled, m)?)?;
+    m.add_function(wrap_pyfunction!(engine_cache_info, m)?)?;
+    m.add_function(wrap_pyfunction!(_default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(clear_engine_cache, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES)?;
     Ok(())

@@ -1,6 +1,7 @@
 """beian.Screen: findings, options, batches, files, pickling, CLI equality."""
 
 import json
+import os
 import pickle
 import subprocess
 import threading
@@ -275,3 +276,86 @@ def test_judge_equals_cli_predict(beian_bin, tmp_path, novels):
         judge.predict_batch([1.5])
     j2 = pickle.loads(pickle.dumps(judge))
     assert j2.predict(risky[0]) == judge.predict(risky[0])
+
+
+def test_a_process_builds_each_engine_once_and_never_a_stale_one(tmp_path):
+    # Ray unpickles a Screen per task: the engine is shared, not rebuilt,
+    # while the options and the lexicon files are the same.
+    lexdir = tmp_path / "lex"
+    lexdir.mkdir()
+    lex = lexdir / "t.txt"
+    lex.write_text("违禁品\n", encoding="utf-8")
+    beian.clear_engine_cache()
+    s = beian.Screen([str(lexdir)], detectors=["none"])
+    assert beian.engine_cache_info() == {"hits": 0, "misses": 1, "engines": 1, "capacity": 4}
+    twins = [pickle.loads(pickle.dumps(s)) for _ in range(3)]
+    assert beian.engine_cache_info()["hits"] == 3
+    assert all(t.scan("有违禁品") == s.scan("有违禁品") != [] for t in twins)
+    # Other options: another engine.
+    beian.Screen([str(lexdir)], detectors=["none"], min_term_chars=1)
+    assert beian.engine_cache_info()["misses"] == 2
+    # The same file edited in place, same size: its contents count, not its
+    # size or modification time.
+    st = lex.stat()
+    lex.write_text("管制刀\n", encoding="utf-8")
+    os.utime(lex, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert lex.stat().st_size == st.st_size and lex.stat().st_mtime_ns == st.st_mtime_ns
+    edited = pickle.loads(pickle.dumps(s))
+    assert [f["term"] for f in edited.scan("有违禁品和管制刀")] == ["管制刀"]
+    assert [f["term"] for f in s.scan("有违禁品和管制刀")] == ["违禁品"], "a Screen keeps its engine"
+    # A file added to the directory, and an allow-list: new engines too.
+    (lexdir / "u.txt").write_text("违禁品\n", encoding="utf-8")
+    assert {f["term"] for f in beian.Screen([str(lexdir)], detectors=["none"]).scan("有违禁品和管制刀")} == {
+        "违禁品",
+        "管制刀",
+    }
+    allow = tmp_path / "allow.txt"
+    allow.write_text("管制刀具店\n", encoding="utf-8")
+    assert beian.Screen([str(lexdir)], allow=[str(allow)], detectors=["none"]).scan("管制刀具店") == []
+    # Held engines are bounded; a portable pickle is shared by its bytes.
+    assert beian.engine_cache_info()["engines"] <= beian.engine_cache_info()["capacity"]
+    p = beian.Screen([str(lexdir)], detectors=["none"], portable=True)
+    blob = pickle.dumps(p)
+    before = beian.engine_cache_info()
+    a, b = pickle.loads(blob), pickle.loads(blob)
+    after = beian.engine_cache_info()
+    assert (after["misses"] - before["misses"], after["hits"] - before["hits"]) == (1, 1)
+    assert a.scan("有违禁品和管制刀") == b.scan("有违禁品和管制刀") == p.scan("有违禁品和管制刀") != []
+    beian.clear_engine_cache()
+    assert beian.engine_cache_info() == {"hits": 0, "misses": 0, "engines": 0, "capacity": 4}
+    assert twins[0].scan("有违禁品") != [], "a Screen outlives the cache's hold on its engine"
+
+
+def test_the_engine_cache_can_be_turned_off(tmp_path, monkeypatch):
+    lex = tmp_path / "t.txt"
+    lex.write_text("违禁品\n", encoding="utf-8")
+    monkeypatch.setenv("BEIAN_ENGINE_CACHE", "0")
+    beian.clear_engine_cache()
+    s = beian.Screen([str(lex)], detectors=["none"])
+    assert pickle.loads(pickle.dumps(s)).scan("有违禁品") == s.scan("有违禁品") != []
+    assert beian.engine_cache_info() == {"hits": 0, "misses": 0, "engines": 0, "capacity": 4}
+
+
+def test_threads_default_to_omp_num_threads_as_ray_sets_it(screen, novels, monkeypatch):
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    for value, want in (("3", 3), (" 2 ", 2), ("0", cores), ("many", cores), (None, cores)):
+        if value is None:
+            monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        else:
+            monkeypatch.setenv("OMP_NUM_THREADS", value)
+        assert beian._beian._default_threads() == want, value
+    if not os.path.isdir("/proc/self/task"):
+        return
+    # OMP_NUM_THREADS=1: screened on the calling thread, no thread started
+    # (threads are counted while the batch is screened with the GIL released).
+    texts = [l for p in sorted(novels.glob("*.txt")) for l in p.read_text(encoding="utf-8").splitlines()]
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    base = len(os.listdir("/proc/self/task"))
+    done, most, out = threading.Event(), 0, []
+    t = threading.Thread(target=lambda: (out.append(screen.scan_batch(texts)), done.set()))
+    t.start()
+    while not done.is_set():
+        most = max(most, len(os.listdir("/proc/self/task")))
+    t.join()
+    assert most <= base + 1, "only the Python thread that called scan_batch"
+    assert out[0] == screen.scan_batch(texts, threads=2)

@@ -1,0 +1,195 @@
+//! Built engines, kept per process and shared by the `Screen`s made from the
+//! same lexicons and options.
+//!
+//! Ray, Spark and `multiprocessing` unpickle a `Screen` once per task, not
+//! once per worker: without this every task rebuilt the engine (about 0.13 s
+//! for konsheng from source), far more than screening a batch costs. An
+//! engine is immutable, so `Screen`s may share it.
+//!
+//! Invariant: an engine is reused only for the same options and the same
+//! lexicon and allow files, as they are now: each given path canonicalized,
+//! and every file under it (a recursive walk; names starting with a dot
+//! skipped, as the loader skips them) with its size and a hash of its
+//! contents (of its header for a compiled lexicon: the header holds the
+//! payload's checksum). So an edited file is a new engine even where its
+//! size and modification time did not change. A path that cannot be read is
+//! never cached (the build reports it). A pickled compiled lexicon is keyed
+//! by its header in the same way. At most [`CAPACITY`] engines are held, the
+//! least recently used dropped first. `BEIAN_ENGINE_CACHE=0` turns it off.
+
+use std::collections::VecDeque;
+use std::hash::{DefaultHasher, Hasher};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use beian_screen::{Engine, is_compiled};
+
+/// Engines held at most.
+pub(crate) const CAPACITY: usize = 4;
+
+/// A file's identity as the cache sees it: path, size and digest.
+type Stamp = (PathBuf, u64, u64);
+
+/// Bytes of a compiled lexicon's header that identify it (magic, format,
+/// build fingerprint, payload length and checksum, and some to spare).
+const HEAD: usize = 64;
+
+/// What an engine was built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Key {
+    /// Source (or compiled) lexicon files on disk.
+    Files {
+        /// The options and anything else of the config that shapes the engine.
+        build: String,
+        lexicons: Vec<Vec<Stamp>>,
+        allow: Vec<Vec<Stamp>>,
+    },
+    /// A compiled lexicon's bytes (a portable pickle).
+    Bytes {
+        build: String,
+        len: usize,
+        head: Vec<u8>,
+    },
+}
+
+impl Key {
+    /// The key of an engine built from `lexicons` and `allow` with `build`;
+    /// `None` when a path cannot be read.
+    pub(crate) fn files(build: String, lexicons: &[PathBuf], allow: &[PathBuf]) -> Option<Key> {
+        let stamps = |ps: &[PathBuf]| ps.iter().map(|p| stamps(p)).collect::<Option<Vec<_>>>();
+        Some(Key::Files {
+            build,
+            lexicons: stamps(lexicons)?,
+            allow: stamps(allow)?,
+        })
+    }
+
+    /// The key of an engine loaded from compiled bytes: their header holds
+    /// the payload's checksum.
+    pub(crate) fn bytes(build: String, data: &[u8]) -> Key {
+        Key::Bytes {
+            build,
+            len: data.len(),
+            head: data[..data.len().min(HEAD)].to_vec(),
+        }
+    }
+}
+
+/// The path, canonicalized, and every file the loader reads under it
+/// (sorted), each stamped.
+fn stamps(path: &Path) -> Option<Vec<Stamp>> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let mut out = Vec::new();
+    walk(&path, &mut out)?;
+    Some(out)
+}
+
+fn walk(path: &Path, out: &mut Vec<Stamp>) -> Option<()> {
+    if !std::fs::metadata(path).ok()?.is_dir() {
+        // A compiled lexicon by its header (not read whole), any other
+        // file by its contents.
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut bytes = Vec::new();
+        (&mut f).take(HEAD as u64).read_to_end(&mut bytes).ok()?;
+        if !is_compiled(&bytes) {
+            f.read_to_end(&mut bytes).ok()?;
+        }
+        let len = f.metadata().ok()?.len();
+        let mut h = DefaultHasher::new();
+        h.write(&bytes);
+        out.push((path.to_path_buf(), len, h.finish()));
+        return Some(());
+    }
+    // The directory itself: an empty one is a key too.
+    out.push((path.to_path_buf(), 0, 0));
+    let mut entries = std::fs::read_dir(path)
+        .ok()?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    entries.sort();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if !hidden {
+            walk(&p, out)?;
+        }
+    }
+    Some(())
+}
+
+struct Cache {
+    /// Most recently used first.
+    engines: VecDeque<(Key, Arc<Engine>)>,
+    hits: u64,
+    misses: u64,
+}
+
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    engines: VecDeque::new(),
+    hits: 0,
+    misses: 0,
+});
+
+fn lock() -> MutexGuard<'static, Cache> {
+    // The cache holds no invariant a panic elsewhere could break.
+    CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The engine for `key`: the one held, or `build`'s (then held). Without a
+/// key, `build`'s, not held. The lock is not held while building: two
+/// threads asking for the same new key both build, and the first is kept.
+pub(crate) fn engine<E>(
+    key: Option<Key>,
+    build: impl FnOnce() -> Result<Engine, E>,
+) -> Result<Arc<Engine>, E> {
+    let Some(key) = key.filter(|_| enabled()) else {
+        return build().map(Arc::new);
+    };
+    {
+        let mut c = lock();
+        if let Some(i) = c.engines.iter().position(|(k, _)| *k == key)
+            && let Some(hit) = c.engines.remove(i)
+        {
+            c.hits += 1;
+            let engine = Arc::clone(&hit.1);
+            c.engines.push_front(hit);
+            return Ok(engine);
+        }
+    }
+    let engine = Arc::new(build()?);
+    let mut c = lock();
+    c.misses += 1;
+    if let Some(i) = c.engines.iter().position(|(k, _)| *k == key) {
+        // Built meanwhile by another thread: share that one.
+        return Ok(Arc::clone(&c.engines[i].1));
+    }
+    c.engines.push_front((key, Arc::clone(&engine)));
+    c.engines.truncate(CAPACITY);
+    Ok(engine)
+}
+
+/// Whether engines are held: not where `BEIAN_ENGINE_CACHE` is `0` (for a
+/// process that must build every `Screen` anew, or to measure what the
+/// cache saves).
+fn enabled() -> bool {
+    std::env::var_os("BEIAN_ENGINE_CACHE").is_none_or(|v| v != "0")
+}
+
+/// Hits, misses and engines held.
+pub(crate) fn info() -> (u64, u64, usize) {
+    let c = lock();
+    (c.hits, c.misses, c.engines.len())
+}
+
+/// Drops every engine held (those in use stay alive with their `Screen`s)
+/// and zeroes the counts.
+pub(crate) fn clear() {
+    let mut c = lock();
+    c.engines.clear();
+    c.hits = 0;
+    c.misses = 0;
+}
