@@ -223,6 +223,26 @@ def test_python_findings_equal_cli_findings_on_the_shared_corpus(screen, beian_b
     assert comparable(batch) == comparable(cli)
 
 
+def test_finding_dicts_are_the_cli_findings_key_for_key(beian_bin, tmp_path):
+    # Severity, action, audited weight, pinyin and homophone hits: every key
+    # and value of the CLI's JSONL, and the character offsets on top.
+    lex = tmp_path / "t.tsv"
+    lex.write_text("赌博网站\tA.1.h\thigh\tblock\t0.9\n法轮功\tA.1.a\tlow\treview\t0.3\n违禁药品\tA.3.e\n", encoding="utf-8")
+    text = tmp_path / "t.txt"
+    text.write_text("去赌博网站 falungong 法轮功，卫禁药品 flg\n", encoding="utf-8")
+    opts = ["--homophones", "--initials", "--min-term-chars", "1"]
+    cli = cli_findings(beian_bin, ["--lexicon", str(lex), *opts, str(text)])
+    assert {f.get("via") for f in cli} >= {None, "pinyin", "homophone", "initials"}
+    assert any("weight" in f and "severity" in f and "action" in f for f in cli)
+    screen = beian.Screen([str(lex)], homophones=True, initials=True, min_term_chars=1)
+    line = text.read_text(encoding="utf-8").rstrip("\n")
+    found = screen.scan(line)
+    for f in found:
+        assert line[f.pop("char_start") : f.pop("char_end")] == f["matched"]
+    assert found == [{k: v for k, v in f.items() if k not in ("source", "record")} for f in cli]
+    assert found == [{k: v for k, v in f.items() if k not in ("char_start", "char_end")} for f in screen.scan_batch([line])[0]]
+
+
 def test_scan_files_reports_missing_inputs_once(screen, tmp_path):
     ok = tmp_path / "ok.jsonl"
     ok.write_text('{"text": "法轮功"}\n{"text": 3}\n{"t": 1}\n', encoding="utf-8")
