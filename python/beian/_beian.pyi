@@ -65,6 +65,17 @@ class Screen:
         ``texts``: a list, NumPy, pandas or PyArrow column, or any iterable;
         missing cells get ``[]``; another type is a ``TypeError`` naming the cell.
         """
+    def scan_columns(self, texts: Texts, threads: Optional[int] = None) -> Dict[str, List[Any]]:
+        """``scan_batch``'s findings as columns: a dict of equal-length lists, one
+        item per finding, in order, no dict per finding.
+
+        Keys: ``row`` (the index of the finding's text in ``texts``), ``start``,
+        ``end``, ``char_start``, ``char_end``, ``matched``, ``term``, ``risk``,
+        ``detector``, ``risks`` (a list each), ``severity``, ``action``, ``via``,
+        ``weight`` (``None`` where a finding has none; ``via`` is ``None`` for
+        plain text). ``pyarrow.table(screen.scan_columns(col))`` or
+        ``pandas.DataFrame(...)`` takes it as it is.
+        """
     def scan_files(
         self,
         paths: Sequence[_Path],

@@ -29,7 +29,7 @@ starting one.
 A corpus that is already a Ray ``Dataset`` (from ``ray.data.read_parquet``,
 ``read_json`` or any other source) is screened row by row with
 ``screen_dataset``: a ``map_batches`` stage, one ``Screen`` per actor, each
-batch's text column screened by ``Screen.scan_batch`` with the GIL released.
+batch's text column screened by ``Screen.scan_columns`` with the GIL released.
 Its result is a ``Dataset`` with one row per finding: the columns named in
 ``keep`` (an id, the file path) and the finding keys. Null cells have no
 findings. From the command line, ``--rows`` reads the shards with Ray's own
@@ -133,8 +133,9 @@ class ScreenShards(_HoldsScreen):
 
 class ScreenRows(_HoldsScreen):
     """A ``map_batches`` callable for rows: one ``Screen`` per actor; each
-    PyArrow batch's ``field`` column is screened with ``scan_batch``, and
-    each finding becomes a row with the ``keep`` columns of its record."""
+    PyArrow batch's ``field`` column is screened with ``scan_columns`` (the
+    GIL released while screening, no dict per finding), and each finding
+    becomes a row with the ``keep`` columns of its record."""
 
     def __init__(
         self,
@@ -152,15 +153,12 @@ class ScreenRows(_HoldsScreen):
         for c in [self.field, *self.keep]:
             if c not in batch.column_names:
                 raise KeyError(f"column `{c}` is not in the dataset (it has: {', '.join(batch.column_names)})")
-        found = self.screen.scan_batch(batch.column(self.field), threads=self.threads)
-        kept = {c: batch.column(c).to_pylist() for c in self.keep}
-        cols: Dict[str, list] = {c: [] for c in [*self.keep, *beian.FINDING_KEYS]}
-        for i, findings in enumerate(found):
-            for f in findings:
-                for c in self.keep:
-                    cols[c].append(kept[c][i])
-                for c in beian.FINDING_KEYS:
-                    cols[c].append(f[c])
+        found = self.screen.scan_columns(batch.column(self.field), threads=self.threads)
+        # Each finding's record: its row in the batch.
+        rows = pa.array(found["row"], type=pa.int64())
+        cols: Dict[str, Any] = {c: batch.column(c).take(rows) for c in self.keep}
+        for c in beian.FINDING_KEYS:
+            cols[c] = pa.array(found[c], type=FINDING_SCHEMA.field(c).type)
         fields = [batch.schema.field(c) for c in self.keep]
         fields += [FINDING_SCHEMA.field(c) for c in beian.FINDING_KEYS]
         return pa.table(cols, schema=pa.schema(fields))

@@ -5,6 +5,7 @@
 //! findings. Screening runs with the GIL released; `scan_batch` and
 //! `scan_files` use several threads.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use pyo3::IntoPyObjectExt;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PyString, PyTuple};
 
 mod cache;
 mod texts;
@@ -308,10 +309,7 @@ fn findings_to_py<'py>(
             PyList::new(py, f.risks.iter().map(|r| &**r))?,
         )?;
         if let Some(w) = f.weight {
-            // The number the CLI prints (the f32's shortest decimal: 0.9,
-            // not the widened 0.8999999761581421).
-            let w = w.to_string().parse::<f64>().unwrap_or(f64::from(w));
-            d.set_item(intern!(py, "weight"), w)?;
+            d.set_item(intern!(py, "weight"), weight_value(w))?;
         }
         d.set_item(intern!(py, "detector"), f.detector)?;
         if let Some(v) = &f.severity {
@@ -321,14 +319,125 @@ fn findings_to_py<'py>(
             d.set_item(intern!(py, "action"), &**v)?;
         }
         if let Some(v) = f.via.filter(|&v| v != Via::Text) {
-            // The CLI's name for it (serde's), not a copy of the names.
-            let name = serde_json::to_value(v)
-                .map_err(|e| PyValueError::new_err(format!("finding: {e}")))?;
-            d.set_item(intern!(py, "via"), json_to_py(py, &name)?)?;
+            d.set_item(intern!(py, "via"), via_name(v)?)?;
         }
         list.append(d)?;
     }
     Ok(list)
+}
+
+/// Findings as columns (see `Screen.scan_columns`): the values of
+/// [`findings_to_py`]'s dicts, one list per key, and `row`.
+fn columns_to_py<'py>(
+    py: Python<'py>,
+    texts: &[Option<String>],
+    results: &[Vec<Finding>],
+) -> PyResult<Bound<'py, PyDict>> {
+    let n: usize = results.iter().map(Vec::len).sum();
+    let mut row = Vec::with_capacity(n);
+    let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut char_start, mut char_end) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (i, (t, fs)) in texts.iter().zip(results).enumerate() {
+        let text = t.as_deref().unwrap_or_default();
+        let (mut byte, mut chars) = (0usize, 0usize);
+        for f in fs {
+            for (b, out) in [(f.start, &mut char_start), (f.end, &mut char_end)] {
+                if b < byte {
+                    (byte, chars) = (0, 0);
+                }
+                chars += text.get(byte..b).map_or(0, |s| s.chars().count());
+                byte = b;
+                out.push(chars);
+            }
+            row.push(i);
+            start.push(f.start);
+            end.push(f.end);
+        }
+    }
+    let all = || results.iter().flatten();
+    // Risk codes, terms and the like repeat: one Python string each.
+    let mut strings: HashMap<String, Bound<'py, PyString>> = HashMap::new();
+    let mut string_list =
+        |items: &mut dyn Iterator<Item = Option<&str>>| -> PyResult<Bound<'py, PyList>> {
+            let list = PyList::empty(py);
+            for s in items {
+                let Some(s) = s else {
+                    list.append(py.None())?;
+                    continue;
+                };
+                match strings.get(s) {
+                    Some(p) => list.append(p)?,
+                    None => {
+                        let p = PyString::new(py, s);
+                        list.append(&p)?;
+                        strings.insert(s.to_owned(), p);
+                    }
+                }
+            }
+            Ok(list)
+        };
+    let d = PyDict::new(py);
+    d.set_item("row", row)?;
+    d.set_item("start", start)?;
+    d.set_item("end", end)?;
+    d.set_item("char_start", char_start)?;
+    d.set_item("char_end", char_end)?;
+    d.set_item(
+        "matched",
+        all().map(|f| f.matched.as_str()).collect::<Vec<_>>(),
+    )?;
+    d.set_item("term", string_list(&mut all().map(|f| Some(&*f.term)))?)?;
+    d.set_item("risk", string_list(&mut all().map(|f| Some(&*f.risk)))?)?;
+    d.set_item(
+        "detector",
+        string_list(&mut all().map(|f| Some(f.detector)))?,
+    )?;
+    let risks = PyList::empty(py);
+    for f in all() {
+        risks.append(string_list(&mut f.risks.iter().map(|r| Some(&**r)))?)?;
+    }
+    d.set_item("risks", risks)?;
+    d.set_item(
+        "severity",
+        string_list(&mut all().map(|f| f.severity.as_deref()))?,
+    )?;
+    d.set_item(
+        "action",
+        string_list(&mut all().map(|f| f.action.as_deref()))?,
+    )?;
+    let mut via_names: Vec<Option<String>> = Vec::with_capacity(n);
+    for f in all() {
+        via_names.push(match f.via.filter(|&v| v != Via::Text) {
+            Some(v) => Some(via_name(v)?),
+            None => None,
+        });
+    }
+    d.set_item(
+        "via",
+        string_list(&mut via_names.iter().map(Option::as_deref))?,
+    )?;
+    d.set_item(
+        "weight",
+        all()
+            .map(|f| f.weight.map(weight_value))
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
+/// The CLI's name for `via` (serde's, not a copy of the names).
+fn via_name(v: Via) -> PyResult<String> {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(other) => Ok(other.to_string()),
+        Err(e) => Err(PyValueError::new_err(format!("finding: {e}"))),
+    }
+}
+
+/// An audited weight as the CLI prints it (the f32's shortest decimal: 0.9,
+/// not the widened 0.8999999761581421).
+fn weight_value(w: f32) -> f64 {
+    w.to_string().parse::<f64>().unwrap_or(f64::from(w))
 }
 
 /// The cyclic garbage collector held off while result lists are built:
@@ -387,6 +496,76 @@ fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py
             d.into_any()
         }
     })
+}
+
+/// Each cell's findings, in order.
+type Screened = Vec<Vec<Finding>>;
+
+impl Screen {
+    /// The cells of `texts` and their findings, screened on `threads`
+    /// threads (default: the constructor's, else [`default_threads`]) with
+    /// the GIL released: contiguous slices, one per thread, balanced by
+    /// bytes.
+    fn screen_cells(
+        &self,
+        py: Python<'_>,
+        texts: &Bound<'_, PyAny>,
+        threads: Option<usize>,
+    ) -> PyResult<(Vec<Option<String>>, Screened)> {
+        let texts = texts_of(texts)?;
+        let threads = threads.unwrap_or_else(|| self.cfg.threads()).max(1);
+        let max = self.cfg.max_record_bytes;
+        let engine = &self.engine;
+        let find = |t: &Option<String>, s: &mut Scratch| -> Vec<Finding> {
+            t.as_deref()
+                .map_or_else(Vec::new, |t| pipeline::find_windowed(engine, t, max, s))
+        };
+        let results: Vec<Vec<Finding>> = py.detach(|| {
+            let n = texts.len();
+            if threads == 1 || n < 2 {
+                let mut s = Scratch::new();
+                return texts.iter().map(|t| find(t, &mut s)).collect();
+            }
+            let size = |t: &Option<String>| t.as_ref().map_or(0, String::len) + 16;
+            let total: usize = texts.iter().map(size).sum();
+            let per = total.div_ceil(threads);
+            let mut bounds = vec![0usize];
+            let mut acc = 0usize;
+            for (i, t) in texts.iter().enumerate() {
+                acc += size(t);
+                if acc >= per && i + 1 < n {
+                    bounds.push(i + 1);
+                    acc = 0;
+                }
+            }
+            bounds.push(n);
+            let mut out: Vec<Vec<Finding>> = Vec::with_capacity(n);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = bounds
+                    .windows(2)
+                    .map(|w| {
+                        let part = &texts[w[0]..w[1]];
+                        let find = &find;
+                        s.spawn(move || {
+                            let mut sc = Scratch::new();
+                            part.iter().map(|t| find(t, &mut sc)).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    match h.join() {
+                        Ok(v) => out.extend(v),
+                        Err(_) => out.clear(),
+                    }
+                }
+            });
+            out
+        });
+        if results.len() != texts.len() {
+            return Err(PyValueError::new_err("a screening thread failed"));
+        }
+        Ok((texts, results))
+    }
 }
 
 #[pymethods]
@@ -508,65 +687,35 @@ impl Screen {
         texts: &Bound<'py, PyAny>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let texts = texts_of(texts)?;
-        let threads = threads.unwrap_or_else(|| self.cfg.threads()).max(1);
-        let max = self.cfg.max_record_bytes;
-        let engine = &self.engine;
-        let find = |t: &Option<String>, s: &mut Scratch| -> Vec<Finding> {
-            t.as_deref()
-                .map_or_else(Vec::new, |t| pipeline::find_windowed(engine, t, max, s))
-        };
-        let results: Vec<Vec<Finding>> = py.detach(|| {
-            let n = texts.len();
-            if threads == 1 || n < 2 {
-                let mut s = Scratch::new();
-                return texts.iter().map(|t| find(t, &mut s)).collect();
-            }
-            // Contiguous slices, one per thread, balanced by bytes.
-            let size = |t: &Option<String>| t.as_ref().map_or(0, String::len) + 16;
-            let total: usize = texts.iter().map(size).sum();
-            let per = total.div_ceil(threads);
-            let mut bounds = vec![0usize];
-            let mut acc = 0usize;
-            for (i, t) in texts.iter().enumerate() {
-                acc += size(t);
-                if acc >= per && i + 1 < n {
-                    bounds.push(i + 1);
-                    acc = 0;
-                }
-            }
-            bounds.push(n);
-            let mut out: Vec<Vec<Finding>> = Vec::with_capacity(n);
-            std::thread::scope(|s| {
-                let handles: Vec<_> = bounds
-                    .windows(2)
-                    .map(|w| {
-                        let part = &texts[w[0]..w[1]];
-                        let find = &find;
-                        s.spawn(move || {
-                            let mut sc = Scratch::new();
-                            part.iter().map(|t| find(t, &mut sc)).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                for h in handles {
-                    match h.join() {
-                        Ok(v) => out.extend(v),
-                        Err(_) => out.clear(),
-                    }
-                }
-            });
-            out
-        });
-        if results.len() != texts.len() {
-            return Err(PyValueError::new_err("a screening thread failed"));
-        }
+        let (texts, results) = self.screen_cells(py, texts, threads)?;
         let _gc = GcPaused::new(py)?;
         let list = PyList::empty(py);
         for (t, f) in texts.iter().zip(&results) {
             list.append(findings_to_py(py, t.as_deref().unwrap_or_default(), f)?)?;
         }
         Ok(list)
+    }
+
+    /// Screens many texts as ``scan_batch`` does, and returns the findings
+    /// as columns: a dict of equal-length lists, one item per finding, in
+    /// order. ``row`` is the index of the finding's text in ``texts``; then
+    /// ``start``, ``end``, ``char_start``, ``char_end``, ``matched``,
+    /// ``term``, ``risk``, ``detector``, ``risks`` (a list each),
+    /// ``severity``, ``action``, ``via`` and ``weight`` (``None`` where a
+    /// finding has none; ``via`` is ``None`` for plain text). Ready for
+    /// ``pyarrow.table(...)`` or ``pandas.DataFrame(...)``: no dict per
+    /// finding is made, which is what most of ``scan_batch``'s time goes to
+    /// on text with many findings.
+    #[pyo3(signature = (texts, threads = None))]
+    fn scan_columns<'py>(
+        &self,
+        py: Python<'py>,
+        texts: &Bound<'py, PyAny>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (texts, results) = self.screen_cells(py, texts, threads)?;
+        let _gc = GcPaused::new(py)?;
+        columns_to_py(py, &texts, &results)
     }
 
     /// Screens files or directories as ``beian scan`` reads them (text,

@@ -243,6 +243,37 @@ def test_finding_dicts_are_the_cli_findings_key_for_key(beian_bin, tmp_path):
     assert found == [{k: v for k, v in f.items() if k not in ("char_start", "char_end")} for f in screen.scan_batch([line])[0]]
 
 
+COLUMNS = (
+    "row", "start", "end", "char_start", "char_end", "matched", "term", "risk", "detector",
+    "risks", "severity", "action", "via", "weight",
+)
+
+
+def test_scan_columns_are_scan_batch_by_column(screen, novels, tmp_path):
+    lines = [l for l in sorted(novels.glob("*.txt"))[0].read_text(encoding="utf-8").splitlines()][:3000]
+    texts = lines + [None, "", "法轮功 电话 13812345678 flg"]
+    cols = screen.scan_columns(texts)
+    assert list(cols) == list(COLUMNS)
+    rows = [dict(f, row=i) for i, fs in enumerate(screen.scan_batch(texts)) for f in fs]
+    assert len(rows) > 100 and all(len(v) == len(rows) for v in cols.values())
+    assert [{k: cols[k][j] for k in COLUMNS if cols[k][j] is not None} for j in range(len(rows))] == rows
+    assert cols == screen.scan_columns(texts, threads=1) == screen.scan_columns(texts, threads=3)
+    # Severity, action, weight and via as the dicts carry them, None elsewhere.
+    lex = tmp_path / "t.tsv"
+    lex.write_text("赌博网站\tA.1.h\thigh\tblock\t0.9\n法轮功\tA.1.a\n", encoding="utf-8")
+    s = beian.Screen([str(lex)], detectors=["none"])
+    texts = ["去赌博网站", "falungong 法轮功"]
+    cols = s.scan_columns(texts)
+    assert cols["row"] == [0, 1, 1] and cols["weight"] == [0.9, None, None]
+    assert cols["severity"] == ["high", None, None] and cols["via"] == [None, "pinyin", None]
+    flat = [f for fs in s.scan_batch(texts) for f in fs]
+    assert [{k: cols[k][j] for k in COLUMNS[1:] if cols[k][j] is not None} for j in range(3)] == flat
+    pa = pytest.importorskip("pyarrow")
+    t = pa.table(s.scan_columns(texts))
+    assert t.num_rows == 3 and t.column("risks").to_pylist() == [["A.1.h"], ["A.1.a"], ["A.1.a"]]
+    assert s.scan_columns([]) == {k: [] for k in COLUMNS}
+
+
 def test_scan_files_reports_missing_inputs_once(screen, tmp_path):
     ok = tmp_path / "ok.jsonl"
     ok.write_text('{"text": "法轮功"}\n{"text": 3}\n{"t": 1}\n', encoding="utf-8")
