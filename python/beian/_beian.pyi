@@ -113,7 +113,8 @@ def engine_cache_info() -> Dict[str, int]:
     """The engines this process holds for reuse: ``hits``, ``misses``,
     ``engines`` (held now) and ``capacity``. A ``Screen`` made or unpickled
     from the same options and unchanged lexicon files (same contents) as an
-    earlier one shares its engine instead of building it again."""
+    earlier one shares its engine instead of building it again; a ``Judge``
+    of an unchanged model file shares its model."""
 def clear_engine_cache() -> None:
     """Drops the engines held for reuse (each ``Screen`` keeps its own) and
     zeroes the counts."""

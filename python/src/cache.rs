@@ -1,5 +1,6 @@
-//! Built engines, kept per process and shared by the `Screen`s made from the
-//! same lexicons and options.
+//! Built engines (and judge models), kept per process and shared by the
+//! `Screen`s made from the same lexicons and options (the `Judge`s of the
+//! same model file).
 //!
 //! Ray, Spark and `multiprocessing` unpickle a `Screen` once per task, not
 //! once per worker: without this every task rebuilt the engine (about 0.13 s
@@ -23,6 +24,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use beian_judge::Model;
 use beian_screen::{Engine, is_compiled};
 
 /// Engines held at most.
@@ -121,15 +123,52 @@ fn walk(path: &Path, out: &mut Vec<Stamp>) -> Option<()> {
     Some(())
 }
 
+/// What the cache holds: a screening engine or a judge model.
+#[derive(Clone)]
+pub(crate) enum Held {
+    Engine(Arc<Engine>),
+    Model(Arc<Model>),
+}
+
+/// A kind of thing the cache holds.
+pub(crate) trait Holdable: Sized {
+    fn held(this: Arc<Self>) -> Held;
+    fn of(held: &Held) -> Option<Arc<Self>>;
+}
+
+impl Holdable for Engine {
+    fn held(this: Arc<Self>) -> Held {
+        Held::Engine(this)
+    }
+    fn of(held: &Held) -> Option<Arc<Self>> {
+        match held {
+            Held::Engine(e) => Some(Arc::clone(e)),
+            Held::Model(_) => None,
+        }
+    }
+}
+
+impl Holdable for Model {
+    fn held(this: Arc<Self>) -> Held {
+        Held::Model(this)
+    }
+    fn of(held: &Held) -> Option<Arc<Self>> {
+        match held {
+            Held::Model(m) => Some(Arc::clone(m)),
+            Held::Engine(_) => None,
+        }
+    }
+}
+
 struct Cache {
     /// Most recently used first.
-    engines: VecDeque<(Key, Arc<Engine>)>,
+    held: VecDeque<(Key, Held)>,
     hits: u64,
     misses: u64,
 }
 
 static CACHE: Mutex<Cache> = Mutex::new(Cache {
-    engines: VecDeque::new(),
+    held: VecDeque::new(),
     hits: 0,
     misses: 0,
 });
@@ -139,37 +178,43 @@ fn lock() -> MutexGuard<'static, Cache> {
     CACHE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The engine for `key`: the one held, or `build`'s (then held). Without a
-/// key, `build`'s, not held. The lock is not held while building: two
-/// threads asking for the same new key both build, and the first is kept.
-pub(crate) fn engine<E>(
+/// The engine (or model) for `key`: the one held, or `build`'s (then held).
+/// Without a key, `build`'s, not held. The lock is not held while building:
+/// two threads asking for the same new key both build, and the first is kept.
+pub(crate) fn engine<T: Holdable, E>(
     key: Option<Key>,
-    build: impl FnOnce() -> Result<Engine, E>,
-) -> Result<Arc<Engine>, E> {
+    build: impl FnOnce() -> Result<T, E>,
+) -> Result<Arc<T>, E> {
     let Some(key) = key.filter(|_| enabled()) else {
         return build().map(Arc::new);
     };
+    let find = |c: &Cache| {
+        c.held
+            .iter()
+            .position(|(k, h)| *k == key && T::of(h).is_some())
+    };
     {
         let mut c = lock();
-        if let Some(i) = c.engines.iter().position(|(k, _)| *k == key)
-            && let Some(hit) = c.engines.remove(i)
+        if let Some(i) = find(&c)
+            && let Some(hit) = c.held.remove(i)
+            && let Some(t) = T::of(&hit.1)
         {
             c.hits += 1;
-            let engine = Arc::clone(&hit.1);
-            c.engines.push_front(hit);
-            return Ok(engine);
+            c.held.push_front(hit);
+            return Ok(t);
         }
     }
-    let engine = Arc::new(build()?);
+    let built = Arc::new(build()?);
     let mut c = lock();
     c.misses += 1;
-    if let Some(i) = c.engines.iter().position(|(k, _)| *k == key) {
+    if let Some(t) = find(&c).and_then(|i| T::of(&c.held[i].1)) {
         // Built meanwhile by another thread: share that one.
-        return Ok(Arc::clone(&c.engines[i].1));
+        return Ok(t);
     }
-    c.engines.push_front((key, Arc::clone(&engine)));
-    c.engines.truncate(CAPACITY);
-    Ok(engine)
+    c.held
+        .push_front((key.clone(), T::held(Arc::clone(&built))));
+    c.held.truncate(CAPACITY);
+    Ok(built)
 }
 
 /// Whether engines are held: not where `BEIAN_ENGINE_CACHE` is `0` (for a
@@ -182,14 +227,14 @@ fn enabled() -> bool {
 /// Hits, misses and engines held.
 pub(crate) fn info() -> (u64, u64, usize) {
     let c = lock();
-    (c.hits, c.misses, c.engines.len())
+    (c.hits, c.misses, c.held.len())
 }
 
 /// Drops every engine held (those in use stay alive with their `Screen`s)
 /// and zeroes the counts.
 pub(crate) fn clear() {
     let mut c = lock();
-    c.engines.clear();
+    c.held.clear();
     c.hits = 0;
     c.misses = 0;
 }

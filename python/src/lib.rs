@@ -921,12 +921,18 @@ impl Judge {
                 "threshold {t}: must be between 0 and 1"
             )));
         }
+        // Shared with a Judge of the same model file, as Screens share
+        // their engines (Ray unpickles one per task).
         let m = py
-            .detach(|| beian_judge::Model::load(&model))
+            .detach(|| {
+                let key =
+                    cache::Key::files("judge model".into(), std::slice::from_ref(&model), &[]);
+                cache::engine(key, || beian_judge::Model::load(&model))
+            })
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(Judge {
             threshold: threshold.unwrap_or_else(|| m.threshold()),
-            model: Arc::new(m),
+            model: m,
             path: model,
             given_threshold: threshold,
         })
@@ -1056,8 +1062,8 @@ fn _default_threads() -> usize {
     default_threads()
 }
 
-/// The engines this process holds for reuse: ``{"hits", "misses",
-/// "engines", "capacity"}``.
+/// The engines (and judge models) this process holds for reuse:
+/// ``{"hits", "misses", "engines", "capacity"}``.
 #[pyfunction]
 fn engine_cache_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let (hits, misses, engines) = cache::info();

@@ -377,6 +377,24 @@ def test_a_process_builds_each_engine_once_and_never_a_stale_one(tmp_path):
     assert twins[0].scan("有违禁品") != [], "a Screen outlives the cache's hold on its engine"
 
 
+def test_judges_of_one_model_file_share_the_model(tmp_path):
+    import shutil
+
+    from conftest import REPO
+
+    model = tmp_path / "m.judge"
+    shutil.copy(REPO / "crates" / "judge" / "models" / "default.judge", model)
+    beian.clear_engine_cache()
+    j = beian.Judge(str(model))
+    twins = [pickle.loads(pickle.dumps(j)) for _ in range(2)]
+    assert beian.engine_cache_info()["misses"] == 1 and beian.engine_cache_info()["hits"] == 2
+    assert all(t.predict("今天天气很好") == j.predict("今天天气很好") for t in twins)
+    assert beian.Judge(str(model), threshold=0.5).threshold == 0.5 != j.threshold, "the threshold stays the Judge's own"
+    model.write_bytes(model.read_bytes()[:100])
+    with pytest.raises(ValueError):
+        beian.Judge(str(model))
+
+
 def test_the_engine_cache_can_be_turned_off(tmp_path, monkeypatch):
     lex = tmp_path / "t.txt"
     lex.write_text("违禁品\n", encoding="utf-8")
