@@ -271,6 +271,33 @@ fn paths_of(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<PathBuf>> {
     })
 }
 
+/// Character offsets of byte offsets into one text, counted on from the
+/// last one asked (findings come ordered by position).
+struct CharAt<'t> {
+    text: &'t str,
+    byte: usize,
+    chars: usize,
+}
+
+impl<'t> CharAt<'t> {
+    fn new(text: &'t str) -> Self {
+        CharAt {
+            text,
+            byte: 0,
+            chars: 0,
+        }
+    }
+
+    fn at(&mut self, b: usize) -> usize {
+        if b < self.byte {
+            (self.byte, self.chars) = (0, 0);
+        }
+        self.chars += self.text.get(self.byte..b).map_or(0, |s| s.chars().count());
+        self.byte = b;
+        self.chars
+    }
+}
+
 /// Finding dicts, with the keys (and values) of the CLI's JSONL findings,
 /// `char_start` and `char_end` added, and `via` left out for plain text.
 /// Built field by field (keys interned), not through `serde_json`: on
@@ -282,21 +309,11 @@ fn findings_to_py<'py>(
     findings: &[Finding],
 ) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
-    // Findings come ordered by position: count characters incrementally.
-    let (mut byte, mut chars) = (0usize, 0usize);
-    let mut char_at = |b: usize| -> usize {
-        if b < byte {
-            byte = 0;
-            chars = 0;
-        }
-        chars += text.get(byte..b).map_or(0, |s| s.chars().count());
-        byte = b;
-        chars
-    };
+    let mut char_at = CharAt::new(text);
     for f in findings {
         let d = PyDict::new(py);
-        let cs = char_at(f.start);
-        let ce = char_at(f.end);
+        let cs = char_at.at(f.start);
+        let ce = char_at.at(f.end);
         d.set_item(intern!(py, "start"), f.start)?;
         d.set_item(intern!(py, "end"), f.end)?;
         d.set_item(intern!(py, "char_start"), cs)?;
@@ -338,17 +355,10 @@ fn columns_to_py<'py>(
     let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut char_start, mut char_end) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for (i, (t, fs)) in texts.iter().zip(results).enumerate() {
-        let text = t.as_deref().unwrap_or_default();
-        let (mut byte, mut chars) = (0usize, 0usize);
+        let mut char_at = CharAt::new(t.as_deref().unwrap_or_default());
         for f in fs {
-            for (b, out) in [(f.start, &mut char_start), (f.end, &mut char_end)] {
-                if b < byte {
-                    (byte, chars) = (0, 0);
-                }
-                chars += text.get(byte..b).map_or(0, |s| s.chars().count());
-                byte = b;
-                out.push(chars);
-            }
+            char_start.push(char_at.at(f.start));
+            char_end.push(char_at.at(f.end));
             row.push(i);
             start.push(f.start);
             end.push(f.end);
