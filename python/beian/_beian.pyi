@@ -82,10 +82,16 @@ class Screen:
         field: Optional[str] = None,
         input_format: Optional[str] = None,
         threads: Optional[int] = None,
-    ) -> Tuple[List[Finding], List[Dict[str, Any]], List[Dict[str, Any]]]:
+        *,
+        columns: bool = False,
+    ) -> Tuple[Any, List[Dict[str, Any]], List[Dict[str, Any]]]:
         """Screens files as ``beian scan`` reads them: (findings with
         ``source`` and ``record``, errors, one summary per input with
-        ``source``, ``records``, ``flagged``, ``findings``, ``errors``)."""
+        ``source``, ``records``, ``flagged``, ``findings``, ``errors``).
+
+        The findings are a list of dicts, or with ``columns=True`` a dict of
+        columns (``source``, ``record``, then ``scan_columns``'s keys but
+        ``row``)."""
     def save_compiled(self, path: _Path) -> None:
         """Writes the lexicons as a compiled lexicon (``beian lexicon compile``)."""
     def config(self) -> Dict[str, Any]:

@@ -2,8 +2,10 @@
 
 Each Ray worker holds one ``beian.Screen`` (built once, in the constructor of
 a callable class given to ``map_batches``) and screens whole shards with the
-same Rust readers as ``beian scan``: record numbers are the CLI's (1-based
-line for JSONL, row for Parquet), and so are the findings. Output, as
+same Rust readers as ``beian scan`` (``Screen.scan_files(..., columns=True)``:
+the findings come back as columns, no dict per finding): record numbers are
+the CLI's (1-based line for JSONL, row for Parquet), and so are the findings.
+Output, as
 Parquet under ``--out``:
 
 - ``findings/NNNNNN.parquet``, one file per shard, written by the worker
@@ -112,14 +114,11 @@ class ScreenShards(_HoldsScreen):
         for n, shard in zip(batch["n"], batch["shard"]):
             shard = str(shard)
             t0 = time.perf_counter()
-            findings, _errors, summary = self.screen.scan_files(
-                [shard], field=self.field, threads=self.threads
+            # Findings as columns: no dict per finding.
+            found, _errors, summary = self.screen.scan_files(
+                [shard], field=self.field, threads=self.threads, columns=True
             )
-            cols: Dict[str, list] = {c: [] for c in FINDING_COLUMNS}
-            for f in findings:
-                cols["shard"].append(shard)
-                for c in FINDING_COLUMNS[1:]:
-                    cols[c].append(f[c])
+            cols = {"shard": found["source"], **{c: found[c] for c in FINDING_COLUMNS[1:]}}
             pq.write_table(
                 pa.table(cols, schema=FINDING_SCHEMA),
                 os.path.join(self.out, "findings", f"{int(n):06d}.parquet"),

@@ -344,50 +344,28 @@ fn findings_to_py<'py>(
 }
 
 /// Findings as columns (see `Screen.scan_columns`): the values of
-/// [`findings_to_py`]'s dicts, one list per key, and `row`.
-fn columns_to_py<'py>(
+/// [`findings_to_py`]'s dicts, one list per key, set into `d` after the
+/// columns already there. `records` are the screened texts, each with its
+/// findings.
+fn finding_columns<'py, 'a>(
     py: Python<'py>,
-    texts: &[Option<String>],
-    results: &[Vec<Finding>],
-) -> PyResult<Bound<'py, PyDict>> {
-    let n: usize = results.iter().map(Vec::len).sum();
-    let mut row = Vec::with_capacity(n);
+    d: &Bound<'py, PyDict>,
+    records: &[(&'a str, &'a [Finding])],
+) -> PyResult<()> {
+    let n: usize = records.iter().map(|(_, fs)| fs.len()).sum();
     let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut char_start, mut char_end) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for (i, (t, fs)) in texts.iter().zip(results).enumerate() {
-        let mut char_at = CharAt::new(t.as_deref().unwrap_or_default());
-        for f in fs {
+    for (text, fs) in records {
+        let mut char_at = CharAt::new(text);
+        for f in fs.iter() {
             char_start.push(char_at.at(f.start));
             char_end.push(char_at.at(f.end));
-            row.push(i);
             start.push(f.start);
             end.push(f.end);
         }
     }
-    let all = || results.iter().flatten();
-    // Risk codes, terms and the like repeat: one Python string each.
-    let mut strings: HashMap<String, Bound<'py, PyString>> = HashMap::new();
-    let mut string_list =
-        |items: &mut dyn Iterator<Item = Option<&str>>| -> PyResult<Bound<'py, PyList>> {
-            let list = PyList::empty(py);
-            for s in items {
-                let Some(s) = s else {
-                    list.append(py.None())?;
-                    continue;
-                };
-                match strings.get(s) {
-                    Some(p) => list.append(p)?,
-                    None => {
-                        let p = PyString::new(py, s);
-                        list.append(&p)?;
-                        strings.insert(s.to_owned(), p);
-                    }
-                }
-            }
-            Ok(list)
-        };
-    let d = PyDict::new(py);
-    d.set_item("row", row)?;
+    let all = || records.iter().flat_map(|(_, fs)| fs.iter());
+    let mut strings = Strings::new(py);
     d.set_item("start", start)?;
     d.set_item("end", end)?;
     d.set_item("char_start", char_start)?;
@@ -396,25 +374,19 @@ fn columns_to_py<'py>(
         "matched",
         all().map(|f| f.matched.as_str()).collect::<Vec<_>>(),
     )?;
-    d.set_item("term", string_list(&mut all().map(|f| Some(&*f.term)))?)?;
-    d.set_item("risk", string_list(&mut all().map(|f| Some(&*f.risk)))?)?;
-    d.set_item(
-        "detector",
-        string_list(&mut all().map(|f| Some(f.detector)))?,
-    )?;
+    d.set_item("term", strings.list(all().map(|f| Some(&*f.term)))?)?;
+    d.set_item("risk", strings.list(all().map(|f| Some(&*f.risk)))?)?;
+    d.set_item("detector", strings.list(all().map(|f| Some(f.detector)))?)?;
     let risks = PyList::empty(py);
     for f in all() {
-        risks.append(string_list(&mut f.risks.iter().map(|r| Some(&**r)))?)?;
+        risks.append(strings.list(f.risks.iter().map(|r| Some(&**r)))?)?;
     }
     d.set_item("risks", risks)?;
     d.set_item(
         "severity",
-        string_list(&mut all().map(|f| f.severity.as_deref()))?,
+        strings.list(all().map(|f| f.severity.as_deref()))?,
     )?;
-    d.set_item(
-        "action",
-        string_list(&mut all().map(|f| f.action.as_deref()))?,
-    )?;
+    d.set_item("action", strings.list(all().map(|f| f.action.as_deref()))?)?;
     let mut via_names: Vec<Option<String>> = Vec::with_capacity(n);
     for f in all() {
         via_names.push(match f.via.filter(|&v| v != Via::Text) {
@@ -422,17 +394,53 @@ fn columns_to_py<'py>(
             None => None,
         });
     }
-    d.set_item(
-        "via",
-        string_list(&mut via_names.iter().map(Option::as_deref))?,
-    )?;
+    d.set_item("via", strings.list(via_names.iter().map(Option::as_deref))?)?;
     d.set_item(
         "weight",
         all()
             .map(|f| f.weight.map(weight_value))
             .collect::<Vec<_>>(),
     )?;
-    Ok(d)
+    Ok(())
+}
+
+/// Python strings made once each: risk codes, terms, sources repeat.
+struct Strings<'py> {
+    py: Python<'py>,
+    made: HashMap<String, Bound<'py, PyString>>,
+}
+
+impl<'py> Strings<'py> {
+    fn new(py: Python<'py>) -> Self {
+        Strings {
+            py,
+            made: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, s: &str) -> Bound<'py, PyString> {
+        if let Some(p) = self.made.get(s) {
+            return p.clone();
+        }
+        let p = PyString::new(self.py, s);
+        self.made.insert(s.to_owned(), p.clone());
+        p
+    }
+
+    /// A list of the strings, `None` for a missing one.
+    fn list<'s>(
+        &mut self,
+        items: impl Iterator<Item = Option<&'s str>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(self.py);
+        for s in items {
+            match s {
+                Some(s) => list.append(self.get(s))?,
+                None => list.append(self.py.None())?,
+            }
+        }
+        Ok(list)
+    }
 }
 
 /// The CLI's name for `via` (serde's, not a copy of the names).
@@ -725,7 +733,19 @@ impl Screen {
     ) -> PyResult<Bound<'py, PyDict>> {
         let (texts, results) = self.screen_cells(py, texts, threads)?;
         let _gc = GcPaused::new(py)?;
-        columns_to_py(py, &texts, &results)
+        let d = PyDict::new(py);
+        let rows = results
+            .iter()
+            .enumerate()
+            .flat_map(|(i, fs)| std::iter::repeat_n(i, fs.len()));
+        d.set_item("row", rows.collect::<Vec<_>>())?;
+        let records: Vec<(&str, &[Finding])> = texts
+            .iter()
+            .zip(&results)
+            .map(|(t, fs)| (t.as_deref().unwrap_or_default(), fs.as_slice()))
+            .collect();
+        finding_columns(py, &d, &records)?;
+        Ok(d)
     }
 
     /// Screens files or directories as ``beian scan`` reads them (text,
@@ -735,8 +755,10 @@ impl Screen {
     /// input order; error dicts (``source``, ``record``, ``offset``,
     /// ``message``) for records or inputs that could not be read; and one
     /// summary dict per input (``source``, ``records``, ``flagged``,
-    /// ``findings``, ``errors``).
-    #[pyo3(signature = (paths, field = None, input_format = None, threads = None))]
+    /// ``findings``, ``errors``). With ``columns=True`` the findings are
+    /// columns instead, as ``scan_columns`` gives them, with ``source`` and
+    /// ``record`` first (no ``row``).
+    #[pyo3(signature = (paths, field = None, input_format = None, threads = None, *, columns = false))]
     fn scan_files<'py>(
         &self,
         py: Python<'py>,
@@ -744,6 +766,7 @@ impl Screen {
         field: Option<String>,
         input_format: Option<String>,
         threads: Option<usize>,
+        columns: bool,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let forced = match input_format.as_deref() {
             None => None,
@@ -797,15 +820,31 @@ impl Screen {
             (rows, errors)
         });
         let _gc = GcPaused::new(py)?;
-        let out = PyList::empty(py);
-        for (src, number, text, f) in &rows {
-            for d in findings_to_py(py, text, f)?.iter() {
-                let d = d.cast_into::<PyDict>()?;
-                d.set_item("source", &inputs[*src as usize].name)?;
-                d.set_item("record", *number)?;
-                out.append(d)?;
+        let out = if columns {
+            let d = PyDict::new(py);
+            let mut strings = Strings::new(py);
+            let each = || rows.iter().flat_map(|r| std::iter::repeat_n(r, r.3.len()));
+            let sources = each().map(|r| Some(inputs[r.0 as usize].name.as_str()));
+            d.set_item("source", strings.list(sources)?)?;
+            d.set_item("record", each().map(|r| r.1).collect::<Vec<_>>())?;
+            let records: Vec<(&str, &[Finding])> = rows
+                .iter()
+                .map(|r| (r.2.as_str(), r.3.as_slice()))
+                .collect();
+            finding_columns(py, &d, &records)?;
+            d.into_any()
+        } else {
+            let out = PyList::empty(py);
+            for (src, number, text, f) in &rows {
+                for d in findings_to_py(py, text, f)?.iter() {
+                    let d = d.cast_into::<PyDict>()?;
+                    d.set_item("source", &inputs[*src as usize].name)?;
+                    d.set_item("record", *number)?;
+                    out.append(d)?;
+                }
             }
-        }
+            out.into_any()
+        };
         let errs = PyList::empty(py);
         for (src, number, offset, message) in errors {
             let d = PyDict::new(py);
@@ -825,7 +864,7 @@ impl Screen {
             d.set_item("errors", c[3])?;
             summary.append(d)?;
         }
-        PyTuple::new(py, [out.into_any(), errs.into_any(), summary.into_any()])
+        PyTuple::new(py, [out, errs.into_any(), summary.into_any()])
     }
 
     /// Writes this screen's lexicons as a compiled lexicon (what

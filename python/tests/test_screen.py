@@ -274,6 +274,18 @@ def test_scan_columns_are_scan_batch_by_column(screen, novels, tmp_path):
     assert s.scan_columns([]) == {k: [] for k in COLUMNS}
 
 
+def test_scan_files_gives_columns_on_request(screen, novels, tmp_path):
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text('{"text": "法轮功 flg"}\n{"t": 3}\n{"text": "普通"}\n{"text": "电话 13812345678"}\n', encoding="utf-8")
+    paths = [str(sorted(novels.glob("*.txt"))[0]), str(jsonl)]
+    found, errors, summary = screen.scan_files(paths, field="text")
+    cols, errors2, summary2 = screen.scan_files(paths, field="text", columns=True)
+    assert (errors2, summary2) == (errors, summary) and len(errors) == 1
+    assert list(cols) == ["source", "record", *COLUMNS[1:]]
+    assert len(found) > 1000 and all(len(v) == len(found) for v in cols.values())
+    assert [{k: cols[k][j] for k in cols if cols[k][j] is not None} for j in range(len(found))] == found
+
+
 def test_scan_files_reports_missing_inputs_once(screen, tmp_path):
     ok = tmp_path / "ok.jsonl"
     ok.write_text('{"text": "法轮功"}\n{"text": 3}\n{"t": 1}\n', encoding="utf-8")
