@@ -58,7 +58,12 @@ import beian
 
 FINDING_COLUMNS = ["shard", "record", *beian.FINDING_KEYS]
 SUMMARY_COLUMNS = ["shard", "records", "flagged", "findings", "errors", "seconds"]
-SHARD_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson")
+# The shard files a directory is searched for: what `beian scan` reads as
+# Parquet or JSON Lines, plain or compressed (gzip, zstd).
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SHARD_SUFFIXES = PARQUET_SUFFIXES + tuple(
+    kind + packed for kind in (".jsonl", ".ndjson", ".json") for packed in ("", ".gz", ".zst", ".zstd")
+)
 
 
 FINDING_SCHEMA = pa.schema(
@@ -196,8 +201,8 @@ def read_rows(shards: List[str]) -> List["ray.data.Dataset"]:
     readers), with a ``path`` column naming each row's shard. They are kept
     apart: Ray 2.60 cannot batch across a union of Arrow and pandas blocks,
     so each is screened on its own."""
-    parquet = [s for s in shards if s.endswith(".parquet")]
-    jsonl = [s for s in shards if not s.endswith(".parquet")]
+    parquet = [s for s in shards if s.endswith(PARQUET_SUFFIXES)]
+    jsonl = [s for s in shards if not s.endswith(PARQUET_SUFFIXES)]
     parts = []
     if parquet:
         parts.append(ray.data.read_parquet(parquet, include_paths=True))
@@ -215,13 +220,19 @@ def read_rows(shards: List[str]) -> List["ray.data.Dataset"]:
 
 
 def list_shards(inputs: List[str]) -> List[str]:
-    """Shard files under the inputs (files or directories), sorted; none at
-    all is an error (``SystemExit``)."""
+    """Shard files under the inputs (files or directories: those with a
+    ``SHARD_SUFFIXES`` name, hidden ones skipped, as ``beian scan`` skips
+    them), sorted; none at all is an error (``SystemExit``)."""
     out: List[str] = []
     for i in inputs:
         if os.path.isdir(i):
-            for root, _dirs, files in os.walk(i):
-                out.extend(os.path.join(root, f) for f in files if f.endswith(SHARD_SUFFIXES))
+            for root, dirs, files in os.walk(i):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                out.extend(
+                    os.path.join(root, f)
+                    for f in files
+                    if f.lower().endswith(SHARD_SUFFIXES) and not f.startswith(".")
+                )
         else:
             out.append(i)
     if not out:

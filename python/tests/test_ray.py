@@ -125,3 +125,17 @@ def test_ray_dataset_rows_equal_cli(cluster, tmp_path, konsheng, novels, beian_b
             cli.setdefault(s.name, []).append((f["record"], f["start"], f["end"], f["term"], f["risk"], f["detector"], f["matched"]))
     assert sum(map(len, cli.values())) > 500 and {f[0] for f in cli["nulls.parquet"]} == {2, 4}
     assert {k: sorted(v) for k, v in mine.items()} == {k: sorted(v) for k, v in cli.items()}
+
+
+def test_shards_are_what_the_cli_reads_as_parquet_or_json_lines(tmp_path):
+    mod = load_example()
+    names = ["a.parquet", "b.PQ", "c.jsonl", "d.json", "e.ndjson.gz", "f.jsonl.zst", "g.json.zstd",
+             "README.txt", "notes.csv", ".hidden.jsonl", "sub/h.jsonl", ".git/i.jsonl"]
+    for n in names:
+        (tmp_path / n).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / n).write_text("", encoding="utf-8")
+    got = [p.split(str(tmp_path) + "/", 1)[1] for p in mod.list_shards([str(tmp_path)])]
+    assert got == ["a.parquet", "b.PQ", "c.jsonl", "d.json", "e.ndjson.gz", "f.jsonl.zst", "g.json.zstd", "sub/h.jsonl"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="no shards"):
+        mod.list_shards([str(tmp_path / "empty")])
