@@ -238,8 +238,8 @@ fn default_threads() -> usize {
 /// unpickled): for clusters without a shared file system.
 ///
 /// A process builds each engine once: a ``Screen`` made, or unpickled, from
-/// the same options and unchanged lexicon files (same size and modification
-/// time) as one before shares its engine, so Ray tasks that each unpickle a
+/// the same options and unchanged lexicon files (the same contents, hashed)
+/// as one before shares its engine, so Ray tasks that each unpickle a
 /// ``Screen`` do not each rebuild it. ``engine_cache_info()`` counts the
 /// reuses; ``clear_engine_cache()`` frees the engines held.
 ///
