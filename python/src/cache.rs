@@ -8,24 +8,24 @@
 //! engine is immutable, so `Screen`s may share it.
 //!
 //! Invariant: an engine is reused only for the same options and the same
-//! lexicon and allow files, as they are now: each given path canonicalized,
-//! and every file under it (a recursive walk; names starting with a dot
-//! skipped, as the loader skips them) with its size and a hash of its
-//! contents (of its header for a compiled lexicon: the header holds the
-//! payload's checksum). So an edited file is a new engine even where its
+//! lexicon and allow files, as they are now: the files the loader reads
+//! (`beian_scan::lexicon::lexicon_paths`, its own walk of the given paths),
+//! each with its size and a hash of its contents (of its header for a
+//! compiled lexicon: the header holds the payload's checksum). So an edited file is a new engine even where its
 //! size and modification time did not change. A path that cannot be read is
 //! never cached (the build reports it). A pickled compiled lexicon is keyed
 //! by its header in the same way. At most [`CAPACITY`] engines are held, the
 //! least recently used dropped first. `BEIAN_ENGINE_CACHE=0` turns it off.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::hash::{DefaultHasher, Hasher};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use beian_judge::Model;
-use beian_screen::{Engine, is_compiled};
+use beian_scan::lexicon::lexicon_paths;
+use beian_screen::is_compiled;
 
 /// Engines held at most.
 pub(crate) const CAPACITY: usize = 4;
@@ -44,8 +44,8 @@ pub(crate) enum Key {
     Files {
         /// The options and anything else of the config that shapes the engine.
         build: String,
-        lexicons: Vec<Vec<Stamp>>,
-        allow: Vec<Vec<Stamp>>,
+        lexicons: Vec<Stamp>,
+        allow: Vec<Stamp>,
     },
     /// A compiled lexicon's bytes (a portable pickle).
     Bytes {
@@ -59,7 +59,10 @@ impl Key {
     /// The key of an engine built from `lexicons` and `allow` with `build`;
     /// `None` when a path cannot be read.
     pub(crate) fn files(build: String, lexicons: &[PathBuf], allow: &[PathBuf]) -> Option<Key> {
-        let stamps = |ps: &[PathBuf]| ps.iter().map(|p| stamps(p)).collect::<Option<Vec<_>>>();
+        let stamps = |ps: &[PathBuf]| {
+            let files = lexicon_paths(ps).ok()?;
+            files.into_iter().map(stamp).collect::<Option<Vec<_>>>()
+        };
         Some(Key::Files {
             build,
             lexicons: stamps(lexicons)?,
@@ -78,87 +81,24 @@ impl Key {
     }
 }
 
-/// The path, canonicalized, and every file the loader reads under it
-/// (sorted), each stamped.
-fn stamps(path: &Path) -> Option<Vec<Stamp>> {
-    let path = std::fs::canonicalize(path).ok()?;
-    let mut out = Vec::new();
-    walk(&path, &mut out)?;
-    Some(out)
+/// A file the loader reads, stamped: a compiled lexicon by its header (not
+/// read whole), any other file by its contents.
+fn stamp(path: PathBuf) -> Option<Stamp> {
+    let mut f = std::fs::File::open(&path).ok()?;
+    let mut bytes = Vec::new();
+    (&mut f).take(HEAD as u64).read_to_end(&mut bytes).ok()?;
+    if !is_compiled(&bytes) {
+        f.read_to_end(&mut bytes).ok()?;
+    }
+    let len = f.metadata().ok()?.len();
+    let mut h = DefaultHasher::new();
+    h.write(&bytes);
+    Some((path, len, h.finish()))
 }
 
-fn walk(path: &Path, out: &mut Vec<Stamp>) -> Option<()> {
-    if !std::fs::metadata(path).ok()?.is_dir() {
-        // A compiled lexicon by its header (not read whole), any other
-        // file by its contents.
-        let mut f = std::fs::File::open(path).ok()?;
-        let mut bytes = Vec::new();
-        (&mut f).take(HEAD as u64).read_to_end(&mut bytes).ok()?;
-        if !is_compiled(&bytes) {
-            f.read_to_end(&mut bytes).ok()?;
-        }
-        let len = f.metadata().ok()?.len();
-        let mut h = DefaultHasher::new();
-        h.write(&bytes);
-        out.push((path.to_path_buf(), len, h.finish()));
-        return Some(());
-    }
-    // The directory itself: an empty one is a key too.
-    out.push((path.to_path_buf(), 0, 0));
-    let mut entries = std::fs::read_dir(path)
-        .ok()?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
-    entries.sort();
-    for p in entries {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if !hidden {
-            walk(&p, out)?;
-        }
-    }
-    Some(())
-}
-
-/// What the cache holds: a screening engine or a judge model.
-#[derive(Clone)]
-pub(crate) enum Held {
-    Engine(Arc<Engine>),
-    Model(Arc<Model>),
-}
-
-/// A kind of thing the cache holds.
-pub(crate) trait Holdable: Sized {
-    fn held(this: Arc<Self>) -> Held;
-    fn of(held: &Held) -> Option<Arc<Self>>;
-}
-
-impl Holdable for Engine {
-    fn held(this: Arc<Self>) -> Held {
-        Held::Engine(this)
-    }
-    fn of(held: &Held) -> Option<Arc<Self>> {
-        match held {
-            Held::Engine(e) => Some(Arc::clone(e)),
-            Held::Model(_) => None,
-        }
-    }
-}
-
-impl Holdable for Model {
-    fn held(this: Arc<Self>) -> Held {
-        Held::Model(this)
-    }
-    fn of(held: &Held) -> Option<Arc<Self>> {
-        match held {
-            Held::Model(m) => Some(Arc::clone(m)),
-            Held::Engine(_) => None,
-        }
-    }
-}
+/// What the cache holds: an engine or a judge model, told apart by type
+/// (their keys differ as well).
+type Held = Arc<dyn Any + Send + Sync>;
 
 struct Cache {
     /// Most recently used first.
@@ -181,38 +121,41 @@ fn lock() -> MutexGuard<'static, Cache> {
 /// The engine (or model) for `key`: the one held, or `build`'s (then held).
 /// Without a key, `build`'s, not held. The lock is not held while building:
 /// two threads asking for the same new key both build, and the first is kept.
-pub(crate) fn engine<T: Holdable, E>(
+pub(crate) fn engine<T: Any + Send + Sync, E>(
     key: Option<Key>,
     build: impl FnOnce() -> Result<T, E>,
 ) -> Result<Arc<T>, E> {
     let Some(key) = key.filter(|_| enabled()) else {
         return build().map(Arc::new);
     };
+    // The position and value of the one held for `key`.
     let find = |c: &Cache| {
-        c.held
-            .iter()
-            .position(|(k, h)| *k == key && T::of(h).is_some())
+        c.held.iter().enumerate().find_map(|(i, (k, h))| {
+            (*k == key)
+                .then(|| Arc::clone(h).downcast::<T>().ok())
+                .flatten()
+                .map(|t| (i, t))
+        })
     };
     {
         let mut c = lock();
-        if let Some(i) = find(&c)
-            && let Some(hit) = c.held.remove(i)
-            && let Some(t) = T::of(&hit.1)
-        {
+        if let Some((i, t)) = find(&c) {
             c.hits += 1;
-            c.held.push_front(hit);
+            if let Some(hit) = c.held.remove(i) {
+                c.held.push_front(hit);
+            }
             return Ok(t);
         }
     }
     let built = Arc::new(build()?);
     let mut c = lock();
     c.misses += 1;
-    if let Some(t) = find(&c).and_then(|i| T::of(&c.held[i].1)) {
+    if let Some((_, t)) = find(&c) {
         // Built meanwhile by another thread: share that one.
         return Ok(t);
     }
-    c.held
-        .push_front((key.clone(), T::held(Arc::clone(&built))));
+    let held: Held = built.clone();
+    c.held.push_front((key, held));
     c.held.truncate(CAPACITY);
     Ok(built)
 }
