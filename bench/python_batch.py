@@ -17,10 +17,11 @@ the difference). Writes benchmarks/results/python-batch-<UTC date>.md with
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
+
+from device_scale import machine  # beside this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("BEIAN_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
@@ -102,7 +103,7 @@ def main():
             "",
             f"Date: {now:%Y-%m-%d %H:%M} UTC  ",
             f"Command: `python bench/python_batch.py{' --before PKG' if before else ''}` (BEIAN_BENCH_RUNS={RUNS}), at `{commit}`  ",
-            f"Machine: {os.cpu_count()} logical CPUs, {platform.processor() or platform.machine()}, {platform.system()}",
+            f"Machine: {machine()[0]}",
             "",
             f"Input: every line of the four novels ({first['lines']} lines, {mb:.1f} MB), konsheng from source,"
             " default options. Best of the runs, each package in its own process, alternating; the results"

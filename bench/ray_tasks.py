@@ -30,10 +30,11 @@ Scenarios:
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
+
+from device_scale import machine  # beside this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("BEIAN_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
@@ -115,18 +116,6 @@ def one_mode(cache):
     print(json.dumps(out))
 
 
-def machine():
-    try:
-        model = next(
-            l.split(":", 1)[1].strip()
-            for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-            if l.startswith("Model name")
-        )
-    except (OSError, StopIteration):
-        model = platform.processor() or "unknown CPU"
-    return f"{os.cpu_count()} logical CPUs, {model}, {platform.system()} {platform.machine()}"
-
-
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--mode":
         one_mode(sys.argv[2])
@@ -166,7 +155,7 @@ def main():
             "",
             f"Date: {now:%Y-%m-%d %H:%M} UTC  ",
             f"Command: `python bench/ray_tasks.py` (BEIAN_BENCH_RUNS={RUNS}), at `{commit}`  ",
-            f"Machine: {machine()}; Ray {results['1'][0]['ray']}, a local cluster on loopback with every core",
+            f"Machine: {machine()[0]}; Ray {results['1'][0]['ray']}, a local cluster on loopback with every core",
             "",
             f"Input: the first {LINES} non-empty lines of the four novels (`../shared/data/corpus/four-classic-novels`),"
             f" {BLOCKS} blocks; lexicon: konsheng from source. Seconds are the best of {RUNS} runs of each"
