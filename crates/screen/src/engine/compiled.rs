@@ -499,7 +499,22 @@ impl Engine {
             detector_risk,
             stats,
         } = self;
-        let mut w = W::default();
+        // One buffer, sized once: the header (filled in at the end), then
+        // the payload. The automata are most of it; growing a buffer of
+        // this size by doubling took more time than everything else.
+        let automata = [
+            ac.as_ref(),
+            pinyin_ac.as_ref(),
+            sound.as_ref().map(|m| &m.ac),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|a| a.heap_bytes())
+        .sum::<usize>();
+        let mut w = W {
+            b: Vec::with_capacity(HEADER + automata + (8 << 20)),
+        };
+        w.b.resize(HEADER, 0);
         write_options(&mut w, opts);
         w.u64(table.fingerprint());
         w.usize(table.bmp().len());
@@ -629,14 +644,15 @@ impl Engine {
         }
         write_stats(&mut w, stats);
 
-        let payload = w.b;
-        let mut out = Vec::with_capacity(HEADER + payload.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&COMPILED_FORMAT.to_le_bytes());
-        out.extend_from_slice(&engine_fingerprint().to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&hash64(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
+        let mut out = w.b;
+        let payload = &out[HEADER..];
+        let mut head = Vec::with_capacity(HEADER);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&COMPILED_FORMAT.to_le_bytes());
+        head.extend_from_slice(&engine_fingerprint().to_le_bytes());
+        head.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        head.extend_from_slice(&hash64(payload).to_le_bytes());
+        out[..HEADER].copy_from_slice(&head);
         out
     }
 
