@@ -27,6 +27,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("BEIAN_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
 LEX = os.path.join(SHARED, "data", "lexicons", "konsheng")
+# Source-lexicon rows build every run, as their peer does: beian's lexicon
+# cache (which would load the engine built by the first run) is off.
+os.environ["BEIAN_LEXICON_CACHE"] = "0"
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 PEER = os.path.join(TARGET, "release", "examples", "daachorse_peer")
 WORK = os.path.join(TARGET, "startup-ab")

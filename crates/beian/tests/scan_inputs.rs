@@ -143,6 +143,7 @@ fn a_compiled_lexicon_scans_like_its_sources() {
     let source = beian(&[
         "scan",
         "--quiet",
+        "--no-lexicon-cache",
         "--lexicon",
         konsheng,
         "--allow",
@@ -272,4 +273,123 @@ fn a_window_boundary_neither_drops_nor_duplicates_a_finding() {
             assert_eq!(run(max, format).0, run("0", format).0, "{format} {max}");
         }
     }
+}
+
+/// Runs `beian` with the lexicon cache's environment set as given (and
+/// none inherited).
+fn beian_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_beian"));
+    c.args(args);
+    for k in ["BEIAN_LEXICON_CACHE", "XDG_CACHE_HOME", "HOME"] {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn files_under(d: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(d) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_lexicon_cache_loads_what_a_build_makes_and_can_be_turned_off() {
+    let d = dir("lexicon-cache");
+    let lex = d.join("lex");
+    std::fs::create_dir_all(&lex).unwrap();
+    std::fs::write(lex.join("README.txt"), "我们的词库说明。\n").unwrap();
+    std::fs::write(lex.join("terms.tsv"), "赌博网站\tA.1.h\n六合彩\tQ.9.q\n").unwrap();
+    let input = d.join("in.txt");
+    std::fs::write(
+        &input,
+        "这里有賭博網站\n买六合彩吗 电话 13812345678\n正常的一行\n",
+    )
+    .unwrap();
+    let args = ["scan", "--quiet", "--lexicon", s(&lex), s(&input)];
+    let cache = d.join("cache");
+    let env = [("BEIAN_LEXICON_CACHE", cache.as_path())];
+
+    let built = beian_env(&args, &env);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let entries = files_under(&cache);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let loaded = beian_env(&args, &env);
+    assert!(loaded.status.success());
+    assert_eq!(files_under(&cache), entries, "a hit writes nothing new");
+    let stdout = String::from_utf8_lossy(&loaded.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert_eq!(built.stdout, loaded.stdout);
+    // The loader's warnings (the README skipped, the unknown risk code)
+    // are said on every run, cached or not.
+    let stderr = String::from_utf8_lossy(&loaded.stderr);
+    assert!(
+        stderr.contains("README.txt") && stderr.contains("Q.9.q"),
+        "{stderr}"
+    );
+    assert_eq!(built.stderr, loaded.stderr);
+
+    // Turned off: by the flag, and by BEIAN_LEXICON_CACHE=0 (the default
+    // places are not used either).
+    let other = d.join("cache-off");
+    let mut off_args = args.to_vec();
+    off_args.insert(1, "--no-lexicon-cache");
+    let off = beian_env(&off_args, &[("BEIAN_LEXICON_CACHE", other.as_path())]);
+    assert_eq!(off.stdout, built.stdout);
+    assert!(files_under(&other).is_empty());
+    let home = d.join("home");
+    let zero = std::path::Path::new("0");
+    let off = beian_env(
+        &args,
+        &[
+            ("BEIAN_LEXICON_CACHE", zero),
+            ("HOME", home.as_path()),
+            ("XDG_CACHE_HOME", home.as_path()),
+        ],
+    );
+    assert_eq!(off.stdout, built.stdout);
+    assert!(files_under(&home).is_empty());
+    // The default place.
+    let xdg = d.join("xdg");
+    let on = beian_env(&args, &[("XDG_CACHE_HOME", xdg.as_path())]);
+    assert_eq!(on.stdout, built.stdout);
+    assert_eq!(files_under(&xdg.join("beian/lexicons")).len(), 2);
+
+    // An edited lexicon is built again, not served stale.
+    std::fs::write(lex.join("terms.tsv"), "正常的一行\tA.1.h\n").unwrap();
+    let edited = beian_env(&args, &env);
+    let stdout = String::from_utf8_lossy(&edited.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stdout.contains("正常的一行") && !stdout.contains("六合彩"),
+        "{stdout}"
+    );
+    assert_eq!(files_under(&cache).len(), 4);
+
+    // A cache that cannot be written, named by the user: one warning, the
+    // scan complete.
+    let blocked = d.join("blocked");
+    std::fs::write(&blocked, "a file, not a directory").unwrap();
+    let out = beian_env(&args, &[("BEIAN_LEXICON_CACHE", blocked.as_path())]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, edited.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("lexicon cache").count(), 1, "{stderr}");
+    assert!(stderr.contains("blocked"), "{stderr}");
 }

@@ -89,7 +89,7 @@ pub fn build_engine_reporting(
 /// copy and the faulting-in of the new buffer's pages, most of a compiled
 /// lexicon's read, then run side by side. A file that changes size while
 /// it is read is an error (`UnexpectedEof`) or read to its first length.
-fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileExt;

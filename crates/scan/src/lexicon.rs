@@ -223,7 +223,7 @@ pub(crate) fn walk_dir(
 }
 
 /// What was loaded from one lexicon file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadedFile {
     pub path: PathBuf,
     /// The risk code given to terms without one (`None`: unclassified).
@@ -232,11 +232,11 @@ pub struct LoadedFile {
     pub new_entries: usize,
     /// Why the file was skipped (a licence or README in a lexicon
     /// directory, or prose), if it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
     /// Warnings about the file's lines (unknown risk codes), each naming
     /// the file and line.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 

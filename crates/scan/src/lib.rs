@@ -6,11 +6,14 @@
 //! - [`sample`]: reproducible sampling, review sheets (CSV, XLSX) and review.
 //! - [`lexicon`]: lexicon files into an engine builder; statistics against
 //!   the keyword-library minimums of the knowledge base.
+//! - [`lexicon_cache`]: engines built from source lexicons, kept on disk
+//!   compiled, so the next run with the same files loads instead of builds.
 
 mod engine_load;
 mod error;
 pub mod input;
 pub mod lexicon;
+pub mod lexicon_cache;
 mod parquet_in;
 pub mod pipeline;
 pub mod progress;
@@ -26,3 +29,4 @@ pub use lexicon::{
     keyword_sheet_terms, lexicon_maps, lexicon_stats, load_allow_files, load_lexicon_files,
     looks_like_prose, risk_for_file_name,
 };
+pub use lexicon_cache::{Built, CacheUse, LexiconCache, build_engine_cached};

@@ -23,6 +23,9 @@ fn emit(o: &str) -> anyhow::Result<()> {
 /// `beian lexicon compile`.
 pub mod compile;
 
+/// Where the lexicon cache is, from the environment.
+pub mod cache;
+
 use anyhow::Context;
 use beian_scan::{LoadedFile, lexicon_stats, load_lexicon_files};
 use beian_screen::EngineBuilder;

@@ -47,6 +47,12 @@ Examples:
   beian scan --lexicon pruned.tsv --model risk.judge --format summary corpus/
   beian scan --lexicon pruned.tsv --min-weight 0.5 --model default corpus/
   beian scan review review.xlsx
+  BEIAN_LEXICON_CACHE=0 beian scan --lexicon words.txt corpus/   # build, no lexicon cache
+
+Lexicon cache: an engine built from source lexicons is kept compiled in
+~/.cache/beian/lexicons ($XDG_CACHE_HOME/beian/lexicons, or the directory
+BEIAN_LEXICON_CACHE names) and loaded by the next run with the same files
+(by content), options and binary; --no-lexicon-cache builds every time.
 
 Output (--format jsonl), one finding per line:
   {\"source\": \"a.txt\", \"record\": 12, \"start\": 30, \"end\": 42, \"matched\": \"...\",
@@ -149,6 +155,15 @@ pub struct MoreArgs {
     /// whole.
     #[arg(long, value_name = "BYTES", default_value_t = beian_scan::pipeline::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
+    /// Build the engine from the source lexicons even where the lexicon
+    /// cache holds it, and leave the cache as it is. By default an engine
+    /// built from source lexicons is kept compiled in the cache
+    /// (`$BEIAN_LEXICON_CACHE`, else `$XDG_CACHE_HOME/beian/lexicons`, else
+    /// `~/.cache/beian/lexicons`; `BEIAN_LEXICON_CACHE=0` turns it off), and
+    /// the next run with the same files, options and beian binary loads it
+    /// in milliseconds instead of building it.
+    #[arg(long)]
+    pub no_lexicon_cache: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -283,19 +298,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Source lexicons, or one compiled lexicon (`beian lexicon compile`),
     // loaded as `beian_scan::build_engine` does for every command.
     let compiled = args.lexicon.iter().any(|p| beian_scan::is_compiled_file(p));
-    let (engine, loaded) = beian_scan::build_engine_reporting(&beian_scan::EngineSpec {
-        lexicons: &args.lexicon,
-        allow: &args.allow,
-        risk: args.risk.as_deref(),
-        options: opts,
-        detectors: &detectors,
-    })
+    let cache = super::lexicon::cache::from_env(args.more.no_lexicon_cache);
+    let built = beian_scan::build_engine_cached(
+        &beian_scan::EngineSpec {
+            lexicons: &args.lexicon,
+            allow: &args.allow,
+            risk: args.risk.as_deref(),
+            options: opts,
+            detectors: &detectors,
+        },
+        cache.as_ref().map(|c| &c.cache),
+    )
     .context(if compiled {
         "loading the compiled lexicon"
     } else {
         "building the screening engine"
     })?;
-    super::lexicon::warn_loaded("beian scan", &loaded);
+    super::lexicon::warn_loaded("beian scan", &built.loaded);
+    // The engine lives until the process ends (it is never dropped, see
+    // the end of this function): a new cache entry is written from it on
+    // a thread of its own while the scan runs.
+    let engine: &'static beian_screen::Engine = Box::leak(Box::new(built.engine));
+    let cache_write = built
+        .store
+        .map(|st| std::thread::spawn(move || st.write(engine)));
     let min_chars = opts.min_term_chars.max(1);
     // No term is shorter than one character: with `--min-term-chars 1`
     // there is nothing to count.
@@ -418,7 +444,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Whether any lexicon entry has an audited weight: without one no
     // group is weighed, and a summary needs no window's findings.
     let weighted = engine.entries().iter().any(|e| e.weight.is_some());
-    let slots = Slots::new(&engine, counting);
+    let slots = Slots::new(engine, counting);
     let mut tally = Tally::new(&slots, weighted);
     let mut line: Vec<u8> = Vec::new();
     // A plain-text line over --max-record-bytes reaches the workers in
@@ -483,7 +509,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } = st;
             let mut hits = Vec::new();
             if let Some(w) = win {
-                pipeline::hits_in_window(&engine, rec.text, &w, sc, &mut hits);
+                pipeline::hits_in_window(engine, rec.text, &w, sc, &mut hits);
                 if !window_findings {
                     let piece = Piece {
                         findings: Vec::new(),
@@ -514,9 +540,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // Screened into the worker's buffer, handed on in one exact
             // allocation (a record with many hits would otherwise grow a
             // fresh vector several times).
-            pipeline::hits_windowed(&engine, rec.text, max_record, sc, buf);
+            pipeline::hits_windowed(engine, rec.text, max_record, sc, buf);
             if let Some(t) = here {
-                let w = t.record(&engine, rec, buf, min_weight);
+                let w = t.record(engine, rec, buf, min_weight);
                 gone.count(rec.text.len());
                 // Counted; handed on only to be ranked, if it may be.
                 if !t.may_rank(w) {
@@ -622,7 +648,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         None => {
                             records += 1;
                             progress.record(rec_len);
-                            let (n, w) = tally.record(&engine, &hits, min_weight);
+                            let (n, w) = tally.record(engine, &hits, min_weight);
                             flagged += u64::from(n > 0);
                             findings_n += n;
                             if args.by_source.is_some() {
@@ -926,9 +952,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             x.display()
         );
     }
-    // The process ends here: the OS takes the engine's many small
-    // allocations back faster than dropping them one by one.
-    std::mem::forget(engine);
+    // The engine is not dropped: the OS takes its many small allocations
+    // back faster than dropping them one by one.
+    if let (Some(w), Some(c)) = (cache_write, &cache) {
+        c.finish(w, "beian scan");
+    }
     Ok(if errors > 0 {
         ExitCode::from(1)
     } else {
