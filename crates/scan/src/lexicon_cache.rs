@@ -30,6 +30,9 @@
 //! - At most [`LexiconCache::keep`] entries are kept, the least recently
 //!   used (by modification time, refreshed on every hit) removed first.
 //! - The cache never changes what a run finds, only how its engine is made.
+//!
+//! The directory is trusted as the binary is: an entry is checked for
+//! damage, not for who wrote it, so it must not be writable by other users.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
