@@ -330,9 +330,20 @@ fn the_lexicon_cache_loads_what_a_build_makes_and_can_be_turned_off() {
     );
     let entries = files_under(&cache);
     assert_eq!(entries.len(), 2, "{entries:?}");
+    let json = entries
+        .iter()
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let written = std::fs::metadata(json).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
     let loaded = beian_env(&args, &env);
     assert!(loaded.status.success());
     assert_eq!(files_under(&cache), entries, "a hit writes nothing new");
+    assert_eq!(
+        std::fs::metadata(json).unwrap().modified().unwrap(),
+        written,
+        "a hit, not a build written again"
+    );
     let stdout = String::from_utf8_lossy(&loaded.stdout);
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
     assert_eq!(built.stdout, loaded.stdout);
@@ -392,4 +403,53 @@ fn the_lexicon_cache_loads_what_a_build_makes_and_can_be_turned_off() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("lexicon cache").count(), 1, "{stderr}");
     assert!(stderr.contains("blocked"), "{stderr}");
+}
+
+#[test]
+fn processes_that_fill_the_lexicon_cache_at_once_all_scan_alike() {
+    let d = dir("lexicon-cache-race");
+    let konsheng = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/lexicons/konsheng"
+    );
+    let input = d.join("in.txt");
+    std::fs::write(
+        &input,
+        "他们在练 法.輪.功 吗\n正常的一行\nfa轮功 和 法lun功\n",
+    )
+    .unwrap();
+    let cache = d.join("cache");
+    // Four processes miss at once, build, and write the same entry.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_beian"))
+                .args(["scan", "--quiet", "--lexicon", konsheng, s(&input)])
+                .env("BEIAN_LEXICON_CACHE", &cache)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, outs[0].stdout);
+    }
+    assert!(String::from_utf8_lossy(&outs[0].stdout).lines().count() >= 2);
+    let entries = files_under(&cache);
+    assert_eq!(
+        entries.len(),
+        2,
+        "one entry, no partial file left: {entries:?}"
+    );
+    let hit = beian_env(
+        &["scan", "--quiet", "--lexicon", konsheng, s(&input)],
+        &[("BEIAN_LEXICON_CACHE", cache.as_path())],
+    );
+    assert_eq!(hit.stdout, outs[0].stdout);
+    assert_eq!(files_under(&cache), entries);
 }
