@@ -1,45 +1,25 @@
 //! Compiled lexicons give the same findings as their sources; stale,
 //! foreign, damaged or mismatched files are clear errors.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use beian_scan::{EngineSpec, build_engine, compile_lexicons, is_compiled_file};
-use beian_screen::{Detector, Engine, Options};
+use common::{shared, spec};
 
-fn shared() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).to_path_buf()
-}
-
-fn spec<'a>(lex: &'a [PathBuf], allow: &'a [PathBuf], options: Options) -> EngineSpec<'a> {
-    EngineSpec {
-        lexicons: lex,
-        allow,
-        risk: None,
-        options,
-        detectors: &Detector::ALL,
-    }
-}
+use beian_scan::{build_engine, compile_lexicons, is_compiled_file};
+use beian_screen::{Engine, Options};
 
 fn texts() -> Vec<String> {
-    let novels = shared().join("corpus/four-classic-novels");
-    let mut files: Vec<_> = std::fs::read_dir(&novels)
-        .expect("shared corpus")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(&files[0]).expect("novel");
-    let mut lines: Vec<String> = text.lines().take(1500).map(str::to_owned).collect();
-    lines.extend(
-        [
+    common::novel_lines(
+        0,
+        1500,
+        &[
             "他们在练 法.輪.功 吗，电话 13812345678",
             "fa轮功 和 法lun功 还有 falungong",
             "《苹果》 苹果 赌博网站 賭博網站 ｄｕｂｏ",
             "邮箱 a.b@example.com 身份证 11010519491231002X",
             "毛泽东 习近平 六四 天安门",
-        ]
-        .map(str::to_owned),
-    );
-    lines
+        ],
+    )
 }
 
 fn same(a: &Engine, b: &Engine, texts: &[String]) -> usize {

@@ -3,43 +3,25 @@
 //! damaged entry is a miss; entries over the limit go, least recently used
 //! first; a cache that cannot be written costs nothing but the cache.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{shared, spec};
+
 use beian_scan::{Built, CacheUse, EngineSpec, LexiconCache, build_engine_cached};
-use beian_screen::{Detector, Engine, Options};
-
-fn shared() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).to_path_buf()
-}
-
-fn spec<'a>(lex: &'a [PathBuf], allow: &'a [PathBuf], options: Options) -> EngineSpec<'a> {
-    EngineSpec {
-        lexicons: lex,
-        allow,
-        risk: None,
-        options,
-        detectors: &Detector::ALL,
-    }
-}
+use beian_screen::{Engine, Options};
 
 fn texts() -> Vec<String> {
-    let novels = shared().join("corpus/four-classic-novels");
-    let mut files: Vec<_> = std::fs::read_dir(&novels)
-        .expect("shared corpus")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(&files[1]).expect("novel");
-    let mut lines: Vec<String> = text.lines().take(1000).map(str::to_owned).collect();
-    lines.extend(
-        [
+    common::novel_lines(
+        1,
+        1000,
+        &[
             "他们在练 法.輪.功 吗，电话 13812345678",
             "fa轮功 和 法lun功 还有 falungong",
             "赌博网站 賭博網站 ｄｕｂｏ 六合彩",
-        ]
-        .map(str::to_owned),
-    );
-    lines
+        ],
+    )
 }
 
 fn findings(e: &Engine, texts: &[String]) -> Vec<Vec<beian_screen::Finding>> {
