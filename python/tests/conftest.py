@@ -14,6 +14,19 @@ KONSHENG = SHARED / "data" / "lexicons" / "konsheng"
 NOVELS = SHARED / "data" / "corpus" / "four-classic-novels"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _lexicon_cache(tmp_path_factory):
+    """The CLI keeps engines it builds in a lexicon cache in the user's
+    home by default: the tests' runs of it use one of their own."""
+    old = os.environ.get("BEIAN_LEXICON_CACHE")
+    os.environ["BEIAN_LEXICON_CACHE"] = str(tmp_path_factory.mktemp("lexicon-cache"))
+    yield
+    if old is None:
+        os.environ.pop("BEIAN_LEXICON_CACHE", None)
+    else:
+        os.environ["BEIAN_LEXICON_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def konsheng() -> Path:
     assert KONSHENG.is_dir(), f"shared data missing: {KONSHENG} (clone shared/ beside the repo)"

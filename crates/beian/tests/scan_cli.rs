@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 fn dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("beian-scan-cli-{}", std::process::id()));
@@ -27,7 +26,7 @@ fn jsonl_findings_point_at_the_original_bytes() {
         "联系 13800138000",
     ];
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+    let out = common::command()
         .args([
             "scan",
             "--lexicon",
@@ -89,7 +88,7 @@ fn empty_lexicon_is_an_error_before_scanning() {
     std::fs::write(&lex, "\n\n").unwrap();
     let input = d.join("x.txt");
     std::fs::write(&input, "hello\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+    let out = common::command()
         .args([
             "scan",
             "--lexicon",
@@ -107,7 +106,7 @@ fn lexicon_stats_reports_shortfalls_against_the_standard() {
     let d = dir();
     let lex = d.join("small.tsv");
     std::fs::write(&lex, "赌博\tA.1.h\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+    let out = common::command()
         .args([
             "lexicon",
             "stats",
@@ -147,10 +146,7 @@ fn mixed_pinyin_by_default_homophones_on_request() {
         ];
         args.extend_from_slice(extra);
         args.push(input.to_str().unwrap());
-        let out = Command::new(env!("CARGO_BIN_EXE_beian"))
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = common::command().args(&args).output().unwrap();
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -222,7 +218,7 @@ fn summary_counts_equal_the_jsonl_findings() {
     ];
     for (lex, threads, extra) in cases {
         let run = |format: &str| {
-            let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+            let out = common::command()
                 .args([
                     "scan",
                     "--quiet",

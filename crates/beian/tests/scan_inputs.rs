@@ -393,6 +393,37 @@ fn the_lexicon_cache_loads_what_a_build_makes_and_can_be_turned_off() {
     );
     assert_eq!(files_under(&cache).len(), 4);
 
+    // `beian lexicon cache` lists both entries (this binary's), newest
+    // first, and clears them.
+    let listed = beian_env(&["lexicon", "cache", "--format", "json"], &env);
+    assert!(listed.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let es = v["entries"].as_array().unwrap();
+    assert_eq!(es.len(), 2, "{v}");
+    for e in es {
+        assert_eq!(e["this_build"], true, "{e}");
+        assert_eq!(
+            e["lexicons"][1].as_str().unwrap(),
+            s(&lex.join("terms.tsv")),
+            "{e}"
+        );
+    }
+    let text = beian_env(&["lexicon", "cache"], &env);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("2 entries") && text.contains("this build"),
+        "{text}"
+    );
+    let cleared = beian_env(&["lexicon", "cache", "--clear"], &env);
+    assert!(String::from_utf8_lossy(&cleared.stdout).contains("2 entries removed"));
+    assert!(files_under(&cache).is_empty());
+    let off = beian_env(&["lexicon", "cache"], &[("BEIAN_LEXICON_CACHE", zero)]);
+    assert!(String::from_utf8_lossy(&off.stdout).contains("off"));
+    // And the next scan builds and fills it again.
+    let again = beian_env(&args, &env);
+    assert_eq!(again.stdout, edited.stdout);
+    assert_eq!(files_under(&cache).len(), 2);
+
     // A cache that cannot be written, named by the user: one warning, the
     // scan complete.
     let blocked = d.join("blocked");

@@ -29,6 +29,9 @@
 //!   writing the same key at once write the same bytes.
 //! - At most [`LexiconCache::keep`] entries are kept, the least recently
 //!   used (by modification time, refreshed on every hit) removed first.
+//! - Only files named as the cache names them (`<64 hex digits>.bin`,
+//!   `.json`, `….<pid>.partial`) are ever removed: a directory shared with
+//!   other files loses none of them.
 //! - The cache never changes what a run finds, only how its engine is made.
 //!
 //! The directory is trusted as the binary is: an entry is checked for
@@ -154,6 +157,36 @@ struct Stamp {
 struct Sidecar {
     key: KeyDoc,
     loaded: Vec<LoadedFile>,
+}
+
+/// What a file in the cache's directory is to the cache, by its name:
+/// only names it writes count (`<64 hex>.bin`, `.json`, and those with
+/// `.<pid>.partial` after), so that a directory shared with other files
+/// (`BEIAN_LEXICON_CACHE=/tmp`) loses none of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bin,
+    Json,
+    Partial,
+}
+
+fn kind_of(p: &Path) -> Option<Kind> {
+    let name = p.file_name()?.to_str()?;
+    let (key, rest) = name.split_at_checked(64)?;
+    if !key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    match rest {
+        ".bin" => Some(Kind::Bin),
+        ".json" => Some(Kind::Json),
+        _ => {
+            let mid = rest
+                .strip_prefix(".bin.")
+                .or_else(|| rest.strip_prefix(".json."))?
+                .strip_suffix(".partial")?;
+            (!mid.is_empty() && mid.bytes().all(|b| b.is_ascii_digit())).then_some(Kind::Partial)
+        }
+    }
 }
 
 fn hex(d: &[u8]) -> String {
@@ -326,7 +359,107 @@ fn put(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// One entry of a cache, as [`LexiconCache::entries`] lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheEntry {
+    /// The compiled lexicon.
+    pub file: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// When it was written or last loaded (its modification time).
+    #[serde(skip)]
+    pub last_used: Option<SystemTime>,
+    /// The same, in seconds since the Unix epoch.
+    pub last_used_unix: Option<u64>,
+    /// The lexicon files it was built from, as given (empty when its
+    /// description cannot be read).
+    pub lexicons: Vec<String>,
+    /// The allow-list files.
+    pub allow: Vec<String>,
+    /// The matching options it was built with.
+    pub options: String,
+    /// Whether this cache's build made it (else a run of this build never
+    /// loads it: it goes when newer entries push it out, or by
+    /// [`LexiconCache::clear`]).
+    pub this_build: bool,
+}
+
 impl LexiconCache {
+    /// The entries, most recently used first. A directory not made yet
+    /// has none.
+    pub fn entries(&self) -> std::io::Result<Vec<CacheEntry>> {
+        let rd = match std::fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let (scan, engine) = (
+            scan_fingerprint(),
+            format!("{:016x}", beian_screen::engine_fingerprint()),
+        );
+        let mut out = Vec::new();
+        for e in rd {
+            let p = e?.path();
+            if kind_of(&p) != Some(Kind::Bin) {
+                continue;
+            }
+            let meta = std::fs::metadata(&p)?;
+            let side: Option<Sidecar> = std::fs::read(p.with_extension("json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            let last_used = meta.modified().ok();
+            let (lexicons, allow, options, this_build) = match side {
+                Some(Sidecar { key, .. }) => (
+                    key.lexicons.into_iter().map(|s| s.path).collect(),
+                    key.allow.into_iter().map(|s| s.path).collect(),
+                    key.options,
+                    key.format == CACHE_FORMAT
+                        && key.build == self.build
+                        && key.scan == scan
+                        && key.engine == engine,
+                ),
+                None => (Vec::new(), Vec::new(), String::new(), false),
+            };
+            out.push(CacheEntry {
+                file: p,
+                bytes: meta.len(),
+                last_used,
+                last_used_unix: last_used
+                    .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs()),
+                lexicons,
+                allow,
+                options,
+                this_build,
+            });
+        }
+        out.sort_by_key(|e| std::cmp::Reverse(e.last_used));
+        Ok(out)
+    }
+
+    /// Removes every entry (and any file a writing process left); returns
+    /// how many entries there were. Other files in the directory are left.
+    pub fn clear(&self) -> std::io::Result<usize> {
+        let rd = match std::fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut n = 0;
+        for e in rd {
+            let p = e?.path();
+            match kind_of(&p) {
+                Some(Kind::Bin) => {
+                    std::fs::remove_file(&p)?;
+                    n += 1;
+                }
+                Some(Kind::Json | Kind::Partial) => std::fs::remove_file(&p)?,
+                None => {}
+            }
+        }
+        Ok(n)
+    }
+
     /// Removes entries over [`keep`](Self::keep), least recently used
     /// first, and `.partial` files a process left an hour or more ago.
     fn evict(&self) {
@@ -338,9 +471,9 @@ impl LexiconCache {
         for e in rd.flatten() {
             let p = e.path();
             let modified = e.metadata().and_then(|m| m.modified()).unwrap_or(now);
-            match p.extension().and_then(|x| x.to_str()) {
-                Some("bin") => bins.push((modified, p)),
-                Some("partial")
+            match kind_of(&p) {
+                Some(Kind::Bin) => bins.push((modified, p)),
+                Some(Kind::Partial)
                     if now.duration_since(modified).unwrap_or_default()
                         >= Duration::from_secs(3600) =>
                 {

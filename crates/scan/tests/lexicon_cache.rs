@@ -242,3 +242,51 @@ fn old_entries_go_first_and_an_unwritable_cache_costs_only_the_cache() {
         .expect("missing lexicon");
     assert!(err.to_string().contains("missing.txt"), "{err}");
 }
+
+#[test]
+fn entries_are_listed_and_cleared_and_other_files_are_left_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A directory the user shares with other files (BEIAN_LEXICON_CACHE=/tmp).
+    let dir = tmp.path().join("shared-dir");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let foreign = ["other.bin", "notes.json", "upload.partial", "README"];
+    for f in foreign {
+        std::fs::write(dir.join(f), b"not the cache's").expect("foreign file");
+    }
+    let cache = LexiconCache::new(&dir, "build 1").keep(1);
+    let lex_a = vec![tmp.path().join("a.txt")];
+    let lex_b = vec![tmp.path().join("b.txt")];
+    std::fs::write(&lex_a[0], "违禁品\n").expect("lex");
+    std::fs::write(&lex_b[0], "赌博网站\n").expect("lex");
+    cached(&spec(&lex_a, &[], Options::default()), &cache);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Over the limit of one: a's entry goes, the foreign files stay.
+    cached(&spec(&lex_b, &[], Options::default()), &cache);
+    for f in foreign {
+        assert!(dir.join(f).exists(), "{f} removed");
+    }
+    let listed = cache.entries().expect("entries");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let e = &listed[0];
+    assert_eq!(e.lexicons, vec![lex_b[0].display().to_string()]);
+    assert!(e.this_build && e.bytes > 1000 && e.last_used_unix.is_some());
+    assert!(e.options.contains("min_term_chars: 2"), "{}", e.options);
+    // Another build sees it, as not its own.
+    let other = LexiconCache::new(&dir, "build 2");
+    assert!(!other.entries().expect("entries")[0].this_build);
+
+    assert_eq!(other.clear().expect("clear"), 1);
+    assert!(cache.entries().expect("entries").is_empty());
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut want: Vec<_> = foreign.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    assert_eq!(left, want);
+    // A cache never written: nothing listed, nothing to clear.
+    let none = LexiconCache::new(tmp.path().join("never"), "b");
+    assert!(none.entries().expect("entries").is_empty());
+    assert_eq!(none.clear().expect("clear"), 0);
+}

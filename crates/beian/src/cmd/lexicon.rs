@@ -40,6 +40,8 @@ Examples:
   beian lexicon audit ../shared/data/lexicons/konsheng --reference ../shared/data/corpus/four-classic-novels -o pruned.tsv
   beian lexicon audit words.tsv --reference reviews.csv --field content --max-share 0.0005 --format json
   beian lexicon compile ../shared/data/lexicons/konsheng -o konsheng.bin
+  beian lexicon cache
+  beian lexicon cache --clear
 
 Exit status (stats): 0 every minimum met; 1 some risk or the total falls short; 2 fatal.")]
 pub struct Args {
@@ -71,6 +73,22 @@ everyday words. The allow-list (-o's name with .allow.txt) lists the dropped wor
     /// Build lexicons (and allow-lists) into one compiled file that every
     /// command taking --lexicon loads in milliseconds.
     Compile(compile::CompileArgs),
+    /// List the lexicon cache (engines `beian scan` built from source
+    /// lexicons, kept compiled), or clear it.
+    #[command(after_help = "\
+Examples:
+  beian lexicon cache
+  beian lexicon cache --format json
+  beian lexicon cache --clear
+  BEIAN_LEXICON_CACHE=/data/beian-cache beian lexicon cache
+
+The cache is $BEIAN_LEXICON_CACHE, else $XDG_CACHE_HOME/beian/lexicons, else
+~/.cache/beian/lexicons (BEIAN_LEXICON_CACHE=0: none). `beian scan` writes an
+entry when it builds an engine from source lexicons and loads it on the next
+run with the same files (by content), options and binary; 8 are kept, the
+least recently used go first. Entries of another beian binary are listed as
+such and never loaded.")]
+    Cache(cache::CacheArgs),
 }
 
 #[derive(clap::Args)]
@@ -142,6 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Stats(a) => a,
         What::Audit(a) => return audit(a),
         What::Compile(a) => return compile::run(a),
+        What::Cache(a) => return cache::run(&a),
     };
     let mut b = EngineBuilder::new();
     let loaded =

@@ -13,12 +13,21 @@ pub fn dir(suite: &str, name: &str) -> PathBuf {
     d
 }
 
-/// Runs the binary under test with `args`.
+/// The binary under test, its lexicon cache in a directory of this test
+/// process (`beian scan` writes one by default, in the user's home: tests
+/// must neither fill nor read that).
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_beian"));
+    c.env(
+        "BEIAN_LEXICON_CACHE",
+        std::env::temp_dir().join(format!("beian-test-lexicon-cache-{}", std::process::id())),
+    );
+    c
+}
+
+/// Runs the binary under test with `args` (see [`command`]).
 pub fn beian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_beian"))
-        .args(args)
-        .output()
-        .unwrap()
+    command().args(args).output().unwrap()
 }
 
 /// A path as `&str` (test paths are UTF-8).
