@@ -82,9 +82,14 @@ impl Key {
 }
 
 /// A file the loader reads, stamped: a compiled lexicon by its header (not
-/// read whole), any other file by its contents.
+/// read whole), any other regular file by its contents; `None` (never
+/// cached) for a pipe or device.
 fn stamp(path: PathBuf) -> Option<Stamp> {
     let mut f = std::fs::File::open(&path).ok()?;
+    // A pipe or device can be read once, and that read is the build's.
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut bytes = Vec::new();
     (&mut f).take(HEAD as u64).read_to_end(&mut bytes).ok()?;
     if !is_compiled(&bytes) {

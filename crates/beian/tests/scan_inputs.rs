@@ -484,3 +484,30 @@ fn processes_that_fill_the_lexicon_cache_at_once_all_scan_alike() {
     assert_eq!(hit.stdout, outs[0].stdout);
     assert_eq!(files_under(&cache), entries);
 }
+
+#[test]
+fn a_piped_lexicon_is_read_once_and_not_cached() {
+    let d = dir("lexicon-pipe");
+    let input = d.join("in.txt");
+    std::fs::write(&input, "这里有违禁品\n正常的一行\n").unwrap();
+    let cache = d.join("cache");
+    let beian_bin = env!("CARGO_BIN_EXE_beian");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{beian_bin}' scan --quiet --lexicon <(printf '违禁品\\n') '{}'",
+            s(&input)
+        ))
+        .env("BEIAN_LEXICON_CACHE", &cache)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("违禁品"));
+    assert!(files_under(&cache).is_empty(), "a pipe is not cached");
+}

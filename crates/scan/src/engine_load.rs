@@ -23,8 +23,13 @@ pub struct EngineSpec<'a> {
     pub detectors: &'a [Detector],
 }
 
-/// Whether `path` is a compiled lexicon (by its first bytes).
+/// Whether `path` is a compiled lexicon (by its first bytes). Only a
+/// regular file is looked into: the bytes read from a pipe (`--lexicon
+/// <(zcat words.txt.gz)`) would be gone for the loader.
 pub fn is_compiled_file(path: &Path) -> bool {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 8];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))

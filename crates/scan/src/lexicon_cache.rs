@@ -100,7 +100,7 @@ pub enum CacheUse {
     Miss(PathBuf),
     /// Built (or loaded) without the cache, and why: a compiled lexicon was
     /// given, or a lexicon file could not be read for its key (the build
-    /// then reports it).
+    /// then reports it) or is a pipe or device, not a regular file.
     Bypassed(&'static str),
 }
 
@@ -194,12 +194,17 @@ fn hex(d: &[u8]) -> String {
 }
 
 /// The stamps of the files the loader reads for `paths`; `None` when one
-/// cannot be listed or read (the build then says which and why).
+/// cannot be listed or read (the build then says which and why), or is
+/// not a regular file: a pipe (`--lexicon <(…)`) can be read only once,
+/// and that read is the build's.
 fn stamps(paths: &[PathBuf]) -> Option<Vec<Stamp>> {
     lexicon_paths(paths)
         .ok()?
         .into_iter()
         .map(|p| {
+            if !std::fs::metadata(&p).ok()?.is_file() {
+                return None;
+            }
             let bytes = std::fs::read(&p).ok()?;
             Some(Stamp {
                 path: p.display().to_string(),
@@ -289,7 +294,7 @@ pub fn build_engine_cached(
         return plain("a compiled lexicon was given");
     }
     let Some(doc) = cache.key_doc(spec) else {
-        return plain("a lexicon file could not be read");
+        return plain("a lexicon file could not be read, or is not a regular file");
     };
     let Ok(doc_json) = serde_json::to_vec(&doc) else {
         return plain("the key could not be written");
