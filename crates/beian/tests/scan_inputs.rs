@@ -511,3 +511,76 @@ fn a_piped_lexicon_is_read_once_and_not_cached() {
     assert!(stdout.contains("违禁品"));
     assert!(files_under(&cache).is_empty(), "a pipe is not cached");
 }
+
+#[test]
+fn an_input_given_as_a_pipe_is_read_from_its_first_byte() {
+    let d = dir("input-pipe");
+    let lex = d.join("lex.txt");
+    std::fs::write(&lex, "违禁品\n").unwrap();
+    let text = d.join("in.txt");
+    std::fs::write(&text, "第一行违禁品\n第二行\n违禁品在第三行\n").unwrap();
+    let jsonl = d.join("in.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"text\":\"第一行违禁品\"}\n{\"text\":\"违禁品\"}\n",
+    )
+    .unwrap();
+    let gz = d.join("in.txt.gz");
+    let out = std::process::Command::new("gzip")
+        .args(["-c", s(&text)])
+        .output()
+        .unwrap();
+    std::fs::write(&gz, out.stdout).unwrap();
+    let beian_bin = env!("CARGO_BIN_EXE_beian");
+    for (file, extra) in [(&text, ""), (&jsonl, "--input-format jsonl"), (&gz, "")] {
+        let direct = beian(&[
+            "scan",
+            "--quiet",
+            "--detectors",
+            "none",
+            "--lexicon",
+            s(&lex),
+            "--input-format",
+            if extra.is_empty() { "text" } else { "jsonl" },
+            s(file),
+        ]);
+        let piped = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{beian_bin}' scan --quiet --detectors none --lexicon '{}' {} <(cat '{}')",
+                s(&lex),
+                if extra.is_empty() {
+                    "--input-format text"
+                } else {
+                    extra
+                },
+                s(file)
+            ))
+            .env("BEIAN_LEXICON_CACHE", "0")
+            .output()
+            .unwrap();
+        assert!(
+            piped.status.success(),
+            "{}",
+            String::from_utf8_lossy(&piped.stderr)
+        );
+        assert!(
+            piped.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&piped.stderr)
+        );
+        let strip = |o: &[u8]| -> Vec<String> {
+            String::from_utf8_lossy(o)
+                .lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v.as_object_mut().unwrap().remove("source");
+                    v.to_string()
+                })
+                .collect()
+        };
+        let (a, b) = (strip(&direct.stdout), strip(&piped.stdout));
+        assert_eq!(a.len(), 2, "{}: {a:?}", file.display());
+        assert_eq!(a, b, "{}", file.display());
+    }
+}

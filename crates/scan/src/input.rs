@@ -340,7 +340,9 @@ const PARALLEL_MAX: u64 = 4 << 30;
 /// A multi-frame zstd file or a BGZF file as a reader that decompresses
 /// on `par` threads; `None` for anything else (read as a stream).
 pub(crate) fn open_parallel(path: &Path, par: usize) -> Option<Box<dyn BufRead + Send>> {
-    if par < 2 {
+    // Only a regular file is looked into: the bytes read from a pipe
+    // (`beian scan <(zcat a.gz)`) would be gone for the reader that follows.
+    if par < 2 || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return None;
     }
     let mut f = File::open(path).ok()?;
