@@ -258,16 +258,29 @@ impl LexiconCache {
 
 /// What of this crate shapes an engine from the same files: its version and
 /// its lexicon loader (file names to risks, skipped files), and the
-/// embedded knowledge base's lexicon maps and taxonomy it consults.
+/// embedded knowledge base's lexicon maps and taxonomy it consults (their
+/// bytes as embedded: parsing them would cost a warm start more than the
+/// rest of the key).
 fn scan_fingerprint() -> String {
-    let mut h = Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(include_str!("lexicon.rs").as_bytes());
-    h.update(include_str!("engine_load.rs").as_bytes());
-    if let Ok(maps) = crate::lexicon::lexicon_maps() {
-        h.update(format!("{maps:?}").as_bytes());
-    }
-    hex(&h.finalize()[..16])
+    static FP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FP.get_or_init(|| {
+        let mut h = Sha256::new();
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(include_str!("lexicon.rs").as_bytes());
+        h.update(include_str!("engine_load.rs").as_bytes());
+        let kb = &beian_kb::EMBEDDED;
+        let maps = kb.get_dir("lexicon-maps").map(|d| d.files().collect::<Vec<_>>());
+        let mut files: Vec<_> = maps.unwrap_or_default();
+        files.extend(kb.get_file("taxonomy.toml"));
+        files.sort_by_key(|f| f.path());
+        for f in files {
+            h.update(f.path().to_string_lossy().as_bytes());
+            h.update((f.contents().len() as u64).to_le_bytes());
+            h.update(f.contents());
+        }
+        hex(&h.finalize()[..16])
+    })
+    .clone()
 }
 
 /// [`crate::build_engine_reporting`] through `cache`: a source lexicon's
