@@ -24,6 +24,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use pyo3::prelude::*;
+
 use beian_scan::lexicon::lexicon_paths;
 use beian_screen::is_compiled;
 
@@ -185,4 +187,38 @@ pub(crate) fn clear() {
     c.held.clear();
     c.hits = 0;
     c.misses = 0;
+}
+
+/// The lexicon cache on disk that `beian scan` uses
+/// (`beian_scan::lexicon_cache::dir_from_env`), for an engine built from
+/// source lexicons: a Ray or Spark worker process then loads in
+/// milliseconds what another process built. `None` where the environment
+/// turns it off (`BEIAN_LEXICON_CACHE=0`). Its entries are this package's
+/// own: the build string names the extension module's file, size and
+/// modification time, so a reinstalled package never loads an old entry
+/// (nor the CLI's, nor the CLI this package's).
+pub(crate) fn disk(py: Python<'_>) -> Option<beian_scan::LexiconCache> {
+    // `None` (no disk cache) where the module's file cannot be found.
+    static BUILD: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let (dir, _) = beian_scan::lexicon_cache::dir_from_env().ok()?;
+    let build = BUILD.get_or_init(|| {
+        let file: String = py
+            .import("beian._beian")
+            .and_then(|m| m.getattr("__file__"))
+            .and_then(|f| f.extract())
+            .ok()?;
+        let meta = std::fs::metadata(&file).ok()?;
+        let mtime = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(format!(
+            "beian-python {} {file} {} {mtime}",
+            env!("CARGO_PKG_VERSION"),
+            meta.len(),
+        ))
+    });
+    Some(beian_scan::LexiconCache::new(dir, build.clone()?))
 }

@@ -101,17 +101,27 @@ impl Config {
         Ok(detectors)
     }
 
-    fn build(&self) -> PyResult<Engine> {
+    /// Builds the engine: from source lexicons (through the lexicon cache
+    /// on disk `disk`, if any: another process may have built it), or by
+    /// loading one compiled lexicon (`beian lexicon compile`).
+    fn build(&self, disk: Option<&beian_scan::LexiconCache>) -> PyResult<Engine> {
         let detectors = self.detectors()?;
-        // Source lexicons, or one compiled lexicon (`beian lexicon compile`).
-        beian_scan::build_engine(&beian_scan::EngineSpec {
-            lexicons: &self.lexicons,
-            allow: &self.allow,
-            risk: self.risk.as_deref(),
-            options: self.options(),
-            detectors: &detectors,
-        })
-        .map_err(|e| PyValueError::new_err(format!("loading lexicons: {e}")))
+        let mut built = beian_scan::build_engine_cached(
+            &beian_scan::EngineSpec {
+                lexicons: &self.lexicons,
+                allow: &self.allow,
+                risk: self.risk.as_deref(),
+                options: self.options(),
+                detectors: &detectors,
+            },
+            disk,
+        )
+        .map_err(|e| PyValueError::new_err(format!("loading lexicons: {e}")))?;
+        if let Some(st) = built.store.take() {
+            // A cache that cannot be written costs only the cache.
+            let _ = st.write(&built.engine);
+        }
+        Ok(built.engine)
     }
 
     /// What shapes the engine besides its files: options, risk, detectors
@@ -123,9 +133,9 @@ impl Config {
 
     /// The engine, built or loaded from the files, or shared with a `Screen`
     /// built before from the same files and options (see `cache`).
-    fn engine(&self) -> PyResult<Arc<Engine>> {
+    fn engine(&self, disk: Option<&beian_scan::LexiconCache>) -> PyResult<Arc<Engine>> {
         let key = cache::Key::files(self.engine_repr(), &self.lexicons, &self.allow);
-        cache::engine(key, || self.build())
+        cache::engine(key, || self.build(disk))
     }
 
     /// [`Config::load`], or the engine already loaded from the same bytes.
@@ -241,7 +251,11 @@ fn default_threads() -> usize {
 /// the same options and unchanged lexicon files (the same contents, hashed)
 /// as one before shares its engine, so Ray tasks that each unpickle a
 /// ``Screen`` do not each rebuild it. ``engine_cache_info()`` counts the
-/// reuses; ``clear_engine_cache()`` frees the engines held.
+/// reuses; ``clear_engine_cache()`` frees the engines held. Across
+/// processes, an engine built from source lexicons is kept compiled in the
+/// lexicon cache ``beian scan`` uses (``~/.cache/beian/lexicons``;
+/// ``BEIAN_LEXICON_CACHE=0`` turns it off), and a new worker process loads
+/// it instead of building it.
 ///
 /// Each finding is a dict with the CLI's keys: ``start`` and ``end`` (UTF-8
 /// byte offsets into the text), ``char_start`` and ``char_end`` (character
@@ -662,7 +676,8 @@ impl Screen {
             threads,
             portable,
         };
-        let engine = py.detach(|| cfg.engine())?;
+        let disk = cache::disk(py);
+        let engine = py.detach(|| cfg.engine(disk.as_ref()))?;
         Ok(Screen { engine, cfg })
     }
 

@@ -5,6 +5,7 @@ import os
 import pickle
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -440,3 +441,43 @@ def test_threads_default_to_omp_num_threads_as_ray_sets_it(screen, novels, monke
     t.join()
     assert most <= base + 1, "only the Python thread that called scan_batch"
     assert out[0] == screen.scan_batch(texts, threads=2)
+
+
+def test_a_worker_process_loads_what_another_built_from_the_lexicon_cache(tmp_path, monkeypatch, beian_bin):
+    """The disk cache `beian scan` uses: a new process (here: the in-process
+    cache cleared) loads the engine another built, and finds the same."""
+    lex = tmp_path / "lex"
+    lex.mkdir()
+    (lex / "terms.tsv").write_text("赌博网站\tA.1.h\n六合彩\tA.1.h\n", encoding="utf-8")
+    disk = tmp_path / "lexicon-cache"
+    monkeypatch.setenv("BEIAN_LEXICON_CACHE", str(disk))
+    text = "这里有賭博網站，买⑥合彩吗 dubo"
+    beian.clear_engine_cache()
+    built = beian.Screen(lexicons=[str(lex)]).scan(text)
+    assert len(built) == 2
+    entries = sorted(p.name for p in disk.iterdir())
+    assert len(entries) == 2 and entries[0].endswith(".bin") and entries[1].endswith(".json")
+    described = disk / entries[1]
+    written = described.stat().st_mtime_ns
+    time.sleep(0.02)
+    beian.clear_engine_cache()
+    loaded = beian.Screen(lexicons=[str(lex)]).scan(text)
+    assert loaded == built
+    assert described.stat().st_mtime_ns == written, "loaded, not built and written again"
+    assert sorted(p.name for p in disk.iterdir()) == entries
+    # The package's entries are its own: the CLI lists them as another build's.
+    listed = subprocess.run([beian_bin, "lexicon", "cache", "--format", "json"], capture_output=True, check=True)
+    assert [e["this_build"] for e in json.loads(listed.stdout)["entries"]] == [False]
+    # An edited lexicon is built again.
+    (lex / "terms.tsv").write_text("赌博网站\tA.1.h\n", encoding="utf-8")
+    beian.clear_engine_cache()
+    assert len(beian.Screen(lexicons=[str(lex)]).scan(text)) == 1
+    assert len(list(disk.iterdir())) == 4
+    # Turned off: nothing written.
+    off = tmp_path / "off"
+    monkeypatch.setenv("BEIAN_LEXICON_CACHE", "0")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(off))
+    beian.clear_engine_cache()
+    assert len(beian.Screen(lexicons=[str(lex)]).scan(text)) == 1
+    assert not off.exists()
+    beian.clear_engine_cache()

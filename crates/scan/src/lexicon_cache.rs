@@ -91,6 +91,37 @@ impl LexiconCache {
     }
 }
 
+/// The cache's directory as the environment sets it, and whether the user
+/// named it (`BEIAN_LEXICON_CACHE`); or why there is none.
+///
+/// `BEIAN_LEXICON_CACHE`: a directory, or `0` / `off` / `false` / `no` (or
+/// empty) for none. Unset: `$XDG_CACHE_HOME/beian/lexicons`, else
+/// `$HOME/.cache/beian/lexicons`, else none. The `beian` binary and the
+/// Python package both follow this.
+pub fn dir_from_env() -> Result<(PathBuf, bool), &'static str> {
+    match std::env::var_os("BEIAN_LEXICON_CACHE") {
+        Some(v) => {
+            let s = v.to_string_lossy().to_ascii_lowercase();
+            if s.is_empty() || ["0", "off", "false", "no"].contains(&s.as_str()) {
+                return Err("BEIAN_LEXICON_CACHE turns it off");
+            }
+            Ok((PathBuf::from(v), true))
+        }
+        None => {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .filter(|v| !v.is_empty())
+                        .map(|h| PathBuf::from(h).join(".cache"))
+                })
+                .ok_or("neither XDG_CACHE_HOME nor HOME is set")?;
+            Ok((base.join("beian").join("lexicons"), false))
+        }
+    }
+}
+
 /// How the engine of [`build_engine_cached`] was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheUse {
@@ -269,7 +300,9 @@ fn scan_fingerprint() -> String {
         h.update(include_str!("lexicon.rs").as_bytes());
         h.update(include_str!("engine_load.rs").as_bytes());
         let kb = &beian_kb::EMBEDDED;
-        let maps = kb.get_dir("lexicon-maps").map(|d| d.files().collect::<Vec<_>>());
+        let maps = kb
+            .get_dir("lexicon-maps")
+            .map(|d| d.files().collect::<Vec<_>>());
         let mut files: Vec<_> = maps.unwrap_or_default();
         files.extend(kb.get_file("taxonomy.toml"));
         files.sort_by_key(|f| f.path());

@@ -1,9 +1,9 @@
 //! The lexicon cache's place and identity for this binary
 //! (`beian_scan::lexicon_cache` does the rest).
 //!
-//! `BEIAN_LEXICON_CACHE`: a directory, or `0` / `off` / `false` / `no` for
-//! no cache. Unset: `$XDG_CACHE_HOME/beian/lexicons`, else
-//! `$HOME/.cache/beian/lexicons`, else no cache.
+//! The place: `beian_scan::lexicon_cache::dir_from_env` (`BEIAN_LEXICON_CACHE`,
+//! `XDG_CACHE_HOME`, `HOME`); the identity: this binary's version, path, size
+//! and modification time.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,33 +24,14 @@ pub struct Cache {
     explicit: bool,
 }
 
-/// The cache from the environment; `None` when `off` (the command's
-/// `--no-lexicon-cache`) or turned off or placeless.
+/// The cache from the environment (`beian_scan::lexicon_cache::dir_from_env`);
+/// `None` when `off` (the command's `--no-lexicon-cache`) or turned off or
+/// placeless.
 pub fn from_env(off: bool) -> Option<Cache> {
     if off {
         return None;
     }
-    let (dir, explicit) = match std::env::var_os("BEIAN_LEXICON_CACHE") {
-        Some(v) if v.is_empty() => return None,
-        Some(v) => {
-            let s = v.to_string_lossy().to_ascii_lowercase();
-            if ["0", "off", "false", "no"].contains(&s.as_str()) {
-                return None;
-            }
-            (PathBuf::from(v), true)
-        }
-        None => {
-            let base = std::env::var_os("XDG_CACHE_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME")
-                        .filter(|v| !v.is_empty())
-                        .map(|h| PathBuf::from(h).join(".cache"))
-                })?;
-            (base.join("beian").join("lexicons"), false)
-        }
-    };
+    let (dir, explicit) = beian_scan::lexicon_cache::dir_from_env().ok()?;
     Some(Cache {
         cache: LexiconCache::new(dir, build_id()),
         explicit,
@@ -102,11 +83,9 @@ pub struct CacheArgs {
 /// `beian lexicon cache`.
 pub fn run(a: &CacheArgs) -> anyhow::Result<ExitCode> {
     let Some(c) = from_env(false) else {
-        let why = if std::env::var_os("BEIAN_LEXICON_CACHE").is_some() {
-            "BEIAN_LEXICON_CACHE turns it off"
-        } else {
-            "neither XDG_CACHE_HOME nor HOME is set"
-        };
+        let why = beian_scan::lexicon_cache::dir_from_env()
+            .err()
+            .unwrap_or("off");
         if a.format == Format::Json {
             let v = serde_json::json!({ "dir": null, "off": why, "entries": [] });
             super::emit(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
