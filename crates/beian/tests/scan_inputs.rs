@@ -584,3 +584,48 @@ fn an_input_given_as_a_pipe_is_read_from_its_first_byte() {
         assert_eq!(a, b, "{}", file.display());
     }
 }
+
+#[test]
+fn a_directory_with_a_fifo_and_a_link_loop_is_scanned_once_without_blocking() {
+    let d = dir("dir-fifo-loop");
+    let lex = d.join("lex.txt");
+    std::fs::write(&lex, "违禁品\n").unwrap();
+    let corpus = d.join("corpus");
+    std::fs::create_dir_all(corpus.join("sub")).unwrap();
+    std::fs::write(corpus.join("a.txt"), "违禁品\n").unwrap();
+    std::fs::write(corpus.join("sub/b.txt"), "又是违禁品\n").unwrap();
+    // A FIFO nobody writes to: opening it for reading would wait forever.
+    let made = std::process::Command::new("mkfifo")
+        .arg(corpus.join("pipe.txt"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A link back up the tree.
+    std::os::unix::fs::symlink(&corpus, corpus.join("sub/up")).unwrap();
+    let mut child = common::command()
+        .args(["scan", "--quiet", "--lexicon", s(&lex), s(&corpus)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("beian scan blocked on the FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2, "each file once: {stdout}");
+    assert!(
+        stdout.contains("a.txt") && stdout.contains("b.txt"),
+        "{stdout}"
+    );
+}

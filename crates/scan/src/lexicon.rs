@@ -190,11 +190,32 @@ fn lexicon_paths_in(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, ScanError
     Ok(out)
 }
 
+/// The files under `dir` (recursively, sorted; hidden entries skipped)
+/// that `keep` accepts: inputs and lexicon directories alike.
 pub(crate) fn walk_dir(
     dir: &Path,
     out: &mut Vec<PathBuf>,
     keep: &dyn Fn(&Path) -> bool,
 ) -> Result<(), ScanError> {
+    walk_dir_once(dir, out, keep, &mut std::collections::HashSet::new())
+}
+
+/// [`walk_dir`], entering each directory once (by its canonical path): a
+/// symbolic link back up the tree is a loop, not the same files again and
+/// again. Only regular files are listed (and paths that cannot be looked at,
+/// so that reading them reports why): a FIFO or socket in a directory
+/// would block the reader, a device is not data.
+fn walk_dir_once(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    keep: &dyn Fn(&Path) -> bool,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) -> Result<(), ScanError> {
+    if let Ok(c) = std::fs::canonicalize(dir)
+        && !seen.insert(c)
+    {
+        return Ok(());
+    }
     let rd = std::fs::read_dir(dir).map_err(|source| ScanError::Io {
         path: dir.to_path_buf(),
         source,
@@ -213,10 +234,11 @@ pub(crate) fn walk_dir(
         if name.starts_with('.') {
             continue;
         }
-        if p.is_dir() {
-            walk_dir(&p, out, keep)?;
-        } else if keep(&p) {
-            out.push(p);
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => walk_dir_once(&p, out, keep, seen)?,
+            Ok(m) if !m.is_file() => {}
+            _ if keep(&p) => out.push(p),
+            _ => {}
         }
     }
     Ok(())
