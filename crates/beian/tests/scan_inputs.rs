@@ -629,3 +629,22 @@ fn a_directory_with_a_fifo_and_a_link_loop_is_scanned_once_without_blocking() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_directory_with_nothing_to_read_is_said_once() {
+    let d = dir("empty-dir");
+    let lex = d.join("lex.txt");
+    std::fs::write(&lex, "违禁品\n").unwrap();
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join(".hidden.txt"), "违禁品\n").unwrap();
+    let full = d.join("full");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("a.txt"), "违禁品\n").unwrap();
+    let out = beian(&["scan", "--quiet", "--lexicon", s(&lex), s(&empty), s(&full)]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("no files to read").count(), 1, "{stderr}");
+    assert!(stderr.contains(s(&empty)), "{stderr}");
+}

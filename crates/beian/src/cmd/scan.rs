@@ -385,6 +385,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .and_then(InputFormat::from_name);
     let inputs = expand_inputs(&args.inputs, forced).context("listing inputs")?;
+    // A directory with nothing to read is said, not silently scanned as empty.
+    for arg in &args.inputs {
+        let dir = std::path::Path::new(arg);
+        if arg != "-"
+            && dir.is_dir()
+            && !inputs
+                .iter()
+                .any(|i| i.path.as_deref().is_some_and(|p| p.starts_with(dir)))
+        {
+            eprintln!(
+                "beian scan: warning: {arg}: no files to read in this directory (hidden files and FIFOs are left out)"
+            );
+        }
+    }
     let by_field = args
         .by_source
         .as_deref()
