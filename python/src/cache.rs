@@ -207,18 +207,10 @@ pub(crate) fn disk(py: Python<'_>) -> Option<beian_scan::LexiconCache> {
             .and_then(|m| m.getattr("__file__"))
             .and_then(|f| f.extract())
             .ok()?;
-        let meta = std::fs::metadata(&file).ok()?;
-        let mtime = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_nanos();
-        Some(format!(
-            "beian-python {} {file} {} {mtime}",
-            env!("CARGO_PKG_VERSION"),
-            meta.len(),
-        ))
+        beian_scan::lexicon_cache::build_of(
+            concat!("beian-python ", env!("CARGO_PKG_VERSION")),
+            std::path::Path::new(&file),
+        )
     });
     Some(beian_scan::LexiconCache::new(dir, build.clone()?))
 }

@@ -91,6 +91,23 @@ impl LexiconCache {
     }
 }
 
+/// A `build` string for [`LexiconCache::new`] naming the file a program
+/// runs from (the `beian` binary, the Python extension module): `label`
+/// (name and version), then the file's path, size and modification time,
+/// so a rebuilt or replaced file never loads an older one's entries.
+/// `None` when the file cannot be looked at: an entry could then not be
+/// told from another build's, so there is no cache.
+pub fn build_of(label: &str, file: &Path) -> Option<String> {
+    let meta = std::fs::metadata(file).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!("{label} {} {} {mtime}", file.display(), meta.len()))
+}
+
 /// The cache's directory as the environment sets it, and whether the user
 /// named it (`BEIAN_LEXICON_CACHE`); or why there is none.
 ///

@@ -26,34 +26,22 @@ pub struct Cache {
 
 /// The cache from the environment (`beian_scan::lexicon_cache::dir_from_env`);
 /// `None` when `off` (the command's `--no-lexicon-cache`) or turned off or
-/// placeless.
+/// placeless, or where this binary's file cannot be looked at.
 pub fn from_env(off: bool) -> Option<Cache> {
     if off {
         return None;
     }
     let (dir, explicit) = beian_scan::lexicon_cache::dir_from_env().ok()?;
+    // This binary: its version, and its path, size and modification time
+    // (a rebuilt or replaced binary may load lexicons differently).
+    let build = beian_scan::lexicon_cache::build_of(
+        concat!("beian ", env!("CARGO_PKG_VERSION")),
+        &std::env::current_exe().ok()?,
+    )?;
     Some(Cache {
-        cache: LexiconCache::new(dir, build_id()),
+        cache: LexiconCache::new(dir, build),
         explicit,
     })
-}
-
-/// This binary: its version, and its path, size and modification time
-/// (a rebuilt or replaced binary may load lexicons differently).
-fn build_id() -> String {
-    let exe = std::env::current_exe().ok();
-    let meta = exe.as_ref().and_then(|p| std::fs::metadata(p).ok());
-    let mtime = meta
-        .as_ref()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "beian {} {} {} {mtime}",
-        env!("CARGO_PKG_VERSION"),
-        exe.map(|p| p.display().to_string()).unwrap_or_default(),
-        meta.map_or(0, |m| m.len()),
-    )
 }
 
 impl Cache {
