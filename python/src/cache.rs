@@ -87,11 +87,12 @@ impl Key {
 /// read whole), any other regular file by its contents; `None` (never
 /// cached) for a pipe or device.
 fn stamp(path: PathBuf) -> Option<Stamp> {
-    let mut f = std::fs::File::open(&path).ok()?;
-    // A pipe or device can be read once, and that read is the build's.
-    if !f.metadata().ok()?.is_file() {
+    // A pipe or device can be read once, and that read is the build's (and
+    // opening a FIFO waits for a writer): looked at before it is opened.
+    if !std::fs::metadata(&path).ok()?.is_file() {
         return None;
     }
+    let mut f = std::fs::File::open(&path).ok()?;
     let mut bytes = Vec::new();
     (&mut f).take(HEAD as u64).read_to_end(&mut bytes).ok()?;
     if !is_compiled(&bytes) {
