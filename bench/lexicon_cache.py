@@ -18,10 +18,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import device_scale  # noqa: E402  (its machine() names the host)
+from scale_bench import once  # noqa: E402  (one timed run; leading NAME=value words are its environment)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("BEIAN_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
@@ -30,17 +30,6 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BEIAN = os.path.join(TARGET, "release", "beian")
 WORK = os.path.join(TARGET, "lexicon-cache-bench")
 RUNS = int(os.environ.get("BEIAN_BENCH_RUNS", "21"))
-
-
-def once(cmd, env):
-    c0 = os.times()
-    t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, env=env)
-    wall = time.perf_counter() - t
-    c1 = os.times()
-    if r.returncode != 0:
-        raise SystemExit(f"{cmd}: exit {r.returncode}: {r.stderr.decode()[-400:]}")
-    return wall, (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
 
 
 def main():
@@ -52,26 +41,29 @@ def main():
     open(empty, "w").close()
     compiled = os.path.join(WORK, "konsheng.bin")
     subprocess.run([BEIAN, "lexicon", "compile", LEX, "-o", compiled], check=True, capture_output=True)
-    scan = [BEIAN, "scan", "--quiet", "--format", "summary"]
     warm_dir, miss_dir = os.path.join(WORK, "warm"), os.path.join(WORK, "miss")
-    base = dict(os.environ)
+
+    def scan(cache, lexicon):
+        return [f"BEIAN_LEXICON_CACHE={cache}", BEIAN, "scan", "--quiet", "--format", "summary", "--lexicon", lexicon, empty]
+
+    # Each case: the command, and the cache it empties before each run.
     cases = {
-        "source lexicon, cache off (builds)": (scan + ["--lexicon", LEX, empty], {**base, "BEIAN_LEXICON_CACHE": "0"}, None),
-        "source lexicon, cache empty (builds, writes the entry)": (scan + ["--lexicon", LEX, empty], {**base, "BEIAN_LEXICON_CACHE": miss_dir}, miss_dir),
-        "source lexicon, cache warm (loads the entry)": (scan + ["--lexicon", LEX, empty], {**base, "BEIAN_LEXICON_CACHE": warm_dir}, None),
-        "compiled lexicon": (scan + ["--lexicon", compiled, empty], {**base, "BEIAN_LEXICON_CACHE": "0"}, None),
+        "source lexicon, cache off (builds)": (scan("0", LEX), None),
+        "source lexicon, cache empty (builds, writes the entry)": (scan(miss_dir, LEX), miss_dir),
+        "source lexicon, cache warm (loads the entry)": (scan(warm_dir, LEX), None),
+        "compiled lexicon": (scan("0", compiled), None),
     }
-    once(cases["source lexicon, cache warm (loads the entry)"][0], cases["source lexicon, cache warm (loads the entry)"][1])
+    once(cases["source lexicon, cache warm (loads the entry)"][0])
     runs = {k: [] for k in cases}
     rng = random.Random(13)
     for i in range(RUNS):
         order = list(cases)
         rng.shuffle(order)
         for k in order:
-            cmd, env, empty_first = cases[k]
+            cmd, empty_first = cases[k]
             if empty_first:
                 shutil.rmtree(empty_first, ignore_errors=True)
-            runs[k].append(once(cmd, env))
+            runs[k].append(once(cmd)[:2])
         print(f"\rround {i + 1}/{RUNS}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     desc, _ = device_scale.machine()
